@@ -1,0 +1,246 @@
+"""Configuration: one `Settings` object, built at the entry point from TOML and passed down.
+
+`configs/default.toml` documents and sets every key. A user file (`--config FILE`) is merged on top of it,
+table by table, so it only states what differs (typically the `file` of each source and the `paths`).
+Relative paths resolve against the folder of the file that states them; those of default.toml against the
+project root. Unknown keys and bad values fail with a message naming the key and the valid choices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pyproj import CRS
+
+from mrumonitor.crs import norm_crs, require_projected
+from mrumonitor.errors import ConfigError
+from mrumonitor.resources import default_config_path, project_root
+from mrumonitor.schema import COMMODITIES, LICENCE_STATUSES, LICENCE_TYPES
+
+Country = Literal["SLE", "GIN", "LBR", "CIV", "GHA"]
+LicenceType = Literal[LICENCE_TYPES]  # type: ignore[valid-type]
+Commodity = Literal[COMMODITIES]  # type: ignore[valid-type]
+LicenceStatus = Literal[LICENCE_STATUSES]  # type: ignore[valid-type]
+SourceFormat = Literal["shapefile", "gpkg", "geojson", "flatgeobuf", "csv"]
+
+
+def _checked_crs(value: str, projected: bool = False) -> str:
+    """Validate a CRS string inside a pydantic validator (which reports ValueError with the key's path)."""
+    try:
+        crs = norm_crs(value, "this key")
+        if projected:
+            require_projected(crs, "this key")
+    except ConfigError as exc:
+        raise ValueError(str(exc).removeprefix("this key: ")) from None
+    return value
+
+
+class _Strict(BaseModel):
+    """Base of every config table: frozen, and unknown keys are refused with the list of valid ones."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                    f"valid keys here: {', '.join(cls.model_fields)}"
+                )
+        return data
+
+
+class ProjectSettings(_Strict):
+    name: str
+    countries: list[Country] = Field(min_length=1)
+
+
+class CRSSettings(_Strict):
+    analysis: str
+    exchange: str
+
+    @field_validator("analysis")
+    @classmethod
+    def _projected(cls, value: str) -> str:
+        return _checked_crs(value, projected=True)
+
+    @field_validator("exchange")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        return _checked_crs(value)
+
+
+class PathSettings(_Strict):
+    reference: Path
+    store: Path
+    work: Path
+
+
+class IngestSettings(_Strict):
+    country_tolerance_km: float = Field(ge=0)
+    batch_size: int = Field(gt=0)
+
+
+class FieldMapping(_Strict):
+    """Canonical column <- column of the national file. Optional columns may be left out."""
+
+    licence_id: str
+    licence_type: str
+    commodity: str
+    holder: str | None = None
+    status: str | None = None
+    granted: str | None = None
+    expires: str | None = None
+
+
+class ValueMapping(_Strict):
+    """National term -> canonical value. Keys match ignoring case, accents and repeated spaces."""
+
+    licence_type: dict[str, LicenceType]
+    commodity: dict[str, Commodity]
+    status: dict[str, LicenceStatus] = {}
+
+
+class CsvGeometry(_Strict):
+    """Where a CSV keeps its geometry: a WKT column, or a pair of coordinate columns."""
+
+    wkt: str | None = None
+    x: str | None = None
+    y: str | None = None
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+
+    @model_validator(mode="after")
+    def _one_geometry(self) -> CsvGeometry:
+        if bool(self.wkt) == bool(self.x and self.y):
+            raise ValueError("set either 'wkt' (a WKT column) or both 'x' and 'y' (coordinate columns)")
+        return self
+
+
+class SourceSettings(_Strict):
+    country: Country
+    file: Path
+    format: SourceFormat
+    layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    snapshot: dt.date | None = None
+    date_formats: list[str] = Field(min_length=1)
+    fields: FieldMapping
+    values: ValueMapping
+    csv: CsvGeometry | None = None
+
+    @field_validator("crs")
+    @classmethod
+    def _valid_crs(cls, value: str | None) -> str | None:
+        return _checked_crs(value) if value else value
+
+    @model_validator(mode="after")
+    def _csv_needs_geometry(self) -> SourceSettings:
+        if self.format == "csv" and self.csv is None:
+            raise ValueError("format 'csv' needs a [csv] table saying where the geometry is (wkt, or x and y)")
+        return self
+
+
+class Settings(_Strict):
+    project: ProjectSettings
+    crs: CRSSettings
+    paths: PathSettings
+    ingest: IngestSettings
+    sources: dict[str, SourceSettings]
+    config_files: tuple[Path, ...] = ()
+
+    @model_validator(mode="after")
+    def _sources_in_project(self) -> Settings:
+        for name, source in self.sources.items():
+            if source.country not in self.project.countries:
+                raise ValueError(
+                    f"sources.{name}.country is {source.country!r}, which is not in project.countries "
+                    f"({', '.join(self.project.countries)})"
+                )
+        return self
+
+    @property
+    def analysis_crs(self) -> CRS:
+        return norm_crs(self.crs.analysis, "crs.analysis")
+
+    @property
+    def exchange_crs(self) -> CRS:
+        return norm_crs(self.crs.exchange, "crs.exchange")
+
+    def fingerprint(self) -> str:
+        """A short hash of the effective configuration, for manifests and logs."""
+        payload = self.model_dump(mode="json", exclude={"config_files"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Build the settings from configs/default.toml, with the file at `path` (if any) merged on top."""
+    default = default_config_path()
+    raw = _read_toml(default, base_dir=project_root())
+    files = [default]
+    if path is not None:
+        path = Path(path)
+        raw = _merge(raw, _read_toml(path, base_dir=path.resolve().parent))
+        files.append(path)
+    raw["config_files"] = tuple(files)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, files[-1])) from None
+
+
+def _read_toml(path: Path, base_dir: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found. Pass an existing file with --config.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax at that line.") from None
+    return _resolve_paths(raw, base_dir)
+
+
+def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Make the path-valued keys of one file absolute, relative to that file's base folder."""
+
+    def resolve(value: Any) -> Any:
+        return str((base_dir / value).resolve()) if isinstance(value, str) and value else value
+
+    if isinstance(raw.get("paths"), dict):
+        raw["paths"] = {key: resolve(value) for key, value in raw["paths"].items()}
+    for source in (raw.get("sources") or {}).values():
+        if isinstance(source, dict) and "file" in source:
+            source["file"] = resolve(source["file"])
+    return raw
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; any other value in `override` replaces the one in `base`."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _explain(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: the configuration is not valid."]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "this key is required"
+        lines.append(f"  - {key}: {message}")
+    lines.append("Every key is described in configs/default.toml.")
+    return "\n".join(lines)

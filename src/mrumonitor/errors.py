@@ -1,0 +1,38 @@
+"""The project's exception tree: one root, a few narrow subclasses.
+
+Every message names what was wrong (the file, the key or the record) and how to fix it, so the
+command line can print it as it is, without a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MruError(Exception):
+    """Root of every error mrumonitor raises on purpose."""
+
+
+class ConfigError(MruError):
+    """The configuration has an unknown key, a bad value or a missing file."""
+
+
+class InputFileError(MruError):
+    """An input file cannot be read at all (missing, corrupt, truncated, unsafe)."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str | None = None):
+        self.path = Path(path)
+        self.problem = problem
+        self.fix = fix
+        message = f"{self.path}: {problem}"
+        if fix:
+            message += f" Fix: {fix}"
+        super().__init__(message)
+
+
+class MissingCRSError(InputFileError):
+    """A spatial file declares no CRS and the configuration does not say which one to assume."""
+
+
+class ReferenceDataError(MruError):
+    """The committed reference layers (boundaries, borders, border posts) are missing or inconsistent."""

@@ -1,0 +1,66 @@
+"""Canonical layer schemas: the column names, types and vocabularies every stage agrees on.
+
+See DESIGN.md ("Canonical layers"). The readers harmonise national files into these; the analysis, the store
+and the dashboard read only these.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Countries of the Mano River Union covered by the KP Regional Approach (ISO 3166-1 alpha-3).
+MRU_COUNTRIES = ("SLE", "GIN", "LBR", "CIV")
+
+LICENCE_TYPES = ("artisanal", "small_scale", "large_scale", "exploration", "reconnaissance", "other")
+COMMODITIES = ("diamond", "gold", "other")
+LICENCE_STATUSES = ("active", "expired", "suspended", "pending", "unknown")
+
+#: Licence types that allow production; exploration and reconnaissance do not.
+PRODUCTION_LICENCE_TYPES = ("artisanal", "small_scale", "large_scale")
+
+#: Columns of the `concessions` layer, in order, with their pandas dtypes (geometry last).
+CONCESSION_COLUMNS: dict[str, str] = {
+    "licence_id": "string",
+    "country": "string",
+    "holder": "string",
+    "licence_type": "string",
+    "commodity": "string",
+    "status": "string",
+    "granted": "datetime64[ms]",
+    "expires": "datetime64[ms]",
+    "geometry_repaired": "bool",
+    "source_name": "string",
+    "source_file": "string",
+    "source_row": "int64",
+}
+
+#: Columns of the `quarantine` layer: every input record that could not be used, and why.
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "layer": "string",
+    "source_name": "string",
+    "country": "string",
+    "source_file": "string",
+    "source_row": "int64",
+    "record_id": "string",
+    "reason": "string",
+    "detail": "string",
+    "attributes": "string",
+}
+
+
+class Reason(StrEnum):
+    """Why a record went to quarantine. The value is the code stored in the `reason` column."""
+
+    UNPARSEABLE_GEOMETRY = "unparseable_geometry"
+    EMPTY_GEOMETRY = "empty_geometry"
+    NOT_POLYGON = "not_polygon"
+    INVALID_GEOMETRY = "invalid_geometry"
+    OUTSIDE_COUNTRY = "outside_country"
+    MISSING_LICENCE_ID = "missing_licence_id"
+    UNKNOWN_LICENCE_TYPE = "unknown_licence_type"
+    UNKNOWN_COMMODITY = "unknown_commodity"
+    UNKNOWN_STATUS = "unknown_status"
+    UNPARSEABLE_DATE = "unparseable_date"
+    EXPIRY_BEFORE_GRANT = "expiry_before_grant"
+    DUPLICATE_LICENCE_ID = "duplicate_licence_id"
+    CONFLICTING_LICENCE_ID = "conflicting_licence_id"
