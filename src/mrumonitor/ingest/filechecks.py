@@ -1,0 +1,91 @@
+"""Checks made on a file before any library reads it, for the failures libraries do not report.
+
+GDAL reads a truncated .shp without complaint (the geometries come back None), garbles text of a
+Shapefile without .cpg, and will follow `../` names inside a zip. These checks turn each case into an
+`InputFileError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+
+from mrumonitor.errors import InputFileError
+
+#: Limits on a zipped Shapefile: far above any cadastre, far below a zip bomb.
+MAX_ZIP_MEMBERS = 200
+MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024**3
+MAX_ZIP_RATIO = 200
+
+_SHP_HEADER_BYTES = 100
+
+
+def require_file(path: Path, source_name: str) -> None:
+    if not path.exists():
+        raise InputFileError(path, "file not found.", f"check sources.{source_name}.file in your configuration.")
+    if not path.is_file():
+        raise InputFileError(path, "is a folder, not a file.", f"point sources.{source_name}.file at the file.")
+
+
+def check_zip(path: Path) -> list[zipfile.ZipInfo]:
+    """Refuse unsafe or suspicious zips; return the members."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(path, f"is not a readable zip archive ({exc}).", "re-export or re-download the zip.")
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise InputFileError(path, f"holds {len(members)} files (at most {MAX_ZIP_MEMBERS} allowed).",
+                             "zip only the Shapefile's own files.")
+    for member in members:
+        name = member.filename
+        if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name:
+            raise InputFileError(path, f"contains an unsafe member name {name!r}.",
+                                 "zip the files without absolute or '..' paths.")
+        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO:
+            raise InputFileError(path, f"member {name!r} expands {member.file_size // member.compress_size}x "
+                                       "(a zip bomb?).", "send the files unzipped or zipped normally.")
+    if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
+        raise InputFileError(path, "would expand to more than 4 GiB.", "split the export.")
+    return members
+
+
+def check_shapefile(path: Path, source_name: str, encoding: str | None) -> None:
+    """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, a whole .shp."""
+    if path.suffix.lower() == ".zip":
+        members = {Path(m.filename).name.lower(): m for m in check_zip(path) if not m.is_dir()}
+        shps = [name for name in members if name.endswith(".shp")]
+        if len(shps) != 1:
+            raise InputFileError(path, f"should hold exactly one .shp file, found {len(shps)}.",
+                                 "zip one Shapefile (its .shp, .shx, .dbf, .prj and .cpg) per archive.")
+        stem = shps[0][:-4]
+        present = {name.rsplit(".", 1)[-1] for name in members if name.startswith(stem + ".")}
+        with zipfile.ZipFile(path) as archive:
+            shp_member = members[shps[0]]
+            header = archive.open(shp_member).read(_SHP_HEADER_BYTES)
+            size = shp_member.file_size
+    else:
+        present = {p.suffix.lower().lstrip(".") for p in path.parent.glob(path.stem + ".*")}
+        header = path.read_bytes()[:_SHP_HEADER_BYTES]
+        size = path.stat().st_size
+    for companion in ("shx", "dbf"):
+        if companion not in present:
+            raise InputFileError(path, f"the Shapefile has no .{companion} file.",
+                                 "export the Shapefile again with all its files (.shp, .shx, .dbf, .prj, .cpg).")
+    if "cpg" not in present and not encoding:
+        raise InputFileError(
+            path, "the Shapefile has no .cpg file, so the text encoding of its attributes is unknown "
+                  "(names such as 'Guéckédou' would come out garbled).",
+            f"set sources.{source_name}.encoding (e.g. 'UTF-8' or 'cp1252'), or add a .cpg file.")
+    _check_shp_length(path, header, size)
+
+
+def _check_shp_length(path: Path, header: bytes, size: int) -> None:
+    if len(header) < _SHP_HEADER_BYTES or struct.unpack(">i", header[:4])[0] != 9994:
+        raise InputFileError(path, "the .shp file is not a Shapefile (bad header).", "re-export the layer.")
+    declared = struct.unpack(">i", header[24:28])[0] * 2
+    if size < declared:
+        raise InputFileError(
+            path, f"the .shp file is truncated: its header declares {declared} bytes but it has {size}.",
+            "copy or download the file again; geometries past the cut would be lost.")

@@ -1,0 +1,152 @@
+"""One batch of raw national records -> canonical `concessions` candidates + `quarantine` rows.
+
+Checks run in a fixed order and the first that fails is the record's reason (see `schema.Reason`):
+geometry (unparseable, empty, not a polygon, unrepairable, outside its country), then attributes
+(missing licence id, unknown licence type / commodity / status, unparseable date, expiry before grant).
+Duplicate licence ids are resolved later, over the whole country (see `ingest.duplicates`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from mrumonitor.config import SourceSettings
+from mrumonitor.ingest.geometry import check_geometries
+from mrumonitor.ingest.readers import UNPARSEABLE
+from mrumonitor.ingest.terms import map_terms, parse_dates
+from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What harmonising one source needs besides its records."""
+
+    name: str
+    source: SourceSettings
+    country_outline: shapely.Geometry
+    analysis_crs: CRS
+    tolerance_km: float
+
+
+def harmonise_batch(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return (canonical candidates, quarantined records) for one batch; together they hold every record."""
+    geometry = check_geometries(raw.geometry, raw[UNPARSEABLE].to_numpy(), ctx.country_outline,
+                                ctx.source.country, ctx.analysis_crs, ctx.tolerance_km)
+    canonical, problems = _attributes(raw, ctx)
+    reason = pd.Series(geometry.reason, index=raw.index, dtype=object)
+    detail = pd.Series(geometry.detail, index=raw.index, dtype=object)
+    for code, mask, text in problems:
+        new = mask & reason.isna()
+        reason[new], detail[new] = code.value, text[new]
+
+    ok = reason.isna().to_numpy()
+    canonical["geometry_repaired"] = geometry.repaired
+    accepted = gpd.GeoDataFrame(canonical[ok], geometry=geometry.geometry[ok], crs=ctx.analysis_crs)
+    return accepted, quarantine_rows(raw[~ok], reason[~ok], detail[~ok], canonical["licence_id"][~ok],
+                                     ctx, layer="concessions")
+
+
+def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series, record_id: pd.Series,
+                    ctx: SourceContext, layer: str) -> gpd.GeoDataFrame:
+    """Quarantine rows keeping everything the source said: all attributes (JSON) and the raw WKT."""
+    attributes = raw.drop(columns=[raw.geometry.name, UNPARSEABLE, "source_row"]).astype(object)
+    records = attributes.where(attributes.notna(), None).to_dict("records")
+    frame = pd.DataFrame({
+        "layer": layer,
+        "source_name": ctx.name,
+        "country": ctx.source.country,
+        "source_file": str(ctx.source.file),
+        "source_row": raw["source_row"].to_numpy(),
+        "record_id": record_id.to_numpy(),
+        "reason": reason.to_numpy(),
+        "detail": detail.to_numpy(),
+        "attributes": [json.dumps(record, ensure_ascii=False, default=str) for record in records],
+        "source_crs": raw.crs.to_string(),
+        "source_wkt": shapely.to_wkt(raw.geometry.to_numpy()),
+    }).astype({**QUARANTINE_COLUMNS, "source_crs": "string", "source_wkt": "string"})
+    located = raw.geometry.to_crs(ctx.analysis_crs).to_numpy()
+    finite = ~shapely.is_missing(located) & np.isfinite(shapely.bounds(located)).all(axis=1)
+    return gpd.GeoDataFrame(frame, geometry=np.where(finite, located, None), crs=ctx.analysis_crs)
+
+
+def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame, list]:
+    """Canonical attribute columns and the list of (reason, mask, detail) attribute problems, in order."""
+    fields, values, name = ctx.source.fields, ctx.source.values, ctx.name
+
+    def column(canonical: str) -> pd.Series:
+        source_column = getattr(fields, canonical)
+        if source_column is None:
+            return pd.Series(pd.NA, index=raw.index, dtype="string")
+        return raw[source_column]
+
+    def text(canonical: str) -> pd.Series:
+        return column(canonical).astype("string").str.strip().replace("", pd.NA)
+
+    licence_id, licence_type_raw, commodity_raw, status_raw = (
+        text("licence_id"), text("licence_type"), text("commodity"), text("status"))
+    licence_type, unknown_type = map_terms(licence_type_raw, values.licence_type)
+    commodity, unknown_commodity = map_terms(commodity_raw, values.commodity)
+    status, unknown_status = map_terms(status_raw, values.status)
+    granted, bad_granted = parse_dates(column("granted"), ctx.source.date_formats)
+    expires, bad_expires = parse_dates(column("expires"), ctx.source.date_formats)
+
+    canonical = pd.DataFrame({
+        "licence_id": licence_id,
+        "country": ctx.source.country,
+        "holder": text("holder"),
+        "licence_type": licence_type,
+        "commodity": commodity,
+        "status": status.fillna("unknown"),
+        "granted": granted,
+        "expires": expires,
+        "geometry_repaired": False,
+        "source_name": name,
+        "source_file": str(ctx.source.file),
+        "source_row": raw["source_row"],
+    }).astype(CONCESSION_COLUMNS)
+
+    choices = {key: ", ".join(sorted(set(getattr(values, key).values()))) for key in ("licence_type", "commodity")}
+    problems = [
+        (Reason.MISSING_LICENCE_ID, licence_id.isna(),
+         _const(raw, f"the licence id ({fields.licence_id}) is empty; fill it in the source file")),
+        (Reason.UNKNOWN_LICENCE_TYPE, unknown_type | licence_type_raw.isna(),
+         _quoted(licence_type_raw, "licence type ", f" is not in sources.{name}.values.licence_type; add it "
+                 f"there with its canonical type ({choices['licence_type']} ...)")),
+        (Reason.UNKNOWN_COMMODITY, unknown_commodity | commodity_raw.isna(),
+         _quoted(commodity_raw, "commodity ", f" is not in sources.{name}.values.commodity; add it there "
+                 f"with its canonical commodity ({choices['commodity']} ...)")),
+        (Reason.UNKNOWN_STATUS, unknown_status,
+         _quoted(status_raw, "status ", f" is not in sources.{name}.values.status; add it there with its "
+                 "canonical status (active, expired, suspended, pending, unknown)")),
+        (Reason.UNPARSEABLE_DATE, bad_granted | bad_expires,
+         _date_detail(column("granted"), bad_granted, column("expires"), bad_expires, ctx)),
+        (Reason.EXPIRY_BEFORE_GRANT, (expires < granted).fillna(False).astype(bool),
+         "expiry date " + expires.dt.strftime("%Y-%m-%d").fillna("") + " is before grant date "
+         + granted.dt.strftime("%Y-%m-%d").fillna("") + "; correct the dates in the source file"),
+    ]
+    return canonical, [(code, mask.to_numpy(dtype=bool), np.asarray(detail, dtype=object))
+                       for code, mask, detail in problems]
+
+
+def _const(raw: pd.DataFrame, message: str) -> pd.Series:
+    return pd.Series(message, index=raw.index, dtype=object)
+
+
+def _quoted(values: pd.Series, before: str, after: str) -> pd.Series:
+    shown = ("'" + values.astype(object).where(values.notna(), "") + "'").where(values.notna(), "(empty)")
+    return before + shown + after
+
+
+def _date_detail(granted: pd.Series, bad_granted: pd.Series, expires: pd.Series, bad_expires: pd.Series,
+                 ctx: SourceContext) -> pd.Series:
+    formats = ", ".join(ctx.source.date_formats)
+    shown = granted.astype(str).where(bad_granted, expires.astype(str))
+    return ("date '" + shown + f"' matches none of sources.{ctx.name}.date_formats ({formats}); "
+            "correct the date or add its format")

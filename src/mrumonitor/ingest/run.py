@@ -1,0 +1,139 @@
+"""Ingest every configured source into the canonical `concessions` and `quarantine` layers.
+
+Invariant, checked on every run: for each source, records read = accepted + quarantined.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from mrumonitor.config import Settings
+from mrumonitor.errors import MruError, ReferenceDataError
+from mrumonitor.ingest.duplicates import find_duplicates
+from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
+from mrumonitor.ingest.readers import UNPARSEABLE, open_source
+from mrumonitor.layerio import write_geoparquet
+from mrumonitor.schema import Reason
+
+log = logging.getLogger(__name__)
+
+#: Called as records are read: (source name, records read so far, total records in the source).
+ProgressHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestResult:
+    concessions: gpd.GeoDataFrame
+    quarantine: gpd.GeoDataFrame
+    report: pd.DataFrame
+
+
+def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] | None = None,
+                   on_progress: ProgressHook | None = None, only: list[str] | None = None) -> IngestResult:
+    """Read, harmonise and validate the configured sources (or the `only` ones, by source name).
+
+    `outlines` maps ISO3 -> country outline in the analysis CRS; by default the committed reference
+    boundaries are used.
+    """
+    outlines = outlines if outlines is not None else _reference_outlines(settings)
+    names = only or list(settings.sources)
+    unknown = sorted(set(names) - set(settings.sources))
+    if unknown:
+        raise MruError(f"unknown source {', '.join(unknown)}; configured sources: {', '.join(settings.sources)}")
+    accepted, quarantined, read = [], [], {}
+    for name in names:
+        ctx = _context(name, settings, outlines)
+        stream = open_source(name, ctx.source)
+        log.info("reading %s (%s, %d records, %s)", stream.path, ctx.source.format, stream.total, stream.crs.name)
+        read[name] = 0
+        for batch in stream.batches(settings.ingest.batch_size):
+            candidates, rejected = harmonise_batch(batch, ctx)
+            accepted.append(candidates)
+            quarantined.append(rejected)
+            read[name] += len(batch)
+            if on_progress:
+                on_progress(name, read[name], max(stream.total, read[name]))
+    concessions, duplicates = _resolve_duplicates(_concat(accepted, settings), settings, outlines)
+    quarantine = _concat(quarantined + [duplicates], settings)
+    report = _report(read, {name: settings.sources[name].country for name in names}, concessions, quarantine)
+    for row in report.itertuples():
+        log.info("%s: %d read, %d accepted (%d repaired), %d quarantined", row.source, row.read,
+                 row.accepted, row.repaired, row.quarantined)
+    return IngestResult(concessions.reset_index(drop=True), quarantine.reset_index(drop=True), report)
+
+
+def write_ingest(result: IngestResult, out_dir: Path) -> dict[str, Path]:
+    """Write both layers as GeoParquet into `out_dir` (each file replaced atomically)."""
+    return {layer: write_geoparquet(frame, Path(out_dir) / f"{layer}.parquet")
+            for layer, frame in (("concessions", result.concessions), ("quarantine", result.quarantine))}
+
+
+def _reference_outlines(settings: Settings) -> dict[str, shapely.Geometry]:
+    from mrumonitor.reference import load_boundaries
+
+    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    return dict(zip(boundaries["iso3"], boundaries.geometry))
+
+
+def _context(name: str, settings: Settings, outlines: Mapping[str, shapely.Geometry]) -> SourceContext:
+    source = settings.sources[name]
+    if source.country not in outlines:
+        raise ReferenceDataError(f"no country outline for {source.country} (sources.{name}.country); "
+                                 f"outlines exist for {', '.join(sorted(outlines))}. Run `mrumonitor reference build`.")
+    return SourceContext(name, source, outlines[source.country], settings.analysis_crs,
+                         settings.ingest.country_tolerance_km)
+
+
+def _resolve_duplicates(candidates: gpd.GeoDataFrame, settings: Settings, outlines) -> tuple:
+    reason, detail = find_duplicates(candidates)
+    bad = reason.notna()
+    rows = [quarantine_rows(_as_raw(part), reason[part.index], detail[part.index], part["licence_id"],
+                            _context(name, settings, outlines), layer="concessions")
+            for name, part in candidates[bad].groupby("source_name")]
+    return candidates[~bad], _concat(rows, settings)
+
+
+def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A canonical record shaped like a raw one, so a duplicate's quarantine row keeps all it said."""
+    raw = part.drop(columns=["source_name", "source_file"]).copy()
+    raw[UNPARSEABLE] = False
+    return raw
+
+
+def _concat(frames: list[gpd.GeoDataFrame], settings: Settings) -> gpd.GeoDataFrame:
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.analysis_crs)
+
+
+def _report(read: dict[str, int], countries: dict[str, str], concessions: gpd.GeoDataFrame,
+            quarantine: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per source: country, read, accepted, repaired, quarantined, and quarantined per reason."""
+    sources = pd.Index(list(read), name="source")
+
+    def per_source(frame: pd.DataFrame, only: str | None = None) -> pd.Series:
+        if not len(frame):
+            return pd.Series(0, index=sources)
+        names = frame.loc[frame[only], "source_name"] if only else frame["source_name"]
+        return names.value_counts().reindex(sources, fill_value=0)
+
+    report = pd.DataFrame({"country": pd.Series(countries), "read": pd.Series(read),
+                           "accepted": per_source(concessions),
+                           "repaired": per_source(concessions, only="geometry_repaired"),
+                           "quarantined": per_source(quarantine)}, index=sources)
+    if len(quarantine):
+        reasons = pd.crosstab(quarantine["source_name"], quarantine["reason"]).reindex(sources, fill_value=0)
+        report = report.join(reasons[[r.value for r in Reason if r.value in reasons.columns]])
+    broken = report.index[report["read"] != report["accepted"] + report["quarantined"]]
+    if len(broken):
+        raise MruError(f"internal error: records lost while ingesting {', '.join(broken)} "
+                       "(read != accepted + quarantined). Please report this with the input file.")
+    return report.reset_index()
