@@ -101,6 +101,11 @@ class FieldMapping(_Strict):
     granted: str | None = None
     expires: str | None = None
 
+    @field_validator("holder", "status", "granted", "expires")
+    @classmethod
+    def _empty_means_absent(cls, value: str | None) -> str | None:
+        return value or None
+
 
 class ValueMapping(_Strict):
     """National term -> canonical value. Keys match ignoring case, accents and repeated spaces."""

@@ -20,7 +20,7 @@ from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
 from mrumonitor.ingest.readers import UNPARSEABLE, open_source
 from mrumonitor.layerio import write_geoparquet
-from mrumonitor.schema import Reason
+from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,9 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
             read[name] += len(batch)
             if on_progress:
                 on_progress(name, read[name], max(stream.total, read[name]))
-    concessions, duplicates = _resolve_duplicates(_concat(accepted, settings), settings, outlines)
-    quarantine = _concat(quarantined + [duplicates], settings)
+    candidates = _concat(accepted, settings, CONCESSION_COLUMNS)
+    concessions, duplicates = _resolve_duplicates(candidates, settings, outlines)
+    quarantine = _concat(quarantined + [duplicates], settings, QUARANTINE_COLUMNS)
     report = _report(read, {name: settings.sources[name].country for name in names}, concessions, quarantine)
     for row in report.itertuples():
         log.info("%s: %d read, %d accepted (%d repaired), %d quarantined", row.source, row.read,
@@ -97,7 +98,7 @@ def _resolve_duplicates(candidates: gpd.GeoDataFrame, settings: Settings, outlin
     rows = [quarantine_rows(_as_raw(part), reason[part.index], detail[part.index], part["licence_id"],
                             _context(name, settings, outlines), layer="concessions")
             for name, part in candidates[bad].groupby("source_name")]
-    return candidates[~bad], _concat(rows, settings)
+    return candidates[~bad], _concat(rows, settings, QUARANTINE_COLUMNS)
 
 
 def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -107,10 +108,12 @@ def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return raw
 
 
-def _concat(frames: list[gpd.GeoDataFrame], settings: Settings) -> gpd.GeoDataFrame:
-    frames = [frame for frame in frames if len(frame)]
+def _concat(frames: list[gpd.GeoDataFrame], settings: Settings, columns: dict[str, str]) -> gpd.GeoDataFrame:
+    """Concatenate batch frames; with no frames at all (an empty file), an empty frame of `columns`."""
+    frames = [frame for frame in frames if len(frame)] or frames[:1]
     if not frames:
-        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
+        empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.analysis_crs)
 
 
