@@ -11,7 +11,8 @@ from rich.text import Text
 
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
-from mrumonitor.console import console, ingest_table, out, quarantine_table, record_progress, setup_logging
+from mrumonitor.console import (console, ingest_table, out, quarantine_table, record_progress, records_table,
+                                setup_logging)
 from mrumonitor.errors import MruError
 
 log = logging.getLogger("mrumonitor")
@@ -88,7 +89,11 @@ def reference_build(config_file: Path | None) -> None:
 
     settings = load_settings(config_file)
     summary = build_reference(settings.paths.reference, settings.analysis_crs)
-    out.print(summary)
+    out.print(records_table("Borders between neighbours (km, km²)", summary["pairs"]))
+    out.print(records_table("Border posts snapped to their border line (km moved)", summary["posts"]))
+    out.print(f"{summary['contested_km2']:,.0f} km² of overlaps and gaps shared out by equidistance")
+    for path in summary["files"]:
+        out.print(f"written: {path}")
 
 
 @cli.command()

@@ -71,3 +71,15 @@ def quarantine_table(quarantine: pd.DataFrame, limit: int) -> Table:
         table.add_row(row["source_name"], str(row["source_row"]), row["record_id"] or "-", row["reason"],
                       row["detail"])
     return table
+
+
+def records_table(title: str, rows: list[dict]) -> Table:
+    """A plain table of flat records (numbers right-aligned, floats to one decimal)."""
+    table = Table(title=title, title_justify="left")
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        numeric = all(isinstance(row[column], (int, float)) for row in rows)
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(f"{value:,.1f}" if isinstance(value, float) else str(value) for value in row.values()))
+    return table

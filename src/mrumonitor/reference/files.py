@@ -6,8 +6,10 @@ stable order, so a rebuild that changes nothing leaves git with nothing to show.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ BORDER_POSTS = "border_posts.geojson"
 
 #: Decimals kept in the committed files: 1e-6 degree is about 0.1 m.
 COORD_DECIMALS = 6
+
+#: A position as `json.dumps(..., indent=1)` spreads it over four lines.
+_POSITION = re.compile(r"\[\s+(-?[0-9.eE+-]+),\s+(-?[0-9.eE+-]+)\s+\]")
 
 REBUILD_FIX = "run `mrumonitor reference build` to derive it from the committed sources."
 
@@ -71,12 +76,36 @@ def to_exchange(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return exchange.set_geometry(gpd.GeoSeries(rounded, index=exchange.index, crs=WGS84))
 
 
-def write_layer(frame: gpd.GeoDataFrame, path: Path) -> Path:
-    """Write `frame` (already in WGS84) as RFC 7946 GeoJSON: aside first, then moved into place."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    pyogrio.write_dataframe(
-        frame, tmp, driver="GeoJSON", RFC7946="YES", COORDINATE_PRECISION=COORD_DECIMALS, WRITE_NAME="NO"
+def to_exchange_coverage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return an edge-matched coverage in WGS84, rounded to `COORD_DECIMALS` and still edge-matched.
+
+    Rounding polygons one by one can make a ring cross itself or a neighbour. Instead, all the edges are
+    noded together on the rounding grid and polygonised; each face goes back to the polygon it lies in
+    (or within a grid step of) and faces that belong to none, such as lagoons, stay out.
+    """
+    exchange = frame.to_crs(WGS84)
+    geoms = np.asarray(exchange.geometry)
+    grid = 10.0**-COORD_DECIMALS
+    edges = shapely.union_all(shapely.boundary(geoms), grid_size=grid)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
+    face, owner = shapely.STRtree(geoms).query_nearest(
+        shapely.point_on_surface(faces), max_distance=grid, all_matches=False
     )
+    rounded = [shapely.coverage_union_all(faces[face[owner == i]]) for i in range(len(geoms))]
+    return exchange.set_geometry(gpd.GeoSeries(rounded, index=exchange.index, crs=WGS84))
+
+
+def write_layer(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write `frame` (already in WGS84, rounded) as RFC 7946 GeoJSON: aside first, then moved into place.
+
+    One position per line, so a change to a border shows in `git diff` as the lines of the vertices that
+    moved rather than as one rewritten feature. Polygon exteriors are counter-clockwise, as RFC 7946 asks.
+    """
+    oriented = frame.set_geometry(shapely.orient_polygons(np.asarray(frame.geometry), exterior_cw=False))
+    text = json.dumps(oriented.to_geo_dict(drop_id=True), ensure_ascii=False, indent=1)
+    text = _POSITION.sub(r"[\1, \2]", text) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     log.info("wrote %s (%d features, %.0f kB)", path, len(frame), path.stat().st_size / 1024)
     return path
