@@ -59,3 +59,15 @@ def test_ingest_prints_the_table_and_writes_both_layers(tmp_path):
     assert len(gpd.read_parquet(tmp_path / "work" / "ingest" / "concessions.parquet")) == 2
     quarantine = gpd.read_parquet(tmp_path / "work" / "ingest" / "quarantine.parquet")
     assert quarantine[["source_row", "reason"]].values.tolist() == [[3, "unknown_licence_type"]]
+
+
+def test_demo_without_serving_builds_inputs_ingests_them_and_exits_0(tmp_path):
+    result = mrumonitor("demo", "--workdir", str(tmp_path / "demo"), "--no-serve")
+    assert result.returncode == 0, result.stderr
+    assert "Cadastre ingest" in result.stdout
+    assert "1,146" in result.stdout  # records read over the four synthetic cadastres
+    for name in ("sle_nma_licences.zip", "gin_cadastre_minier.geojson", "lbr_mme_licenses.gpkg",
+                 "civ_cadastre_minier.csv"):
+        assert (tmp_path / "demo" / "inputs" / "cadastre" / name).is_file()
+    assert (tmp_path / "demo" / "work" / "ingest" / "concessions.parquet").is_file()
+    assert (tmp_path / "demo" / "inputs" / "ground_truth" / "records.csv").is_file()

@@ -156,9 +156,10 @@ def _read_csv(name: str, source: SourceSettings) -> RecordStream:
 def _csv_geometry(frame: pd.DataFrame, spec) -> tuple[np.ndarray, np.ndarray]:
     """Geometry from a WKT column or from x/y columns; returns (geometries, unparseable mask)."""
     if spec.wkt:
-        text = frame.pop(spec.wkt).str.strip()
-        geometry = shapely.from_wkt(text.where(text != "", None).to_numpy(), on_invalid="ignore")
-        given = (text != "").to_numpy()
+        text = frame.pop(spec.wkt).fillna("").str.strip().to_numpy(dtype=object)
+        given = text != ""
+        geometry = np.full(len(text), None, dtype=object)
+        geometry[given] = shapely.from_wkt(text[given], on_invalid="ignore")
     else:
         x_text, y_text = frame[spec.x].str.strip(), frame[spec.y].str.strip()
         x, y = pd.to_numeric(x_text, errors="coerce"), pd.to_numeric(y_text, errors="coerce")
