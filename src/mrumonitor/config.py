@@ -155,12 +155,106 @@ class SourceSettings(_Strict):
         return self
 
 
+class RasterSettings(_Strict):
+    resolution_m: float = Field(gt=0)
+    margin_km: float = Field(ge=0)
+    chunk_size: int = Field(ge=64, le=8192)
+    activity_threshold: int = Field(ge=1, le=100)
+
+
+class DetectorWeights(_Strict):
+    vegetation_loss: float = Field(ge=0)
+    bare_soil_gain: float = Field(ge=0)
+    turbid_water: float = Field(ge=0)
+
+
+class DetectorSettings(_Strict):
+    resolution_m: float = Field(gt=0)
+    reflectance_scale: float = Field(gt=0)
+    valid_scl: list[int] = Field(min_length=1)
+    ndvi_drop: float = Field(lt=0)
+    bsi_gain: float = Field(gt=0)
+    mndwi_water: float
+    turbidity_min: float
+    weights: DetectorWeights
+    score_threshold: float = Field(gt=0, le=1)
+
+
+class SiteSettings(_Strict):
+    min_area_ha: float = Field(ge=0)
+    connectivity: Literal[4, 8]
+
+
+class PeriodSettings(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodSettings:
+        if self.end < self.start:
+            raise ValueError(f"period {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+ActivityKind = Literal["detections", "probability", "classes", "scenes"]
+
+
+class ActivityInput(_Strict):
+    """One source of mining activity; see the [activity] comments of default.toml."""
+
+    kind: ActivityKind
+    path: str
+    crs: str | None = None
+    x: str | None = None
+    y: str | None = None
+    area_ha: str | None = None
+    scale: float = Field(default=1.0, gt=0)
+    active_classes: list[int] = []
+    bounds: tuple[float, float, float, float] | None = None
+
+    @field_validator("crs")
+    @classmethod
+    def _valid_crs(cls, value: str | None) -> str | None:
+        return _checked_crs(value) if value else value
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> ActivityInput:
+        if self.kind == "classes" and not self.active_classes:
+            raise ValueError("kind 'classes' needs active_classes (the class codes that mean mining)")
+        if self.kind == "scenes" and self.bounds is None:
+            raise ValueError("kind 'scenes' needs bounds = [west, south, east, north] of the detection area "
+                             "in degrees (WGS84)")
+        return self
+
+
+class ActivitySettings(_Strict):
+    periods: list[PeriodSettings] = []
+    baseline: str | None = None
+    inputs: dict[str, ActivityInput] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ActivitySettings:
+        names = [period.name for period in self.periods]
+        if len(set(names)) != len(names):
+            raise ValueError(f"period names must be unique, got {', '.join(names)}")
+        if self.baseline is not None and self.baseline not in names:
+            raise ValueError(f"baseline {self.baseline!r} is not one of the periods ({', '.join(names)})")
+        if any(i.kind == "scenes" for i in self.inputs.values()) and self.baseline is None:
+            raise ValueError("scene inputs need a baseline period to detect change against")
+        return self
+
+
 class Settings(_Strict):
     project: ProjectSettings
     crs: CRSSettings
     paths: PathSettings
     ingest: IngestSettings
     sources: dict[str, SourceSettings]
+    raster: RasterSettings
+    detector: DetectorSettings
+    sites: SiteSettings
+    activity: ActivitySettings
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -225,6 +319,9 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     for source in (raw.get("sources") or {}).values():
         if isinstance(source, dict) and "file" in source:
             source["file"] = resolve(source["file"])
+    for activity in ((raw.get("activity") or {}).get("inputs") or {}).values():
+        if isinstance(activity, dict) and "path" in activity:
+            activity["path"] = resolve(activity["path"])
     return raw
 
 

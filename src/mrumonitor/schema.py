@@ -64,3 +64,41 @@ class Reason(StrEnum):
     EXPIRY_BEFORE_GRANT = "expiry_before_grant"
     DUPLICATE_LICENCE_ID = "duplicate_licence_id"
     CONFLICTING_LICENCE_ID = "conflicting_licence_id"
+
+
+# --- activity rasters and sites (mrumonitor detect) ---------------------------------------------------
+
+#: Activity layers: uint8 activity probability in percent, 0-100; this value means "no data" (no valid
+#: observation), which is never the same as 0 ("observed, no activity").
+ACTIVITY_DTYPE = "uint8"
+ACTIVITY_NODATA = 255
+ACTIVITY_MAX = 100
+
+#: Columns of the `sites` layer written by detection (the analysis adds registration and leakage columns).
+SITE_COLUMNS: dict[str, str] = {
+    "site_id": "string",
+    "country": "string",
+    "countries": "string",
+    "transboundary": "bool",
+    "first_seen": "string",
+    "last_seen": "string",
+    "periods_seen": "int64",
+    "area_ha": "float64",
+    "max_area_ha": "float64",
+}
+
+#: `site_periods`: one row per site and period it was seen in, with that period's footprint.
+SITE_PERIOD_COLUMNS: dict[str, str] = {
+    "site_id": "string",
+    "period": "string",
+    "area_ha": "float64",
+}
+
+#: `site_country_areas`: a site's area in each period split between the countries it lies in; summing
+#: area_ha by country never counts a transboundary site twice.
+SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
+    "site_id": "string",
+    "period": "string",
+    "country": "string",
+    "area_ha": "float64",
+}

@@ -1,0 +1,1 @@
+"""Raster stage: activity rasters from detections, external models and scenes, on one grid; sites from them."""

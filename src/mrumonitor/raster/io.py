@@ -1,0 +1,64 @@
+"""Opening raster inputs safely: an explicit driver, no VRT indirection, and errors that name the file.
+
+GDAL opens a VRT renamed .tif as a VRT (and then reads other local files), opens a truncated COG without
+complaint and fails only on the damaged blocks. Every raster input goes through `open_raster`, and
+`read_checked` turns a failure while reading into the same kind of error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
+
+from mrumonitor.errors import InputFileError, MissingCRSError
+
+#: Drivers accepted for raster inputs: GeoTIFF (COG is a GeoTIFF layout) and nothing that points elsewhere.
+RASTER_DRIVERS = ("GTiff",)
+
+os.environ.setdefault("GDAL_SKIP", "VRT")
+
+
+@contextmanager
+def open_raster(path: str | Path, require_crs: bool = True, bands: int | None = None) -> Iterator:
+    """Open a GeoTIFF for reading; refuse other formats, a missing CRS and (if given) another band count."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "raster file not found.", "check the path in the [activity] configuration.")
+    try:
+        dataset = rasterio.open(path, driver=RASTER_DRIVERS[0]) if _looks_like_tiff(path) else None
+    except RasterioIOError as exc:
+        raise InputFileError(path, f"is not a readable GeoTIFF ({exc}).",
+                             "re-export the raster as GeoTIFF or COG.") from None
+    if dataset is None:
+        raise InputFileError(path, "is not a GeoTIFF (its first bytes are not a TIFF header).",
+                             "convert it to GeoTIFF or COG (e.g. gdal_translate -of COG).")
+    with dataset:
+        if require_crs and dataset.crs is None:
+            raise MissingCRSError(path, "the raster has no CRS.",
+                                  "assign one (gdal_edit.py -a_srs EPSG:XXXX) or set `crs` for this input.")
+        if bands is not None and dataset.count != bands:
+            raise InputFileError(path, f"has {dataset.count} bands, {bands} expected.",
+                                 "check that the file is the product the configuration describes.")
+        yield dataset
+
+
+def read_checked(dataset, indexes=None, window: Window | None = None, **kwargs) -> np.ndarray:
+    """`dataset.read`, with a damaged or truncated block reported as an `InputFileError` naming the file."""
+    try:
+        return dataset.read(indexes, window=window, **kwargs)
+    except RasterioIOError as exc:
+        where = f" in window {window}" if window is not None else ""
+        raise InputFileError(dataset.name, f"is damaged or truncated: reading failed{where} ({exc}).",
+                             "copy or download the file again.") from None
+
+
+def _looks_like_tiff(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
