@@ -1,13 +1,13 @@
 """Opening raster inputs safely: an explicit driver, no VRT indirection, and errors that name the file.
 
 GDAL opens a VRT renamed .tif as a VRT (and then reads other local files), opens a truncated COG without
-complaint and fails only on the damaged blocks. Every raster input goes through `open_raster`, and
-`read_checked` turns a failure while reading into the same kind of error.
+complaint and fails only on the damaged blocks. Every raster input goes through `open_raster`, which checks
+the TIFF signature and opens with the GTiff driver only (so a renamed VRT is refused without disabling the
+VRT driver that warping uses), and `read_checked` turns a failure while reading into the same error.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +21,6 @@ from mrumonitor.errors import InputFileError, MissingCRSError
 
 #: Drivers accepted for raster inputs: GeoTIFF (COG is a GeoTIFF layout) and nothing that points elsewhere.
 RASTER_DRIVERS = ("GTiff",)
-
-os.environ.setdefault("GDAL_SKIP", "VRT")
 
 
 @contextmanager
