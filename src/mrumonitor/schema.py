@@ -87,6 +87,10 @@ SITE_COLUMNS: dict[str, str] = {
     "max_area_ha": "float64",
 }
 
+#: Lineage columns of `sites`: a site absorbed by another keeps its rows and names the absorber in
+#: `merged_into` (count current sites with `merged_into.isna()`); a part split off names its origin.
+SITE_LINEAGE_COLUMNS: dict[str, str] = {"merged_into": "string", "split_from": "string"}
+
 #: `site_periods`: one row per site and period it was seen in, with that period's footprint.
 SITE_PERIOD_COLUMNS: dict[str, str] = {
     "site_id": "string",
@@ -95,7 +99,8 @@ SITE_PERIOD_COLUMNS: dict[str, str] = {
 }
 
 #: `site_country_areas`: a site's area in each period split between the countries it lies in; summing
-#: area_ha by country never counts a transboundary site twice.
+#: area_ha by country never counts a transboundary site twice. Country "" is area outside every outline
+#: (sea, or beyond the region); it is never given to a country it may not be in, so `sites.country` can be "".
 SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
     "site_id": "string",
     "period": "string",
