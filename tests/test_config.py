@@ -45,7 +45,8 @@ def test_user_file_merges_over_defaults_with_paths_relative_to_it(tmp_path):
 BAD = {
     "unknown key": ('[ingest]\ncountry_tolerance = 3\n',
                     r"ingest: unknown key 'country_tolerance'; valid keys here: country_tolerance_km, batch_size"),
-    "unknown top-level table": ('[raster]\nres = 10\n', r"unknown key 'raster'; valid keys here: project, crs"),
+    "unknown top-level table": ('[rasters]\nres = 10\n', r"unknown key 'rasters'; valid keys here: project, crs"),
+    "unknown key in a new table": ('[raster]\nres = 10\n', r"raster: unknown key 'res'; valid keys here: resolution_m"),
     "bad format": ('[sources.sle]\nformat = "shp"\n',
                    r"sources\.sle\.format: Input should be 'shapefile', 'gpkg', 'geojson', 'flatgeobuf' or 'csv'"),
     "bad canonical value": ('[sources.sle.values.licence_type]\n"Mining Lease" = "mining"\n',

@@ -29,6 +29,10 @@ class InputFileError(MruError):
             message += f" Fix: {fix}"
         super().__init__(message)
 
+    def __reduce__(self):
+        # raised inside dask.distributed workers, it must unpickle as itself, not as a plain Exception
+        return (type(self), (self.path, self.problem, self.fix))
+
 
 class MissingCRSError(InputFileError):
     """A spatial file declares no CRS and the configuration does not say which one to assume."""

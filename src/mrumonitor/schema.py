@@ -64,6 +64,7 @@ class Reason(StrEnum):
     EXPIRY_BEFORE_GRANT = "expiry_before_grant"
     DUPLICATE_LICENCE_ID = "duplicate_licence_id"
     CONFLICTING_LICENCE_ID = "conflicting_licence_id"
+    INVALID_AREA = "invalid_area"
 
 
 # --- activity rasters and sites (mrumonitor detect) ---------------------------------------------------
