@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
+from rasterio.errors import NotGeoreferencedWarning
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +27,9 @@ def setup_logging(verbose: int = 0) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
+    # library noise, not about the user's data (see the same filters in pyproject.toml)
+    warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
 @contextmanager
