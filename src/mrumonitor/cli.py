@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 from rich.text import Text
 
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
-from mrumonitor.console import (console, ingest_table, out, quarantine_table, record_progress, records_table,
+from mrumonitor.console import (console, frame_table, ingest_table, out, progress_bars, quarantine_table,
                                 setup_logging)
 from mrumonitor.errors import MruError
 
@@ -60,7 +61,7 @@ def run_ingest(settings: Settings, sources: list[str] | None, out_dir: Path | No
     """Ingest, write both layers, print the summary; shared by `ingest` and `demo`."""
     from mrumonitor.ingest import ingest_sources, write_ingest
 
-    with record_progress("reading") as progress:
+    with progress_bars("records", prefix="reading ") as progress:
         result = ingest_sources(settings, on_progress=progress, only=sources)
     written = write_ingest(result, out_dir or settings.paths.work / "ingest")
     out.print(ingest_table(result.report, "Cadastre ingest"))
@@ -68,6 +69,37 @@ def run_ingest(settings: Settings, sources: list[str] | None, out_dir: Path | No
         out.print(quarantine_table(result.quarantine, show_quarantine))
     for layer, path in written.items():
         out.print(f"{layer}: {path}")
+    return result
+
+
+@cli.command()
+@config_option
+def detect(config_file: Path | None) -> None:
+    """Turn satellite-derived mining activity into activity layers and mining sites.
+
+    For every period of [activity] it puts each input on the regional grid — detections (points with a
+    footprint area, or polygons) rasterised, probability or class rasters from an external model warped,
+    multispectral scenes run through the built-in change detector at their own resolution — combines them
+    into one activity layer (Cloud-Optimized GeoTIFF, percent, 255 = no data), draws the mining sites and
+    tracks them across periods with stable ids; a site crossing a border is one site with its area split
+    between the countries. Prints a table per country. Outputs go to <paths.work>/detect.
+    """
+    settings = load_settings(config_file)
+    run_detect(settings)
+
+
+def run_detect(settings: Settings):
+    """Detect, print the per-country summary; shared by `detect` and `demo`."""
+    from mrumonitor.raster.run import detect as detect_stage
+    from mrumonitor.raster.summary import country_summary
+
+    with progress_bars("chunks") as progress:
+        result = detect_stage(settings, on_chunk=progress)
+    periods = list(result.activity)
+    out.print(frame_table(f"Mining sites per country (periods {', '.join(periods)})",
+                          country_summary(result.sites, periods)))
+    for name, path in {**result.activity, **result.written}.items():
+        out.print(f"{name}: {path}")
     return result
 
 
@@ -89,8 +121,8 @@ def reference_build(config_file: Path | None) -> None:
 
     settings = load_settings(config_file)
     summary = build_reference(settings.paths.reference, settings.analysis_crs)
-    out.print(records_table("Borders between neighbours (km, km²)", summary["pairs"]))
-    out.print(records_table("Border posts snapped to their border line (km moved)", summary["posts"]))
+    out.print(frame_table("Borders between neighbours (km, km²)", pd.DataFrame(summary["pairs"])))
+    out.print(frame_table("Border posts snapped to their border line (km moved)", pd.DataFrame(summary["posts"])))
     out.print(f"{summary['contested_km2']:,.0f} km² of overlaps and gaps shared out by equidistance")
     for path in summary["files"]:
         out.print(f"written: {path}")
@@ -117,6 +149,7 @@ def demo(workdir: Path, seed: int, no_serve: bool) -> None:
     log.info("demo inputs written to %s (synthetic cadastres, real detections)", workdir)
     settings = load_settings(config_path)
     run_ingest(settings, None, None, show_quarantine=5)
+    run_detect(settings)
     out.print(f"\nDemo config: {config_path}  — rerun a stage with e.g. "
               f"`mrumonitor ingest --config {config_path}`")
     if not no_serve:

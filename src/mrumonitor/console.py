@@ -33,18 +33,29 @@ def setup_logging(verbose: int = 0) -> None:
 
 
 @contextmanager
-def record_progress(description: str) -> Iterator:
-    """A progress bar per source; yields a hook `(name, done, total)` as `ingest_sources` calls it."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("records"),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+def progress_bars(unit: str, prefix: str = "") -> Iterator:
+    """A progress bar per task (a file, a raster); yields a hook `(label, done, total)` for the stages."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                  TimeElapsedColumn(), console=console) as progress:
         tasks: dict[str, int] = {}
 
-        def hook(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(f"{description} {name}", total=total)
-            progress.update(tasks[name], completed=done, total=total)
+        def hook(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(prefix + label, total=total)
+            progress.update(tasks[label], completed=done, total=total)
 
         yield hook
+
+
+def frame_table(title: str, frame: pd.DataFrame) -> Table:
+    """A table of a DataFrame: numbers right-aligned with thousands separators, floats to one decimal."""
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                        for v in row))
+    return table
 
 
 def ingest_table(report: pd.DataFrame, title: str) -> Table:
@@ -74,16 +85,4 @@ def quarantine_table(quarantine: pd.DataFrame, limit: int) -> Table:
     for row in quarantine.head(limit).to_dict("records"):
         table.add_row(row["source_name"], str(row["source_row"]), row["record_id"] or "-", row["reason"],
                       row["detail"])
-    return table
-
-
-def records_table(title: str, rows: list[dict]) -> Table:
-    """A plain table of flat records (numbers right-aligned, floats to one decimal)."""
-    table = Table(title=title, title_justify="left")
-    columns = list(rows[0]) if rows else []
-    for column in columns:
-        numeric = all(isinstance(row[column], (int, float)) for row in rows)
-        table.add_column(column, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(f"{value:,.1f}" if isinstance(value, float) else str(value) for value in row.values()))
     return table

@@ -36,14 +36,13 @@ Two steps:
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from mrumonitor.layerio import write_geoparquet
+from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.raster.tracking import ID_PREFIX, OUTSIDE, country_shares, track
 from mrumonitor.raster.vectorise import vectorise
 from mrumonitor.schema import SITE_LINEAGE_COLUMNS
@@ -89,7 +88,7 @@ class SiteLayers:
         written = {name: write_geoparquet(getattr(self, name), folder / _FILES[name])
                    for name in ("sites", "site_periods")}
         areas = folder / _FILES["site_country_areas"]
-        written["site_country_areas"] = _write_parquet(self.site_country_areas, areas)
+        written["site_country_areas"] = write_parquet(self.site_country_areas, areas)
         return written
 
     @classmethod
@@ -136,12 +135,3 @@ def track_sites(
     log.info("%d sites over %d periods (%d transboundary)", len(sites), site_periods["period"].nunique(),
              sites["transboundary"].sum())
     return SiteLayers(sites, site_periods, site_country_areas)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table without geometry as Parquet to `path`, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
-    return path

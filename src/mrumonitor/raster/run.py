@@ -1,0 +1,139 @@
+"""The detect stage: activity inputs -> one regional activity layer per period (COG) -> tracked sites.
+
+For each period every configured input lands on the regional grid (detections rasterised, external
+probability/class rasters warped, scene areas detected at their own resolution and landed); the layers
+combine by maximum, the result is written as a COG, and the sites drawn from it are tracked across periods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from mrumonitor.config import PeriodSettings, Settings
+from mrumonitor.errors import ConfigError
+from mrumonitor.layerio import write_geoparquet
+from mrumonitor.raster.activity import combine, input_activity, land_on_grid
+from mrumonitor.raster.cog import read_activity, write_activity_cog
+from mrumonitor.raster.detector import detect_scenes
+from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.region import area_grid, regional_grid
+from mrumonitor.raster.scenes import assign_periods, discover_scenes
+from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
+
+log = logging.getLogger(__name__)
+
+#: Called as chunks are written: (task label, chunks done, chunks in all).
+ChunkHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class DetectResult:
+    grid: Grid
+    activity: dict[str, Path]
+    area_activity: dict[str, dict[str, Path]]
+    sites: SiteLayers
+    quarantine: gpd.GeoDataFrame
+    written: dict[str, Path] = field(default_factory=dict)
+
+
+def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResult:
+    """Run the detect stage over every configured period and write its layers under <paths.work>/detect."""
+    periods = settings.activity.periods
+    if not periods or not settings.activity.inputs:
+        raise ConfigError("no activity to detect: set [activity] periods and at least one "
+                          "[activity.inputs.<name>] block (see configs/default.toml).")
+    out = settings.paths.work / "detect"
+    grid = regional_grid(settings)
+    log.info("regional grid: %d x %d pixels at %g m (%s)", grid.width, grid.height, grid.resolution,
+             grid.crs.name)
+    area_layers, area_paths = _scene_areas(settings, grid, out, on_chunk)
+    activity, patches, quarantine = {}, {}, []
+    for period in periods:
+        layers = [area_layers[name][period.name] for name in area_layers if period.name in area_layers[name]]
+        for name, spec in settings.activity.inputs.items():
+            if spec.kind != "scenes":
+                layer, rejected = input_activity(name, spec, period.name, grid, settings.raster.chunk_size)
+                layers.append(layer)
+                quarantine.append(rejected)
+        if not layers:
+            log.warning("period %s: no input covers it; skipped", period.name)
+            continue
+        path = out / f"activity_{period.name}.tif"
+        write_activity_cog(combine(layers), grid, path, _tags(period, settings),
+                           on_chunk=_hook(on_chunk, f"activity {period.name}"))
+        activity[period.name] = path
+        stored, _, _ = read_activity(path)
+        patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
+                                         settings.sites.min_area_ha, settings.sites.connectivity,
+                                         settings.raster.chunk_size)
+        log.info("period %s: %d active patches", period.name, len(patches[period.name]))
+    sites = track_sites(patches, _boundaries(settings), previous=_previous_sites(out))
+    result = DetectResult(grid, activity, area_paths, sites, _concat_quarantine(quarantine, settings))
+    result.written = _write_sites(result, out)
+    return result
+
+
+def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk):
+    """Detect activity in each scene area at the detector's resolution; land it on the regional grid."""
+    layers, paths = {}, {}
+    for name, spec in settings.activity.inputs.items():
+        if spec.kind != "scenes":
+            continue
+        fine = area_grid(spec.bounds, settings.detector.resolution_m, settings.analysis_crs)
+        scenes = assign_periods(discover_scenes(Path(spec.path)), settings.activity.periods)
+        detected = detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine,
+                                 settings.detector, settings.raster.chunk_size)
+        layers[name], paths[name] = {}, {}
+        for period_name, activity in detected.items():
+            period = next(p for p in settings.activity.periods if p.name == period_name)
+            path = out / "areas" / f"activity_{name}_{period_name}.tif"
+            write_activity_cog(activity, fine, path, _tags(period, settings, area=name),
+                               on_chunk=_hook(on_chunk, f"{name} {period_name}"))
+            paths[name][period_name] = path
+            stored, _, _ = read_activity(path)
+            layers[name][period_name] = land_on_grid(stored, fine, grid)
+    return layers, paths
+
+
+def _tags(period: PeriodSettings, settings: Settings, area: str | None = None) -> dict[str, str]:
+    inputs = ", ".join(f"{name} ({spec.kind})" for name, spec in settings.activity.inputs.items())
+    tags = {"PERIOD": period.name, "PERIOD_START": period.start.isoformat(), "PERIOD_END": period.end.isoformat(),
+            "SOURCE": inputs, "ACTIVITY_THRESHOLD": str(settings.raster.activity_threshold),
+            "CONFIG_FINGERPRINT": settings.fingerprint()}
+    if area:
+        tags["AREA"] = area
+    return tags
+
+
+def _hook(on_chunk: ChunkHook | None, label: str):
+    return (lambda done, total: on_chunk(label, done, total)) if on_chunk else None
+
+
+def _boundaries(settings: Settings) -> gpd.GeoDataFrame:
+    from mrumonitor.reference import load_boundaries
+
+    return load_boundaries(settings.paths.reference, settings.analysis_crs)
+
+
+def _previous_sites(out: Path) -> SiteLayers | None:
+    """The sites of the last detect run in this work folder, so that ids carry over."""
+    return SiteLayers.read(out) if SiteLayers.exists(out) else None
+
+
+def _concat_quarantine(frames: list, settings: Settings) -> gpd.GeoDataFrame:
+    frames = [frame for frame in frames if frame is not None and len(frame)]
+    if not frames:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.analysis_crs)
+
+
+def _write_sites(result: DetectResult, out: Path) -> dict[str, Path]:
+    written = result.sites.write(out)
+    written["activity_quarantine"] = write_geoparquet(result.quarantine, out / "activity_quarantine.parquet")
+    return written
