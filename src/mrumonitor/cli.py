@@ -138,15 +138,15 @@ def demo(workdir: Path, seed: int, no_serve: bool) -> None:
 
     Writes four SYNTHETIC national cadastres (Sierra Leone zipped Shapefile, Guinea GeoJSON, Liberia
     GeoPackage, Côte d'Ivoire CSV; fictitious licences with planted flaws) placed around 5,026 REAL
-    satellite detections of mining (Earth Index / Africa Mining Watch, CC BY 4.0), a config file pointing at
-    them (<workdir>/mrumonitor.toml) and a ground-truth table, then runs the pipeline stages.
+    satellite detections of mining (Earth Index / Africa Mining Watch, CC BY 4.0), the detections over four
+    periods (positions and final areas real, growth SYNTHETIC), SYNTHETIC Sentinel-2-like scene stacks for
+    the built-in detector, a config file pointing at them (<workdir>/mrumonitor.toml) and ground-truth
+    tables; then runs the pipeline stages (ingest, detect).
     """
-    from mrumonitor.demo import demo_config_text, write_demo_inputs
+    from mrumonitor.demo.build import build_demo
 
-    inputs = write_demo_inputs(workdir, seed=seed)
-    config_path = workdir / "mrumonitor.toml"
-    config_path.write_text(demo_config_text(inputs), encoding="utf-8")
-    log.info("demo inputs written to %s (synthetic cadastres, real detections)", workdir)
+    config_path = build_demo(workdir, seed=seed)
+    log.info("demo inputs written to %s (synthetic cadastres and scenes, real detections)", workdir)
     settings = load_settings(config_path)
     run_ingest(settings, None, None, show_quarantine=5)
     run_detect(settings)

@@ -461,6 +461,10 @@ def land_on_grid(fine: xr.DataArray, fine_grid: Grid, grid: Grid, chunk: int | N
     and everywhere outside the fine area. The fine grid must nest: same CRS, a resolution dividing the
     coarse one, and an origin on its pixel lattice (what `Grid.covering` gives). Parts of the fine area
     outside `grid` are dropped. `chunk` defaults to the fine array's chunk size.
+
+    The cell means of the area (k² times smaller than the fine layer) are computed here, block by block;
+    the regional array is lazy, each of its blocks cutting its part out of them, so a block far from the
+    area costs nothing but its fill.
     """
     k = _nesting(fine_grid, grid)
     if fine.shape != fine_grid.shape:
@@ -475,22 +479,21 @@ def land_on_grid(fine: xr.DataArray, fine_grid: Grid, grid: Grid, chunk: int | N
     pad_right = -(col0 + fine_grid.width) % k
     padded = da.pad(data, ((pad_top, pad_bottom), (pad_left, pad_right)), constant_values=ACTIVITY_NODATA)
     padded = padded.rechunk(max(k, (chunk // k) * k))
-    coarse = padded.map_blocks(_cell_means, k, dtype=ACTIVITY_DTYPE,
-                               chunks=tuple(tuple(c // k for c in axis) for axis in padded.chunks))
-    return on_grid(_place(coarse, (row0 // k, col0 // k), grid).rechunk(chunk), grid)
+    cells = padded.map_blocks(_cell_means, k, dtype=ACTIVITY_DTYPE,
+                              chunks=tuple(tuple(c // k for c in axis) for axis in padded.chunks)).compute()
+    return on_grid(grid_array(grid, chunk, _place_block, cells, (row0 // k, col0 // k)), grid)
 
 
-def _place(cells: da.Array, origin: tuple[int, int], grid: Grid) -> da.Array:
-    """`cells` (whose first cell is at row, col `origin` of `grid`, maybe outside it) in the whole grid."""
-    top, left = origin
-    rows = slice(min(max(0, -top), cells.shape[0]), max(0, min(cells.shape[0], grid.height - top)))
-    cols = slice(min(max(0, -left), cells.shape[1]), max(0, min(cells.shape[1], grid.width - left)))
-    inside = cells[rows, cols]
-    if inside.size == 0:
-        return da.full(grid.shape, ACTIVITY_NODATA, dtype=ACTIVITY_DTYPE)
-    before = (max(top, 0), max(left, 0))
-    after = (grid.height - before[0] - inside.shape[0], grid.width - before[1] - inside.shape[1])
-    return da.pad(inside, ((before[0], after[0]), (before[1], after[1])), constant_values=ACTIVITY_NODATA)
+def _place_block(window: Window, cells: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+    """The block of the regional grid at `window`: no data, with the part of `cells` (whose first cell is
+    at row, col `origin` of the grid, maybe outside it) that falls in the block."""
+    block = np.full((window.height, window.width), ACTIVITY_NODATA, dtype=ACTIVITY_DTYPE)
+    top, left = origin[0] - window.row_off, origin[1] - window.col_off
+    rows = slice(max(top, 0), min(top + cells.shape[0], window.height))
+    cols = slice(max(left, 0), min(left + cells.shape[1], window.width))
+    if rows.start < rows.stop and cols.start < cols.stop:
+        block[rows, cols] = cells[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    return block
 
 
 def _nesting(fine_grid: Grid, grid: Grid) -> int:
@@ -529,6 +532,8 @@ def combine(layers: Sequence[xr.DataArray]) -> xr.DataArray:
     if not layers:
         raise ValueError("combine needs at least one activity layer")
     aligned = xr.align(*layers, join="exact")
+    chunks = dict(zip(aligned[0].dims, aligned[0].chunks or ()))
+    aligned = [layer.chunk(chunks) if chunks else layer for layer in aligned]  # blocks stay one-to-one
     combined = reduce(_combine_two, aligned)
     return combined.astype(ACTIVITY_DTYPE).assign_attrs(nodata=ACTIVITY_NODATA, units="percent")
 

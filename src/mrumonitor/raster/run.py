@@ -97,7 +97,7 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk):
                                on_chunk=_hook(on_chunk, f"{name} {period_name}"))
             paths[name][period_name] = path
             stored, _, _ = read_activity(path)
-            layers[name][period_name] = land_on_grid(stored, fine, grid)
+            layers[name][period_name] = land_on_grid(stored, fine, grid, chunk=settings.raster.chunk_size)
     return layers, paths
 
 
