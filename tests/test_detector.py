@@ -30,7 +30,7 @@ from mrumonitor.raster.detector import DETECTOR_BANDS, detect_scenes, detection_
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.indices import BSI, INDICES, MNDWI, NDTI, NDVI
 from mrumonitor.raster.region import area_grid
-from mrumonitor.raster.scenes import SCENE_BANDS, assign_periods, discover_scenes
+from mrumonitor.raster.scenes import SCENE_BANDS, assign_periods, discover_scenes, read_scene_window
 from mrumonitor.schema import ACTIVITY_NODATA
 
 SETTINGS = load_settings()
@@ -112,9 +112,9 @@ def planted_stack(folder: Path, grid: Grid, **kwargs) -> Path:
     return write_stack(folder, grid, images, **kwargs)
 
 
-def detect(folder: Path, grid: Grid, chunk: int = 64, scheduler: str = "sync") -> np.ndarray:
+def detect(folder: Path, grid: Grid, chunk: int = 64, scheduler: str = "sync", settings=DETECTOR) -> np.ndarray:
     scenes = assign_periods(discover_scenes(folder), PERIODS)
-    result = detect_scenes(scenes, PERIODS, BASELINE.name, grid, DETECTOR, chunk)
+    result = detect_scenes(scenes, PERIODS, BASELINE.name, grid, settings, chunk)
     return result[PERIOD.name].compute(scheduler=scheduler).to_numpy()
 
 
@@ -218,6 +218,25 @@ def test_planted_pit_detected_and_forest_not(tmp_path, grid):
     far = ~disc(grid.shape, PIT[0], PIT[1], PIT[2] + 2)
     assert (activity[far] == 0).all()  # stable forest is observed and inactive
     assert (np.abs(mask.sum() - pit.sum()) <= 0.25 * pit.sum())
+
+
+def test_reflectance_offset_of_newer_products_is_applied(tmp_path, grid):
+    """Processing baseline 04.00 products store reflectance x 10000 + 1000: with offset -1000 they give the
+    same activity as offset-free products."""
+    plain = detect(planted_stack(tmp_path / "plain", grid), grid)
+    images = {d: paint(grid.shape) for d in BASE_DATES} | {d: pit_image(grid.shape) for d in PERIOD_DATES}
+    shifted = {date: image + np.float32(0.1) for date, image in images.items()}
+    for date, image in shifted.items():
+        write_scene(tmp_path / "pb04" / f"S2A_MSIL2A_{date}_T29PNL.tif", image, scl_of(images[date]),
+                    grid.transform, grid.crs)
+    with_offset = DETECTOR.model_copy(update={"reflectance_offset": -1000.0})
+    np.testing.assert_array_equal(detect(tmp_path / "pb04", grid, settings=with_offset), plain)
+    window = Window(0, 0, grid.width, grid.height)
+    [scene] = [s for s in discover_scenes(tmp_path / "pb04") if s.date == dt.date(2024, 11, 4)]
+    reflectance, _ = read_scene_window(scene, grid, window, DETECTOR_BANDS, 10000.0, None, -1000.0)
+    expected = images["20241104"][[SCENE_BANDS.index(b) for b in DETECTOR_BANDS]]
+    inside = np.isfinite(reflectance)
+    np.testing.assert_allclose(reflectance[inside], expected[inside], atol=2e-4)
 
 
 def test_cloudy_observation_excluded_from_median(tmp_path, grid):

@@ -171,6 +171,7 @@ class DetectorWeights(_Strict):
 class DetectorSettings(_Strict):
     resolution_m: float = Field(gt=0)
     reflectance_scale: float = Field(gt=0)
+    reflectance_offset: float
     valid_scl: list[int] = Field(min_length=1)
     ndvi_drop: float = Field(lt=0)
     bsi_gain: float = Field(gt=0)

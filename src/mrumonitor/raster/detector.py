@@ -122,7 +122,7 @@ def median_composite(scenes: Sequence[Scene], grid: Grid, window: Window, settin
     stack = np.full((len(scenes), *shape), np.nan, dtype=np.float32)
     for i, scene in enumerate(scenes):
         reflectance, scl = read_scene_window(scene, grid, window, DETECTOR_BANDS, settings.reflectance_scale,
-                                             settings.valid_scl)
+                                             settings.valid_scl, settings.reflectance_offset)
         valid = np.isin(scl, settings.valid_scl) & np.isfinite(reflectance).all(axis=0)
         np.copyto(stack[i], reflectance, where=valid)
     return nanmedian(stack), np.isfinite(stack[:, 0]).sum(axis=0, dtype=np.uint16)

@@ -120,11 +120,11 @@ def band_indexes(dataset, required: Sequence[str] = SCENE_BANDS) -> dict[str, in
 
 
 def read_scene_window(scene: Scene, grid: Grid, window: Window, bands: Sequence[str], scale: float,
-                      valid_scl: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      valid_scl: Sequence[int] | None = None, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """One window of `grid` from `scene`: reflectance of `bands` and the SCL classes.
 
     Returns ``(reflectance, scl)``: float32 ``(len(bands), h, w)`` surface reflectance (digital numbers
-    divided by `scale`; NaN = no observation) and uint8 ``(h, w)`` SCL (0 = no observation), warped from
+    plus `offset`, divided by `scale`; NaN = no observation) and uint8 ``(h, w)`` SCL (0 = no observation), warped from
     the scene's CRS and resolution through a `WarpedVRT` (bilinear, nearest); GDAL reads only the blocks
     of the file under the window. No observation: outside the scene's extent, SCL 0 (no data, or the
     file's nodata value), or a digital number of 0; with `valid_scl`, also every SCL class not in it.
@@ -142,6 +142,7 @@ def read_scene_window(scene: Scene, grid: Grid, window: Window, bands: Sequence[
     # beyond the raster's extent GDAL mixes nothing in, so only what lies inside it is dilated
     masked = binary_dilation(masked & covered, np.ones((3, 3), bool)) | ~covered
     reflectance[:, masked] = np.nan
+    reflectance += np.float32(offset / scale)  # after the DN-0 no-data test, which is on raw numbers
     inner = (slice(None), slice(halo, halo + int(window.height)), slice(halo, halo + int(window.width)))
     return reflectance[inner], scl[inner[1:]]
 
