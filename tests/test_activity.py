@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 
+import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -254,6 +256,19 @@ def test_a_raster_without_crs_is_warped_when_a_crs_is_assumed(tmp_path, crs, gri
     with pytest.raises(MissingCRSError, match=r"p\.tif.*no CRS"):
         warp_probability(path, grid, 64)
     assert (warp_probability(path, grid, 64, crs=crs).values[:10, :10] == 25).all()
+
+
+def test_warping_in_threads_leaves_the_warnings_filters_as_they_were(tmp_path, crs):
+    # rasterio's reproject of arrays sets a process-wide "ignore" filter per call; dask threads left one behind
+    grid = Grid.covering((0.0, 0.0, 51_200.0, 51_200.0), crs, 100.0)  # 2 x 2 warp tiles
+    classes = np.random.default_rng(7).integers(0, 4, size=(1024, 1024)).astype("uint8")
+    path = write_raster(tmp_path / "c.tif", classes, crs, from_origin(grid.left, grid.top, 50.0, 50.0), nodata=0)
+    layer = warp_classes(path, grid, 64, [2, 3])
+    before = list(warnings.filters)
+    with dask.config.set(scheduler="threads", num_workers=8):
+        values = layer.values
+    assert warnings.filters == before
+    np.testing.assert_array_equal(values, layer.compute(scheduler="synchronous").values)
 
 
 # --- the same result whatever the chunk size ---------------------------------------------------------------

@@ -51,7 +51,7 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
     return members
 
 
-def check_shapefile(path: Path, source_name: str, encoding: str | None) -> None:
+def check_shapefile(path: Path, label: str, encoding: str | None) -> None:
     """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, a whole .shp."""
     if path.suffix.lower() == ".zip":
         members = {Path(m.filename).name.lower(): m for m in check_zip(path) if not m.is_dir()}
@@ -77,7 +77,7 @@ def check_shapefile(path: Path, source_name: str, encoding: str | None) -> None:
         raise InputFileError(
             path, "the Shapefile has no .cpg file, so the text encoding of its attributes is unknown "
                   "(names such as 'Guéckédou' would come out garbled).",
-            f"set sources.{source_name}.encoding (e.g. 'UTF-8' or 'cp1252'), or add a .cpg file.")
+            f"set {label}.encoding (e.g. 'UTF-8' or 'cp1252'), or add a .cpg file.")
     _check_shp_length(path, header, size)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +35,11 @@ class SourceContext:
     analysis_crs: CRS
     tolerance_km: float
 
+    def origin(self) -> dict:
+        """Where this source's quarantine rows come from (the keywords of `quarantine_rows`)."""
+        return {"layer": "concessions", "source_name": self.name, "country": self.source.country,
+                "source_file": self.source.file, "crs": self.analysis_crs}
+
 
 def harmonise_batch(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return (canonical candidates, quarantined records) for one batch; together they hold every record."""
@@ -50,19 +56,22 @@ def harmonise_batch(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[gpd.GeoD
     canonical["geometry_repaired"] = geometry.repaired
     accepted = gpd.GeoDataFrame(canonical[ok], geometry=geometry.geometry[ok], crs=ctx.analysis_crs)
     return accepted, quarantine_rows(raw[~ok], reason[~ok], detail[~ok], canonical["licence_id"][~ok],
-                                     ctx, layer="concessions")
+                                     **ctx.origin())
 
 
-def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series, record_id: pd.Series,
-                    ctx: SourceContext, layer: str) -> gpd.GeoDataFrame:
-    """Quarantine rows keeping everything the source said: all attributes (JSON) and the raw WKT."""
+def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series, record_id: pd.Series, *,
+                    layer: str, source_name: str, country: str, source_file: Path, crs: CRS) -> gpd.GeoDataFrame:
+    """Quarantine rows keeping everything the source said: all attributes (JSON) and the raw WKT.
+
+    The geometry is the raw one placed in `crs` where that is possible (None where it cannot exist).
+    """
     attributes = raw.drop(columns=[raw.geometry.name, UNPARSEABLE, "source_row"]).astype(object)
     records = attributes.where(attributes.notna(), None).to_dict("records")
     frame = pd.DataFrame({
         "layer": layer,
-        "source_name": ctx.name,
-        "country": ctx.source.country,
-        "source_file": str(ctx.source.file),
+        "source_name": source_name,
+        "country": country,
+        "source_file": str(source_file),
         "source_row": raw["source_row"].to_numpy(),
         "record_id": record_id.to_numpy(),
         "reason": reason.to_numpy(),
@@ -71,9 +80,9 @@ def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series,
         "source_crs": raw.crs.to_string(),
         "source_wkt": shapely.to_wkt(raw.geometry.to_numpy()),
     }).astype({**QUARANTINE_COLUMNS, "source_crs": "string", "source_wkt": "string"})
-    located = raw.geometry.to_crs(ctx.analysis_crs).to_numpy()
+    located = raw.geometry.to_crs(crs).to_numpy()
     finite = ~shapely.is_missing(located) & np.isfinite(shapely.bounds(located)).all(axis=1)
-    return gpd.GeoDataFrame(frame, geometry=np.where(finite, located, None), crs=ctx.analysis_crs)
+    return gpd.GeoDataFrame(frame, geometry=np.where(finite, located, None), crs=crs)
 
 
 def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame, list]:

@@ -1,9 +1,11 @@
 """Readers: one small interface over every vector format a national cadastre arrives in.
 
-`open_source(name, settings)` picks the reader for `settings.format` from `READERS` and returns a
+`open_vector(path, fmt, label, ...)` picks the reader for `fmt` from `READERS` and returns a
 `RecordStream`: the file's CRS (resolved once, see `resolve_crs`), its record count, and batches of raw
 records as GeoDataFrames in the file's own CRS with a 1-based `source_row`. Reading is streamed in
-batches so that progress shows on long files and memory stays bounded.
+batches so that progress shows on long files and memory stays bounded. `label` is the configuration key
+that messages tell the user to fix (``sources.sle``, ``activity.inputs.earth_index``); `open_source`
+opens a cadastre source of the configuration through it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,10 +21,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyogrio.errors import DataSourceError, DataLayerError
+from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
-from mrumonitor.config import SourceSettings
+from mrumonitor.config import CsvGeometry, SourceSettings
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError, MissingCRSError
 from mrumonitor.ingest.filechecks import check_shapefile, require_file
@@ -40,7 +42,7 @@ _DRIVERS = {"shapefile": "ESRI Shapefile", "gpkg": "GPKG", "geojson": "GeoJSON",
 class RecordStream:
     """An opened source: what is known before reading, and a way to read it in batches."""
 
-    name: str
+    name: str  # the label given to `open_vector`; for `open_source`, the source's name
     path: Path
     crs: CRS
     total: int
@@ -48,15 +50,59 @@ class RecordStream:
     batches: Callable[[int], Iterator[gpd.GeoDataFrame]]
 
 
+@dataclass(frozen=True)
+class VectorFile:
+    """A vector file and how to read it: everything a reader needs (see `open_vector`)."""
+
+    path: Path
+    format: str
+    label: str
+    crs: str | None = None
+    encoding: str | None = None
+    csv: CsvGeometry | None = None
+    layer: str | None = None
+
+
+def open_vector(path: Path, fmt: str, label: str, crs: str | None = None, encoding: str | None = None,
+                csv: CsvGeometry | None = None, layer: str | None = None) -> RecordStream:
+    """Open a vector file with the reader of its format.
+
+    Parameters
+    ----------
+    path : Path
+        The file (a .zip for a zipped Shapefile).
+    fmt : str
+        A format of `READERS`; any other is a `ConfigError` listing them.
+    label : str
+        The configuration key of the file, e.g. ``sources.sle``: messages name ``<label>.crs``,
+        ``<label>.encoding`` ... as the setting to fix.
+    crs : str, optional
+        CRS assumed when the file declares none (the file's own CRS wins).
+    encoding : str, optional
+        Text encoding of the attributes (default: the file's own, UTF-8 for a CSV).
+    csv : CsvGeometry, optional
+        Where a CSV keeps its geometry; required for format "csv".
+    layer : str, optional
+        Layer of a multi-layer file (GeoPackage).
+
+    Returns
+    -------
+    RecordStream
+        Named `label`.
+    """
+    try:
+        reader = READERS[fmt]
+    except KeyError:
+        raise ConfigError(f"{label}.format: unknown format {fmt!r}; known formats: {', '.join(READERS)}") from None
+    return reader(VectorFile(Path(path), fmt, label, crs, encoding, csv, layer))
+
+
 def open_source(name: str, source: SourceSettings) -> RecordStream:
     """Open the file of `sources.<name>` with the reader its format names."""
-    try:
-        reader = READERS[source.format]
-    except KeyError:
-        raise ConfigError(f"sources.{name}.format: unknown format {source.format!r}; "
-                          f"known formats: {', '.join(READERS)}") from None
     require_file(source.file, name)
-    stream = reader(name, source)
+    stream = open_vector(source.file, source.format, f"sources.{name}", source.crs, source.encoding, source.csv,
+                         source.layer)
+    stream = replace(stream, name=name)  # a cadastre stream is named by its source name, not its label
     missing = [column for column in _mapped_columns(source) if column not in stream.columns]
     if missing:
         raise InputFileError(
@@ -66,18 +112,19 @@ def open_source(name: str, source: SourceSettings) -> RecordStream:
     return stream
 
 
-def resolve_crs(file_crs: object, configured: str | None, path: Path, name: str) -> CRS:
-    """The file's own CRS wins; the configured one is only an assumption for files that declare none."""
+def resolve_crs(file_crs: object, configured: str | None, path: Path, label: str) -> CRS:
+    """The file's own CRS wins; the configured one (`<label>.crs`) is only an assumption for files that
+    declare none."""
     if file_crs:
         crs = norm_crs(file_crs, str(path))
-        if configured and norm_crs(configured, f"sources.{name}.crs") != crs:
-            warnings.warn(f"{path}: the file declares {crs.to_string()}; sources.{name}.crs = {configured!r} "
+        if configured and norm_crs(configured, f"{label}.crs") != crs:
+            warnings.warn(f"{path}: the file declares {crs.to_string()}; {label}.crs = {configured!r} "
                           "is ignored (it applies only to files without a CRS).", stacklevel=2)
         return crs
     if configured:
-        return norm_crs(configured, f"sources.{name}.crs")
+        return norm_crs(configured, f"{label}.crs")
     raise MissingCRSError(path, "declares no coordinate reference system.",
-                          f"set sources.{name}.crs to the CRS its coordinates are in, e.g. 'EPSG:32629'.")
+                          f"set {label}.crs to the CRS its coordinates are in, e.g. 'EPSG:32629'.")
 
 
 def _mapped_columns(source: SourceSettings) -> list[str]:
@@ -87,21 +134,22 @@ def _mapped_columns(source: SourceSettings) -> list[str]:
     return columns
 
 
-def _read_ogr(name: str, source: SourceSettings) -> RecordStream:
-    path = source.file
+def _read_ogr(source: VectorFile) -> RecordStream:
+    path, label = source.path, source.label
     if source.format == "shapefile":
-        check_shapefile(path, name, source.encoding)
+        # check_shapefile names `sources.<its argument>.encoding`: the cadastre's key, given the bare name
+        check_shapefile(path, label, source.encoding)
     options = {"layer": source.layer, "encoding": source.encoding}
     try:
         info = pyogrio.read_info(path, force_feature_count=True, **options)
     except (DataSourceError, DataLayerError) as exc:
         raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
                              f"check that the file is a complete {source.format} export"
-                             + (f" and that sources.{name}.layer names one of its layers." if source.layer else "."))
+                             + (f" and that {label}.layer names one of its layers." if source.layer else "."))
     if info["driver"] != _DRIVERS[source.format]:
         raise InputFileError(path, f"is a {info['driver']} file, not {source.format}.",
-                             f"set sources.{name}.format to match the file, or convert it.")
-    crs = resolve_crs(info["crs"], source.crs, path, name)
+                             f"set {label}.format to match the file, or convert it.")
+    crs = resolve_crs(info["crs"], source.crs, path, label)
 
     def batches(batch_size: int) -> Iterator[gpd.GeoDataFrame]:
         first_row = 1
@@ -118,24 +166,25 @@ def _read_ogr(name: str, source: SourceSettings) -> RecordStream:
             raise InputFileError(path, f"failed while reading near record {first_row} ({exc}).",
                                  "the file is damaged past that point; export it again.") from exc
 
-    return RecordStream(name, path, crs, int(info["features"]), [str(f) for f in info["fields"]], batches)
+    return RecordStream(label, path, crs, int(info["features"]), [str(f) for f in info["fields"]], batches)
 
 
-def _read_csv(name: str, source: SourceSettings) -> RecordStream:
-    path, spec = source.file, source.csv
-    assert spec is not None  # guaranteed by SourceSettings validation
+def _read_csv(source: VectorFile) -> RecordStream:
+    path, spec, label = source.path, source.csv, source.label
+    if spec is None:  # SourceSettings validation makes sure a cadastre CSV has one
+        raise ConfigError(f"{label}.csv: a CSV needs to say where its geometry is (wkt, or x and y).")
     encoding = source.encoding or "utf-8"
-    crs = resolve_crs(None, source.crs, path, name)
+    crs = resolve_crs(None, source.crs, path, label)
     options = {"sep": spec.delimiter, "dtype": str, "keep_default_na": False, "encoding": encoding}
     try:
         header = pd.read_csv(path, nrows=0, **options).columns.tolist()
         with open(path, "rb") as f:
             total = max(sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1, 0)
     except UnicodeDecodeError as exc:
-        raise _decode_error(path, name, encoding, exc) from None
+        raise _decode_error(path, label, encoding, exc) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(path, f"is not a readable CSV ({exc}).",
-                             f"check sources.{name}.csv.delimiter and the file's header line.") from None
+                             f"check {label}.csv.delimiter and the file's header line.") from None
 
     def batches(batch_size: int) -> Iterator[gpd.GeoDataFrame]:
         first_row = 1
@@ -145,12 +194,12 @@ def _read_csv(name: str, source: SourceSettings) -> RecordStream:
                 yield _frame(frame, geometry, crs, first_row, unparseable)
                 first_row += len(frame)
         except UnicodeDecodeError as exc:
-            raise _decode_error(path, name, encoding, exc) from None
+            raise _decode_error(path, label, encoding, exc) from None
         except pd.errors.ParserError as exc:
             raise InputFileError(path, f"has a malformed line after data row {first_row} ({exc}).",
                                  "quote fields that contain the delimiter, or fix the line.") from None
 
-    return RecordStream(name, path, crs, total, header, batches)
+    return RecordStream(label, path, crs, total, header, batches)
 
 
 def _csv_geometry(frame: pd.DataFrame, spec) -> tuple[np.ndarray, np.ndarray]:
@@ -180,13 +229,13 @@ def _frame(attributes: pd.DataFrame, geometry, crs: CRS, first_row: int, unparse
     return gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometry, crs=crs), crs=crs)
 
 
-def _decode_error(path: Path, name: str, encoding: str, exc: UnicodeDecodeError) -> InputFileError:
+def _decode_error(path: Path, label: str, encoding: str, exc: UnicodeDecodeError) -> InputFileError:
     return InputFileError(path, f"is not valid {encoding} text (byte {exc.start}: {exc.reason}).",
-                          f"set sources.{name}.encoding to the file's encoding, e.g. 'cp1252' or 'latin-1'.")
+                          f"set {label}.encoding to the file's encoding, e.g. 'cp1252' or 'latin-1'.")
 
 
 #: Format name -> reader. Add a format by adding a reader here (and to config.SourceFormat).
-READERS: dict[str, Callable[[str, SourceSettings], RecordStream]] = {
+READERS: dict[str, Callable[[VectorFile], RecordStream]] = {
     "shapefile": _read_ogr,
     "gpkg": _read_ogr,
     "geojson": _read_ogr,

@@ -96,7 +96,7 @@ def _resolve_duplicates(candidates: gpd.GeoDataFrame, settings: Settings, outlin
     reason, detail = find_duplicates(candidates)
     bad = reason.notna()
     rows = [quarantine_rows(_as_raw(part), reason[part.index], detail[part.index], part["licence_id"],
-                            _context(name, settings, outlines), layer="concessions")
+                            **_context(name, settings, outlines).origin())
             for name, part in candidates[bad].groupby("source_name")]
     return candidates[~bad], _concat(rows, settings, QUARANTINE_COLUMNS)
 

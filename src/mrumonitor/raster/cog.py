@@ -30,7 +30,7 @@ from rasterio.windows import Window
 
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import InputFileError
-from mrumonitor.raster.activity import grid_array, on_grid
+from mrumonitor.raster.blocks import grid_array, on_grid
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_NODATA
