@@ -17,7 +17,8 @@ def mrumonitor(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args, words", [
-    ((), ["Mano River Union", "demo", "ingest", "reference"]),
+    ((), ["Mano River Union", "demo", "ingest", "detect", "reference"]),
+    (("detect",), ["detections", "probability", "scenes", "Cloud-Optimized GeoTIFF", "transboundary", "--config"]),
     (("ingest",), ["canonical", "quarantine", "--config", "--source", "--out", "Shapefile", "CSV"]),
     (("demo",), ["SYNTHETIC", "REAL", "CC BY 4.0", "--workdir", "--no-serve"]),
     (("reference", "build"), ["equidistance", "border"]),
@@ -66,8 +67,13 @@ def test_demo_without_serving_builds_inputs_ingests_them_and_exits_0(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Cadastre ingest" in result.stdout
     assert "1,146" in result.stdout  # records read over the four synthetic cadastres
+    assert "Mining sites per country" in result.stdout
     for name in ("sle_nma_licences.zip", "gin_cadastre_minier.geojson", "lbr_mme_licenses.gpkg",
                  "civ_cadastre_minier.csv"):
         assert (tmp_path / "demo" / "inputs" / "cadastre" / name).is_file()
     assert (tmp_path / "demo" / "work" / "ingest" / "concessions.parquet").is_file()
     assert (tmp_path / "demo" / "inputs" / "ground_truth" / "records.csv").is_file()
+    detect = tmp_path / "demo" / "work" / "detect"
+    assert {p.name for p in detect.glob("activity_*.tif")} == {f"activity_{p}.tif" for p in
+                                                              ("2023H2", "2024H2", "2025H2", "2026H1")}
+    assert (detect / "sites.parquet").is_file() and len(list((detect / "areas").glob("*.tif"))) == 9

@@ -16,6 +16,7 @@ import shapely
 
 from mrumonitor.config import Settings
 from mrumonitor.errors import MruError, ReferenceDataError
+from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
 from mrumonitor.ingest.readers import UNPARSEABLE, open_source
@@ -60,9 +61,9 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
             read[name] += len(batch)
             if on_progress:
                 on_progress(name, read[name], max(stream.total, read[name]))
-    candidates = _concat(accepted, settings, CONCESSION_COLUMNS)
+    candidates = concat_frames(accepted, settings.analysis_crs, CONCESSION_COLUMNS)
     concessions, duplicates = _resolve_duplicates(candidates, settings, outlines)
-    quarantine = _concat(quarantined + [duplicates], settings, QUARANTINE_COLUMNS)
+    quarantine = concat_frames(quarantined + [duplicates], settings.analysis_crs, QUARANTINE_COLUMNS)
     report = _report(read, {name: settings.sources[name].country for name in names}, concessions, quarantine)
     for row in report.itertuples():
         log.info("%s: %d read, %d accepted (%d repaired), %d quarantined", row.source, row.read,
@@ -98,7 +99,7 @@ def _resolve_duplicates(candidates: gpd.GeoDataFrame, settings: Settings, outlin
     rows = [quarantine_rows(_as_raw(part), reason[part.index], detail[part.index], part["licence_id"],
                             **_context(name, settings, outlines).origin())
             for name, part in candidates[bad].groupby("source_name")]
-    return candidates[~bad], _concat(rows, settings, QUARANTINE_COLUMNS)
+    return candidates[~bad], concat_frames(rows, settings.analysis_crs, QUARANTINE_COLUMNS)
 
 
 def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -106,15 +107,6 @@ def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     raw = part.drop(columns=["source_name", "source_file"]).copy()
     raw[UNPARSEABLE] = False
     return raw
-
-
-def _concat(frames: list[gpd.GeoDataFrame], settings: Settings, columns: dict[str, str]) -> gpd.GeoDataFrame:
-    """Concatenate batch frames; with no frames at all (an empty file), an empty frame of `columns`."""
-    frames = [frame for frame in frames if len(frame)] or frames[:1]
-    if not frames:
-        empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
-        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.analysis_crs)
 
 
 def _report(read: dict[str, int], countries: dict[str, str], concessions: gpd.GeoDataFrame,

@@ -26,6 +26,7 @@ from rasterio.windows import Window
 from mrumonitor.config import ActivityInput, CsvGeometry
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError
+from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.harmonise import quarantine_rows
 from mrumonitor.ingest.readers import UNPARSEABLE, RecordStream, open_vector
 from mrumonitor.raster.blocks import block_boxes, grid_array, on_grid
@@ -78,8 +79,8 @@ def detection_footprints(path: str | Path, spec: ActivityInput, crs: Any, source
         ok, rows = _footprint_batch(raw, spec, crs, origin)
         kept.append(ok)
         quarantined.append(rows)
-    footprints = _concat(kept, crs)
-    quarantine = _concat(quarantined, crs, QUARANTINE_COLUMNS)
+    footprints = concat_frames(kept, crs)
+    quarantine = concat_frames(quarantined, crs, QUARANTINE_COLUMNS)
     log.info("%s: %d detection footprints, %d records quarantined (%s)", source_name, len(footprints),
              len(quarantine), path)
     return footprints, quarantine
@@ -87,7 +88,7 @@ def detection_footprints(path: str | Path, spec: ActivityInput, crs: Any, source
 
 def empty_quarantine(crs: Any) -> gpd.GeoDataFrame:
     """Quarantine rows of an input that quarantines nothing: no rows, the `schema.QUARANTINE_COLUMNS`."""
-    return _concat([], crs, QUARANTINE_COLUMNS)
+    return concat_frames([], crs, QUARANTINE_COLUMNS)
 
 
 def _open_detections(path: Path, spec: ActivityInput, name: str) -> RecordStream:
@@ -159,16 +160,6 @@ def _circles(points: np.ndarray, area_ha: np.ndarray) -> np.ndarray:
     out = np.full(len(points), None, dtype=object)
     out[valid] = shapely.buffer(points[valid], radius[valid], quad_segs=FOOTPRINT_QUAD_SEGS)
     return out
-
-
-def _concat(frames: list[gpd.GeoDataFrame], crs: CRS, columns: dict[str, str] | None = None
-            ) -> gpd.GeoDataFrame:
-    """Concatenate batch frames; with no frames at all (an empty file), an empty frame of `columns`."""
-    frames = [frame for frame in frames if len(frame)] or frames[:1]
-    if not frames:
-        empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in (columns or {}).items()})
-        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
 # --- footprints -> raster ------------------------------------------------------------------------------

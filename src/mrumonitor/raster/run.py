@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
 from mrumonitor.config import PeriodSettings, Settings
 from mrumonitor.errors import ConfigError
+from mrumonitor.frames import concat_frames
 from mrumonitor.layerio import write_geoparquet
 from mrumonitor.raster.activity import combine, input_activity, land_on_grid
 from mrumonitor.raster.cog import read_activity, write_activity_cog
@@ -25,6 +25,7 @@ from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
+from mrumonitor.schema import QUARANTINE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResul
                           "[activity.inputs.<name>] block (see configs/default.toml).")
     out = settings.paths.work / "detect"
     grid = regional_grid(settings)
-    log.info("regional grid: %d x %d pixels at %g m (%s)", grid.width, grid.height, grid.resolution,
-             grid.crs.name)
     area_layers, area_paths = _scene_areas(settings, grid, out, on_chunk)
     activity, patches, quarantine = {}, {}, []
     for period in periods:
@@ -74,7 +73,7 @@ def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResul
                                          settings.raster.chunk_size)
         log.info("period %s: %d active patches", period.name, len(patches[period.name]))
     sites = track_sites(patches, _boundaries(settings), previous=_previous_sites(out))
-    result = DetectResult(grid, activity, area_paths, sites, _concat_quarantine(quarantine, settings))
+    result = DetectResult(grid, activity, area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS))
     result.written = _write_sites(result, out)
     return result
 
@@ -124,13 +123,6 @@ def _boundaries(settings: Settings) -> gpd.GeoDataFrame:
 def _previous_sites(out: Path) -> SiteLayers | None:
     """The sites of the last detect run in this work folder, so that ids carry over."""
     return SiteLayers.read(out) if SiteLayers.exists(out) else None
-
-
-def _concat_quarantine(frames: list, settings: Settings) -> gpd.GeoDataFrame:
-    frames = [frame for frame in frames if frame is not None and len(frame)]
-    if not frames:
-        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=settings.analysis_crs))
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.analysis_crs)
 
 
 def _write_sites(result: DetectResult, out: Path) -> dict[str, Path]:

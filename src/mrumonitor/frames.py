@@ -1,0 +1,23 @@
+"""Assembling layers from the batches and chunks stages produce them in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+
+def concat_frames(frames: list[gpd.GeoDataFrame], crs: Any, columns: dict[str, str] | None = None
+                  ) -> gpd.GeoDataFrame:
+    """Concatenate batch frames in `crs`; with no frames at all (an empty file), an empty frame of `columns`.
+
+    Empty batches are left out (pandas warns about their dtypes) unless every batch is empty, in which
+    case the first one keeps the columns.
+    """
+    given = [frame for frame in frames if frame is not None]
+    frames = [frame for frame in given if len(frame)] or given[:1]
+    if not frames:
+        empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in (columns or {}).items()})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
