@@ -81,8 +81,8 @@ def detect(config_file: Path | None) -> None:
     footprint area, or polygons) rasterised, probability or class rasters from an external model warped,
     multispectral scenes run through the built-in change detector at their own resolution — combines them
     into one activity layer (Cloud-Optimized GeoTIFF, percent, 255 = no data), draws the mining sites and
-    tracks them across periods with stable ids; a site crossing a border is one site with its area split
-    between the countries. Prints a table per country. Outputs go to <paths.work>/detect.
+    tracks them across periods with stable ids; a site crossing a border is one site, flagged transboundary,
+    with its area split between the countries. Prints a table per country. Outputs go to <paths.work>/detect.
     """
     settings = load_settings(config_file)
     run_detect(settings)
