@@ -271,6 +271,15 @@ def test_warping_in_threads_leaves_the_warnings_filters_as_they_were(tmp_path, c
     np.testing.assert_array_equal(values, layer.compute(scheduler="synchronous").values)
 
 
+def test_rasterising_in_threads_leaves_the_warnings_filters_as_they_were(crs, grid):
+    layer = rasterize_detections(footprints(crs), grid, 16)
+    before = list(warnings.filters)
+    with dask.config.set(scheduler="threads", num_workers=8):
+        values = layer.values
+    assert warnings.filters == before
+    np.testing.assert_array_equal(values, layer.compute(scheduler="synchronous").values)
+
+
 # --- the same result whatever the chunk size ---------------------------------------------------------------
 
 

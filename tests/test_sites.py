@@ -6,6 +6,9 @@ top (row r spans y = 6400 - 100 (r + 1) .. 6400 - 100 r), columns from the left.
 
 from __future__ import annotations
 
+import warnings
+
+import dask
 import dask.array as da
 import geopandas as gpd
 import numpy as np
@@ -131,6 +134,16 @@ def test_patches_identical_whatever_the_chunk_size(connectivity, grid):
     assert every["area_ha"].sum() == active.sum()
     np.testing.assert_allclose(every.area / 10_000, every["area_ha"])
     assert every.geometry.is_valid.all()
+
+
+def test_vectorising_in_threads_leaves_the_warnings_filters_as_they_were():
+    values = random_activity()
+    before = list(warnings.filters)
+    with dask.config.set(scheduler="threads", num_workers=8):
+        threaded = patches(values, chunk=8)
+    assert warnings.filters == before
+    with dask.config.set(scheduler="synchronous"):
+        assert threaded.geometry.equals(patches(values, chunk=8).geometry)
 
 
 def test_no_data_is_never_active_even_with_threshold_1():

@@ -31,6 +31,7 @@ from mrumonitor.ingest.harmonise import quarantine_rows
 from mrumonitor.ingest.readers import UNPARSEABLE, RecordStream, open_vector
 from mrumonitor.raster.blocks import block_boxes, grid_array, on_grid
 from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_MAX, QUARANTINE_COLUMNS, Reason
 
 log = logging.getLogger(__name__)
@@ -208,5 +209,6 @@ def _rasterize_block(window: Window, grid: Grid, geoms: np.ndarray | None) -> np
     shape = (int(window.height), int(window.width))
     if geoms is None or len(geoms) == 0:
         return np.zeros(shape, dtype=ACTIVITY_DTYPE)
-    return features.rasterize(geoms, out_shape=shape, transform=windows.transform(window, grid.transform),
-                              fill=0, default_value=ACTIVITY_MAX, dtype=ACTIVITY_DTYPE)
+    with IN_MEMORY_DATASET_LOCK:
+        return features.rasterize(geoms, out_shape=shape, transform=windows.transform(window, grid.transform),
+                                  fill=0, default_value=ACTIVITY_MAX, dtype=ACTIVITY_DTYPE)

@@ -9,6 +9,7 @@ VRT driver that warping uses), and `read_checked` turns a failure while reading 
 from __future__ import annotations
 
 from collections.abc import Iterator
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from mrumonitor.errors import InputFileError, MissingCRSError
+
+#: Held around every rasterio call that wraps a numpy array in an in-memory dataset (`features.rasterize`,
+#: `features.shapes`): in rasterio 1.4 that dataset enters `warnings.catch_warnings()`, which is not
+#: thread-safe, so concurrent calls in dask worker threads can leave the whole process ignoring warnings.
+IN_MEMORY_DATASET_LOCK = threading.Lock()
 
 #: Drivers accepted for raster inputs: GeoTIFF (COG is a GeoTIFF layout) and nothing that points elsewhere.
 RASTER_DRIVERS = ("GTiff",)

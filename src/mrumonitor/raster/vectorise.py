@@ -32,6 +32,7 @@ from scipy.sparse import csgraph
 from shapely.geometry import shape
 
 from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK
 from mrumonitor.schema import ACTIVITY_NODATA
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,9 @@ def _label_block(values: np.ndarray, threshold: int, connectivity: int, row: int
     counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     # Whole pixel coordinates, y negated (an identity transform would make GDAL warn): exact shared edges.
     # With 8-connectivity a ring may touch itself at a corner; make_valid splits it there.
-    found = list(rasterio.features.shapes(labels, mask=active, connectivity=connectivity,
-                                          transform=Affine(1, 0, col, 0, -1, -row)))
+    with IN_MEMORY_DATASET_LOCK:
+        found = list(rasterio.features.shapes(labels, mask=active, connectivity=connectivity,
+                                              transform=Affine(1, 0, col, 0, -1, -row)))
     geoms = shapely.make_valid(np.array([shape(geom) for geom, _ in found], dtype=object))
     return _Block(geoms=geoms, labels=np.array([value for _, value in found], dtype=np.int64), counts=counts,
                   top=labels[0].copy(), bottom=labels[-1].copy(), left=labels[:, 0].copy(),
