@@ -71,3 +71,14 @@ def block_boxes(grid: Grid, chunk: int) -> tuple[np.ndarray, np.ndarray]:
     right = np.minimum(left + chunk * grid.resolution, grid.bounds[2])
     bottom = np.maximum(top - chunk * grid.resolution, grid.bounds[1])
     return np.column_stack([i, j]), shapely.box(left, bottom, right, top)
+
+
+def grid_blocks(activity: xr.DataArray, grid: Grid, chunk: int) -> da.Array:
+    """The values of an activity layer on `grid` as a (y, x) dask array; a numpy-backed one is wrapped in
+    `chunk`-pixel blocks. ValueError when its dims or shape are not the grid's."""
+    if set(activity.dims) != {"y", "x"}:
+        raise ValueError(f"activity must have dims ('y', 'x'), got {activity.dims}")
+    data = activity.transpose("y", "x").data
+    if data.shape != grid.shape:
+        raise ValueError(f"activity of shape {data.shape} does not match the grid ({grid.shape})")
+    return data if isinstance(data, da.Array) else da.from_array(data, chunks=chunk)

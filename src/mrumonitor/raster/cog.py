@@ -30,7 +30,7 @@ from rasterio.windows import Window
 
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import InputFileError
-from mrumonitor.raster.blocks import grid_array, on_grid
+from mrumonitor.raster.blocks import grid_array, grid_blocks, on_grid
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_NODATA
@@ -104,14 +104,11 @@ def write_activity_cog(activity: xr.DataArray, grid: Grid, path: str | Path, tag
 
 
 def _blocks_of(activity: xr.DataArray, grid: Grid) -> da.Array:
-    """The dask array behind `activity`, checked against `grid` (a numpy-backed one is wrapped)."""
-    if activity.shape != grid.shape:
-        raise ValueError(f"activity of shape {activity.shape} does not match the grid ({grid.shape})")
+    """The dask array behind `activity`, checked against `grid` and the activity dtype."""
     if activity.dtype != np.dtype(ACTIVITY_DTYPE):
         raise ValueError(f"activity must be {ACTIVITY_DTYPE} percent with {ACTIVITY_NODATA} = no data, "
                          f"got {activity.dtype}")
-    data = activity.data
-    return data if isinstance(data, da.Array) else da.from_array(data, chunks=READ_CHUNK)
+    return grid_blocks(activity, grid, READ_CHUNK)
 
 
 def _checked_tags(tags: Mapping[str, str]) -> dict[str, str]:

@@ -31,6 +31,7 @@ from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 from shapely.geometry import shape
 
+from mrumonitor.raster.blocks import grid_blocks
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK
 from mrumonitor.schema import ACTIVITY_NODATA
@@ -91,23 +92,12 @@ def vectorise(
     """
     if connectivity not in _STRUCTURES:
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
-    data = _blocks_of(activity, grid, chunk)
+    data = grid_blocks(activity, grid, chunk).rechunk((chunk, chunk))
     blocks = _label_blocks(data, threshold, connectivity)
     patches = _merge_blocks(blocks, connectivity, grid.pixel_area_ha, min_area_ha)
     log.info("vectorised %d x %d pixels in %d blocks: %d patches of at least %g ha",
              grid.height, grid.width, blocks.size, len(patches), min_area_ha)
     return _on_grid(patches, grid)
-
-
-def _blocks_of(activity: xr.DataArray, grid: Grid, chunk: int) -> da.Array:
-    """The activity values as a dask array in `chunk` x `chunk` blocks, checked against the grid."""
-    if set(activity.dims) != {"y", "x"}:
-        raise ValueError(f"activity must have dims ('y', 'x'), got {activity.dims}")
-    data = activity.transpose("y", "x").data
-    if data.shape != grid.shape:
-        raise ValueError(f"activity has shape {data.shape} but the grid is {grid.shape}")
-    data = data if isinstance(data, da.Array) else da.from_array(data, chunks=chunk)
-    return data.rechunk((chunk, chunk))
 
 
 def _label_blocks(data: da.Array, threshold: int, connectivity: int) -> np.ndarray:
