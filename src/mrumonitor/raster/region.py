@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import geopandas as gpd
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
@@ -23,19 +24,21 @@ log = logging.getLogger(__name__)
 _DENSIFY_POINTS = 21
 
 
-def regional_grid(settings: Settings) -> Grid:
+def regional_grid(settings: Settings, outlines: gpd.GeoDataFrame | None = None) -> Grid:
     """The grid of the regional activity layer: the project countries plus `raster.margin_km`.
 
     Covers the bounding box of the consistent country outlines of `project.countries`, widened on every
     side by the margin (this is exactly the bounding box of the outlines buffered by the margin), at
-    `raster.resolution_m` in the analysis CRS.
+    `raster.resolution_m` in the analysis CRS. `outlines` (iso3, geometry in the analysis CRS) default to
+    the committed reference boundaries.
 
     Raises
     ------
     ReferenceDataError
         When the reference outlines are missing or hold none of the project countries.
     """
-    outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    if outlines is None:
+        outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
     ours = outlines[outlines["iso3"].isin(settings.project.countries)]
     if ours.empty:
         raise ReferenceDataError(

@@ -25,6 +25,7 @@ from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
+from mrumonitor.reference import load_boundaries
 from mrumonitor.schema import QUARANTINE_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResul
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
     out = settings.paths.work / "detect"
-    grid = regional_grid(settings)
+    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    grid = regional_grid(settings, boundaries)
     area_layers, area_paths = _scene_areas(settings, grid, out, on_chunk)
     activity, patches, quarantine = {}, {}, []
     for period in periods:
@@ -72,7 +74,7 @@ def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResul
                                          settings.sites.min_area_ha, settings.sites.connectivity,
                                          settings.raster.chunk_size)
         log.info("period %s: %d active patches", period.name, len(patches[period.name]))
-    sites = track_sites(patches, _boundaries(settings), previous=_previous_sites(out))
+    sites = track_sites(patches, boundaries, previous=_previous_sites(out))
     result = DetectResult(grid, activity, area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS))
     result.written = _write_sites(result, out)
     return result
@@ -112,12 +114,6 @@ def _tags(period: PeriodSettings, settings: Settings, area: str | None = None) -
 
 def _hook(on_chunk: ChunkHook | None, label: str):
     return (lambda done, total: on_chunk(label, done, total)) if on_chunk else None
-
-
-def _boundaries(settings: Settings) -> gpd.GeoDataFrame:
-    from mrumonitor.reference import load_boundaries
-
-    return load_boundaries(settings.paths.reference, settings.analysis_crs)
 
 
 def _previous_sites(out: Path) -> SiteLayers | None:
