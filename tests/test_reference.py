@@ -22,6 +22,7 @@ from mrumonitor.reference import (
     make_consistent,
     snap_posts,
 )
+from mrumonitor.reference.commodity import COMMODITY_ZONES, COMMODITY_ZONES_SOURCE, load_commodity_zones
 from mrumonitor.reference.files import BORDER_POSTS, BORDER_POSTS_SOURCE, BORDERS, BOUNDARIES, SOURCE_OUTLINES
 from mrumonitor.reference.posts import POST_KINDS, read_post_sources
 
@@ -126,7 +127,7 @@ def reference_dir(settings) -> Path:
 def rebuilt(tmp_path_factory, reference_dir, crs):
     """The committed sources built afresh in a scratch folder: (folder, summary)."""
     folder = tmp_path_factory.mktemp("reference")
-    for name in (SOURCE_OUTLINES, BORDER_POSTS_SOURCE):
+    for name in (SOURCE_OUTLINES, BORDER_POSTS_SOURCE, COMMODITY_ZONES_SOURCE):
         shutil.copy(reference_dir / name, folder / name)
     return folder, build_reference(folder, crs)
 
@@ -146,7 +147,7 @@ def sources(reference_dir, crs):
     return gpd.read_file(reference_dir / SOURCE_OUTLINES).to_crs(crs).set_index("iso_a3").geometry
 
 
-@pytest.mark.parametrize("name", [BOUNDARIES, BORDERS, BORDER_POSTS])
+@pytest.mark.parametrize("name", [BOUNDARIES, BORDERS, BORDER_POSTS, COMMODITY_ZONES])
 def test_committed_files_are_up_to_date(rebuilt, reference_dir, name):
     folder, _ = rebuilt
     assert (folder / name).read_bytes() == (reference_dir / name).read_bytes(), (
@@ -273,3 +274,26 @@ def test_bad_source_rows_are_refused(tmp_path, reference_dir):
 def test_loaders_say_how_to_rebuild_a_missing_file(tmp_path, crs, loader):
     with pytest.raises(ReferenceDataError, match="run `mrumonitor reference build`"):
         loader(tmp_path, crs)
+
+
+def test_commodity_zones_are_40_km_circles_around_the_diamond_fields(reference_dir, crs):
+    zones = load_commodity_zones(reference_dir / COMMODITY_ZONES, crs)
+    assert set(zones["commodity"]) == {"diamond"} and "Séguéla" in set(zones["name"])
+    radius = np.sqrt(shapely.area(np.asarray(zones.geometry)) / np.pi)
+    assert radius == pytest.approx(40_000.0, rel=2e-3)
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no `commodity` column"),
+    (('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"commodity":"ruby"},'
+      '"geometry":{"type":"Point","coordinates":[0,0]}}]}'), "feature 1 has commodity 'ruby'"),
+])
+def test_a_bad_commodity_zone_file_says_what_to_fix(tmp_path, crs, content, words):
+    path = tmp_path / "zones.geojson"
+    if content:
+        path.write_text(content, encoding="utf-8")
+    else:
+        gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(path)
+    with pytest.raises(ReferenceDataError, match=words):
+        load_commodity_zones(path, crs)
+

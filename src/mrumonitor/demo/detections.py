@@ -6,9 +6,9 @@ model flagged in the Earth Index survey of 2026-06-24. The demo gives each one:
 - a **country**: the MRU country whose outline holds it (the consistent outlines of `mrumonitor.reference`
   when they are built, else the raw source outlines, where a point in an overlap goes to the country it
   lies deepest inside); points outside all four stay unassigned ("");
-- a **commodity**, by a deliberately simple rule: ``"diamond"`` within `DIAMOND_RADIUS_KM` of one of the
-  known diamond fields of `DIAMOND_FIELDS` (approximate public coordinates of the field's main town),
-  ``"gold"`` elsewhere;
+- a **commodity**, by the rule the analysis applies to sites: the commodity of the committed zone it lies
+  in (40 km circles around the known diamond fields, `layers/reference/commodity_zones.geojson`), gold
+  elsewhere;
 - a **cluster**: detections of one country in one `CLUSTER_CELL_M` grid cell of the analysis CRS.
 """
 
@@ -18,7 +18,6 @@ import datetime as dt
 import warnings
 from importlib.resources import files
 from pathlib import Path
-from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -26,8 +25,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from mrumonitor.analysis.commodity import commodity_at
+from mrumonitor.config import load_settings
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import ReferenceDataError
+from mrumonitor.reference.commodity import load_commodity_zones
 from mrumonitor.resources import project_root
 from mrumonitor.schema import MRU_COUNTRIES
 
@@ -36,34 +38,6 @@ SURVEY_DATE = dt.date(2026, 6, 24)
 
 #: Side of the grid cells (analysis CRS, metres) that group detections into clusters.
 CLUSTER_CELL_M = 5_000.0
-
-#: Detections closer than this to a diamond field are diamond sites; the others are gold sites.
-DIAMOND_RADIUS_KM = 40.0
-
-
-class DiamondField(NamedTuple):
-    """A known diamond-producing area, by the approximate position of its main town."""
-
-    name: str
-    country: str
-    lon: float
-    lat: float
-
-
-#: Known diamond fields of the region (approximate public coordinates, good to a few km).
-DIAMOND_FIELDS = (
-    DiamondField("Koidu / Kono", "SLE", -10.97, 8.64),
-    DiamondField("Tongo Field", "SLE", -11.07, 8.22),
-    DiamondField("Zimmi", "SLE", -11.31, 7.31),
-    DiamondField("Kenema", "SLE", -11.19, 7.88),
-    DiamondField("Banankoro", "GIN", -9.29, 9.18),
-    DiamondField("Kérouané", "GIN", -9.01, 9.27),
-    DiamondField("Macenta", "GIN", -9.47, 8.54),
-    DiamondField("Weasua / Lofa", "LBR", -10.60, 7.25),
-    DiamondField("Nimba alluvials", "LBR", -8.75, 7.20),
-    DiamondField("Séguéla", "CIV", -6.67, 7.96),
-    DiamondField("Tortiya", "CIV", -5.68, 8.75),
-)
 
 _DETECTIONS_FILE = "mining_detections_mru.csv"
 _RAW_OUTLINES = "admin0_source.geojson"
@@ -120,14 +94,11 @@ def assign_countries(x: np.ndarray, y: np.ndarray, outlines: gpd.GeoSeries) -> n
 
 
 def site_commodity(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
-    """Commodity of each site (coordinates in the metric `crs`): diamond near a diamond field, else gold."""
-    fields = gpd.GeoSeries.from_xy([f.lon for f in DIAMOND_FIELDS], [f.lat for f in DIAMOND_FIELDS], crs=WGS84).to_crs(
-        crs
-    )
-    dx = x[:, None] - fields.x.to_numpy()[None, :]
-    dy = y[:, None] - fields.y.to_numpy()[None, :]
-    near = (np.hypot(dx, dy) <= DIAMOND_RADIUS_KM * 1000).any(axis=1)
-    return np.where(near, "diamond", "gold")
+    """Commodity of each site (coordinates in the metric `crs`) by the rule the analysis applies, with the
+    zones and default of configs/default.toml."""
+    analysis = load_settings().analysis
+    zones = load_commodity_zones(analysis.commodity_zones, crs)
+    return commodity_at(shapely.points(x, y), zones, analysis.commodity_default)
 
 
 def cluster_ids(x: np.ndarray, y: np.ndarray, country: np.ndarray, cell_m: float = CLUSTER_CELL_M) -> np.ndarray:
