@@ -190,11 +190,20 @@ class PeriodSettings(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     start: dt.date
     end: dt.date
+    observed: dt.date | None = None
+
+    @property
+    def observed_on(self) -> dt.date:
+        """The day licences are judged on for this period: `observed`, else the period's last day."""
+        return self.observed or self.end
 
     @model_validator(mode="after")
     def _ordered(self) -> PeriodSettings:
         if self.end < self.start:
             raise ValueError(f"period {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        if self.observed is not None and not self.start <= self.observed <= self.end:
+            raise ValueError(f"period {self.name!r}: observed ({self.observed}) is not within the period "
+                             f"({self.start} to {self.end})")
         return self
 
 
@@ -246,6 +255,132 @@ class ActivitySettings(_Strict):
         return self
 
 
+class RiskWeights(_Strict):
+    """Weights of the factors of the site risk score (see [analysis.risk] in default.toml)."""
+
+    unregistered: float = Field(ge=0)
+    border: float = Field(ge=0)
+    far_from_post: float = Field(ge=0)
+    transboundary: float = Field(ge=0)
+    new: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> RiskWeights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one risk weight must be above 0")
+        return self
+
+
+class AdminLayer(_Strict):
+    """An administrative layer (admin1, admin2...) summaries are broken down by."""
+
+    file: Path
+    layer: str | None = None
+    name_field: str
+    country_field: str | None = None
+
+
+class AnalysisSettings(_Strict):
+    commodity_zones: Path
+    commodity_default: Commodity
+    border_zone_km: float = Field(gt=0)
+    post_far_km: float = Field(gt=0)
+    post_kinds: list[Literal["official", "customs", "informal_known"]] = Field(min_length=1)
+    corridor_length_km: float = Field(gt=0)
+    risk: RiskWeights
+    admin: dict[str, AdminLayer] = {}
+
+
+class StoreSettings(_Strict):
+    """Published runs under <paths.store>/runs: how many to keep, and caveats published with each."""
+
+    keep_last: int = Field(ge=1)
+    keep_days: float = Field(ge=0)
+    caveats: list[str] = []
+
+
+class CapacityParameter(_Strict):
+    """One factor of a capacity estimate: low, central and high values, and where they come from."""
+
+    low: float = Field(ge=0)
+    central: float = Field(ge=0)
+    high: float = Field(ge=0)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CapacityParameter:
+        if not self.low <= self.central <= self.high:
+            raise ValueError(f"low ({self.low}) <= central ({self.central}) <= high ({self.high}) must hold")
+        return self
+
+
+class FractionParameter(CapacityParameter):
+    """A capacity factor that is a share of something (gravel in a pit, stones recovered): at most 1."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> FractionParameter:
+        if self.high > 1:
+            raise ValueError(f"a fraction: high ({self.high}) must be at most 1")
+        return self
+
+
+class VolumeGradeParameters(_Strict):
+    """Carats from newly mined area: area x pit_depth_m x gravel_fraction x grade_ct_per_m3 x recovery."""
+
+    pit_depth_m: CapacityParameter
+    gravel_fraction: FractionParameter
+    grade_ct_per_m3: CapacityParameter
+    recovery: FractionParameter
+
+
+class MinersParameters(_Strict):
+    """Carats from labour: miners x days_per_year x gravel_m3_per_miner_day x grade_ct_per_m3 x recovery."""
+
+    miners: CapacityParameter
+    days_per_year: CapacityParameter
+    gravel_m3_per_miner_day: CapacityParameter
+
+    @field_validator("days_per_year")
+    @classmethod
+    def _within_a_year(cls, value: CapacityParameter) -> CapacityParameter:
+        if value.high > 366:
+            raise ValueError(f"high ({value.high}) is more days than a year has")
+        return value
+
+
+class CountryCapacity(_Strict):
+    """One country's departures from the regional parameters, and its miners method (if any)."""
+
+    pit_depth_m: CapacityParameter | None = None
+    gravel_fraction: FractionParameter | None = None
+    grade_ct_per_m3: CapacityParameter | None = None
+    recovery: FractionParameter | None = None
+    miners: MinersParameters | None = None
+
+
+class AnomalyThresholds(_Strict):
+    """When a declared KP figure is flagged (see [capacity.anomalies] in default.toml)."""
+
+    neighbour_years: int = Field(ge=0)
+    neighbour_value_factor: float = Field(gt=1)
+    production_export_value_factor: float = Field(gt=1)
+    production_export_carats_factor: float = Field(gt=1)
+    jump_factor: float = Field(gt=1)
+
+
+class CapacitySettings(_Strict):
+    commodity: Commodity
+    declared: Path | None = None
+    volume: VolumeGradeParameters
+    countries: dict[Country, CountryCapacity] = {}
+    anomalies: AnomalyThresholds
+
+    @field_validator("declared", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        return value or None
+
+
 class Settings(_Strict):
     project: ProjectSettings
     crs: CRSSettings
@@ -256,6 +391,9 @@ class Settings(_Strict):
     detector: DetectorSettings
     sites: SiteSettings
     activity: ActivitySettings
+    capacity: CapacitySettings
+    analysis: AnalysisSettings
+    store: StoreSettings
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -320,6 +458,16 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     for source in (raw.get("sources") or {}).values():
         if isinstance(source, dict) and "file" in source:
             source["file"] = resolve(source["file"])
+    analysis = raw.get("analysis")
+    if isinstance(analysis, dict):
+        if "commodity_zones" in analysis:
+            analysis["commodity_zones"] = resolve(analysis["commodity_zones"])
+        for admin in (analysis.get("admin") or {}).values():
+            if isinstance(admin, dict) and "file" in admin:
+                admin["file"] = resolve(admin["file"])
+    capacity = raw.get("capacity")
+    if isinstance(capacity, dict) and "declared" in capacity:
+        capacity["declared"] = resolve(capacity["declared"])
     for activity in ((raw.get("activity") or {}).get("inputs") or {}).values():
         if isinstance(activity, dict) and "path" in activity:
             activity["path"] = resolve(activity["path"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,14 +49,22 @@ def progress_bars(unit: str, prefix: str = "") -> Iterator:
 
 
 def frame_table(title: str, frame: pd.DataFrame) -> Table:
-    """A table of a DataFrame: numbers right-aligned with thousands separators, floats to one decimal."""
+    """A table of a DataFrame: numbers right-aligned with thousands separators, floats to one decimal,
+    missing values as "-"."""
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
-                        for v in row))
+        table.add_row(*(_cell(value) for value in row))
     return table
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def ingest_table(report: pd.DataFrame, title: str) -> Table:

@@ -40,3 +40,19 @@ class MissingCRSError(InputFileError):
 
 class ReferenceDataError(MruError):
     """The committed reference layers (boundaries, borders, border posts) are missing or inconsistent."""
+
+
+class StageInputError(MruError):
+    """A stage needs the output of an earlier stage that is not there (e.g. analyse before detect)."""
+
+
+class StoreError(MruError):
+    """The layer store cannot be read or written: no such run, a damaged run, a full disk, a read-only folder."""
+
+
+class RunLockedError(StoreError):
+    """Another process holds the layer store's lock: a run is already writing to it."""
+
+
+class ExportError(MruError):
+    """A layer export cannot be made: unknown layer, format or country, or a format the layer cannot take."""

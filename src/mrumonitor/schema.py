@@ -108,3 +108,140 @@ SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
     "country": "string",
     "area_ha": "float64",
 }
+
+
+# --- analysis (mrumonitor analyse) ---------------------------------------------------------------------
+
+#: Registration classes of activity, in order of precedence: where licences overlap, a piece of a site takes
+#: the first class any of them gives it (the licence nearest to a valid production right wins).
+#: "not_assessed" is unlicensed activity outside the project countries, where no cadastre is held.
+REGISTRATION_CLASSES = ("registered", "expired_licence", "suspended", "wrong_commodity", "exploration_only",
+                        "no_licence", "not_assessed")
+#: The classes that are unregistered production ("registered" and "not_assessed" are not).
+UNREGISTERED_CLASSES = REGISTRATION_CLASSES[1:-1]
+
+#: `site_registration`: each site's footprint in each period cut into pieces by registration class and
+#: licence (licence_id empty where no licence covers the piece); areas sum to the footprint's area.
+SITE_REGISTRATION_COLUMNS: dict[str, str] = {
+    "site_id": "string",
+    "period": "string",
+    "registration": "string",
+    "licence_id": "string",
+    "area_ha": "float64",
+}
+
+#: Columns the analysis adds to `site_periods` (one value per site and period).
+SITE_PERIOD_ANALYSIS_COLUMNS: dict[str, str] = {
+    "registration": "string",
+    "licence_id": "string",
+    "registered_ha": "float64",
+    "unregistered_ha": "float64",
+    "dist_border_km": "float64",
+    "border_pair": "string",
+    "corridor_id": "string",
+    "nearest_post_id": "string",
+    "dist_post_km": "float64",
+    "in_border_zone": "bool",
+}
+
+#: Columns the analysis adds to `sites` (values of the last period the site was seen in, plus the score).
+SITE_ANALYSIS_COLUMNS: dict[str, str] = {
+    "commodity": "string",
+    **SITE_PERIOD_ANALYSIS_COLUMNS,
+    "unregistered_share": "float64",
+    "risk_score": "float64",
+}
+
+#: `border_corridors`: each border line cut into segments, with the activity of the border zone next to
+#: each in the last period, ranked.
+CORRIDOR_COLUMNS: dict[str, str] = {
+    "corridor_id": "string",
+    "border_pair": "string",
+    "from_km": "float64",
+    "to_km": "float64",
+    "length_km": "float64",
+    "nearest_post_id": "string",
+    "dist_post_km": "float64",
+    "sites": "int64",
+    "active_ha": "float64",
+    "unregistered_ha": "float64",
+    "rank": "int64",
+}
+
+#: `corridor_periods`: the same figures for every period (trend per corridor).
+CORRIDOR_PERIOD_COLUMNS: dict[str, str] = {
+    "corridor_id": "string",
+    "period": "string",
+    "sites": "int64",
+    "active_ha": "float64",
+    "unregistered_ha": "float64",
+}
+
+#: `registration_summary`: active area per period, area (country, or admin area of a configured level) and
+#: registration class. A transboundary site's area is split between its countries, never counted twice.
+REGISTRATION_SUMMARY_COLUMNS: dict[str, str] = {
+    "level": "string",
+    "area": "string",
+    "country": "string",
+    "period": "string",
+    "registration": "string",
+    "area_ha": "float64",
+    "sites": "int64",
+}
+
+
+# --- production capacity vs declared Kimberley Process figures (mrumonitor analyse) ---------------------
+
+#: `capacity`: one row per country and year with imagery or a declared KP figure. Estimates are carats a
+#: year from the newly mined area of sites of the capacity commodity (volume x grade) and, where configured,
+#: from the number of miners; NaN where not estimated. Declared figures are NaN where not known.
+CAPACITY_COLUMNS: dict[str, str] = {
+    "country": "string",
+    "year": "int64",
+    "days_observed": "int64",
+    "partial_year": "bool",
+    "mined_area_ha": "float64",
+    "annual_area_ha": "float64",
+    "volume_carats_low": "float64",
+    "volume_carats_central": "float64",
+    "volume_carats_high": "float64",
+    "miners_carats_low": "float64",
+    "miners_carats_central": "float64",
+    "miners_carats_high": "float64",
+    "declared_production_carats": "float64",
+    "declared_production_usd": "float64",
+    "declared_export_carats": "float64",
+    "declared_export_usd": "float64",
+    "declared_illustrative": "boolean",
+    "declared_source": "string",
+    "declared_to_estimate": "float64",
+    "caveats": "string",
+}
+
+#: `capacity_stock`: the area already dug when monitoring began (by the end of the first period), by country.
+CAPACITY_STOCK_COLUMNS: dict[str, str] = {"country": "string", "period": "string", "area_ha": "float64"}
+
+#: `capacity_parameters`: the parameters each country's estimate used, with their sources.
+CAPACITY_PARAMETER_COLUMNS: dict[str, str] = {
+    "country": "string",
+    "method": "string",
+    "parameter": "string",
+    "low": "float64",
+    "central": "float64",
+    "high": "float64",
+    "source": "string",
+}
+
+#: `kp_anomalies`: one row per flag raised on a declared KP figure: the figure, what it was compared with
+#: (reference), figure / reference, the unit of both, and a message in plain words.
+KP_ANOMALY_COLUMNS: dict[str, str] = {
+    "country": "string",
+    "year": "int64",
+    "flag": "string",
+    "figure": "float64",
+    "reference": "float64",
+    "ratio": "float64",
+    "unit": "string",
+    "illustrative": "bool",
+    "message": "string",
+}

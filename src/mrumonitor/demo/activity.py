@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.demo.detections import SURVEY_DATE, load_detections
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,6 @@ FILE_PATTERN = "detections_{period}.csv"
 
 #: Where the demo keeps these files, relative to the demo's working folder (the config's folder).
 DEFAULT_FOLDER = "inputs/activity"
-
-_ATTRIBUTION = (
-    "Mining detections. Code for Africa and Earth Genome, Africa Mining Watch, 2026. "
-    "Derived from Earth Index mining detections (Earth Genome). CC BY 4.0."
-)
 
 assert PERIODS[-1].start <= SURVEY_DATE <= PERIODS[-1].end, "the survey date must fall in the last period"
 
@@ -109,10 +105,12 @@ def period_tables(detections: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame
 
 def activity_config_text(path_pattern: str = f"{DEFAULT_FOLDER}/{FILE_PATTERN}") -> str:
     """The ``[activity]`` block of the demo configuration: the periods, the baseline and the detections."""
-    periods = ",\n".join(f'    {{ name = "{p.name}", start = {p.start.isoformat()}, end = {p.end.isoformat()} }}'
-                         for p in PERIODS)
+    observed = {PERIODS[-1].name: f", observed = {SURVEY_DATE.isoformat()}"}
+    periods = ",\n".join(f'    {{ name = "{p.name}", start = {p.start.isoformat()}, end = {p.end.isoformat()}'
+                         f'{observed.get(p.name, "")} }}' for p in PERIODS)
     return f"""[activity]
-# Demo periods (half-years); the Earth Index survey of {SURVEY_DATE.isoformat()} falls in the last one.
+# Demo periods (half-years); the Earth Index survey of {SURVEY_DATE.isoformat()} falls in the last one, and
+# licences are judged on that day for it (`observed`); on each earlier period's last day otherwise.
 periods = [
 {periods},
 ]
@@ -147,6 +145,6 @@ a footprint of the share of its real area shown below, reaching its surveyed are
 Columns: det_id, lon, lat (WGS84), area_ha (footprint area in hectares in that period).
 {BASELINE} is the baseline period (the earliest subset, sites already there).
 
-{_ATTRIBUTION}
+{DETECTIONS_CREDIT}
 A detection is a ground scar that a model flagged, not a verified mining site.
 """

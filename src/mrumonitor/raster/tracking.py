@@ -189,7 +189,8 @@ def _digest(key: str, salt: int) -> str:
     return ID_PREFIX + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def country_shares(geoms: np.ndarray, area_ha: np.ndarray, boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
+def country_shares(geoms: np.ndarray, area_ha: np.ndarray, boundaries: gpd.GeoDataFrame, key: str = "iso3"
+                   ) -> pd.DataFrame:
     """Area of each footprint in each country, summing exactly to `area_ha`.
 
     Parameters
@@ -199,7 +200,9 @@ def country_shares(geoms: np.ndarray, area_ha: np.ndarray, boundaries: gpd.GeoDa
     area_ha : array of float
         Their exact areas (pixel counts x pixel area).
     boundaries : GeoDataFrame
-        iso3, geometry: non-overlapping country outlines.
+        iso3, geometry: non-overlapping country outlines (or any non-overlapping areas, named by `key`).
+    key : str
+        Column of `boundaries` naming each area; its values fill the `country` column of the result.
 
     Returns
     -------
@@ -208,7 +211,7 @@ def country_shares(geoms: np.ndarray, area_ha: np.ndarray, boundaries: gpd.GeoDa
         area_ha > 0. Overlay noise (< 0.01 m²) is folded into each item's largest share.
     """
     outlines = np.asarray(boundaries.geometry)
-    iso = boundaries["iso3"].astype(object).to_numpy()
+    iso = boundaries[key].astype(object).to_numpy()
     shapely.prepare(outlines)
     item, land = shapely.STRtree(outlines).query(geoms)
     whole = shapely.covers(outlines[land], geoms[item])

@@ -1,0 +1,140 @@
+"""Border corridors: each international border cut into segments of about the configured length.
+
+A border line (one per pair of neighbours, possibly in several parts) is cut into equal segments of about
+`analysis.corridor_length_km`: a part of length L gets max(1, round(L / length)) segments. Corridor ids are
+``<pair>-<nnn>`` numbered along the pair's line, with `from_km` / `to_km` measured along it (parts in file
+order). Sites in the border zone belong to the corridor nearest to them; corridors are then ranked by the
+unregistered active area next to them and by their distance to an official crossing.
+
+Parts of a border line shorter than `MIN_PART_KM` are left out: they are slivers of a few metres that the
+consistent outlines leave at tripoints and on the coast, and a corridor of 2 m would rank nothing. Distances
+to the border are then measured to the main line, which lies within metres of them.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mrumonitor.schema import CORRIDOR_COLUMNS, CORRIDOR_PERIOD_COLUMNS
+
+#: Border line parts shorter than this (km) are slivers, not borders (see the module docstring).
+MIN_PART_KM = 1.0
+
+
+def cut_corridors(borders: gpd.GeoDataFrame, length_km: float) -> gpd.GeoDataFrame:
+    """Cut every border line into corridors.
+
+    Parameters
+    ----------
+    borders : GeoDataFrame
+        pair, geometry ((Multi)LineString): the `borders` reference layer, in the analysis CRS.
+    length_km : float
+        Target corridor length.
+
+    Returns
+    -------
+    GeoDataFrame
+        corridor_id, border_pair, from_km, to_km, length_km, geometry (LineString), along each pair's line.
+    """
+    parts, owner = shapely.get_parts(np.asarray(borders.geometry), return_index=True)
+    keep = shapely.length(parts) >= MIN_PART_KM * 1000.0
+    parts, pair = parts[keep], borders["pair"].to_numpy(dtype=object)[owner[keep]]
+    part_m = shapely.length(parts)
+    count = np.maximum(1, np.round(part_m / (length_km * 1000.0))).astype(np.int64)
+    step = part_m / count
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    xy, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    along = _distance_along(xy, vertex_part)
+    vertex_seg = first[vertex_part] + np.minimum(along // step[vertex_part], count[vertex_part] - 1).astype(np.int64)
+    cut_part = np.repeat(np.arange(len(parts)), count - 1)
+    cut_k = np.arange(len(cut_part)) - np.repeat(first - np.arange(len(parts)), count - 1) + 1
+    cut_along = cut_k * step[cut_part]
+    cut_xy = shapely.get_coordinates(shapely.line_interpolate_point(parts[cut_part], cut_along))
+    cut_seg = first[cut_part] + cut_k
+    seg = np.concatenate([vertex_seg, cut_seg - 1, cut_seg])
+    position = np.concatenate([along, cut_along, cut_along])
+    order = np.lexsort((position, seg))
+    lines = shapely.linestrings(np.concatenate([xy, cut_xy, cut_xy])[order], indices=seg[order])
+    seg_part = np.repeat(np.arange(len(parts)), count)
+    seg_k = np.arange(len(seg_part)) - first[seg_part]
+    offset = _pair_offsets(pair, part_m)
+    start_km = (offset[seg_part] + seg_k * step[seg_part]) / 1000.0
+    number = pd.Series(seg_part).groupby(pair[seg_part]).cumcount().to_numpy() + 1
+    return gpd.GeoDataFrame({
+        "corridor_id": [f"{p}-{n:03d}" for p, n in zip(pair[seg_part], number, strict=True)],
+        "border_pair": pair[seg_part],
+        "from_km": start_km.round(3),
+        "to_km": (start_km + step[seg_part] / 1000.0).round(3),
+        "length_km": (step[seg_part] / 1000.0).round(3),
+    }, geometry=lines, crs=borders.crs)
+
+
+def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, posts: gpd.GeoDataFrame,
+                     periods: list[str]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Activity of the border zone next to each corridor, per period, and the ranked corridors.
+
+    Parameters
+    ----------
+    corridors : GeoDataFrame
+        From `cut_corridors`.
+    footprints : DataFrame
+        One row per site and period: site_id, period, area_ha, unregistered_ha, corridor_id, in_border_zone.
+    posts : GeoDataFrame
+        post_id, geometry: the official crossings.
+    periods : list of str
+        Period names in time order; the corridors are ranked on the last.
+
+    Returns
+    -------
+    (GeoDataFrame, DataFrame)
+        `border_corridors` (CORRIDOR_COLUMNS + geometry), ranked: 1 = most unregistered area in the zone in
+        the last period, ties broken by the distance from the corridor's midpoint to the nearest official
+        crossing (further first); and `corridor_periods` (CORRIDOR_PERIOD_COLUMNS).
+    """
+    zone = footprints[footprints["in_border_zone"]]
+    grid = pd.MultiIndex.from_product([corridors["corridor_id"], periods], names=["corridor_id", "period"])
+    per_period = zone.groupby(["corridor_id", "period"]).agg(
+        sites=("site_id", "nunique"), active_ha=("area_ha", "sum"), unregistered_ha=("unregistered_ha", "sum"))
+    per_period = per_period.reindex(grid, fill_value=0).reset_index()[list(CORRIDOR_PERIOD_COLUMNS)]
+    per_period = per_period.astype(CORRIDOR_PERIOD_COLUMNS)
+    last = per_period[per_period["period"] == periods[-1]].set_index("corridor_id") if periods else None
+    ranked = corridors.assign(**_nearest_posts(corridors, posts))
+    for column in ("sites", "active_ha", "unregistered_ha"):
+        ranked[column] = (last[column].reindex(ranked["corridor_id"]).to_numpy() if last is not None
+                          else np.zeros(len(ranked)))
+    ranked = ranked.sort_values(["unregistered_ha", "dist_post_km", "corridor_id"], ascending=[False, False, True],
+                                ignore_index=True)
+    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    return ranked[[*CORRIDOR_COLUMNS, "geometry"]].astype(CORRIDOR_COLUMNS), per_period
+
+
+def _nearest_posts(corridors: gpd.GeoDataFrame, posts: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """The official crossing nearest to each corridor's midpoint, and its distance (km)."""
+    midpoints = shapely.line_interpolate_point(np.asarray(corridors.geometry), 0.5, normalized=True)
+    if not len(posts):
+        return {"nearest_post_id": np.full(len(corridors), None), "dist_post_km": np.full(len(corridors), np.nan)}
+    (item, post), distance = shapely.STRtree(np.asarray(posts.geometry)).query_nearest(
+        midpoints, return_distance=True, all_matches=False)
+    ids = np.full(len(corridors), None, dtype=object)
+    km = np.full(len(corridors), np.nan)
+    ids[item] = posts["post_id"].to_numpy(dtype=object)[post]
+    km[item] = distance / 1000.0
+    return {"nearest_post_id": ids, "dist_post_km": km.round(3)}
+
+
+def _distance_along(xy: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """Distance of each vertex from the start of its line part, in metres."""
+    step = np.hypot(*np.diff(xy, axis=0).T)
+    step[part[1:] != part[:-1]] = 0.0
+    cumulative = np.concatenate([[0.0], np.cumsum(step)])
+    start = np.flatnonzero(np.concatenate([[True], part[1:] != part[:-1]]))
+    return cumulative - np.repeat(cumulative[start], np.diff(np.append(start, len(part))))
+
+
+def _pair_offsets(pair: np.ndarray, part_m: np.ndarray) -> np.ndarray:
+    """Distance along its pair's line at which each part starts (parts of a pair in file order)."""
+    lengths = pd.Series(part_m)
+    return (lengths.groupby(pair).cumsum() - lengths).to_numpy()

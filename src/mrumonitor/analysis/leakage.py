@@ -1,0 +1,74 @@
+"""Cross-border leakage, spatial signals: where each site footprint sits against borders and crossings.
+
+For every footprint (each site in each period): the distance from its edge to the nearest international
+border, which pair of countries that border separates and which corridor of it is nearest; the nearest
+official crossing (`analysis.post_kinds`, operational posts only) and its distance; and whether the footprint
+lies in the border zone (`analysis.border_zone_km`). Distances are measured in the analysis CRS, from the
+footprint's polygon (0 for a footprint touching or crossing the border), with one spatial-index nearest
+query for all footprints.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mrumonitor.config import AnalysisSettings
+
+
+def official_crossings(posts: gpd.GeoDataFrame, settings: AnalysisSettings) -> gpd.GeoDataFrame:
+    """The posts that count as official crossings: a configured kind, and operational."""
+    operational = posts["operational"].astype(bool)
+    return posts[posts["kind"].isin(settings.post_kinds) & operational].reset_index(drop=True)
+
+
+def border_signals(footprints: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame, crossings: gpd.GeoDataFrame,
+                   settings: AnalysisSettings) -> pd.DataFrame:
+    """Border and crossing distances of each footprint.
+
+    Parameters
+    ----------
+    footprints : GeoDataFrame
+        Site footprints (analysis CRS).
+    corridors : GeoDataFrame
+        corridor_id, border_pair, geometry: the border lines cut into corridors (`cut_corridors`).
+    crossings : GeoDataFrame
+        post_id, geometry: the official crossings (`official_crossings`).
+    settings : AnalysisSettings
+
+    Returns
+    -------
+    DataFrame
+        Aligned with `footprints`: dist_border_km, border_pair, corridor_id, nearest_post_id, dist_post_km,
+        in_border_zone. Columns are empty (NaN / None / False) when there is no border or no crossing.
+    """
+    geoms = np.asarray(footprints.geometry)
+    corridor, border_km = _nearest(geoms, corridors)
+    post, post_km = _nearest(geoms, crossings)
+    signals = pd.DataFrame({
+        "dist_border_km": border_km.round(4),
+        "border_pair": _take(corridors, "border_pair", corridor),
+        "corridor_id": _take(corridors, "corridor_id", corridor),
+        "nearest_post_id": _take(crossings, "post_id", post),
+        "dist_post_km": post_km.round(4),
+        "in_border_zone": border_km <= settings.border_zone_km,
+    }, index=footprints.index)
+    return signals.astype({"border_pair": "string", "corridor_id": "string", "nearest_post_id": "string"})
+
+
+def _nearest(geoms: np.ndarray, targets: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Position in `targets` of the nearest target of each geometry (-1 if none) and the distance (km)."""
+    position = np.full(len(geoms), -1)
+    km = np.full(len(geoms), np.nan)
+    if len(targets) and len(geoms):
+        (item, target), distance = shapely.STRtree(np.asarray(targets.geometry)).query_nearest(
+            geoms, return_distance=True, all_matches=False)
+        position[item], km[item] = target, distance / 1000.0
+    return position, km
+
+
+def _take(frame: pd.DataFrame, column: str, position: np.ndarray) -> np.ndarray:
+    values = np.append(frame[column].to_numpy(dtype=object), None)
+    return values[position]  # position -1 picks the appended None

@@ -1,0 +1,254 @@
+"""Unregistered production: each site's footprint, in each period, against the licences valid that day.
+
+A licence gives the part of a footprint it covers one class, judged on the period's observation day `d`
+(`PeriodSettings.observed_on`) for the site's commodity `c`; the first rule that applies wins:
+
+1. status ``suspended``                                            -> suspended
+2. status ``expired``, or an expiry date before `d`                 -> expired_licence
+3. status ``pending``, or granted after `d` (not yet in force)      -> no_licence (the licence id is kept)
+4. type exploration or reconnaissance (no production allowed)       -> exploration_only
+5. commodity other than `c`                                         -> wrong_commodity
+6. otherwise (status active, or unknown and in force by its dates)  -> registered
+
+A licence is in force through its expiry day: one that expires on `d` still covers `d`, one that expired
+the day before does not. Where licences overlap, a piece takes the class that comes first in
+`REGISTRATION_CLASSES` (the licence nearest to a valid production right); the part of a footprint no licence
+covers is ``no_licence`` where it lies in a country of the project, and ``not_assessed`` outside them
+(a neighbour such as Ghana, whose cadastre the platform does not hold, or the sea): activity there is shown,
+never called unregistered. The pieces of a footprint sum to its area: a site half inside a licence is half
+``registered`` (say) and half ``no_licence``.
+
+Everything is vectorised: one spatial-index query for all (footprint, licence) pairs, array-wise
+intersections, and the overlaps between licences resolved rank by rank (a loop over a footprint's number of
+licences, never over footprints).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mrumonitor.config import PeriodSettings
+from mrumonitor.schema import (
+    PRODUCTION_LICENCE_TYPES,
+    REGISTRATION_CLASSES,
+    SITE_REGISTRATION_COLUMNS,
+    UNREGISTERED_CLASSES,
+)
+
+#: Pieces smaller than this (hectares; 0.01 m²) are overlay noise and dropped.
+_NOISE_HA = 1e-6
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `register` found.
+
+    Attributes
+    ----------
+    pieces : GeoDataFrame
+        SITE_REGISTRATION_COLUMNS + geometry: every footprint cut by class and licence.
+    per_period : DataFrame
+        One row per row of the input footprints (same order): registration (the class with the largest
+        area; ties go to the earlier class), licence_id (of the largest licensed piece of that class),
+        registered_ha, unregistered_ha.
+    """
+
+    pieces: gpd.GeoDataFrame
+    per_period: pd.DataFrame
+
+
+def licence_classes(licences: pd.DataFrame, on: np.ndarray, commodity: np.ndarray) -> np.ndarray:
+    """Class each licence gives activity of `commodity` seen on day `on` (rules of the module docstring).
+
+    Parameters
+    ----------
+    licences : DataFrame
+        Canonical `concessions` columns licence_type, commodity, status, granted, expires; one row per pair.
+    on : array of datetime64
+        Observation day of each pair.
+    commodity : array of str
+        Commodity of the site of each pair.
+    """
+    status = licences["status"].to_numpy(dtype=object)
+    granted = licences["granted"].to_numpy(dtype="datetime64[D]")
+    expires = licences["expires"].to_numpy(dtype="datetime64[D]")
+    on = np.asarray(on, dtype="datetime64[D]")
+    conditions = [
+        status == "suspended",
+        (status == "expired") | (~np.isnat(expires) & (expires < on)),
+        (status == "pending") | (~np.isnat(granted) & (granted > on)),
+        ~licences["licence_type"].isin(PRODUCTION_LICENCE_TYPES).to_numpy(),
+        licences["commodity"].to_numpy(dtype=object) != np.asarray(commodity, dtype=object),
+    ]
+    choices = ["suspended", "expired_licence", "no_licence", "exploration_only", "wrong_commodity"]
+    return np.select(conditions, choices, default="registered").astype(object)
+
+
+def register(
+    footprints: gpd.GeoDataFrame,
+    concessions: gpd.GeoDataFrame,
+    commodity: pd.Series,
+    periods: list[PeriodSettings],
+    assessed: shapely.Geometry | None = None,
+) -> Registration:
+    """Cut each footprint by the licences covering it and class every piece.
+
+    Parameters
+    ----------
+    footprints : GeoDataFrame
+        site_id, period, area_ha, geometry: `site_periods` (analysis CRS).
+    concessions : GeoDataFrame
+        The canonical `concessions` layer, in the same CRS.
+    commodity : Series
+        Commodity of each site, indexed by site_id.
+    periods : list of PeriodSettings
+        The periods of `footprints`, giving each its observation day.
+    assessed : shapely geometry, optional
+        Where the cadastres apply (the project countries' outlines, unioned). Unlicensed area outside it is
+        ``not_assessed``. Default: everywhere.
+
+    Returns
+    -------
+    Registration
+
+    Raises
+    ------
+    ValueError
+        When the layers are in different CRSs, or a footprint's period is not among `periods`.
+    """
+    if concessions.crs != footprints.crs:
+        raise ValueError(f"concessions are in {concessions.crs}, the site footprints in {footprints.crs}; "
+                         f"bring both to the analysis CRS first")
+    observed = {period.name: np.datetime64(period.observed_on, "D") for period in periods}
+    unknown = set(footprints["period"]) - set(observed)
+    if unknown:
+        raise ValueError(f"site footprints of period(s) {', '.join(sorted(unknown))} that the configuration "
+                         f"does not list; valid periods: {', '.join(observed)}")
+    geoms = np.asarray(footprints.geometry)
+    licensed, covered = _licensed_pieces(footprints, geoms, concessions, commodity, observed)
+    rest = _uncovered(footprints, geoms, covered)
+    if assessed is not None:
+        rest = _outside_assessed(rest, assessed)
+    pieces = pd.concat([licensed, rest], ignore_index=True)
+    layer = gpd.GeoDataFrame(pieces, geometry="geometry", crs=footprints.crs)
+    layer = layer.sort_values(["period", "site_id", "registration", "licence_id"], key=_class_order,
+                              ignore_index=True)
+    return Registration(layer[[*SITE_REGISTRATION_COLUMNS, "geometry"]].astype(SITE_REGISTRATION_COLUMNS),
+                        _per_period(pieces, len(footprints)))
+
+
+def _licensed_pieces(footprints, geoms, concessions, commodity, observed) -> tuple[pd.DataFrame, np.ndarray]:
+    """The pieces of footprints under a licence, overlaps resolved (item, class, licence, area, geometry),
+    and the union of the licences over each footprint (None where no licence touches it)."""
+    licences = np.asarray(concessions.geometry)
+    item, lic = shapely.STRtree(licences).query(geoms, predicate="intersects")
+    attributes = concessions.iloc[lic]
+    on = footprints["period"].map(observed).to_numpy()[item]
+    site_commodity = footprints["site_id"].map(commodity).to_numpy(dtype=object)[item]
+    classes = licence_classes(attributes, on, site_commodity)
+    pairs = pd.DataFrame({"item": item, "rank": pd.Categorical(classes, REGISTRATION_CLASSES).codes,
+                          "registration": classes, "licence_id": attributes["licence_id"].to_numpy(dtype=object),
+                          "geometry": _polygonal(shapely.intersection(geoms[item], licences[lic]))})
+    pairs = pairs.sort_values(["item", "rank", "licence_id"], ignore_index=True)
+    resolved, covered = _resolve_overlaps(pairs["item"].to_numpy(), pairs["geometry"].to_numpy(), len(geoms))
+    pairs = pairs.drop(columns="rank").assign(geometry=resolved, area_ha=shapely.area(resolved) / 10_000.0)
+    pairs = pairs[pairs["area_ha"] > _NOISE_HA].reset_index(drop=True)
+    pairs = pairs.assign(site_id=footprints["site_id"].to_numpy()[pairs["item"]],
+                         period=footprints["period"].to_numpy()[pairs["item"]])
+    return pairs, covered
+
+
+def _resolve_overlaps(item: np.ndarray, pieces: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove from each piece what earlier pieces of the same footprint already cover.
+
+    `item` must be sorted with the pieces in precedence order within each footprint; pass k handles the
+    k-th piece of every footprint at once. Returns the resolved pieces and, per footprint, their union.
+    """
+    covered = np.full(n, None, dtype=object)
+    position = pd.Series(item).groupby(item).cumcount().to_numpy()
+    resolved = pieces.copy()
+    for k in range(int(position.max()) + 1 if len(position) else 0):
+        at = position == k
+        if k:
+            resolved[at] = _polygonal(shapely.difference(pieces[at], covered[item[at]]))
+            covered[item[at]] = shapely.union(covered[item[at]], pieces[at])
+        else:
+            covered[item[at]] = pieces[at]
+    return resolved, covered
+
+
+def _uncovered(footprints: gpd.GeoDataFrame, geoms: np.ndarray, covered: np.ndarray) -> pd.DataFrame:
+    """The part of each footprint no licence covers, as no_licence pieces."""
+    rest = geoms.copy()
+    touched = np.flatnonzero(pd.notna(covered))
+    rest[touched] = _polygonal(shapely.difference(geoms[touched], covered[touched]))
+    area = shapely.area(rest) / 10_000.0
+    keep = area > _NOISE_HA
+    return pd.DataFrame({"item": np.flatnonzero(keep), "site_id": footprints["site_id"].to_numpy()[keep],
+                         "period": footprints["period"].to_numpy()[keep], "registration": "no_licence",
+                         "licence_id": None, "area_ha": area[keep], "geometry": rest[keep]})
+
+
+def _outside_assessed(rest: pd.DataFrame, assessed: shapely.Geometry) -> pd.DataFrame:
+    """Split no_licence pieces at the edge of the assessed area; the part outside is not_assessed."""
+    geoms = rest["geometry"].to_numpy()
+    shapely.prepare(assessed)
+    inside = shapely.covers(assessed, geoms)
+    cut = ~inside & shapely.intersects(assessed, geoms)
+    inner, outer = geoms.copy(), geoms.copy()
+    inner[cut] = shapely.intersection(geoms[cut], assessed)
+    outer[cut] = shapely.difference(geoms[cut], assessed)
+    within = rest[inside | cut].assign(geometry=inner[inside | cut])
+    outside = rest[~inside].assign(registration="not_assessed", geometry=outer[~inside])
+    split = pd.concat([within, outside], ignore_index=True)
+    split["geometry"] = _polygonal(split["geometry"].to_numpy())
+    split["area_ha"] = shapely.area(split["geometry"].to_numpy()) / 10_000.0
+    return split[split["area_ha"] > _NOISE_HA].reset_index(drop=True)
+
+
+def _per_period(pieces: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Main class, its licence and the registered / unregistered areas of each footprint."""
+    by_class = pieces.groupby(["item", "registration"], observed=True)["area_ha"].sum().reset_index()
+    by_class["rank"] = pd.Categorical(by_class["registration"], REGISTRATION_CLASSES).codes
+    main = by_class.sort_values(["item", "area_ha", "rank"], ascending=[True, False, True]).drop_duplicates("item")
+    licensed = pieces[pieces["licence_id"].notna()].merge(main[["item", "registration"]])
+    licence = licensed.sort_values(["item", "area_ha"], ascending=[True, False]).drop_duplicates("item")
+    registered = pieces["registration"] == "registered"
+    index = pd.RangeIndex(n)
+    frame = pd.DataFrame({
+        "registration": main.set_index("item")["registration"].reindex(index),
+        "licence_id": licence.set_index("item")["licence_id"].reindex(index),
+        "registered_ha": pieces[registered].groupby("item")["area_ha"].sum().reindex(index, fill_value=0.0),
+        "unregistered_ha": pieces[pieces["registration"].isin(UNREGISTERED_CLASSES)]
+        .groupby("item")["area_ha"].sum().reindex(index, fill_value=0.0),
+    }, index=index)
+    return frame.astype({"registration": "string", "licence_id": "string"})
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal parts of each geometry (an overlay can add slivers of lines or points)."""
+    geoms = np.asarray(geoms, dtype=object)
+    mixed = shapely.get_type_id(geoms) == 7  # GeometryCollection
+    if mixed.any():
+        parts, owner = shapely.get_parts(geoms[mixed], return_index=True)
+        polygon = np.isin(shapely.get_type_id(parts), (3, 6))
+        rebuilt = np.full(mixed.sum(), shapely.from_wkt("POLYGON EMPTY"), dtype=object)
+        if polygon.any():
+            flat, flat_owner = shapely.get_parts(parts[polygon], return_index=True)
+            merged = shapely.multipolygons(flat, indices=owner[polygon][flat_owner])
+            rebuilt[np.unique(owner[polygon])] = merged
+        geoms = geoms.copy()
+        geoms[mixed] = rebuilt
+    return geoms
+
+
+def _class_order(column: pd.Series) -> pd.Series:
+    """Sort key putting registration classes in precedence order (other columns unchanged)."""
+    if column.name == "registration":
+        return pd.Series(pd.Categorical(column, REGISTRATION_CLASSES).codes, index=column.index)
+    return column

@@ -1,0 +1,122 @@
+"""Registration summaries: active area per period, area and class, by country and by admin area.
+
+The registration pieces are split between the areas they lie in (`country_shares`), so a transboundary
+site's area counts once, shared between its countries, and the classes of each area sum to its active area.
+Admin layers (`[analysis.admin.<level>]`) are optional; their areas must not overlap within a level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from mrumonitor.config import AdminLayer
+from mrumonitor.crs import norm_crs
+from mrumonitor.errors import InputFileError
+from mrumonitor.raster.tracking import OUTSIDE, country_shares
+from mrumonitor.schema import REGISTRATION_CLASSES, REGISTRATION_SUMMARY_COLUMNS, UNREGISTERED_CLASSES
+
+#: Name of the level of the country rows in `registration_summary`.
+COUNTRY_LEVEL = "country"
+
+
+def registration_summary(pieces: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
+                         admin: dict[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
+    """Active area and site count per level, area, period and registration class.
+
+    Parameters
+    ----------
+    pieces : GeoDataFrame
+        The `site_registration` layer (site_id, period, registration, area_ha, geometry).
+    boundaries : GeoDataFrame
+        iso3, geometry: the consistent country outlines.
+    admin : dict of str to GeoDataFrame, optional
+        Level name -> areas (name, country, geometry) from `load_admin_layer`.
+
+    Returns
+    -------
+    DataFrame
+        REGISTRATION_SUMMARY_COLUMNS. Country rows have level "country" and area = country = the ISO3 code
+        ("" for area outside every outline); admin rows name the admin area and its country.
+    """
+    geoms, area = np.asarray(pieces.geometry), pieces["area_ha"].to_numpy(dtype=float)
+    frames = [_summarise(pieces, country_shares(geoms, area, boundaries), COUNTRY_LEVEL, None)]
+    for level, areas in (admin or {}).items():
+        shares = country_shares(geoms, area, areas, key="name")
+        frames.append(_summarise(pieces, shares[shares["country"] != OUTSIDE], level, areas))
+    return pd.concat(frames, ignore_index=True)[list(REGISTRATION_SUMMARY_COLUMNS)].astype(
+        REGISTRATION_SUMMARY_COLUMNS)
+
+
+def _summarise(pieces: pd.DataFrame, shares: pd.DataFrame, level: str, areas: pd.DataFrame | None) -> pd.DataFrame:
+    rows = shares.rename(columns={"country": "area"}).assign(
+        site_id=pieces["site_id"].to_numpy()[shares["item"]],
+        period=pieces["period"].to_numpy()[shares["item"]],
+        registration=pieces["registration"].to_numpy()[shares["item"]])
+    summary = rows.groupby(["area", "period", "registration"]).agg(
+        area_ha=("area_ha", "sum"), sites=("site_id", "nunique")).reset_index()
+    country = summary["area"] if areas is None else summary["area"].map(areas.set_index("name")["country"])
+    summary = summary.assign(level=level, country=country.fillna(""), area_ha=summary["area_ha"].round(4))
+    order = pd.Categorical(summary["registration"], REGISTRATION_CLASSES).codes
+    return summary.assign(_order=order).sort_values(["area", "period", "_order"], ignore_index=True)
+
+
+def load_admin_layer(level: str, spec: AdminLayer, crs) -> gpd.GeoDataFrame:
+    """Read one admin layer into `crs`: name, country ("" when the layer has no country field), geometry.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing or unreadable, declares no CRS, or lacks a configured field.
+    """
+    path = Path(spec.file)
+    where = f"analysis.admin.{level}"
+    if not path.is_file():
+        raise InputFileError(path, "admin layer not found.", f"correct {where}.file or remove the block.")
+    try:
+        frame = pyogrio.read_dataframe(path, layer=spec.layer)
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputFileError(path, f"admin layer cannot be read ({exc}).", f"check {where}.file and .layer.") from exc
+    missing = [f for f in (spec.name_field, spec.country_field) if f and f not in frame.columns]
+    if missing:
+        raise InputFileError(path, f"column(s) {', '.join(missing)} not found (columns: "
+                                   f"{', '.join(map(str, frame.columns.drop('geometry')))}).",
+                             f"set {where}.name_field / country_field to existing columns.")
+    if frame.crs is None:
+        raise InputFileError(path, "the admin layer declares no CRS.", "write the file with its CRS.")
+    country = frame[spec.country_field].astype(str) if spec.country_field else ""
+    return gpd.GeoDataFrame({"name": frame[spec.name_field].astype(str).to_numpy(), "country": country},
+                            geometry=frame.geometry.to_numpy(), crs=frame.crs).to_crs(norm_crs(crs, where))
+
+
+def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The per-country picture of one period, for the command line and the dashboard's first glance.
+
+    One row per country: active area, unregistered area and share (from `registration_summary`, so a
+    transboundary site's area is split), current sites (seen in `period`, not merged), those in the border
+    zone, transboundary, new in the period, and the highest risk score. Area outside every outline is
+    listed as "(outside)".
+    """
+    rows = summary[(summary["level"] == COUNTRY_LEVEL) & (summary["period"] == period)]
+    active = rows.groupby("country")["area_ha"].sum()
+    unregistered = rows[rows["registration"].isin(UNREGISTERED_CLASSES)].groupby("country")["area_ha"].sum()
+    current = sites[sites["merged_into"].isna() & (sites["last_seen"] == period)]
+    by_country = current.groupby("country")
+    overview = pd.DataFrame({
+        "active ha": active,
+        "unregistered ha": unregistered.reindex(active.index, fill_value=0.0),
+        "sites": by_country.size(),
+        "in border zone": by_country["in_border_zone"].sum(),
+        "transboundary": by_country["transboundary"].sum(),
+        f"new in {period}": current[current["first_seen"] == period].groupby("country").size(),
+        "max risk": by_country["risk_score"].max(),
+    }).fillna(0.0)
+    overview.insert(2, "unregistered %", (100 * overview["unregistered ha"] / overview["active ha"]).round(1))
+    counts = ["sites", "in border zone", "transboundary", f"new in {period}"]
+    overview = overview.astype(dict.fromkeys(counts, int)).round({"active ha": 1, "unregistered ha": 1})
+    overview.index = overview.index.map(lambda code: code or "(outside)").rename("country")
+    return overview.reset_index()
