@@ -1,0 +1,172 @@
+"""One writer per export format, in a registry keyed by the format's name.
+
+A writer takes the (already clipped) layer, the layer's name, the destination and a `describe` callable that
+turns the writer's details into the full sidecar content (the Shapefile writer puts it inside its zip). It
+writes atomically and returns its details for the sidecar: `count` or `size`, the `crs` of the file, and for
+Shapefiles the field mapping.
+
+| format  | layers          | CRS of the file        | notes                                                 |
+|---------|-----------------|------------------------|-------------------------------------------------------|
+| gpkg    | vector, table   | the layer's (analysis) | layer named after the layer; QGIS default style       |
+| shp     | vector          | the layer's (analysis) | zip: .shp/.shx/.dbf/.prj/.cpg (UTF-8), fields.csv,    |
+|         |                 |                        | <layer>.metadata.json; fields cut to 10 characters    |
+| geojson | vector          | WGS84                  | RFC 7946 (counter-clockwise rings, 7 decimals)        |
+| csv     | vector, table   | WGS84                  | UTF-8 with BOM (Excel reads accents); vectors: lon,   |
+|         |                 |                        | lat of a point inside each feature, and wkt           |
+| parquet | vector, table   | the layer's (analysis) | GeoParquet 1.1.0 with bbox covering; tables: Parquet  |
+| cog     | raster          | the layer's (analysis) | DEFLATE, predictor 2, 512 tiles, overviews, tags      |
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from mrumonitor.crs import WGS84
+from mrumonitor.errors import ExportError
+from mrumonitor.export.atomic import written_aside
+from mrumonitor.export.clip import ActivityExtract
+from mrumonitor.export.qgis_style import GEOMETRY_COLUMN, add_default_style, layer_qml
+from mrumonitor.export.shapefile_fields import shapefile_attributes
+from mrumonitor.export.sidecar import describe_crs, sidecar_text
+from mrumonitor.layerio import write_geoparquet, write_parquet
+from mrumonitor.raster.cog import write_activity_cog
+
+Describe = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: Decimals of WGS84 coordinates in text formats (1e-7 degree is about 1 cm), as RFC 7946 GeoJSON in GDAL.
+WGS84_DECIMALS = 7
+
+#: How datetimes are written as text.
+DATETIME_TEXT = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Format:
+    """An export format: its name, a title for people, its file suffixes, the layer kinds it takes, its writer."""
+
+    name: str
+    title: str
+    suffixes: tuple[str, ...]
+    kinds: tuple[str, ...]
+    write: Callable[[Any, str, Path, Describe], dict[str, Any]]
+
+
+def _details(frame: pd.DataFrame) -> dict[str, Any]:
+    """Sidecar details of a written frame: its row count and, for a vector, its CRS."""
+    crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+    return {"count": len(frame), "crs": describe_crs(crs) if crs is not None else None}
+
+
+def _write_geopackage(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    with written_aside(out) as partial:
+        if isinstance(frame, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(frame, partial, layer=layer, driver="GPKG",
+                                    layer_options={"GEOMETRY_NAME": GEOMETRY_COLUMN})
+            add_default_style(partial, layer, layer_qml(frame))
+        else:
+            pyogrio.write_dataframe(frame, partial, layer=layer, driver="GPKG")
+    return _details(frame)
+
+
+def _write_shapefile(frame: gpd.GeoDataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    attributes, fields = shapefile_attributes(frame)
+    details = {**_details(frame), "shapefile_fields": fields}
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp, written_aside(out) as partial:
+        folder = Path(tmp)
+        pyogrio.write_dataframe(attributes, folder / f"{layer}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+        pd.DataFrame(fields).to_csv(folder / "fields.csv", index=False, encoding="utf-8")
+        (folder / f"{layer}.metadata.json").write_text(sidecar_text(describe(details)), encoding="utf-8")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(folder.iterdir()):
+                archive.write(part, part.name)
+    return details
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    exchange = frame.to_crs(WGS84)
+    with written_aside(out) as partial:
+        pyogrio.write_dataframe(exchange, partial, layer=layer, driver="GeoJSON", layer_options={"RFC7946": "YES"})
+    return _details(exchange)
+
+
+def _write_csv(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    table = _with_wkt(frame) if isinstance(frame, gpd.GeoDataFrame) else frame
+    with written_aside(out) as partial:
+        table.to_csv(partial, index=False, encoding="utf-8-sig", date_format=DATETIME_TEXT)
+    return {**_details(frame), "crs": describe_crs(WGS84) if isinstance(frame, gpd.GeoDataFrame) else None}
+
+
+def _with_wkt(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The attributes of `frame`, then lon and lat of a point inside each feature, then its WKT, in WGS84."""
+    inside = frame.representative_point().to_crs(WGS84)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    table["lon"] = np.round(inside.x.to_numpy(), WGS84_DECIMALS)
+    table["lat"] = np.round(inside.y.to_numpy(), WGS84_DECIMALS)
+    table["wkt"] = shapely.to_wkt(np.asarray(frame.geometry.to_crs(WGS84)), rounding_precision=WGS84_DECIMALS)
+    return table
+
+
+def _write_parquet(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    if isinstance(frame, gpd.GeoDataFrame):
+        write_geoparquet(frame, out)
+    else:
+        write_parquet(frame, out)
+    return _details(frame)
+
+
+def _write_cog(extract: ActivityExtract, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    write_activity_cog(extract.array, extract.grid, out, extract.tags, description=str(extract.array.name))
+    return {"size": [extract.grid.width, extract.grid.height], "crs": describe_crs(extract.grid.crs)}
+
+
+#: The export formats, by name.
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("gpkg", "GeoPackage", (".gpkg",), ("vector", "table"), _write_geopackage),
+    Format("shp", "zipped ESRI Shapefile", (".zip",), ("vector",), _write_shapefile),
+    Format("geojson", "GeoJSON (RFC 7946, WGS84)", (".geojson", ".json"), ("vector",), _write_geojson),
+    Format("csv", "CSV (UTF-8; WKT and lon/lat in WGS84)", (".csv",), ("vector", "table"), _write_csv),
+    Format("parquet", "GeoParquet 1.1 / Parquet", (".parquet", ".geoparquet"), ("vector", "table"), _write_parquet),
+    Format("cog", "Cloud-Optimized GeoTIFF", (".tif", ".tiff"), ("raster",), _write_cog),
+)}
+
+
+def get_format(name: str) -> Format:
+    """The format called `name`; ExportError listing the known ones when there is none."""
+    if name not in FORMATS:
+        raise ExportError(f"unknown export format {name!r}; formats: {', '.join(FORMATS)}.")
+    return FORMATS[name]
+
+
+def formats_for(kind: str) -> list[str]:
+    """Names of the formats a layer of `kind` can be exported in."""
+    return [name for name, fmt in FORMATS.items() if kind in fmt.kinds]
+
+
+def format_for_path(path: Path) -> str:
+    """The format a file name asks for by its suffix (".zip" is a zipped Shapefile)."""
+    for name, fmt in FORMATS.items():
+        if Path(path).name.lower().endswith(fmt.suffixes):
+            return name
+    known = ", ".join(f"{suffix} ({name})" for name, fmt in FORMATS.items() for suffix in fmt.suffixes)
+    raise ExportError(f"{path}: cannot tell the export format from this file name; end it with one of {known}, "
+                      "or name the format (--format).")
+
+
+def check_export(fmt: Format, kind: str, layer: str, out: Path) -> None:
+    """Refuse a format the layer's kind cannot take, or a file name that does not end like the format."""
+    if kind not in fmt.kinds:
+        raise ExportError(f"layer {layer!r} is a {kind} layer; it can be exported as "
+                          f"{', '.join(formats_for(kind))}, not {fmt.name}.")
+    if not Path(out).name.lower().endswith(fmt.suffixes):
+        raise ExportError(f"{out}: a {fmt.title} export must be a file ending with {' or '.join(fmt.suffixes)}.")
