@@ -60,20 +60,3 @@ def test_ingest_prints_the_table_and_writes_both_layers(tmp_path):
     assert len(gpd.read_parquet(tmp_path / "work" / "ingest" / "concessions.parquet")) == 2
     quarantine = gpd.read_parquet(tmp_path / "work" / "ingest" / "quarantine.parquet")
     assert quarantine[["source_row", "reason"]].values.tolist() == [[3, "unknown_licence_type"]]
-
-
-def test_demo_without_serving_builds_inputs_ingests_them_and_exits_0(tmp_path):
-    result = mrumonitor("demo", "--workdir", str(tmp_path / "demo"), "--no-serve")
-    assert result.returncode == 0, result.stderr
-    assert "Cadastre ingest" in result.stdout
-    assert "1,146" in result.stdout  # records read over the four synthetic cadastres
-    assert "Mining sites per country" in result.stdout
-    for name in ("sle_nma_licences.zip", "gin_cadastre_minier.geojson", "lbr_mme_licenses.gpkg",
-                 "civ_cadastre_minier.csv"):
-        assert (tmp_path / "demo" / "inputs" / "cadastre" / name).is_file()
-    assert (tmp_path / "demo" / "work" / "ingest" / "concessions.parquet").is_file()
-    assert (tmp_path / "demo" / "inputs" / "ground_truth" / "records.csv").is_file()
-    detect = tmp_path / "demo" / "work" / "detect"
-    assert {p.name for p in detect.glob("activity_*.tif")} == {f"activity_{p}.tif" for p in
-                                                              ("2023H2", "2024H2", "2025H2", "2026H1")}
-    assert (detect / "sites.parquet").is_file() and len(list((detect / "areas").glob("*.tif"))) == 9

@@ -12,8 +12,7 @@ from rich.text import Text
 
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
-from mrumonitor.console import (console, frame_table, ingest_table, out, progress_bars, quarantine_table,
-                                setup_logging)
+from mrumonitor.console import console, frame_table, ingest_table, out, progress_bars, quarantine_table, setup_logging
 from mrumonitor.errors import MruError
 
 log = logging.getLogger("mrumonitor")
@@ -58,7 +57,7 @@ def ingest(config_file: Path | None, sources: tuple[str, ...], out_dir: Path | N
 
 
 def run_ingest(settings: Settings, sources: list[str] | None, out_dir: Path | None, show_quarantine: int):
-    """Ingest, write both layers, print the summary; shared by `ingest` and `demo`."""
+    """Ingest, write both layers, print the summary."""
     from mrumonitor.ingest import ingest_sources, write_ingest
 
     with progress_bars("records", prefix="reading ") as progress:
@@ -89,7 +88,7 @@ def detect(config_file: Path | None) -> None:
 
 
 def run_detect(settings: Settings):
-    """Detect, print the per-country summary; shared by `detect` and `demo`."""
+    """Detect, print the per-country summary."""
     from mrumonitor.raster.run import detect as detect_stage
     from mrumonitor.raster.summary import country_summary
 
@@ -101,6 +100,65 @@ def run_detect(settings: Settings):
     for name, path in {**result.activity, **result.written}.items():
         out.print(f"{name}: {path}")
     return result
+
+
+@cli.command()
+@config_option
+@click.option("--ingest-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding concessions.parquet. Default: <paths.work>/ingest.")
+@click.option("--detect-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the site layers. Default: <paths.work>/detect.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the analysis layers. Default: <paths.work>/analyse.")
+def analyse(config_file: Path | None, ingest_dir: Path | None, detect_dir: Path | None, out_dir: Path | None) -> None:
+    """Find unregistered production and cross-border leakage signals, and check production capacity.
+
+    Judges each mining site, in each period, against the licences valid on the day of the observation
+    (registered, no_licence, expired_licence, exploration_only, wrong_commodity, suspended; a site partly
+    inside a licence gets the share of its area in each class); measures its distance to the nearest border
+    and official crossing; cuts the borders into corridors ranked by the unregistered activity next to them;
+    gives each site a risk score (formula in configs/default.toml, [analysis.risk]); and estimates carats
+    per country and year from the mined area against the declared Kimberley Process figures, flagging
+    anomalies. Prints the per-country picture; the layers go to <paths.work>/analyse.
+    """
+    settings = load_settings(config_file)
+    work = settings.paths.work
+    run_analyse(settings, ingest_dir or work / "ingest", detect_dir or work / "detect", out_dir or work / "analyse")
+
+
+def run_analyse(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir: Path):
+    """Analyse, print the picture; the layers go to `out_dir`."""
+    from mrumonitor.analysis.run import analyse as analyse_stage
+
+    with console.status("analysing sites, borders and production capacity..."):
+        result = analyse_stage(settings, ingest_dir, detect_dir, out_dir)
+    print_picture(result.periods[-1], result.registration_summary, result.sites, result.border_corridors,
+                  result.capacity.capacity, result.capacity.anomalies)
+    for name, path in result.written.items():
+        out.print(f"{name}: {path}")
+    return result
+
+
+def print_picture(last: str, summary: pd.DataFrame, sites: pd.DataFrame, corridors: pd.DataFrame,
+                  capacity: pd.DataFrame, anomalies: pd.DataFrame) -> None:
+    """The regional picture of an analysis: per country, the top border corridors, capacity and anomalies."""
+    from mrumonitor.analysis.summary import country_overview
+
+    out.print(frame_table(f"Unregistered production and border signals, {last}",
+                          country_overview(summary, sites, last)))
+    top = corridors.head(5)[["rank", "corridor_id", "unregistered_ha", "sites", "nearest_post_id", "dist_post_km"]]
+    out.print(frame_table(f"Border corridors with the most unregistered activity in the border zone, {last}", top))
+    shown = capacity[capacity["volume_carats_central"].notna() | capacity["declared_production_carats"].notna()]
+    shown = pd.DataFrame({
+        "country": shown["country"], "year": shown["year"].astype(str), "dug ha/yr": shown["annual_area_ha"],
+        "ct low": shown["volume_carats_low"], "ct central": shown["volume_carats_central"],
+        "ct high": shown["volume_carats_high"], "declared ct": shown["declared_production_carats"],
+        "declared is": shown["declared_illustrative"].map({True: "ILLUSTRATIVE", False: "KP statistic"}),
+    }).fillna({"declared is": "-"})
+    out.print(frame_table("Production capacity from newly mined diamond area (carats, orders of magnitude; "
+                          "parameters ILLUSTRATIVE) against declared KP production", shown))
+    for message in anomalies["message"]:
+        out.print(f"[yellow]anomaly[/]: {message}")
 
 
 @cli.group()
@@ -141,19 +199,164 @@ def demo(workdir: Path, seed: int, no_serve: bool) -> None:
     satellite detections of mining (Earth Index / Africa Mining Watch, CC BY 4.0), the detections over four
     periods (positions and final areas real, growth SYNTHETIC), SYNTHETIC Sentinel-2-like scene stacks for
     the built-in detector, a config file pointing at them (<workdir>/mrumonitor.toml) and ground-truth
-    tables; then runs the pipeline stages (ingest, detect).
+    tables; then runs a full batch update (ingest, detect, analyse), publishes it as a run of the layer
+    store under <workdir>/layers/runs/ and prints the per-country picture with its caveats.
     """
     from mrumonitor.demo.build import build_demo
 
     config_path = build_demo(workdir, seed=seed)
     log.info("demo inputs written to %s (synthetic cadastres and scenes, real detections)", workdir)
     settings = load_settings(config_path)
-    run_ingest(settings, None, None, show_quarantine=5)
-    run_detect(settings)
-    out.print(f"\nDemo config: {config_path}  — rerun a stage with e.g. "
-              f"`mrumonitor ingest --config {config_path}`")
+    published = publish_with_progress(settings)
+    run_dir = published.path
+    layers = {name: pd.read_parquet(run_dir / f"{name}.parquet") for name in
+              ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
+    print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
+                  layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
+    for caveat in published.manifest["caveats"]:
+        out.print(f"[dim]caveat[/]: {caveat}")
+    out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the runs "
+              f"with `mrumonitor runs list --config {config_path}`, export a layer with `mrumonitor export`.")
     if not no_serve:
-        out.print("The dashboard is not part of this version yet; the pipeline results are written above.")
+        out.print("The dashboard is not part of this version yet; the results are in the run folder above.")
+
+
+@cli.command("export")
+@config_option
+@click.argument("layer")
+@click.option("--country", metavar="ISO3", default=None,
+              help="Export only this country (SLE, GIN, LBR, CIV), cut exactly at its border. Default: the region.")
+@click.option("--format", "fmt", metavar="FORMAT", default=None,
+              help="gpkg, shp (zipped), geojson, csv, parquet (vectors; tables: csv, parquet, gpkg) or cog "
+                   "(rasters). Default: from the name of the -o file.")
+@click.option("--run", "run_id", metavar="ID", default="latest", show_default=True,
+              help="The published run to export from: a run id, or latest.")
+@click.option("-o", "--out", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write: .gpkg, .zip (Shapefile), .geojson, .csv, .parquet or .tif.")
+def export(config_file: Path | None, layer: str, country: str | None, fmt: str | None, run_id: str,
+           output: Path) -> None:
+    """Export LAYER of a published run for a GIS, for the region or one country.
+
+    LAYER is a layer of the run: sites, concessions, capacity, activity_<period>... (an unknown name lists
+    them). Vectors go to GeoPackage (opens styled in QGIS), zipped Shapefile (field names cut to 10
+    characters, mapping in fields.csv), GeoJSON (RFC 7946, WGS84), CSV (WKT and lon/lat in WGS84) or
+    GeoParquet; tables to CSV, Parquet or GeoPackage; activity rasters to Cloud-Optimized GeoTIFF. With
+    --country, vectors are cut at the country's border (a site crossing it keeps the part inside), tables
+    keep the country's rows and rasters the pixels inside. Next to the file, <file>.metadata.json gives the
+    run, the date, the sources to credit and the caveats.
+    """
+    from mrumonitor.export import export_layer, format_for_path
+    from mrumonitor.reference import load_boundaries
+    from mrumonitor.store.runs import read_manifest, resolve_run
+
+    settings = load_settings(config_file)
+    run_dir = resolve_run(settings.paths.store, run_id)
+    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs) if country else None
+    result = export_layer(run_dir, read_manifest(run_dir), layer, fmt or format_for_path(output), output,
+                          country, boundaries)
+    for path in result.paths:
+        out.print(f"written: {path}")
+
+
+@cli.command("run")
+@config_option
+def run_command(config_file: Path | None) -> None:
+    """Run every stage (ingest, detect, analyse) and publish the layers as a new run of the layer store.
+
+    The run is built aside under <paths.store>/runs/ and published in one step: vector layers as
+    GeoParquet, activity rasters as Cloud-Optimized GeoTIFFs, a STAC catalog of the rasters and
+    manifest.json (inputs with checksums, cadastre snapshot dates, the config and its hash, thresholds,
+    software version, timings, counts and caveats); then `latest` moves to it. A run that fails or is
+    killed leaves the latest run as it was. One run at a time writes to a store (a second is refused);
+    old runs are deleted by the [store] retention rule. See the runs with `mrumonitor runs list`.
+    """
+    published = publish_with_progress(load_settings(config_file))
+    print_run(published.manifest)
+    for name in published.cleaned:
+        out.print(f"removed {name}, left by a run that stopped before it was published")
+    if published.pruned:
+        out.print(f"deleted by the retention rule: {', '.join(published.pruned)}")
+    out.print(f"run {published.run_id} published as the latest run: {published.path}")
+
+
+def publish_with_progress(settings: Settings):
+    """Run every stage with progress bars and publish the run; shared by `run` and `demo`."""
+    from mrumonitor.pipeline import run_pipeline
+
+    with progress_bars("") as progress:
+        return run_pipeline(settings, on_chunk=lambda task, done, total: progress(f"{task} (chunks)", done, total),
+                            on_records=lambda source, done, total: progress(f"reading {source} (records)", done,
+                                                                            total))
+
+
+@cli.group()
+def runs() -> None:
+    """Published runs of the layer store (<paths.store>/runs): list them, describe one."""
+
+
+@runs.command("list")
+@config_option
+def runs_list(config_file: Path | None) -> None:
+    """List the runs of the layer store, oldest first, with the latest marked."""
+    from rich.table import Table
+
+    from mrumonitor.store import current_holder, leftovers, list_runs
+
+    store = load_settings(config_file).paths.store
+    summaries = list_runs(store)
+    if not summaries:
+        out.print(f"no run in {store} yet; publish one with `mrumonitor run`.")
+    else:
+        table = Table(title=f"Runs in {store}", title_justify="left")
+        for column in ("run id", "created (UTC)", "latest", "periods", "sites", "status"):
+            table.add_column(column, no_wrap=column == "run id", justify="right" if column == "sites" else "left")
+        for s in summaries:
+            table.add_row(s.run_id, s.created.replace("T", " ").removesuffix("Z"), "latest" if s.latest else "",
+                          " ".join(s.periods), "-" if s.sites is None else f"{s.sites:,}", s.status)
+        out.print(table)
+    holder = current_holder(store)
+    if holder:
+        out.print(f"a {holder.purpose} is writing to this store now ({holder.describe()})")
+    for path in [] if holder else leftovers(store):
+        out.print(f"left by a run that stopped: {path} (the next run removes it)")
+
+
+@runs.command("show")
+@config_option
+@click.argument("run_id", default="latest", metavar="[RUN_ID|latest]")
+def runs_show(config_file: Path | None, run_id: str) -> None:
+    """Describe a run (default: the latest): inputs, counts, layers, and the caveats of its figures."""
+    from mrumonitor.store import read_manifest, resolve_run
+
+    print_run(read_manifest(resolve_run(load_settings(config_file).paths.store, run_id)))
+
+
+def print_run(manifest: dict) -> None:
+    """What a run's manifest says, as tables; shared by `run` and `runs show`."""
+    counts = manifest.get("counts", {})
+    config = manifest.get("config", {})
+    out.print(f"Run {manifest['run_id']}, created {manifest['created']}, previous run "
+              f"{manifest.get('previous_run') or 'none'}; mrumonitor {manifest['software']['version']}, "
+              f"config {config.get('fingerprint', '-')} ({', '.join(f['path'] for f in config.get('files', []))})")
+    if counts.get("cadastre_by_source"):
+        out.print(ingest_table(pd.DataFrame(counts["cadastre_by_source"]), "Cadastre records"))
+    if counts.get("sites_by_country"):
+        out.print(frame_table("Mining sites per country", pd.DataFrame(counts["sites_by_country"])))
+    inputs = pd.DataFrame(manifest.get("inputs", []), columns=["role", "path", "bytes", "sha256"])
+    out.print(frame_table("Inputs", inputs.groupby("role", sort=False).agg(files=("path", "size"),
+                                                                           bytes=("bytes", "sum")).reset_index()))
+    snapshots = ", ".join(f"{country} {day or 'not stated'}" for country, day in manifest.get("snapshots", {}).items())
+    if snapshots:
+        out.print(f"Cadastre snapshots: {snapshots}")
+    out.print(frame_table("Layers", pd.DataFrame(
+        {"layer": name, "kind": layer["kind"], "path": layer["path"], "period": layer.get("period") or "",
+         "rows or pixels": layer["count"] if "count" in layer else f"{layer['width']} x {layer['height']}"}
+        for name, layer in manifest["layers"].items())))
+    out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in manifest["timings_s"].items()))
+    if manifest.get("caveats"):
+        out.print("Caveats:")
+        for caveat in manifest["caveats"]:
+            out.print(f"  - {caveat}")
 
 
 def main() -> None:

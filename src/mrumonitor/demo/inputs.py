@@ -31,6 +31,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from mrumonitor.config import Settings, SourceSettings, load_settings
+from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.demo.cadastres import (
     CATEGORY_REGISTRATION,
     STYLES,
@@ -243,11 +244,6 @@ _FORMAT_NAMES = {
     "csv": "semicolon-separated CSV with a WKT column (CRS given by the config)",
 }
 
-_ATTRIBUTION = (
-    "Mining detections. Code for Africa and Earth Genome, Africa Mining Watch, 2026. "
-    "Derived from Earth Index mining detections (Earth Genome). CC BY 4.0."
-)
-
 
 def _readme_text(settings: Settings) -> str:
     """What the demo inputs are: synthetic cadastres, real detections, and the ground truth."""
@@ -272,7 +268,7 @@ non-polygon geometries, swapped coordinates, a wrong CRS, unknown terms, bad dat
 conflicting licence numbers) to exercise the ingest's quarantine.
 
 ## The detections are REAL
-{_ATTRIBUTION}
+{DETECTIONS_CREDIT}
 A detection is a ground scar that a model flagged in the survey of {SURVEY_DATE.isoformat()}, not a
 verified mining site.
 

@@ -44,13 +44,27 @@ class DetectResult:
     written: dict[str, Path] = field(default_factory=dict)
 
 
-def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResult:
-    """Run the detect stage over every configured period and write its layers under <paths.work>/detect."""
+def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | None = None,
+           on_chunk: ChunkHook | None = None) -> DetectResult:
+    """Run the detect stage over every configured period and write its layers into one folder.
+
+    Parameters
+    ----------
+    settings : Settings
+    out : Path, optional
+        Folder for the activity COGs (scene areas under ``areas/``) and the site layers, written flat.
+        Default: <paths.work>/detect.
+    previous : SiteLayers, optional
+        The site layers of the previous run, so that site ids carry over. Default: those `out` holds
+        from an earlier detect, if any.
+    on_chunk : callable, optional
+        Progress hook ``(task label, chunks done, chunks in all)``.
+    """
     periods = settings.activity.periods
     if not periods or not settings.activity.inputs:
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
-    out = settings.paths.work / "detect"
+    out = Path(out) if out is not None else settings.paths.work / "detect"
     boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
     grid = regional_grid(settings, boundaries)
     area_layers, area_paths = _scene_areas(settings, grid, out, on_chunk)
@@ -74,7 +88,7 @@ def detect(settings: Settings, on_chunk: ChunkHook | None = None) -> DetectResul
                                          settings.sites.min_area_ha, settings.sites.connectivity,
                                          settings.raster.chunk_size)
         log.info("period %s: %d active patches", period.name, len(patches[period.name]))
-    sites = track_sites(patches, boundaries, previous=_previous_sites(out))
+    sites = track_sites(patches, boundaries, previous=previous if previous is not None else _previous_sites(out))
     result = DetectResult(grid, activity, area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS))
     result.written = _write_sites(result, out)
     return result

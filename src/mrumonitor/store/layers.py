@@ -1,0 +1,174 @@
+"""The layers a run publishes: what each one is (the registry), and how a run folder's files are described.
+
+A run folder holds its layers flat: vectors and tables as (Geo)Parquet (``<name>.parquet``), activity
+rasters as COGs (``activity_<period>.tif``, scene areas under ``areas/activity_<area>_<period>.tif``).
+`describe_layers` turns the files of a folder into the ``layers`` entry of the manifest, reading only
+their metadata (Parquet footers, GeoTIFF headers) and their bytes for the checksum.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import rasterio
+from pyproj import CRS
+from rasterio.warp import transform_bounds
+
+from mrumonitor.store.checksum import sha256_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What a layer is, for the manifest and the people who read it.
+
+    Attributes
+    ----------
+    title, description
+        Shown with the layer (dashboard legend, export metadata).
+    caveat
+        A sentence that goes with the figures of this layer; published in the run's caveats when the run
+        holds the layer.
+    """
+
+    title: str
+    description: str
+    caveat: str | None = None
+
+
+#: Vector and table layers, by name (the file is ``<name>.parquet``). Keep in step with the stages.
+REGISTRY: dict[str, LayerInfo] = {
+    "concessions": LayerInfo(
+        "Mining licences",
+        "Every usable licence of the national cadastres in the canonical schema: licence_id, country, holder, "
+        "licence_type, commodity, status, granted, expires, and the file and row it came from."),
+    "quarantine": LayerInfo(
+        "Quarantined cadastre records",
+        "Every cadastre record that could not be used, with its source file, row, the reason and what to fix."),
+    "sites": LayerInfo(
+        "Mining sites",
+        "One row per mining site, with an id that is stable across periods and runs, its footprint in the last "
+        "period it was seen, its countries and, once analysed, its registration, border distances and risk.",
+        caveat="A site is a ground scar that a model or the built-in detector flagged from satellite imagery, "
+               "not a mining operation verified on the ground."),
+    "site_periods": LayerInfo(
+        "Mining site footprints per period",
+        "The footprint and area of each site in each period it was seen."),
+    "site_country_areas": LayerInfo(
+        "Site area per country and period",
+        "Each site's area per period split between countries (\"\" = outside every country outline); summing "
+        "by country counts a transboundary site once."),
+    "activity_quarantine": LayerInfo(
+        "Quarantined activity records",
+        "Every activity input record (a detection) that could not be used, with its file, row and reason."),
+    "site_registration": LayerInfo(
+        "Site registration",
+        "Each site's registration class against the licences valid on its period's observation day: registered, "
+        "no licence, expired licence, exploration only, wrong commodity or suspended."),
+    "border_corridors": LayerInfo(
+        "Border corridors",
+        "Segments of each international border ranked by the unregistered active area in the border zone next "
+        "to them and by their distance to an official crossing.",
+        caveat="Border post positions are approximate (town positions from public maps snapped to the derived "
+               "border lines): distances to a crossing are good to a few kilometres."),
+    "corridor_periods": LayerInfo(
+        "Border corridors per period",
+        "The figures of each border corridor in each period: unregistered active area and sites in its border zone."),
+    "registration_summary": LayerInfo(
+        "Registration summary",
+        "Active mining area and site counts per country, period and registration class."),
+    "capacity": LayerInfo(
+        "Estimated production capacity",
+        "Production capacity per country and year estimated from mined area (low, central, high), against the "
+        "production declared to the Kimberley Process.",
+        caveat="Production capacity is estimated from mined area with broad yield assumptions: read it as an "
+               "order of magnitude, never as a measured or declared figure."),
+    "kp_anomalies": LayerInfo(
+        "Kimberley Process anomalies",
+        "Countries and years where the estimated capacity and the declared production disagree beyond the "
+        "uncertainty of the estimate.",
+        caveat="An anomaly compares an order-of-magnitude estimate with a declaration: it is a reason to look "
+               "closer, not evidence of leakage."),
+}
+
+#: Raster layers: ``activity_<period>`` (regional grid) and ``activity_<area>_<period>`` (scene areas).
+ACTIVITY = LayerInfo(
+    "Mining activity",
+    "Share of each cell under mining activity in the period, in percent (0-100; 255 = no valid observation), "
+    "as a Cloud-Optimized GeoTIFF.")
+
+#: Where rasters of scene areas sit inside a run folder.
+AREAS_DIR = "areas"
+
+
+def describe_layers(run_dir: Path) -> dict[str, dict]:
+    """The ``layers`` entry of a manifest: every layer file of `run_dir`, by layer name.
+
+    Each entry has path (relative to `run_dir`), kind (vector | table | raster), title, description, crs
+    (an authority code such as ``EPSG:4326``, else WKT2; None for a table), bytes and sha256; vectors and
+    tables add count (rows) and columns, vectors geometry_types; rasters add width, height, resolution,
+    bounds (in their CRS), bbox_wgs84, period, period_start, period_end and area (scene areas only).
+    """
+    run_dir = Path(run_dir)
+    tables = sorted(run_dir.glob("*.parquet"))
+    rasters = sorted(run_dir.glob("activity_*.tif")) + sorted((run_dir / AREAS_DIR).glob("activity_*.tif"))
+    return {path.stem: {"path": path.relative_to(run_dir).as_posix(), **describe(path),
+                        "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            for paths, describe in ((tables, _table), (rasters, _raster)) for path in paths}
+
+
+def layer_caveats(layers: dict[str, dict]) -> list[str]:
+    """The caveats of the registered layers present in `layers`, in registry order."""
+    return [info.caveat for name, info in REGISTRY.items() if info.caveat and name in layers]
+
+
+def _info(name: str) -> LayerInfo:
+    if name.startswith("activity_") and name not in REGISTRY:
+        return ACTIVITY
+    if name not in REGISTRY:
+        log.warning("layer %s is not in the layer registry (mrumonitor.store.layers); published without a "
+                    "description", name)
+    return REGISTRY.get(name, LayerInfo(name, ""))
+
+
+def _table(path: Path) -> dict:
+    metadata = pq.read_metadata(path)
+    geo = json.loads((metadata.metadata or {}).get(b"geo", b"null"))
+    info = _info(path.stem)
+    layer = {"kind": "vector" if geo else "table", "title": info.title,
+             "description": info.description, "crs": None, "count": metadata.num_rows,
+             "columns": list(metadata.schema.to_arrow_schema().names)}
+    if geo:
+        column = geo["columns"][geo["primary_column"]]
+        # GeoParquet: a column without "crs" is in OGC:CRS84
+        layer["crs"] = _crs_text(CRS.from_json_dict(column["crs"]) if column.get("crs") else CRS("OGC:CRS84"))
+        layer["geometry_types"] = column.get("geometry_types", [])
+    return layer
+
+
+def _raster(path: Path) -> dict:
+    with rasterio.open(path) as dataset:
+        tags, crs, bounds = dataset.tags(), CRS.from_user_input(dataset.crs.to_wkt()), dataset.bounds
+        layer = {"kind": "raster", "crs": _crs_text(crs), "width": dataset.width,
+                 "height": dataset.height, "resolution": dataset.res[0], "dtype": dataset.dtypes[0],
+                 "nodata": dataset.nodata, "bounds": list(bounds),
+                 "bbox_wgs84": list(transform_bounds(dataset.crs, "EPSG:4326", *bounds, densify_pts=21))}
+    period = tags.get("PERIOD")
+    area = tags.get("AREA")
+    info = _info(path.stem)
+    title = f"{info.title} {period}" + (f", scene area {area}" if area else "") if period else info.title
+    layer.update(title=title, description=info.description, period=period, period_start=tags.get("PERIOD_START"),
+                 period_end=tags.get("PERIOD_END"))
+    if area:
+        layer["area"] = area
+    return layer
+
+
+def _crs_text(crs: CRS) -> str:
+    authority = crs.to_authority()
+    return ":".join(authority) if authority else crs.to_wkt()
