@@ -6,7 +6,8 @@ A licence gives the part of a footprint it covers one class, judged on the perio
 1. status ``suspended``                                            -> suspended
 2. status ``expired``, or an expiry date before `d`                 -> expired_licence
 3. status ``pending``, or granted after `d` (not yet in force)      -> no_licence (the licence id is kept)
-4. type exploration or reconnaissance (no production allowed)       -> exploration_only
+4. a type that allows no production (exploration, reconnaissance,
+   or `other`, which the cadastre does not say allows it)           -> exploration_only
 5. commodity other than `c`                                         -> wrong_commodity
 6. otherwise (status active, or unknown and in force by its dates)  -> registered
 
