@@ -42,6 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from memory import reset_peak, rss
 
 from mrumonitor.analysis.corridors import MIN_PART_KM, cut_corridors
 from mrumonitor.analysis.leakage import border_signals, official_crossings
@@ -418,10 +419,10 @@ def worker(name: str, folder: Path, footprints: str, answers_path: Path) -> None
     """Run one contestant on the saved inputs; print its timings and memory, write its answers."""
     settings = load_settings()
     inputs = load_inputs(folder, footprints, settings)
-    idle = _rss("VmRSS")
-    reset = _reset_peak()
+    idle = rss("VmRSS")
+    reset = reset_peak()
     timings, pieces, signals = CONTESTANTS[name](inputs, settings)
-    peak = _rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     answers(inputs.footprints, pieces, signals).to_parquet(answers_path)
     print(json.dumps(timings | {"total_s": sum(timings.values()), "peak_rss_bytes": peak, "idle_rss_bytes": idle,
                                 "peak_reset": reset, "footprints": len(inputs.footprints)}))
@@ -442,21 +443,6 @@ def answers(footprints: pd.DataFrame, pieces: pd.DataFrame, signals: pd.DataFram
     return pd.concat([keys, areas, signals], axis=1)
 
 
-def _rss(field: str) -> int:
-    """VmRSS (now) or VmHWM (peak) of this process, in bytes (Linux /proc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _reset_peak() -> bool:
-    """Reset the peak resident set to the current one (Linux >= 4.0), so the inputs do not count as the peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def in_subprocess(name: str, folder: Path, footprints: str, tag: str) -> dict:

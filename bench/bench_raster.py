@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from memory import reset_peak, rss
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_raster.json"
 SIZES = (1, 4, 16)
@@ -229,30 +230,15 @@ def worker(name: str, spec_path: Path, out: Path, chunk: int, threads: int) -> N
     spec = json.loads(spec_path.read_text())
     import mrumonitor.raster.detector  # noqa: F401  (imports: in the idle memory, not in the time)
 
-    idle = _rss("VmRSS")
-    reset = _reset_peak()
+    idle = rss("VmRSS")
+    reset = reset_peak()
     start = time.perf_counter()
     {"detector": run_detector, "numpy": run_numpy}[name](spec, out, chunk, threads)
     wall = time.perf_counter() - start
-    peak = _rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"wall_s": wall, "peak_rss_bytes": peak, "idle_rss_bytes": idle, "peak_reset": reset}))
 
 
-def _rss(field: str) -> int:
-    """VmRSS (now) or VmHWM (peak) of this process, in bytes (Linux /proc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _reset_peak() -> bool:
-    """Reset the peak resident set to the current one (Linux >= 4.0), so imports do not count as the peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def in_subprocess(name: str, spec: dict, out: Path, chunk: int, work: Path, threads: int | None = None) -> dict:
