@@ -34,12 +34,11 @@ import shapely
 
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import ExportError
-from mrumonitor.export.atomic import written_aside
 from mrumonitor.export.clip import ActivityExtract
 from mrumonitor.export.qgis_style import GEOMETRY_COLUMN, add_default_style, layer_qml
 from mrumonitor.export.shapefile_fields import shapefile_attributes
 from mrumonitor.export.sidecar import describe_crs, sidecar_text
-from mrumonitor.layerio import write_geoparquet, write_parquet
+from mrumonitor.layerio import write_geoparquet, write_parquet, written_aside
 from mrumonitor.raster.cog import write_activity_cog
 
 Describe = Callable[[dict[str, Any]], dict[str, Any]]

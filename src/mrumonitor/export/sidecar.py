@@ -32,8 +32,8 @@ from pyproj import CRS
 
 from mrumonitor import __version__
 from mrumonitor.credits import DETECTIONS_CREDIT
-from mrumonitor.export.atomic import written_aside
 from mrumonitor.export.source import LayerSource
+from mrumonitor.layerio import written_aside
 
 #: Version of the sidecar layout; raised when a key changes meaning.
 METADATA_VERSION = 1
