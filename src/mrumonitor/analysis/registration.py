@@ -34,12 +34,15 @@ import pandas as pd
 import shapely
 
 from mrumonitor.config import PeriodSettings
+from mrumonitor.polygons import as_multipolygons
 from mrumonitor.schema import (
     PRODUCTION_LICENCE_TYPES,
     REGISTRATION_CLASSES,
     SITE_REGISTRATION_COLUMNS,
     UNREGISTERED_CLASSES,
 )
+
+_EMPTY = shapely.MultiPolygon()
 
 #: Pieces smaller than this (hectares; 0.01 m²) are overlay noise and dropped.
 _NOISE_HA = 1e-6
@@ -232,20 +235,8 @@ def _per_period(pieces: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts of each geometry (an overlay can add slivers of lines or points)."""
-    geoms = np.asarray(geoms, dtype=object)
-    mixed = shapely.get_type_id(geoms) == 7  # GeometryCollection
-    if mixed.any():
-        parts, owner = shapely.get_parts(geoms[mixed], return_index=True)
-        polygon = np.isin(shapely.get_type_id(parts), (3, 6))
-        rebuilt = np.full(mixed.sum(), shapely.from_wkt("POLYGON EMPTY"), dtype=object)
-        if polygon.any():
-            flat, flat_owner = shapely.get_parts(parts[polygon], return_index=True)
-            merged = shapely.multipolygons(flat, indices=owner[polygon][flat_owner])
-            rebuilt[np.unique(owner[polygon])] = merged
-        geoms = geoms.copy()
-        geoms[mixed] = rebuilt
-    return geoms
+    """The polygonal parts of overlay results (an empty MultiPolygon where none is left, so unions hold)."""
+    return as_multipolygons(geoms, missing=_EMPTY)
 
 
 def _class_order(column: pd.Series) -> pd.Series:

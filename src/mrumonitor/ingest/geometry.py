@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from mrumonitor.polygons import as_multipolygons
 from mrumonitor.schema import Reason
 
 _POLYGON, _MULTIPOLYGON = 3, 6
@@ -57,7 +58,7 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
     invalid = usable & ~shapely.is_valid(values)
     fixed = values.copy()
     fixed[invalid] = shapely.make_valid(values[invalid], method="structure", keep_collapsed=False)
-    fixed[usable] = _as_multipolygons(fixed[usable])
+    fixed[usable] = as_multipolygons(fixed[usable])
     flag(usable & (shapely.is_missing(fixed) | shapely.is_empty(fixed)), Reason.INVALID_GEOMETRY,
          "the polygon is invalid and could not be repaired (it collapses to nothing); redraw it")
 
@@ -72,20 +73,6 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
     reason[ok] = None
     return GeometryCheck(geometry=np.where(ok, projected, None), reason=reason, detail=detail,
                          repaired=invalid & ok)
-
-
-def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of each geometry (make_valid may add lines) as one MultiPolygon each."""
-    out = np.full(len(geoms), None, dtype=object)
-    if not len(geoms):
-        return out
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    parts, inner = shapely.get_parts(parts, return_index=True)  # flatten MultiPolygons inside collections
-    index = index[inner]
-    keep = shapely.get_type_id(parts) == _POLYGON
-    built = shapely.multipolygons(parts[keep], indices=index[keep])
-    out[np.unique(index[keep])] = built
-    return out
 
 
 def _km_outside(projected: np.ndarray, country: shapely.Geometry, usable: np.ndarray) -> np.ndarray:
