@@ -8,8 +8,8 @@ VRT driver that warping uses), and `read_checked` turns a failure while reading 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
