@@ -381,6 +381,44 @@ class CapacitySettings(_Strict):
         return value or None
 
 
+class DashboardUser(_Strict):
+    """A dashboard user: `regional` sees everything; `agency` sees its country's site-level layers only."""
+
+    role: Literal["regional", "agency"]
+    country: Country | None = None
+    password_hash: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _agency_has_country(self) -> DashboardUser:
+        if self.role == "agency" and self.country is None:
+            raise ValueError("an agency user needs a country (ISO3), e.g. country = \"SLE\"")
+        return self
+
+
+class DashboardAuth(_Strict):
+    enabled: bool
+    secret_key_env: str = Field(min_length=1)
+    users: dict[str, DashboardUser] = {}
+
+    @model_validator(mode="after")
+    def _users_when_enabled(self) -> DashboardAuth:
+        if self.enabled and not self.users:
+            raise ValueError("auth is enabled but no [dashboard.auth.users.<name>] is configured")
+        return self
+
+
+class DashboardSettings(_Strict):
+    views: Path
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    auth: DashboardAuth
+
+    @field_validator("basemap_url", mode="before")
+    @classmethod
+    def _empty_url_means_none(cls, value: Any) -> Any:
+        return value or None
+
+
 class Settings(_Strict):
     project: ProjectSettings
     crs: CRSSettings
@@ -394,6 +432,7 @@ class Settings(_Strict):
     capacity: CapacitySettings
     analysis: AnalysisSettings
     store: StoreSettings
+    dashboard: DashboardSettings
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -465,6 +504,9 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         for admin in (analysis.get("admin") or {}).values():
             if isinstance(admin, dict) and "file" in admin:
                 admin["file"] = resolve(admin["file"])
+    dashboard = raw.get("dashboard")
+    if isinstance(dashboard, dict) and "views" in dashboard:
+        dashboard["views"] = resolve(dashboard["views"])
     capacity = raw.get("capacity")
     if isinstance(capacity, dict) and "declared" in capacity:
         capacity["declared"] = resolve(capacity["declared"])
