@@ -5,7 +5,9 @@ border, which pair of countries that border separates and which corridor of it i
 official crossing (`analysis.post_kinds`, operational posts only) and its distance; and whether the footprint
 lies in the border zone (`analysis.border_zone_km`). Distances are measured in the analysis CRS, from the
 footprint's polygon (0 for a footprint touching or crossing the border), with one spatial-index nearest
-query for all footprints.
+query for all footprints. The border query runs against the corridors' straight segments rather than the
+corridors: the index then prunes down to the few segments near each footprint instead of measuring whole
+25 km lines (same distances, about three times faster). The queries run on every core (`threads`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mrumonitor.analysis.threads import query_nearest
 from mrumonitor.config import AnalysisSettings
 
 
@@ -45,8 +48,10 @@ def border_signals(footprints: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame, cr
         in_border_zone. Columns are empty (NaN / None / False) when there is no border or no crossing.
     """
     geoms = np.asarray(footprints.geometry)
-    corridor, border_km = _nearest(geoms, corridors)
-    post, post_km = _nearest(geoms, crossings)
+    segments, owner = _segments(np.asarray(corridors.geometry))
+    segment, border_km = _nearest(geoms, segments)
+    corridor = np.where(segment >= 0, owner[segment], -1)
+    post, post_km = _nearest(geoms, np.asarray(crossings.geometry))
     signals = pd.DataFrame({
         "dist_border_km": border_km.round(4),
         "border_pair": _take(corridors, "border_pair", corridor),
@@ -58,13 +63,19 @@ def border_signals(footprints: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame, cr
     return signals.astype({"border_pair": "string", "corridor_id": "string", "nearest_post_id": "string"})
 
 
-def _nearest(geoms: np.ndarray, targets: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every straight two-point segment of `lines`, and the position of the line each belongs to."""
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    inside = line[1:] == line[:-1]
+    return shapely.linestrings(np.stack([xy[:-1][inside], xy[1:][inside]], axis=1)), line[:-1][inside]
+
+
+def _nearest(geoms: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Position in `targets` of the nearest target of each geometry (-1 if none) and the distance (km)."""
     position = np.full(len(geoms), -1)
     km = np.full(len(geoms), np.nan)
     if len(targets) and len(geoms):
-        (item, target), distance = shapely.STRtree(np.asarray(targets.geometry)).query_nearest(
-            geoms, return_distance=True, all_matches=False)
+        item, target, distance = query_nearest(shapely.STRtree(targets), geoms)
         position[item], km[item] = target, distance / 1000.0
     return position, km
 

@@ -20,8 +20,9 @@ never called unregistered. The pieces of a footprint sum to its area: a site hal
 ``registered`` (say) and half ``no_licence``.
 
 Everything is vectorised: one spatial-index query for all (footprint, licence) pairs, array-wise
-intersections, and the overlaps between licences resolved rank by rank (a loop over a footprint's number of
-licences, never over footprints).
+intersections (skipped where a licence covers the footprint whole), and the overlaps between licences
+resolved rank by rank (a loop over a footprint's number of licences, never over footprints). The overlays
+run on every core (`threads`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mrumonitor.analysis.threads import threaded
 from mrumonitor.config import PeriodSettings
 from mrumonitor.polygons import as_multipolygons
 from mrumonitor.schema import (
@@ -134,8 +136,8 @@ def register(
         raise ValueError(f"site footprints of period(s) {', '.join(sorted(unknown))} that the configuration "
                          f"does not list; valid periods: {', '.join(observed)}")
     geoms = np.asarray(footprints.geometry)
-    licensed, covered = _licensed_pieces(footprints, geoms, concessions, commodity, observed)
-    rest = _uncovered(footprints, geoms, covered)
+    licensed, remaining = _licensed_pieces(footprints, geoms, concessions, commodity, observed)
+    rest = _uncovered(footprints, remaining)
     if assessed is not None:
         rest = _outside_assessed(rest, assessed)
     pieces = pd.concat([licensed, rest], ignore_index=True)
@@ -148,54 +150,75 @@ def register(
 
 def _licensed_pieces(footprints, geoms, concessions, commodity, observed) -> tuple[pd.DataFrame, np.ndarray]:
     """The pieces of footprints under a licence, overlaps resolved (item, class, licence, area, geometry),
-    and the union of the licences over each footprint (None where no licence touches it)."""
+    and the part of each footprint that no licence covers."""
     licences = np.asarray(concessions.geometry)
     item, lic = shapely.STRtree(licences).query(geoms, predicate="intersects")
     attributes = concessions.iloc[lic]
     on = footprints["period"].map(observed).to_numpy()[item]
     site_commodity = footprints["site_id"].map(commodity).to_numpy(dtype=object)[item]
     classes = licence_classes(attributes, on, site_commodity)
+    whole = _covers(licences[lic], geoms[item])
+    pieces = geoms[item].copy()
+    pieces[~whole] = threaded(shapely.intersection, pieces[~whole], licences[lic[~whole]])
     pairs = pd.DataFrame({"item": item, "rank": pd.Categorical(classes, REGISTRATION_CLASSES).codes,
                           "registration": classes, "licence_id": attributes["licence_id"].to_numpy(dtype=object),
-                          "geometry": _polygonal(shapely.intersection(geoms[item], licences[lic]))})
+                          "whole": whole, "geometry": _polygonal(pieces)})
     pairs = pairs.sort_values(["item", "rank", "licence_id"], ignore_index=True)
-    resolved, covered = _resolve_overlaps(pairs["item"].to_numpy(), pairs["geometry"].to_numpy(), len(geoms))
-    pairs = pairs.drop(columns="rank").assign(geometry=resolved, area_ha=shapely.area(resolved) / 10_000.0)
+    resolved, remaining = _resolve_overlaps(pairs["item"].to_numpy(), pairs["geometry"].to_numpy(),
+                                            pairs["whole"].to_numpy(), geoms)
+    pairs = pairs.drop(columns=["rank", "whole"]).assign(geometry=resolved, area_ha=shapely.area(resolved) / 10_000.0)
     pairs = pairs[pairs["area_ha"] > _NOISE_HA].reset_index(drop=True)
     pairs = pairs.assign(site_id=footprints["site_id"].to_numpy()[pairs["item"]],
                          period=footprints["period"].to_numpy()[pairs["item"]])
-    return pairs, covered
+    return pairs, remaining
 
 
-def _resolve_overlaps(item: np.ndarray, pieces: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _covers(licences: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """Whether each licence covers its footprint whole (then the piece is the footprint: no overlay needed).
+
+    In one thread: a prepared geometry builds its indexes on first use, so two threads must not share one.
+    """
+    shapely.prepare(licences)
+    return shapely.covers(licences, footprints)
+
+
+def _resolve_overlaps(item: np.ndarray, pieces: np.ndarray, whole: np.ndarray,
+                      geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Remove from each piece what earlier pieces of the same footprint already cover.
 
     `item` must be sorted with the pieces in precedence order within each footprint; pass k handles the
-    k-th piece of every footprint at once. Returns the resolved pieces and, per footprint, their union.
+    k-th piece of every footprint at once. A piece that is its whole footprint (`whole`) leaves nothing to
+    the later ones. Returns the resolved pieces and, per footprint, the part no piece covers.
     """
-    covered = np.full(n, None, dtype=object)
+    covered = np.full(len(geoms), None, dtype=object)
+    full = np.zeros(len(geoms), dtype=bool)
     position = pd.Series(item).groupby(item).cumcount().to_numpy()
     resolved = pieces.copy()
     for k in range(int(position.max()) + 1 if len(position) else 0):
         at = position == k
         if k:
-            resolved[at] = _polygonal(shapely.difference(pieces[at], covered[item[at]]))
-            covered[item[at]] = shapely.union(covered[item[at]], pieces[at])
+            done = at & full[item]
+            resolved[done] = _EMPTY
+            cut = at & ~full[item]
+            resolved[cut] = _polygonal(threaded(shapely.difference, pieces[cut], covered[item[cut]]))
+            covered[item[cut]] = threaded(shapely.union, covered[item[cut]], pieces[cut])
         else:
             covered[item[at]] = pieces[at]
-    return resolved, covered
+        full[item[at & whole]] = True
+    remaining = geoms.copy()
+    remaining[full] = _EMPTY
+    cut = pd.notna(covered) & ~full
+    remaining[cut] = _polygonal(threaded(shapely.difference, geoms[cut], covered[cut]))
+    return resolved, remaining
 
 
-def _uncovered(footprints: gpd.GeoDataFrame, geoms: np.ndarray, covered: np.ndarray) -> pd.DataFrame:
+def _uncovered(footprints: gpd.GeoDataFrame, remaining: np.ndarray) -> pd.DataFrame:
     """The part of each footprint no licence covers, as no_licence pieces."""
-    rest = geoms.copy()
-    touched = np.flatnonzero(pd.notna(covered))
-    rest[touched] = _polygonal(shapely.difference(geoms[touched], covered[touched]))
-    area = shapely.area(rest) / 10_000.0
+    area = shapely.area(remaining) / 10_000.0
     keep = area > _NOISE_HA
     return pd.DataFrame({"item": np.flatnonzero(keep), "site_id": footprints["site_id"].to_numpy()[keep],
                          "period": footprints["period"].to_numpy()[keep], "registration": "no_licence",
-                         "licence_id": None, "area_ha": area[keep], "geometry": rest[keep]})
+                         "licence_id": None, "area_ha": area[keep], "geometry": remaining[keep]})
 
 
 def _outside_assessed(rest: pd.DataFrame, assessed: shapely.Geometry) -> pd.DataFrame:
