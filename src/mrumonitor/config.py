@@ -419,6 +419,37 @@ class DashboardSettings(_Strict):
         return value or None
 
 
+class SchedulerSettings(_Strict):
+    """How `mrumonitor scheduler` runs the scheduled jobs (see [scheduler] in default.toml)."""
+
+    poll_s: float = Field(default=30.0, gt=0)
+    misfire_grace_s: float = Field(default=3600.0, ge=0)
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_s: float = Field(default=60.0, ge=0)
+    retry_backoff_max_s: float = Field(default=3600.0, ge=0)
+    lock_wait_s: float = Field(default=21600.0, ge=0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as \"UTC\" or "
+                             "\"Africa/Freetown\"") from None
+        return value
+
+
+class DaskSettings(_Strict):
+    """Where raster processing runs: local threads, or a dask.distributed cluster (see [dask])."""
+
+    scheduler_address: str = ""
+    blocks_in_flight: int = Field(default=8, ge=1)
+
+
 class Settings(_Strict):
     project: ProjectSettings
     crs: CRSSettings
@@ -433,6 +464,8 @@ class Settings(_Strict):
     analysis: AnalysisSettings
     store: StoreSettings
     dashboard: DashboardSettings
+    scheduler: SchedulerSettings = SchedulerSettings()
+    dask: DaskSettings = DaskSettings()
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -454,8 +487,12 @@ class Settings(_Strict):
         return norm_crs(self.crs.exchange, "crs.exchange")
 
     def fingerprint(self) -> str:
-        """A short hash of the effective configuration, for manifests and logs."""
-        payload = self.model_dump(mode="json", exclude={"config_files"})
+        """A short hash of the effective configuration, for manifests and logs.
+
+        Where and when the work runs ([dask], [scheduler]) changes no result, so it is left out: a run on a
+        cluster and the same run on local threads carry the same fingerprint.
+        """
+        payload = self.model_dump(mode="json", exclude={"config_files", "dask", "scheduler"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

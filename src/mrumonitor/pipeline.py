@@ -22,21 +22,26 @@ import pandas as pd
 from mrumonitor import __version__
 from mrumonitor.analysis.run import analyse
 from mrumonitor.config import Settings
+from mrumonitor.errors import StoreError
 from mrumonitor.ingest import ingest_sources, write_ingest
 from mrumonitor.ingest.run import IngestResult, ProgressHook
+from mrumonitor.raster.gaps import gap_summary
+from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
 from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.raster.summary import country_summary
-from mrumonitor.store.checksum import file_record
+from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.provenance import describe_inputs, input_caveats, snapshots, thresholds
 from mrumonitor.store.publish import PublishedRun, RunContext, publish_run
+from mrumonitor.store.runs import read_manifest
 
 log = logging.getLogger(__name__)
 
 
 def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
-                 on_chunk: ChunkHook | None = None, lock_purpose: str = "run") -> PublishedRun:
+                 on_chunk: ChunkHook | None = None, lock_purpose: str = "run", lock_wait_s: float = 0.0
+                 ) -> PublishedRun:
     """Run every stage and publish the result as the latest run of the store at ``paths.store``.
 
     Parameters
@@ -46,33 +51,41 @@ def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
         Progress hooks of the ingest (records read per source) and detect (chunks written per raster) stages.
     lock_purpose : str
         How the store lock names this writer to a process it refuses ("run", "scheduled run").
+    lock_wait_s : float
+        How long to wait for another run holding the store lock (default: refuse at once).
 
     Raises
     ------
     RunLockedError
-        Another run is writing to the store.
+        Another run is writing to the store (still, after `lock_wait_s`).
     StoreError
         The store cannot be written; nothing was published.
     """
     build = partial(build_run, settings, on_records=on_records, on_chunk=on_chunk)
     return publish_run(settings.paths.store, build, settings.store, title=settings.project.name,
-                       lock_purpose=lock_purpose)
+                       lock_purpose=lock_purpose, lock_wait_s=lock_wait_s)
 
 
 def build_run(settings: Settings, context: RunContext, on_records: ProgressHook | None = None,
               on_chunk: ChunkHook | None = None) -> dict:
-    """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`store.manifest`)."""
+    """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`store.manifest`).
+
+    Detect is incremental: the periods whose inputs and configuration are those of the previous run are
+    re-used from it (`raster.incremental`), the others processed; the manifest's ``detect`` section says which.
+    """
     staging, timings = context.staging, {}
     with _timed(timings, "ingest"):
         ingested = ingest_sources(settings, on_progress=on_records)
         write_ingest(ingested, staging)
     checkpoint("vectors", staging)
     with _timed(timings, "detect"):
-        detected = detect(settings, out=staging, previous=_previous_sites(context.previous), on_chunk=on_chunk)
+        inputs = describe_inputs(settings, known=records_by_path(_previous_manifest(context.previous).get("inputs")))
+        plan = plan_detect(settings, inputs, context.previous)
+        detected = detect(settings, out=staging, previous=_previous_sites(context.previous), on_chunk=on_chunk,
+                          plan=plan)
     checkpoint("rasters", staging)
     with _timed(timings, "analyse"):
         analyse(settings, staging, staging, staging)
-    inputs = describe_inputs(settings)
     return {
         "config": {"files": [file_record(path) for path in settings.config_files],
                    "fingerprint": settings.fingerprint(), "effective": settings.model_dump(mode="json")},
@@ -81,6 +94,8 @@ def build_run(settings: Settings, context: RunContext, on_records: ProgressHook 
                      "layer": f"activity_{period.name}" if period.name in detected.activity else None}
                     for period in settings.activity.periods],
         "baseline": settings.activity.baseline,
+        "detect": plan.manifest_entry(context.run_id),
+        "gaps": gap_summary(detected.gaps),
         "inputs": inputs,
         "snapshots": snapshots(settings),
         "reproduce": _reproduce(settings),
@@ -88,6 +103,14 @@ def build_run(settings: Settings, context: RunContext, on_records: ProgressHook 
         "counts": _counts(ingested, detected),
         "caveats": input_caveats(settings, inputs),
     }
+
+
+def _previous_manifest(previous: Path | None) -> dict:
+    """The manifest of the previous run ({} when there is none or it cannot be read)."""
+    try:
+        return read_manifest(previous) if previous is not None else {}
+    except StoreError:
+        return {}
 
 
 def _previous_sites(previous: Path | None) -> SiteLayers | None:

@@ -31,6 +31,7 @@ from rasterio.windows import Window
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import InputFileError
 from mrumonitor.raster.blocks import grid_array, grid_blocks, on_grid
+from mrumonitor.raster.engine import compute_bounded
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_NODATA
@@ -67,7 +68,7 @@ def period_tags(name: str, start, end, source: str, **extra: str) -> dict[str, s
 
 def write_activity_cog(activity: xr.DataArray, grid: Grid, path: str | Path, tags: Mapping[str, str],
                        description: str = "activity",
-                       on_chunk: Callable[[int, int], None] | None = None) -> Path:
+                       on_chunk: Callable[[int, int], None] | None = None, in_flight: int = 1) -> Path:
     """Write an activity layer on `grid` to `path` as a COG, block by block, atomically.
 
     Parameters
@@ -82,6 +83,8 @@ def write_activity_cog(activity: xr.DataArray, grid: Grid, path: str | Path, tag
         The band description.
     on_chunk
         Called as ``on_chunk(done, total)`` after each block is written, for progress bars.
+    in_flight
+        Blocks computed at once (`engine.compute_bounded`; default one): memory is about this many blocks.
     """
     path = Path(path)
     data = _blocks_of(activity, grid)
@@ -92,7 +95,7 @@ def write_activity_cog(activity: xr.DataArray, grid: Grid, path: str | Path, tag
     converted = path.with_name(f".{path.name}.{token}.partial")
     try:
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-            _write_tiled(data, grid, aside, all_tags, description, on_chunk)
+            _write_tiled(data, grid, aside, all_tags, description, on_chunk, in_flight)
             rasterio.shutil.copy(aside, converted, driver="COG", **COG_OPTIONS)
         os.replace(converted, path)
     finally:
@@ -119,8 +122,8 @@ def _checked_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def _write_tiled(data: da.Array, grid: Grid, path: Path, tags: dict[str, str], description: str,
-                 on_chunk: Callable[[int, int], None] | None) -> None:
-    """Compute and write `data` one block at a time into a tiled GeoTIFF at `path`."""
+                 on_chunk: Callable[[int, int], None] | None, in_flight: int) -> None:
+    """Compute `data` `in_flight` blocks at a time and write each block into a tiled GeoTIFF at `path`."""
     profile = {**_ASIDE_OPTIONS, "width": grid.width, "height": grid.height, "count": 1, "dtype": ACTIVITY_DTYPE,
                "crs": grid.crs, "transform": grid.transform, "nodata": ACTIVITY_NODATA}
     row_offsets = np.cumsum((0,) + data.chunks[0][:-1])
@@ -130,8 +133,10 @@ def _write_tiled(data: da.Array, grid: Grid, path: Path, tags: dict[str, str], d
         dataset.set_band_description(1, description)
         dataset.units = ("percent",)
         dataset.update_tags(**tags)
-        for done, (i, j) in enumerate(np.ndindex(*data.numblocks), start=1):
-            block = np.asarray(data.blocks[i, j].compute(), dtype=ACTIVITY_DTYPE)
+        indexes = list(np.ndindex(*data.numblocks))
+        for done, (k, block) in enumerate(compute_bounded([data.blocks[ij] for ij in indexes], in_flight), start=1):
+            i, j = indexes[k]
+            block = np.asarray(block, dtype=ACTIVITY_DTYPE)
             window = Window(int(col_offsets[j]), int(row_offsets[i]), block.shape[1], block.shape[0])
             dataset.write(block, 1, window=window)
             if on_chunk is not None:

@@ -3,6 +3,12 @@
 For each period every configured input lands on the regional grid (detections rasterised, external
 probability/class rasters warped, scene areas detected at their own resolution and landed); the layers
 combine by maximum, the result is written as a COG, and the sites drawn from it are tracked across periods.
+The no-data parts of each period's layer make the gap report (`raster.gaps`).
+
+Given a `DetectPlan` (`raster.incremental`), the periods it re-uses are taken from the previous run — their
+COGs linked, their gap and quarantine rows copied, their sites kept as history by the tracking — and only the
+other periods' inputs are read. The raster work runs on local threads or a dask.distributed cluster
+(`raster.engine`), the same graphs either way.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from mrumonitor.config import PeriodSettings, Settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.frames import concat_frames
 from mrumonitor.layerio import write_geoparquet
-from mrumonitor.raster.activity import combine, input_activity, land_on_grid
+from mrumonitor.raster.activity import combine, input_activity, land_on_grid, period_path
 from mrumonitor.raster.cog import read_activity, write_activity_cog
 from mrumonitor.raster.detector import detect_scenes
+from mrumonitor.raster.engine import dask_engine
+from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.incremental import DetectPlan, link_layer
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
@@ -41,12 +50,14 @@ class DetectResult:
     area_activity: dict[str, dict[str, Path]]
     sites: SiteLayers
     quarantine: gpd.GeoDataFrame
+    gaps: gpd.GeoDataFrame
+    plan: DetectPlan
     written: dict[str, Path] = field(default_factory=dict)
 
 
 def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | None = None,
-           on_chunk: ChunkHook | None = None) -> DetectResult:
-    """Run the detect stage over every configured period and write its layers into one folder.
+           on_chunk: ChunkHook | None = None, plan: DetectPlan | None = None) -> DetectResult:
+    """Run the detect stage over the configured periods and write its layers into one folder.
 
     Parameters
     ----------
@@ -59,57 +70,98 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
         from an earlier detect, if any.
     on_chunk : callable, optional
         Progress hook ``(task label, chunks done, chunks in all)``.
+    plan : DetectPlan, optional
+        Which periods to re-use from the previous run (`raster.incremental.plan_detect`). Default: process
+        every period.
     """
     periods = settings.activity.periods
     if not periods or not settings.activity.inputs:
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
     out = Path(out) if out is not None else settings.paths.work / "detect"
+    plan = plan or DetectPlan({period.name: "" for period in periods})
     boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
     grid = regional_grid(settings, boundaries)
-    area_layers, area_paths = _scene_areas(settings, grid, out, on_chunk)
-    activity, patches, quarantine = {}, {}, []
-    for period in periods:
-        layers = [area_layers[name][period.name] for name in area_layers if period.name in area_layers[name]]
-        for name, spec in settings.activity.inputs.items():
-            if spec.kind != "scenes":
-                layer, rejected = input_activity(name, spec, period.name, grid, settings.raster.chunk_size)
-                layers.append(layer)
-                quarantine.append(rejected)
-        if not layers:
-            log.warning("period %s: no input covers it; skipped", period.name)
-            continue
-        path = out / f"activity_{period.name}.tif"
-        write_activity_cog(combine(layers), grid, path, _tags(period, settings),
-                           on_chunk=_hook(on_chunk, f"activity {period.name}"))
-        activity[period.name] = path
-        stored, _, _ = read_activity(path)
-        patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
-                                         settings.sites.min_area_ha, settings.sites.connectivity,
-                                         settings.raster.chunk_size)
-        log.info("period %s: %d active patches", period.name, len(patches[period.name]))
+    with dask_engine(settings.dask) as engine:
+        log.info("detect on %s: processing %s", engine, ", ".join(plan.process) or "no period")
+        activity, area_paths, gaps, quarantine = _reused(settings, plan, out)
+        area_layers, processed_areas = _scene_areas(settings, grid, out, on_chunk, plan.process)
+        for name, paths in processed_areas.items():
+            area_paths.setdefault(name, {}).update(paths)
+        patches = {}
+        for period in (p for p in periods if p.name in plan.process):
+            layers = [area_layers[name][period.name] for name in area_layers if period.name in area_layers[name]]
+            for name, spec in settings.activity.inputs.items():
+                if spec.kind != "scenes":
+                    layer, rejected = input_activity(name, spec, period.name, grid, settings.raster.chunk_size)
+                    layers.append(layer)
+                    quarantine.append(rejected)
+            if not layers:
+                log.warning("period %s: no input covers it; skipped", period.name)
+                continue
+            path = out / f"activity_{period.name}.tif"
+            write_activity_cog(combine(layers), grid, path, _tags(period, settings),
+                               on_chunk=_hook(on_chunk, f"activity {period.name}"),
+                               in_flight=settings.dask.blocks_in_flight)
+            activity[period.name] = path
+            stored, _, _ = read_activity(path)
+            patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
+                                             settings.sites.min_area_ha, settings.sites.connectivity,
+                                             settings.raster.chunk_size)
+            gaps.append(observation_gaps(stored, grid, boundaries, period.name, settings.raster.chunk_size))
+            log.info("period %s: %d active patches", period.name, len(patches[period.name]))
     sites = track_sites(patches, boundaries, previous=previous if previous is not None else _previous_sites(out))
-    result = DetectResult(grid, activity, area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS))
+    result = DetectResult(grid, dict(sorted(activity.items(), key=lambda item: _order(settings, item[0]))),
+                          area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS),
+                          concat_frames(gaps, settings.analysis_crs, GAP_COLUMNS), plan)
     result.written = _write_sites(result, out)
     return result
 
 
-def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk):
-    """Detect activity in each scene area at the detector's resolution; land it on the regional grid."""
+def _reused(settings: Settings, plan: DetectPlan, out: Path) -> tuple[dict, dict, list, list]:
+    """Link the re-used periods' COGs into `out`; their activity and area paths, gap and quarantine rows."""
+    activity, areas = {}, {}
+    if not plan.reuse:
+        return activity, areas, [], []
+    source = plan.source
+    for period in plan.reuse:
+        activity[period] = link_layer(source / f"activity_{period}.tif", out / f"activity_{period}.tif")
+        for name, spec in settings.activity.inputs.items():
+            published = source / "areas" / f"activity_{name}_{period}.tif"
+            if spec.kind == "scenes" and published.is_file():
+                areas.setdefault(name, {})[period] = link_layer(published, out / "areas" / published.name)
+    gaps = gpd.read_parquet(source / "gaps.parquet")
+    quarantine = gpd.read_parquet(source / "activity_quarantine.parquet")
+    files = {str(period_path(spec, period)) for period in plan.reuse for spec in settings.activity.inputs.values()}
+    log.info("re-used %d periods of run %s: %s", len(plan.reuse), source.name, ", ".join(plan.reuse))
+    return (activity, areas, [gaps[gaps["period"].isin(plan.reuse)]],
+            [quarantine[quarantine["source_file"].isin(files)]])
+
+
+def _order(settings: Settings, period: str) -> int:
+    return [p.name for p in settings.activity.periods].index(period)
+
+
+def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, process: list[str]):
+    """Detect activity in each scene area at the detector's resolution, for the periods to `process` (their
+    scenes and the baseline's are read, no other); land it on the regional grid."""
     layers, paths = {}, {}
+    needed = {*process, settings.activity.baseline}
     for name, spec in settings.activity.inputs.items():
-        if spec.kind != "scenes":
+        if spec.kind != "scenes" or not set(process) - {settings.activity.baseline}:
             continue
         fine = area_grid(spec.bounds, settings.detector.resolution_m, settings.analysis_crs)
         scenes = assign_periods(discover_scenes(Path(spec.path)), settings.activity.periods)
+        scenes = {period: found for period, found in scenes.items() if period in needed}
         detected = detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine,
                                  settings.detector, settings.raster.chunk_size)
         layers[name], paths[name] = {}, {}
-        for period_name, activity in detected.items():
+        for period_name in (p for p in process if p in detected):
             period = next(p for p in settings.activity.periods if p.name == period_name)
             path = out / "areas" / f"activity_{name}_{period_name}.tif"
-            write_activity_cog(activity, fine, path, _tags(period, settings, area=name),
-                               on_chunk=_hook(on_chunk, f"{name} {period_name}"))
+            write_activity_cog(detected[period_name], fine, path, _tags(period, settings, area=name),
+                               on_chunk=_hook(on_chunk, f"{name} {period_name}"),
+                               in_flight=settings.dask.blocks_in_flight)
             paths[name][period_name] = path
             stored, _, _ = read_activity(path)
             layers[name][period_name] = land_on_grid(stored, fine, grid, chunk=settings.raster.chunk_size)
@@ -138,4 +190,5 @@ def _previous_sites(out: Path) -> SiteLayers | None:
 def _write_sites(result: DetectResult, out: Path) -> dict[str, Path]:
     written = result.sites.write(out)
     written["activity_quarantine"] = write_geoparquet(result.quarantine, out / "activity_quarantine.parquet")
+    written["gaps"] = write_geoparquet(result.gaps, out / "gaps.parquet")
     return written

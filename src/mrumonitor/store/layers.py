@@ -88,6 +88,10 @@ REGISTRY: dict[str, LayerInfo] = {
         "production declared to the Kimberley Process.",
         caveat="Production capacity is estimated from mined area with broad yield assumptions: read it as an "
                "order of magnitude, never as a measured or declared figure."),
+    "gaps": LayerInfo(
+        "Observation gaps",
+        "Per period, the parts of each country with no valid observation in the activity layer (no data: clouds, "
+        "no scene, outside every input), with their area in hectares: activity there is unknown, not absent."),
     "kp_anomalies": LayerInfo(
         "Kimberley Process anomalies",
         "Countries and years where the estimated capacity and the declared production disagree beyond the "
@@ -106,20 +110,40 @@ ACTIVITY = LayerInfo(
 AREAS_DIR = "areas"
 
 
-def describe_layers(run_dir: Path) -> dict[str, dict]:
+def describe_layers(run_dir: Path, previous: Path | None = None) -> dict[str, dict]:
     """The ``layers`` entry of a manifest: every layer file of `run_dir`, by layer name.
 
     Each entry has path (relative to `run_dir`), kind (vector | table | raster), title, description, crs
     (an authority code such as ``EPSG:4326``, else WKT2; None for a table), bytes and sha256; vectors and
     tables add count (rows) and columns, vectors geometry_types; rasters add width, height, resolution,
     bounds (in their CRS), bbox_wgs84, period, period_start, period_end and area (scene areas only).
+
+    `previous` is the folder of the previous run: a layer file that is that run's very file (hard-linked by
+    an incremental run: same inode) keeps the SHA-256 its manifest recorded, without being read again.
     """
     run_dir = Path(run_dir)
+    known = _published_checksums(previous)
     tables = sorted(run_dir.glob("*.parquet"))
     rasters = sorted(run_dir.glob("activity_*.tif")) + sorted((run_dir / AREAS_DIR).glob("activity_*.tif"))
     return {path.stem: {"path": path.relative_to(run_dir).as_posix(), **describe(path),
-                        "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+                        "bytes": path.stat().st_size, "sha256": _checksum(path, run_dir, previous, known)}
             for paths, describe in ((tables, _table), (rasters, _raster)) for path in paths}
+
+
+def _published_checksums(run_dir: Path | None) -> dict[str, str]:
+    """Relative path -> SHA-256 of the layers a published run's manifest lists ({} when there is none)."""
+    try:
+        layers = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))["layers"]
+    except (TypeError, OSError, ValueError, KeyError):
+        return {}
+    return {layer["path"]: layer["sha256"] for layer in layers.values() if "sha256" in layer}
+
+
+def _checksum(path: Path, run_dir: Path, previous: Path | None, known: dict[str, str]) -> str:
+    relative = path.relative_to(run_dir).as_posix()
+    if relative in known and (previous / relative).exists() and (previous / relative).samefile(path):
+        return known[relative]
+    return sha256_file(path)
 
 
 def layer_caveats(layers: dict[str, dict]) -> list[str]:

@@ -8,7 +8,7 @@ attribution the real detections require.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
@@ -27,26 +27,29 @@ _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _DEMO_README_DEPTH = 4  # demo scenes sit at inputs/scenes/<area>/scenes/
 
 
-def describe_inputs(settings: Settings) -> list[dict]:
+def describe_inputs(settings: Settings, known: Mapping[str, Mapping] | None = None) -> list[dict]:
     """Every input file a pipeline run reads, with its size and SHA-256 (see `checksum.file_record`).
+
+    `known`: the previous run's input records by path (`checksum.records_by_path`); unchanged files (same size
+    and modification time) keep their recorded SHA-256 instead of being read again.
 
     role "cadastre" (+ source, country, snapshot), "activity" (+ input, kind, period: one record per period
     file, or per scene of a period), "reference" (country outlines, borders, border posts, commodity zones)
     "admin" (+ level) for the administrative layers of the analysis, and "declared" for the declared
     Kimberley Process figures.
     """
-    records = [file_record(path, role="cadastre", source=name, country=source.country,
+    records = [file_record(path, known, role="cadastre", source=name, country=source.country,
                            snapshot=source.snapshot.isoformat() if source.snapshot else None)
                for name, source in settings.sources.items() for path in _with_sidecars(source.file)]
-    records += [file_record(path, role="activity", input=name, kind=spec.kind, period=period)
+    records += [file_record(path, known, role="activity", input=name, kind=spec.kind, period=period)
                 for name, spec in settings.activity.inputs.items()
                 for period, path in _activity_files(spec, settings.activity.periods)]
     reference = [settings.paths.reference / name for name in (BOUNDARIES, BORDERS, BORDER_POSTS)]
-    records += [file_record(path, role="reference") for path in [*reference, settings.analysis.commodity_zones]]
-    records += [file_record(path, role="admin", level=level) for level, admin in settings.analysis.admin.items()
+    records += [file_record(path, known, role="reference") for path in [*reference, settings.analysis.commodity_zones]]
+    records += [file_record(path, known, role="admin", level=level) for level, admin in settings.analysis.admin.items()
                 for path in _with_sidecars(admin.file)]
     if settings.capacity.declared:
-        records.append(file_record(settings.capacity.declared, role="declared"))
+        records.append(file_record(settings.capacity.declared, known, role="declared"))
     return records
 
 

@@ -96,7 +96,7 @@ class PublishedRun:
 
 
 def publish_run(store_dir: str | Path, build: BuildRun, retention: StoreSettings, title: str = "mrumonitor",
-                lock_purpose: str = "run") -> PublishedRun:
+                lock_purpose: str = "run", lock_wait_s: float = 0.0) -> PublishedRun:
     """Build a run with `build` and publish it atomically as the latest run of the store (module docstring).
 
     Parameters
@@ -111,6 +111,8 @@ def publish_run(store_dir: str | Path, build: BuildRun, retention: StoreSettings
         Title of the run's STAC catalog (the project name).
     lock_purpose : str
         What this writer is, as the lock refusal names it ("run", "scheduled run").
+    lock_wait_s : float
+        How long to wait for another writer to finish before refusing (default: refuse at once).
 
     Raises
     ------
@@ -121,7 +123,7 @@ def publish_run(store_dir: str | Path, build: BuildRun, retention: StoreSettings
     """
     store_dir = Path(store_dir)
     runs = runs_dir(store_dir)
-    with StoreLock(store_dir, purpose=lock_purpose):
+    with StoreLock(store_dir, purpose=lock_purpose, wait_s=lock_wait_s):
         with storage_errors(store_dir):
             cleaned = clean_leftovers(store_dir)
             previous = latest_run_id(store_dir)
@@ -187,7 +189,7 @@ def _next_run_id(store_dir: Path) -> str:
 def _complete(context: RunContext, body: dict, title: str, previous: str | None) -> dict:
     """Describe the built layers, write the STAC catalog and the manifest into the staging folder."""
     started = time.monotonic()
-    layers = describe_layers(context.staging)
+    layers = describe_layers(context.staging, context.previous)
     write_catalog(context.staging, context.run_id, layers, title)
     checkpoint("catalog", context.staging)
     created = run_started(context.run_id).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,135 @@
+"""`mrumonitor schedule ...` (the jobs) and `mrumonitor scheduler` (the process that runs them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import click
+
+from mrumonitor.config import load_settings
+from mrumonitor.console import frame_table, out
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="TOML file merged over configs/default.toml; its [paths] store holds the jobs. Default: the defaults.")
+
+
+@click.group()
+def schedule() -> None:
+    """Scheduled batch updates of the layer store: add, list, pause, resume and remove jobs.
+
+    Jobs live in <paths.store>/scheduler.sqlite and are run by `mrumonitor scheduler`. Each run is
+    incremental: only the periods whose inputs are new or changed since the last run are processed.
+    """
+
+
+@schedule.command("add")
+@config_option
+@click.argument("name")
+@click.option("--cron", required=True, metavar="EXPR",
+              help='When to run: a 5-field crontab expression, e.g. "0 2 * * *" (02:00 every day), read in '
+                   "[scheduler] timezone.")
+def schedule_add(config_file: Path | None, name: str, cron: str) -> None:
+    """Schedule NAME: a batch update with the configuration --config, at the times of --cron."""
+    from mrumonitor.scheduler.cron import next_due_after
+    from mrumonitor.scheduler.jobs import add_job
+
+    settings = load_settings(config_file)
+    add_job(settings, name, cron, config_file)
+    first = next_due_after(cron, settings.scheduler.timezone, dt.datetime.now(dt.UTC))
+    out.print(f"job {name} scheduled in {settings.paths.store} ({cron}, {settings.scheduler.timezone}); first run "
+              f"due {first:%Y-%m-%d %H:%M} UTC. Start `mrumonitor scheduler` (or `--once` from system cron).")
+
+
+@schedule.command("list")
+@config_option
+def schedule_list(config_file: Path | None) -> None:
+    """List the jobs with their next due time and how their last run went."""
+    from mrumonitor.scheduler import job_status
+
+    store = load_settings(config_file).paths.store
+    jobs = job_status(store)
+    if jobs.empty:
+        out.print(f"no scheduled job in {store}; add one with `mrumonitor schedule add NAME --cron EXPR`.")
+        return
+    shown = jobs.assign(paused=jobs["paused"].map({True: "paused", False: ""}),
+                        last_periods=jobs["last_periods"].map(lambda p: " ".join(p) if p is not None else None))
+    out.print(frame_table(f"Scheduled jobs of {store} (times UTC)", shown.drop(columns="last_error")))
+    for row in jobs.itertuples():
+        if row.last_error:
+            out.print(f"[red]{row.name}[/]: {row.last_error}")
+
+
+@schedule.command("history")
+@config_option
+@click.argument("name")
+@click.option("--last", default=20, show_default=True, help="Show this many attempts, newest first.")
+def schedule_history(config_file: Path | None, name: str, last: int) -> None:
+    """The run history of job NAME: start, end, status, periods processed, run published, error."""
+    from mrumonitor.scheduler.status import job_history
+
+    history = job_history(load_settings(config_file).paths.store, name, last)
+    out.print(frame_table(f"Runs of job {name} (times UTC)", history))
+
+
+@schedule.command("pause")
+@config_option
+@click.argument("name")
+def schedule_pause(config_file: Path | None, name: str) -> None:
+    """Pause job NAME: its slots are skipped until it is resumed."""
+    from mrumonitor.scheduler.jobs import set_paused
+
+    set_paused(load_settings(config_file).paths.store, name, True)
+    out.print(f"job {name} paused")
+
+
+@schedule.command("resume")
+@config_option
+@click.argument("name")
+def schedule_resume(config_file: Path | None, name: str) -> None:
+    """Resume job NAME from its next slot (slots passed while paused are not run)."""
+    from mrumonitor.scheduler.jobs import set_paused
+
+    set_paused(load_settings(config_file).paths.store, name, False)
+    out.print(f"job {name} resumed")
+
+
+@schedule.command("remove")
+@config_option
+@click.argument("name")
+def schedule_remove(config_file: Path | None, name: str) -> None:
+    """Remove job NAME and its run history (published runs stay)."""
+    from mrumonitor.scheduler.jobs import remove_job
+
+    remove_job(load_settings(config_file).paths.store, name)
+    out.print(f"job {name} removed")
+
+
+@click.command("scheduler")
+@config_option
+@click.option("--once", is_flag=True, help="Run what is due now, wait for it, and exit (for system cron or CI); "
+                                           "exit status 1 when a job failed.")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]), default=None,
+              hidden=True, help="Act as if the clock read AT (UTC) when the scheduler started (tests, replays).")
+def scheduler(config_file: Path | None, once: bool, at: dt.datetime | None) -> None:
+    """Run the scheduled jobs of the store as they come due, until stopped (SIGTERM or Ctrl-C).
+
+    Each job runs in its own process, so a crashing job never stops the scheduler; a failed job is recorded
+    with its error and retried with backoff ([scheduler] max_attempts, retry_backoff_s) while other jobs go
+    on. Runs missed while no scheduler was running are coalesced: the latest runs once if it is within
+    [scheduler] misfire_grace_s, else it is recorded as missed. Several schedulers may watch one store: each
+    due run starts once. Log: <paths.store>/logs/scheduler.log.
+    """
+    from mrumonitor.scheduler.clock import clock_from
+    from mrumonitor.scheduler.logs import attach_log_file, log_path
+    from mrumonitor.scheduler.loop import Scheduler
+
+    settings = load_settings(config_file)
+    attach_log_file(settings.paths.store, "scheduler")
+    logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
+    runner = Scheduler(settings.paths.store, settings.scheduler, clock_from(at.replace(tzinfo=dt.UTC) if at else None))
+    if once:
+        raise SystemExit(runner.run_once())
+    runner.serve()

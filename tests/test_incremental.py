@@ -1,0 +1,121 @@
+"""Incremental batch updates: a new period is the only one read; the result is the full recompute's."""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from run_inputs import PERIODS, write_run_inputs
+
+from mrumonitor.config import load_settings
+from mrumonitor.pipeline import run_pipeline
+from mrumonitor.raster import footprints
+from mrumonitor.raster.blocks import on_grid
+from mrumonitor.raster.gaps import observation_gaps
+from mrumonitor.raster.grid import Grid
+from mrumonitor.reference import load_boundaries
+from mrumonitor.store import checksum
+
+
+def _add_period(folder, name="P3"):
+    """Write the detections of one more period and add it to the config (periods end to end)."""
+    shutil.copy(folder / f"detections_{PERIODS[-1]}.csv", folder / f"detections_{name}.csv")
+    config = folder / "mrumonitor.toml"
+    text = config.read_text()
+    text = text.replace(" }]\n", f' }}, {{ name = "{name}", start = 2026-01-01, end = 2026-06-30 }}]\n', 1)
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every detections file opened and every file hashed while the fixture is active."""
+    seen = {"opened": [], "hashed": []}
+    open_vector, sha256_file = footprints.open_vector, checksum.sha256_file
+
+    def recording_open(path, *args, **kwargs):
+        seen["opened"].append(str(path))
+        return open_vector(path, *args, **kwargs)
+
+    def recording_hash(path):
+        seen["hashed"].append(str(path))
+        return sha256_file(path)
+
+    monkeypatch.setattr(footprints, "open_vector", recording_open)
+    monkeypatch.setattr(checksum, "sha256_file", recording_hash)
+    return seen
+
+
+def test_adding_a_period_reads_only_that_period(tmp_path, reads):
+    config = write_run_inputs(tmp_path)
+    first = run_pipeline(load_settings(config))
+    assert first.manifest["detect"]["processed"] == list(PERIODS)
+    assert sorted(reads["opened"]) == sorted(str(tmp_path / f"detections_{p}.csv") for p in PERIODS)
+
+    reads["opened"].clear()
+    reads["hashed"].clear()
+    second = run_pipeline(load_settings(_add_period(tmp_path)))
+
+    new_file = str(tmp_path / "detections_P3.csv")
+    assert reads["opened"] == [new_file]
+    activity_inputs = {r["path"] for r in second.manifest["inputs"] if r["role"] == "activity"}
+    assert [path for path in reads["hashed"] if path in activity_inputs] == [new_file]
+    assert second.manifest["detect"]["processed"] == ["P3"]
+    assert second.manifest["detect"]["reused"] == list(PERIODS)
+    assert {p["made_by"] for p in second.manifest["detect"]["periods"].values()} == {first.run_id, second.run_id}
+    for period in PERIODS:  # the published COGs are re-used as they are: the same file, not a copy
+        assert (second.path / f"activity_{period}.tif").samefile(first.path / f"activity_{period}.tif")
+    assert "activity_P3" in second.manifest["layers"] and "gaps" in second.manifest["layers"]
+
+
+def test_an_incremental_run_equals_a_full_recompute(tmp_path):
+    config = write_run_inputs(tmp_path / "a")
+    run_pipeline(load_settings(config))
+    incremental = run_pipeline(load_settings(_add_period(tmp_path / "a")))
+    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("layers", "work"))
+    full = run_pipeline(load_settings(tmp_path / "b" / "mrumonitor.toml"))
+    assert full.manifest["detect"]["processed"] == [*PERIODS, "P3"]
+
+    for name in ("sites", "site_periods", "site_country_areas", "gaps", "activity_quarantine"):
+        a = pd.read_parquet(incremental.path / f"{name}.parquet")
+        b = pd.read_parquet(full.path / f"{name}.parquet")
+        if name == "activity_quarantine":
+            assert len(a) == 3  # the bad record of each period, the re-used periods' rows carried over
+            b["source_file"] = b["source_file"].str.replace(str(tmp_path / "b"), str(tmp_path / "a"))
+        pd.testing.assert_frame_equal(a, b)
+    for period in [*PERIODS, "P3"]:
+        with rasterio.open(incremental.path / f"activity_{period}.tif") as a, \
+                rasterio.open(full.path / f"activity_{period}.tif") as b:
+            assert np.array_equal(a.read(), b.read())
+
+
+def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
+    config = write_run_inputs(tmp_path)
+    run_pipeline(load_settings(config))
+    run_pipeline(load_settings(_add_period(tmp_path)))
+    detections = pd.read_csv(tmp_path / "detections_P2.csv")
+    detections.loc[0, "area_ha"] *= 2
+    detections.to_csv(tmp_path / "detections_P2.csv", index=False)
+    rerun = run_pipeline(load_settings(config))
+    assert rerun.manifest["detect"]["processed"] == ["P2", "P3"]
+    assert rerun.manifest["detect"]["reused"] == ["P1"]
+
+
+def test_gaps_are_the_unobserved_parts_of_each_country():
+    settings = load_settings()
+    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    sle = boundaries.set_index("iso3").geometry["SLE"]
+    centre = sle.representative_point()
+    grid = Grid.covering((centre.x - 20_000, centre.y - 20_000, centre.x + 20_000, centre.y + 20_000),
+                         settings.analysis_crs, 1000.0)
+    values = np.zeros(grid.shape, np.uint8)
+    values[10:20, 5:15] = 255  # 100 pixels of 1 km² without observation, well inside Sierra Leone
+    gaps = observation_gaps(on_grid(pytest.importorskip("dask.array").from_array(values, chunks=16), grid), grid,
+                            boundaries, "P1", 16)
+    assert isinstance(gaps, gpd.GeoDataFrame)
+    assert gaps[["period", "country"]].values.tolist() == [["P1", "SLE"]]
+    assert gaps["area_ha"].iloc[0] == pytest.approx(100 * 100.0)
