@@ -13,14 +13,17 @@ import time
 
 import pytest
 from run_inputs import write_run_inputs
+from test_cli import mrumonitor
 
 from mrumonitor.config import load_settings
+from mrumonitor.errors import ConfigError
+from mrumonitor.pipeline import run_pipeline
 from mrumonitor.scheduler import STATUS_COLUMNS, job_status
-from mrumonitor.scheduler.cron import latest_due
+from mrumonitor.scheduler.cron import latest_due, next_due_after
 from mrumonitor.scheduler.db import db_path
 from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.scheduler.loop import Scheduler
-from mrumonitor.store.runs import list_runs
+from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
 
 T0 = dt.datetime(2030, 1, 6, 9, 30, tzinfo=dt.UTC)  # a Sunday
 FAST = "[scheduler]\npoll_s = 0.2\nretry_backoff_s = 0.3\nretry_backoff_max_s = 1.0\nmax_attempts = 3\n"
@@ -134,3 +137,26 @@ def test_a_job_process_that_dies_is_recorded_and_the_scheduler_goes_on(store_con
     scheduler.reap()
     (row,) = _rows(settings.paths.store)
     assert row["status"] == "failed" and "exit status -9" in row["error"] and row["retry_at"] is not None
+
+
+def test_a_job_limited_to_some_countries_runs_for_them_only(store_config):
+    settings = load_settings(store_config)
+    with pytest.raises(ConfigError, match="valid codes"):
+        add_job(settings, "bad-code", "0 2 * * *", store_config, countries=("XX",))
+    first = run_pipeline(settings)
+    added = mrumonitor("schedule", "add", "national", "--cron", "0 2 * * *", "--countries", "sle", "gin",
+                       "--config", str(store_config))
+    assert added.returncode == 0, added.stderr
+    assert "SLE, GIN" in added.stdout
+    listed = mrumonitor("schedule", "list", "--config", str(store_config))
+    assert "SLE, GIN" in listed.stdout
+    assert job_status(settings.paths.store).loc[0, "countries"] == "SLE, GIN"
+
+    slot = next_due_after("0 2 * * *", "UTC", dt.datetime.now(dt.UTC))
+    assert Scheduler(settings.paths.store, settings.scheduler, clock=at(slot + dt.timedelta(minutes=1))).run_once() == 0
+    (row,) = _rows(settings.paths.store, "national")
+    assert row["status"] == "succeeded"
+    manifest = read_manifest(resolve_run(settings.paths.store, row["run_id"]))
+    assert manifest["scope"]["countries"] == ["SLE", "GIN"] and manifest["scope"]["kept_from"] == first.run_id
+    history = mrumonitor("schedule", "history", "national", "--config", str(store_config))
+    assert "SLE, GIN" in history.stdout and row["run_id"] in history.stdout

@@ -5,6 +5,9 @@ run's staging folder: ingest its concessions and quarantine, detect its activity
 analyse its layers (its enriched ``sites`` and ``site_periods`` replace detect's). The site layers of the
 previous run are handed to detect, so site ids carry over from run to run. The store then describes the
 layers, writes the catalog and manifest and publishes the run atomically (`store.publish`).
+
+A run limited to some countries (``countries``) refreshes their data only and keeps the other countries'
+from the previous run (`mrumonitor.scope`); the manifest's ``scope`` section and a caveat say so.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 from mrumonitor import __version__
 from mrumonitor.analysis.run import analyse
 from mrumonitor.config import Settings
-from mrumonitor.errors import StoreError
+from mrumonitor.errors import StageInputError, StoreError
 from mrumonitor.ingest import ingest_sources, write_ingest
 from mrumonitor.ingest.run import IngestResult, ProgressHook
 from mrumonitor.raster.gaps import gap_summary
@@ -30,6 +33,7 @@ from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
 from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.raster.summary import country_summary
+from mrumonitor.scope import RunScope, keep_other_countries, kept_inputs, run_scope, scope_caveat, scope_entry
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.provenance import describe_inputs, input_caveats, snapshots, thresholds
@@ -40,8 +44,8 @@ log = logging.getLogger(__name__)
 
 
 def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
-                 on_chunk: ChunkHook | None = None, lock_purpose: str = "run", lock_wait_s: float = 0.0
-                 ) -> PublishedRun:
+                 on_chunk: ChunkHook | None = None, lock_purpose: str = "run", lock_wait_s: float = 0.0,
+                 countries: list[str] | tuple[str, ...] | None = None) -> PublishedRun:
     """Run every stage and publish the result as the latest run of the store at ``paths.store``.
 
     Parameters
@@ -53,39 +57,57 @@ def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
         How the store lock names this writer to a process it refuses ("run", "scheduled run").
     lock_wait_s : float
         How long to wait for another run holding the store lock (default: refuse at once).
+    countries : list of str, optional
+        Refresh only these countries (ISO3 codes of ``project.countries``), keeping the others' data from
+        the latest run (`mrumonitor.scope`). Default: the whole region.
 
     Raises
     ------
+    ConfigError
+        A country code is not one of ``project.countries``.
+    StageInputError
+        The run is limited to some countries, but the store has no published run to keep the others' data from.
     RunLockedError
         Another run is writing to the store (still, after `lock_wait_s`).
     StoreError
         The store cannot be written; nothing was published.
     """
-    build = partial(build_run, settings, on_records=on_records, on_chunk=on_chunk)
+    build = partial(build_run, settings, on_records=on_records, on_chunk=on_chunk,
+                    scope=run_scope(settings, countries))
     return publish_run(settings.paths.store, build, settings.store, title=settings.project.name,
                        lock_purpose=lock_purpose, lock_wait_s=lock_wait_s)
 
 
 def build_run(settings: Settings, context: RunContext, on_records: ProgressHook | None = None,
-              on_chunk: ChunkHook | None = None) -> dict:
+              on_chunk: ChunkHook | None = None, scope: RunScope | None = None) -> dict:
     """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`store.manifest`).
 
     Detect is incremental: the periods whose inputs and configuration are those of the previous run are
     re-used from it (`raster.incremental`), the others processed; the manifest's ``detect`` section says which.
+    A limited `scope` reads the sources of its countries only and computes activity over them only.
     """
-    staging, timings = context.staging, {}
+    staging, timings, scope = context.staging, {}, scope or RunScope()
+    previous = _previous_manifest(context.previous)
+    if scope.limited and not _has_vectors(context.previous):
+        raise StageInputError(f"a run limited to {scope.label()} keeps the other countries' data from the latest "
+                              f"run, and the store {settings.paths.store} has none that holds them: run "
+                              "`mrumonitor run` without --countries first.")
     with _timed(timings, "ingest"):
-        ingested = ingest_sources(settings, on_progress=on_records)
+        ingested = ingest_sources(settings, on_progress=on_records, only=scope.sources(settings))
+        if scope.limited:
+            ingested = keep_other_countries(ingested, context.previous, previous, scope, settings)
         write_ingest(ingested, staging)
     checkpoint("vectors", staging)
     with _timed(timings, "detect"):
-        inputs = describe_inputs(settings, known=records_by_path(_previous_manifest(context.previous).get("inputs")))
-        plan = plan_detect(settings, inputs, context.previous)
+        inputs = describe_inputs(_read_by(settings, scope), known=records_by_path(previous.get("inputs")))
+        inputs = kept_inputs(inputs, previous, scope) if scope.limited else inputs
+        plan = plan_detect(settings, inputs, context.previous, scope.countries)
         detected = detect(settings, out=staging, previous=_previous_sites(context.previous), on_chunk=on_chunk,
                           plan=plan)
     checkpoint("rasters", staging)
     with _timed(timings, "analyse"):
         analyse(settings, staging, staging, staging)
+    scoped = scope_entry(scope, settings, previous.get("run_id"), detected.limit)
     return {
         "config": {"files": [file_record(path) for path in settings.config_files],
                    "fingerprint": settings.fingerprint(), "effective": settings.model_dump(mode="json")},
@@ -95,13 +117,14 @@ def build_run(settings: Settings, context: RunContext, on_records: ProgressHook 
                     for period in settings.activity.periods],
         "baseline": settings.activity.baseline,
         "detect": plan.manifest_entry(context.run_id),
+        "scope": scoped,
         "gaps": gap_summary(detected.gaps),
         "inputs": inputs,
-        "snapshots": snapshots(settings),
-        "reproduce": _reproduce(settings),
+        "snapshots": {**snapshots(settings), **_kept_snapshots(previous, scope)},
+        "reproduce": _reproduce(settings, scope),
         "timings_s": timings,
         "counts": _counts(ingested, detected),
-        "caveats": input_caveats(settings, inputs),
+        "caveats": input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c],
     }
 
 
@@ -111,6 +134,25 @@ def _previous_manifest(previous: Path | None) -> dict:
         return read_manifest(previous) if previous is not None else {}
     except StoreError:
         return {}
+
+
+def _has_vectors(previous: Path | None) -> bool:
+    """Whether the previous run holds the concessions and quarantine a limited run keeps."""
+    return previous is not None and all((previous / f"{name}.parquet").is_file() for name in ("concessions",
+                                                                                               "quarantine"))
+
+
+def _read_by(settings: Settings, scope: RunScope) -> Settings:
+    """The settings whose inputs the run reads: for a limited run, without the other countries' sources."""
+    if not scope.limited:
+        return settings
+    return settings.model_copy(update={"sources": {name: settings.sources[name] for name in scope.sources(settings)}})
+
+
+def _kept_snapshots(previous: dict, scope: RunScope) -> dict:
+    """The cadastre snapshot dates a limited run keeps from the previous run (of the countries it did not read)."""
+    return {country: day for country, day in previous.get("snapshots", {}).items()
+            if scope.limited and not scope.covers(country)}
 
 
 def _previous_sites(previous: Path | None) -> SiteLayers | None:
@@ -134,12 +176,15 @@ def _counts(ingested: IngestResult, detected: DetectResult) -> dict:
     }
 
 
-def _reproduce(settings: Settings) -> dict:
+def _reproduce(settings: Settings, scope: RunScope) -> dict:
     config = settings.config_files[-1].absolute() if len(settings.config_files) > 1 else None
+    limited = f" --countries {' '.join(scope.countries)}" if scope.limited else ""
+    note = ("Put the files listed under inputs (same sha256) at their paths, or edit the paths of the "
+            "configuration; config.effective holds every key the run used.")
+    if scope.limited:
+        note += " A limited run starts from the run named in scope.kept_from: publish that run first."
     return {"software": f"mrumonitor=={__version__}",
-            "command": "mrumonitor run" + (f" --config {config}" if config else ""),
-            "note": "Put the files listed under inputs (same sha256) at their paths, or edit the paths of the "
-                    "configuration; config.effective holds every key the run used."}
+            "command": "mrumonitor run" + (f" --config {config}" if config else "") + limited, "note": note}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

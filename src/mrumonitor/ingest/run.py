@@ -38,13 +38,13 @@ class IngestResult:
 
 def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] | None = None,
                    on_progress: ProgressHook | None = None, only: list[str] | None = None) -> IngestResult:
-    """Read, harmonise and validate the configured sources (or the `only` ones, by source name).
+    """Read, harmonise and validate the configured sources (or the `only` ones, by source name; [] reads none).
 
     `outlines` maps ISO3 -> country outline in the analysis CRS; by default the committed reference
     boundaries are used.
     """
     outlines = outlines if outlines is not None else _reference_outlines(settings)
-    names = only or list(settings.sources)
+    names = list(settings.sources) if only is None else only
     unknown = sorted(set(names) - set(settings.sources))
     if unknown:
         raise MruError(f"unknown source {', '.join(unknown)}; configured sources: {', '.join(settings.sources)}")

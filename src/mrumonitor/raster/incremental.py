@@ -6,7 +6,9 @@ What a period's activity layer depends on is summed up in its **fingerprint**, a
   [detector] and [sites] tables, the baseline and every [activity.inputs] block, and the period's dates;
 - the country outlines (they make the grid, and the sites' country shares);
 - the SHA-256 of the period's input files (`store.provenance.describe_inputs`): the period's file of each
-  detections, probability or classes input; for a scene input its scenes of the period and of the baseline.
+  detections, probability or classes input; for a scene input its scenes of the period and of the baseline;
+- for a run limited to some countries (`mrumonitor.scope`), the list of those countries: the layer of a
+  period it processes is fresh over them only (`raster.limit`).
 
 A run records the fingerprint of each period in its manifest (``detect.periods``). The next run re-uses a
 period when the previous run holds its layers under the same fingerprint, and processes it otherwise. Site
@@ -14,6 +16,10 @@ tracking takes the periods of the previous run it does not process as history th
 it processes (`raster.sites`), so only a leading run of unchanged periods is re-used: from the first new or
 changed period on, every period is processed again. Appending a period — the scheduled update — processes
 that period alone, whatever the length of the history.
+
+A limited run re-uses a period whose layer is up to date for its countries: made under the full fingerprint
+(nothing changed) or under its own (the same limited run before). A full run re-uses only periods made under
+the full fingerprint, so it recomputes every period a limited run processed.
 
 Re-used files (activity COGs, scene-area COGs) are hard-linked from the previous run into the new one
 (copied across file systems): runs never change after publishing, and every writer replaces a file by a
@@ -57,12 +63,18 @@ class DetectPlan:
         The previous run's folder.
     made_by : dict
         Re-used period -> id of the run that computed its layers.
+    countries : tuple of str
+        The countries a limited run refreshes (``()``: the whole region).
+    previous : Path or None
+        The previous run's folder, whose layers fill a limited run's periods outside its countries.
     """
 
     fingerprints: dict[str, str]
     reuse: tuple[str, ...] = ()
     source: Path | None = None
     made_by: dict[str, str] = field(default_factory=dict)
+    countries: tuple[str, ...] = ()
+    previous: Path | None = None
 
     @property
     def process(self) -> list[str]:
@@ -73,11 +85,13 @@ class DetectPlan:
         """The ``detect`` section of the manifest of run `run_id`, which the next run plans from."""
         return {"processed": self.process, "reused": list(self.reuse),
                 "reused_from": self.source.name if self.source else None,
+                "limited_to": list(self.countries) or None,
                 "periods": {name: {"fingerprint": fingerprint, "made_by": self.made_by.get(name, run_id)}
                             for name, fingerprint in self.fingerprints.items()}}
 
 
-def plan_detect(settings: Settings, inputs: list[dict], previous: Path | None) -> DetectPlan:
+def plan_detect(settings: Settings, inputs: list[dict], previous: Path | None,
+                countries: tuple[str, ...] = ()) -> DetectPlan:
     """Plan a detect run against the previous run (see the module docstring).
 
     Parameters
@@ -86,30 +100,38 @@ def plan_detect(settings: Settings, inputs: list[dict], previous: Path | None) -
         The run's input records (`describe_inputs`): the activity files with their period and SHA-256.
     previous : Path or None
         The folder of the previous (latest) run; None: every period is processed.
+    countries : tuple of str
+        The countries a limited run refreshes (``()``: a full run).
     """
-    fingerprints = period_fingerprints(settings, inputs)
+    full = period_fingerprints(settings, inputs)
+    own = period_fingerprints(settings, inputs, countries) if countries else full
     published = _published_periods(previous) if previous is not None and _run_layers_present(previous) else {}
     reuse = []
-    for name, fingerprint in fingerprints.items():
+    for name in full:
         before = published.get(name)
-        if before is None or before["fingerprint"] != fingerprint or not _layers_present(previous, name, settings):
+        if before is None or before["fingerprint"] not in (full[name], own[name]) \
+                or not _layers_present(previous, name, settings):
             break
         reuse.append(name)
+    fingerprints = {name: published[name]["fingerprint"] if name in reuse else own[name] for name in full}
     plan = DetectPlan(fingerprints, tuple(reuse), previous if reuse else None,
-                      {name: published[name]["made_by"] for name in reuse})
+                      {name: published[name]["made_by"] for name in reuse}, tuple(countries), previous)
     log.info("detect plan: re-use %s from run %s; process %s", ", ".join(plan.reuse) or "no period",
              previous.name if previous else "-", ", ".join(plan.process) or "no period")
     return plan
 
 
-def period_fingerprints(settings: Settings, inputs: list[dict]) -> dict[str, str]:
-    """Period name -> fingerprint of what its layers depend on (module docstring), in period order."""
+def period_fingerprints(settings: Settings, inputs: list[dict], countries: tuple[str, ...] = ()) -> dict[str, str]:
+    """Period name -> fingerprint of what its layers depend on (module docstring), in period order; with
+    `countries`, that of a run limited to them."""
     raster = settings.raster.model_dump(mode="json", exclude={"chunk_size"})
     common = {"crs": settings.crs.analysis, "raster": raster, "detector": settings.detector.model_dump(mode="json"),
               "sites": settings.sites.model_dump(mode="json"), "baseline": settings.activity.baseline,
               "inputs": {name: spec.model_dump(mode="json") for name, spec in settings.activity.inputs.items()},
               "outlines": sorted(r["sha256"] for r in inputs
                                  if r["role"] == "reference" and Path(r["path"]).name == BOUNDARIES)}
+    if countries:
+        common["limited_to"] = sorted(countries)
     activity = [r for r in inputs if r["role"] == "activity"]
     fingerprints = {}
     for period in settings.activity.periods:

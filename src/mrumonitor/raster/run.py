@@ -7,8 +7,9 @@ The no-data parts of each period's layer make the gap report (`raster.gaps`).
 
 Given a `DetectPlan` (`raster.incremental`), the periods it re-uses are taken from the previous run — their
 COGs linked, their gap and quarantine rows copied, their sites kept as history by the tracking — and only the
-other periods' inputs are read. The raster work runs on local threads or a dask.distributed cluster
-(`raster.engine`), the same graphs either way.
+other periods' inputs are read. A plan limited to some countries computes the periods it processes over
+their blocks only, the rest coming from the previous run (`raster.limit`). The raster work runs on local
+threads or a dask.distributed cluster (`raster.engine`), the same graphs either way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mrumonitor.raster.engine import dask_engine
 from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.incremental import DetectPlan, link_layer
+from mrumonitor.raster.limit import BlockLimit, limit_activity
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
@@ -53,6 +55,7 @@ class DetectResult:
     gaps: gpd.GeoDataFrame
     plan: DetectPlan
     written: dict[str, Path] = field(default_factory=dict)
+    limit: dict = field(default_factory=dict)
 
 
 def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | None = None,
@@ -71,8 +74,8 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     on_chunk : callable, optional
         Progress hook ``(task label, chunks done, chunks in all)``.
     plan : DetectPlan, optional
-        Which periods to re-use from the previous run (`raster.incremental.plan_detect`). Default: process
-        every period.
+        Which periods to re-use from the previous run (`raster.incremental.plan_detect`), and the countries
+        a limited run computes (`raster.limit`). Default: process every period over the whole region.
     """
     periods = settings.activity.periods
     if not periods or not settings.activity.inputs:
@@ -82,10 +85,13 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     plan = plan or DetectPlan({period.name: "" for period in periods})
     boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
     grid = regional_grid(settings, boundaries)
+    chunk = settings.raster.chunk_size
+    limit = BlockLimit.over(plan.countries, grid, chunk, boundaries) if plan.countries else None
+    outside_from = {}
     with dask_engine(settings.dask) as engine:
         log.info("detect on %s: processing %s", engine, ", ".join(plan.process) or "no period")
         activity, area_paths, gaps, quarantine = _reused(settings, plan, out)
-        area_layers, processed_areas = _scene_areas(settings, grid, out, on_chunk, plan.process)
+        area_layers, processed_areas = _scene_areas(settings, grid, out, on_chunk, plan, limit)
         for name, paths in processed_areas.items():
             area_paths.setdefault(name, {}).update(paths)
         patches = {}
@@ -93,27 +99,32 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
             layers = [area_layers[name][period.name] for name in area_layers if period.name in area_layers[name]]
             for name, spec in settings.activity.inputs.items():
                 if spec.kind != "scenes":
-                    layer, rejected = input_activity(name, spec, period.name, grid, settings.raster.chunk_size)
+                    layer, rejected = input_activity(name, spec, period.name, grid, chunk)
                     layers.append(layer)
                     quarantine.append(rejected)
-            if not layers:
+            combined = combine(layers) if layers else None
+            if limit is not None:
+                before = plan.previous / f"activity_{period.name}.tif" if plan.previous else None
+                combined, kept = limit_activity(combined, grid, chunk, limit, before)
+                outside_from[period.name] = plan.previous.name if kept else None
+            if combined is None:
                 log.warning("period %s: no input covers it; skipped", period.name)
                 continue
             path = out / f"activity_{period.name}.tif"
-            write_activity_cog(combine(layers), grid, path, _tags(period, settings),
+            write_activity_cog(combined, grid, path, _tags(period, settings, countries=plan.countries),
                                on_chunk=_hook(on_chunk, f"activity {period.name}"),
                                in_flight=settings.dask.blocks_in_flight)
             activity[period.name] = path
             stored, _, _ = read_activity(path)
             patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
-                                             settings.sites.min_area_ha, settings.sites.connectivity,
-                                             settings.raster.chunk_size)
-            gaps.append(observation_gaps(stored, grid, boundaries, period.name, settings.raster.chunk_size))
+                                             settings.sites.min_area_ha, settings.sites.connectivity, chunk)
+            gaps.append(observation_gaps(stored, grid, boundaries, period.name, chunk))
             log.info("period %s: %d active patches", period.name, len(patches[period.name]))
     sites = track_sites(patches, boundaries, previous=previous if previous is not None else _previous_sites(out))
     result = DetectResult(grid, dict(sorted(activity.items(), key=lambda item: _order(settings, item[0]))),
                           area_paths, sites, concat_frames(quarantine, settings.analysis_crs, QUARANTINE_COLUMNS),
-                          concat_frames(gaps, settings.analysis_crs, GAP_COLUMNS), plan)
+                          concat_frames(gaps, settings.analysis_crs, GAP_COLUMNS), plan,
+                          limit={**limit.manifest_entry(), "outside_from": outside_from} if limit else {})
     result.written = _write_sites(result, out)
     return result
 
@@ -142,15 +153,21 @@ def _order(settings: Settings, period: str) -> int:
     return [p.name for p in settings.activity.periods].index(period)
 
 
-def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, process: list[str]):
-    """Detect activity in each scene area at the detector's resolution, for the periods to `process` (their
-    scenes and the baseline's are read, no other); land it on the regional grid."""
+def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: DetectPlan, limit: BlockLimit | None):
+    """Detect activity in each scene area at the detector's resolution, for the periods the plan processes
+    (their scenes and the baseline's are read, no other); land it on the regional grid. An area a `limit`
+    does not touch is not read: the previous run's layers of the area are linked instead, when it has them."""
     layers, paths = {}, {}
+    process = plan.process
     needed = {*process, settings.activity.baseline}
     for name, spec in settings.activity.inputs.items():
         if spec.kind != "scenes" or not set(process) - {settings.activity.baseline}:
             continue
         fine = area_grid(spec.bounds, settings.detector.resolution_m, settings.analysis_crs)
+        if limit is not None and not limit.touches(fine.bounds):
+            log.info("scene area %s lies outside %s: not read", name, ", ".join(limit.countries))
+            paths[name] = _kept_areas(name, process, plan.previous, out)
+            continue
         scenes = assign_periods(discover_scenes(Path(spec.path)), settings.activity.periods)
         scenes = {period: found for period, found in scenes.items() if period in needed}
         detected = detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine,
@@ -168,13 +185,22 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, process: l
     return layers, paths
 
 
-def _tags(period: PeriodSettings, settings: Settings, area: str | None = None) -> dict[str, str]:
+def _kept_areas(name: str, process: list[str], previous: Path | None, out: Path) -> dict[str, Path]:
+    """The previous run's layers of scene area `name` for the periods in `process`, linked into `out`."""
+    published = {period: previous / "areas" / f"activity_{name}_{period}.tif" for period in process} if previous else {}
+    return {period: link_layer(path, out / "areas" / path.name) for period, path in published.items() if path.is_file()}
+
+
+def _tags(period: PeriodSettings, settings: Settings, area: str | None = None,
+          countries: tuple[str, ...] = ()) -> dict[str, str]:
     inputs = ", ".join(f"{name} ({spec.kind})" for name, spec in settings.activity.inputs.items())
     tags = {"PERIOD": period.name, "PERIOD_START": period.start.isoformat(), "PERIOD_END": period.end.isoformat(),
             "SOURCE": inputs, "ACTIVITY_THRESHOLD": str(settings.raster.activity_threshold),
             "CONFIG_FINGERPRINT": settings.fingerprint()}
     if area:
         tags["AREA"] = area
+    if countries:
+        tags["LIMITED_TO"] = " ".join(countries)
     return tags
 
 

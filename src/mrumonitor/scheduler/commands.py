@@ -16,6 +16,34 @@ config_option = click.option(
     help="TOML file merged over configs/default.toml; its [paths] store holds the jobs. Default: the defaults.")
 
 
+class _Words(click.Option):
+    """An option that takes every word after it up to the next option: ``--countries SLE GIN``.
+
+    Click has no variable-count option; the option is declared ``multiple`` and its parser entry is made to
+    take the following words too (``--countries SLE --countries GIN`` and ``--countries SLE,GIN`` work as well).
+    """
+
+    def add_to_parser(self, parser, ctx) -> None:
+        super().add_to_parser(parser, ctx)
+        entry = parser._long_opt[self.opts[0]]  # no public hook for this in click 8
+        take = entry.process
+
+        def take_words(value, state) -> None:
+            take(value, state)
+            while state.rargs and not state.rargs[0].startswith("-"):
+                take(state.rargs.pop(0), state)
+
+        entry.process = take_words
+
+
+#: ``--countries CODE...``, shared by `mrumonitor run` and `mrumonitor schedule add`.
+countries_option = click.option(
+    "--countries", cls=_Words, multiple=True, metavar="CODE...",
+    help="Refresh only these countries (ISO3 codes of project.countries, e.g. --countries SLE GIN): their "
+         "cadastres are read and their activity computed; the other countries keep the data of the latest run. "
+         "Default: the whole region.")
+
+
 @click.group()
 def schedule() -> None:
     """Scheduled batch updates of the layer store: add, list, pause, resume and remove jobs.
@@ -31,16 +59,19 @@ def schedule() -> None:
 @click.option("--cron", required=True, metavar="EXPR",
               help='When to run: a 5-field crontab expression, e.g. "0 2 * * *" (02:00 every day), read in '
                    "[scheduler] timezone.")
-def schedule_add(config_file: Path | None, name: str, cron: str) -> None:
-    """Schedule NAME: a batch update with the configuration --config, at the times of --cron."""
+@countries_option
+def schedule_add(config_file: Path | None, name: str, cron: str, countries: tuple[str, ...]) -> None:
+    """Schedule NAME: a batch update with the configuration --config, at the times of --cron (of the countries
+    of --countries only, when given)."""
     from mrumonitor.scheduler.cron import next_due_after
     from mrumonitor.scheduler.jobs import add_job
 
     settings = load_settings(config_file)
-    add_job(settings, name, cron, config_file)
+    scope = add_job(settings, name, cron, config_file, countries)
     first = next_due_after(cron, settings.scheduler.timezone, dt.datetime.now(dt.UTC))
-    out.print(f"job {name} scheduled in {settings.paths.store} ({cron}, {settings.scheduler.timezone}); first run "
-              f"due {first:%Y-%m-%d %H:%M} UTC. Start `mrumonitor scheduler` (or `--once` from system cron).")
+    out.print(f"job {name} scheduled in {settings.paths.store} ({cron}, {settings.scheduler.timezone}; "
+              f"{scope.label()}); first run due {first:%Y-%m-%d %H:%M} UTC. Start `mrumonitor scheduler` (or "
+              "`--once` from system cron).")
 
 
 @schedule.command("list")
@@ -68,10 +99,13 @@ def schedule_list(config_file: Path | None) -> None:
 @click.option("--last", default=20, show_default=True, help="Show this many attempts, newest first.")
 def schedule_history(config_file: Path | None, name: str, last: int) -> None:
     """The run history of job NAME: start, end, status, periods processed, run published, error."""
+    from mrumonitor.scheduler import job_status
     from mrumonitor.scheduler.status import job_history
 
-    history = job_history(load_settings(config_file).paths.store, name, last)
-    out.print(frame_table(f"Runs of job {name} (times UTC)", history))
+    store = load_settings(config_file).paths.store
+    history = job_history(store, name, last)
+    countries = job_status(store).set_index("name")["countries"].get(name)
+    out.print(frame_table(f"Runs of job {name}{f' ({countries})' if countries else ''}, times UTC", history))
 
 
 @schedule.command("pause")

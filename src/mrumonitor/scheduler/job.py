@@ -2,14 +2,16 @@
 
 The scheduler starts this process for every attempt, so that whatever the run does — raise, run out of
 memory, crash the interpreter — the scheduler goes on. The process loads the job's configuration, runs the
-pipeline as a "scheduled run" (waiting for the store lock when another run holds it: waiting is not a
-failure) and records in the scheduler database how the attempt ended: the run published and the periods
-processed, or the error and when it will be retried. If it dies before recording, the scheduler records it.
+pipeline as a "scheduled run" for the job's countries (all, or those it was added with), waiting for the store
+lock when another run holds it (waiting is not a failure), and records in the scheduler database how the
+attempt ended: the run published and the periods processed, or the error and when it will be retried. If it
+dies before recording, the scheduler records it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -32,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     store, clock = Path(args.store), offset_clock(args.clock_offset)
     policy = RetryPolicy(args.max_attempts, args.backoff, args.backoff_max)
     conn = connect(store)
-    row = conn.execute("SELECT r.attempt, j.name, j.config FROM job_runs r JOIN jobs j ON j.name = r.job "
-                       "WHERE r.id = ?", (args.row_id,)).fetchone()
+    row = conn.execute("SELECT r.attempt, j.name, j.config, j.countries FROM job_runs r JOIN jobs j ON "
+                       "j.name = r.job WHERE r.id = ?", (args.row_id,)).fetchone()
     if row is None:
         print(f"no job attempt {args.row_id} in {store}", file=sys.stderr)
         return 2
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     mark_started(conn, args.row_id, socket.gethostname(), os.getpid())
     log.info("started (pid %d): run of job %s, attempt %d", os.getpid(), row["name"], row["attempt"])
     try:
-        published = run_job(store, row["config"] or None, args.lock_wait)
+        published = run_job(store, row["config"] or None, args.lock_wait, json.loads(row["countries"]))
     except Exception as exc:  # every failure of the run is recorded, with its traceback logged
         log.exception("failed")
         message = str(exc) if isinstance(exc, MruError) else f"{type(exc).__name__}: {exc}"
@@ -53,15 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_job(store: Path, config: str | None, lock_wait_s: float):
-    """Run the pipeline with the job's configuration, which must write to the scheduler's store."""
+def run_job(store: Path, config: str | None, lock_wait_s: float, countries: list[str] | None = None):
+    """Run the pipeline with the job's configuration, which must write to the scheduler's store, for the job's
+    countries (None or empty: all)."""
     settings = load_settings(config)
     if settings.paths.store.resolve() != store.resolve():
         raise ConfigError(f"{config or 'the default configuration'} writes to the store {settings.paths.store}, "
                           f"but this job is scheduled in {store}; schedule it with that configuration's store.")
     from mrumonitor.pipeline import run_pipeline
 
-    return run_pipeline(settings, lock_purpose="scheduled run", lock_wait_s=lock_wait_s)
+    return run_pipeline(settings, lock_purpose="scheduled run", lock_wait_s=lock_wait_s, countries=countries)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -16,11 +16,11 @@ from mrumonitor.scheduler.cron import next_due_after
 from mrumonitor.scheduler.db import connect_readonly, utc_text
 
 #: The columns of `job_status`, in order.
-STATUS_COLUMNS = ["name", "cron", "paused", "next_due", "last_status", "last_started", "last_finished",
+STATUS_COLUMNS = ["name", "cron", "countries", "paused", "next_due", "last_status", "last_started", "last_finished",
                   "last_run_id", "last_error", "last_periods"]
 
 _LATEST_ATTEMPTS = """
-SELECT j.name, j.cron, j.paused, j.timezone, r.due_at, r.status, r.started_at, r.finished_at, r.run_id,
+SELECT j.name, j.cron, j.countries, j.paused, j.timezone, r.due_at, r.status, r.started_at, r.finished_at, r.run_id,
        r.error, r.periods, r.retry_at
 FROM jobs j
 LEFT JOIN job_runs r ON r.id = (SELECT MAX(id) FROM job_runs WHERE job = j.name)
@@ -41,7 +41,8 @@ def job_status(store: Path, now: Callable[[], dt.datetime] | None = None) -> pd.
     Returns
     -------
     pandas.DataFrame
-        Columns `STATUS_COLUMNS`: name, cron, paused (bool), next_due (the next cron slot after now, ISO 8601
+        Columns `STATUS_COLUMNS`: name, cron, countries (the countries its runs refresh, "SLE, GIN", or "all"),
+        paused (bool), next_due (the next cron slot after now, ISO 8601
         UTC; None while paused), last_status ("succeeded", "failed", "running", "missed", "retrying" — a failed
         attempt that will be tried again — or None before the first run), last_started, last_finished (ISO 8601
         UTC or None), last_run_id (the run published, or None), last_error (or None), last_periods (list of the
@@ -67,7 +68,8 @@ def _status_row(row, now: dt.datetime) -> list:
     if status == "retrying" and not row["paused"]:
         next_due = min(next_due, row["retry_at"]) if next_due else row["retry_at"]
     periods = json.loads(row["periods"]) if row["periods"] else None
-    return [row["name"], row["cron"], bool(row["paused"]), next_due, status, row["started_at"],
+    countries = ", ".join(json.loads(row["countries"])) or "all"
+    return [row["name"], row["cron"], countries, bool(row["paused"]), next_due, status, row["started_at"],
             row["finished_at"], row["run_id"], row["error"], periods]
 
 

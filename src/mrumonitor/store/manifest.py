@@ -10,6 +10,10 @@ Layout (top-level keys; the store writes those marked *, the build of the run gi
     config             files (path, bytes, sha256), fingerprint (Settings.fingerprint), effective (all keys)
     thresholds         the parameter tables that shape the figures (ingest, raster, detector, sites, analysis)
     periods            imagery periods: name, start, end, observed, layer (null when no input covered it)
+    baseline           the baseline period of the scene detector (or null)
+    detect             per period: its fingerprint, processed or re-used (and the run that made it)
+    scope              the countries a run was limited to (`--countries`), what it read and what it kept
+    gaps               per period and country, the area with no valid observation (the `gaps` layer)
     inputs             every file read: role, path, bytes, sha256 (+ source/country/snapshot, input/kind/period)
     snapshots          cadastre snapshot date per country
     reproduce          the command and software that reproduce the run from those inputs
