@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
 import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import dask.array as da
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from selenium.webdriver.chrome.options import Options
 
 from mrumonitor.config import Settings, load_settings
+from mrumonitor.crs import WGS84
+from mrumonitor.raster.blocks import on_grid
+from mrumonitor.raster.cog import period_tags, write_activity_cog
+from mrumonitor.raster.grid import Grid
 
 #: A hand-made "Sierra Leone": a lon/lat box standing in for the outline in ingest tests.
 SLE_BOX = (-13.3, 6.9, -10.3, 10.0)
@@ -71,3 +87,233 @@ def outlines() -> dict[str, shapely.Geometry]:
     """Hand-made country outlines in the analysis CRS (only SLE, as a box)."""
     crs = load_settings().analysis_crs
     return {"SLE": gpd.GeoSeries([shapely.box(*SLE_BOX)], crs=4326).to_crs(crs).iloc[0]}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Browser tests: dash[testing]'s dash_duo with Debian's chromium, headless unless MRUMONITOR_HEADED=1.
+
+#: Debian's chromium; chromedriver (/usr/bin/chromedriver) is found on PATH.
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_configure(config):
+    """Browser tests run headless by default (CI and this machine have no display)."""
+    if hasattr(config.option, "headless") and os.environ.get("MRUMONITOR_HEADED") != "1":
+        config.option.headless = True
+
+
+def pytest_setup_options():
+    """Chrome options for dash_duo: Debian's chromium, a desktop-sized window."""
+    options = Options()
+    options.binary_location = CHROMIUM
+    options.add_argument("--window-size=1400,1000")
+    return options
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A tiny published run for the dashboard's server tests: sites in SLE, in GIN and across their border,
+# two aggregate tables and one activity raster over SLE and western Guinea.
+
+DASHBOARD_RUN = "20260301T120000Z-d5a1"
+DASHBOARD_PERIOD = "2025H2"
+
+#: lon/lat of the tiny run's sites (WGS84), and their countries. SLE_GIN lies on the SLE-GIN border.
+DASHBOARD_SITES = {
+    "SLE-1": ((-11.886, 8.457), "SLE", "SLE"),
+    "SLE-2": ((-12.200, 8.800), "SLE", "SLE"),
+    "GIN-1": ((-9.660, 9.939), "GIN", "GIN"),
+    "SLE_GIN": ((-11.0036, 9.7143), "SLE", "GIN;SLE"),
+}
+
+#: The tiny run's activity raster covers this lon/lat box; a strip on its west is no data, a patch is 0.
+DASHBOARD_RASTER_BOX = (-13.5, 6.8, -9.0, 10.5)
+
+
+def write_dashboard_run(store: Path, run_id: str = DASHBOARD_RUN) -> Path:
+    """Write a small published run into the layer store `store`, make it LATEST, return its folder."""
+    crs = load_settings().analysis_crs
+    run_dir = store / "runs" / run_id
+    run_dir.mkdir(parents=True)
+    centres = gpd.GeoSeries([shapely.Point(xy) for xy, _, _ in DASHBOARD_SITES.values()], crs=WGS84).to_crs(crs)
+    gpd.GeoDataFrame({
+        "site_id": list(DASHBOARD_SITES),
+        "country": [country for _, country, _ in DASHBOARD_SITES.values()],
+        "countries": [countries for _, _, countries in DASHBOARD_SITES.values()],
+        "transboundary": [";" in countries for _, _, countries in DASHBOARD_SITES.values()],
+        "area_ha": 4 * 1500.0 ** 2 / 10_000,
+        "risk_score": [0.2, 0.5, 0.7, 0.9],
+    }, geometry=centres.buffer(1500, cap_style="square"), crs=crs).to_parquet(run_dir / "sites.parquet")
+    pd.DataFrame({"country": ["SLE", "GIN", "LBR", "CIV"], "year": 2025,
+                  "volume_carats_central": [1000.0, 2000.0, 300.0, 400.0]}).to_parquet(run_dir / "capacity.parquet")
+    pd.DataFrame({"country": ["SLE", "SLE", "GIN"], "period": DASHBOARD_PERIOD,
+                  "registration": ["registered", "no_licence", "no_licence"],
+                  "area_ha": [10.0, 20.0, 30.0], "sites": [1, 2, 1]}).to_parquet(run_dir / "registration_summary.parquet")
+    bounds = gpd.GeoSeries([shapely.box(*DASHBOARD_RASTER_BOX)], crs=WGS84).to_crs(crs).total_bounds
+    grid = Grid.covering(tuple(bounds), crs, 2_000.0)
+    values = np.full(grid.shape, 60, dtype=np.uint8)
+    values[:, :10] = 255
+    values[-20:, -20:] = 0
+    layer = f"activity_{DASHBOARD_PERIOD}"
+    write_activity_cog(on_grid(da.from_array(values, chunks=64), grid), grid, run_dir / f"{layer}.tif",
+                       period_tags(DASHBOARD_PERIOD, "2025-07-01", "2025-12-31", "test"), description=layer)
+    layers = {
+        "sites": {"path": "sites.parquet", "kind": "vector", "title": "Mining sites", "count": len(DASHBOARD_SITES)},
+        "capacity": {"path": "capacity.parquet", "kind": "table", "title": "Estimated production capacity"},
+        "registration_summary": {"path": "registration_summary.parquet", "kind": "table",
+                                 "title": "Registration summary"},
+        layer: {"path": f"{layer}.tif", "kind": "raster", "title": f"Mining activity {DASHBOARD_PERIOD}",
+                "period": DASHBOARD_PERIOD},
+    }
+    manifest = {"run_id": run_id, "created": "2026-03-01T12:00:00Z", "layers": layers,
+                "periods": [{"name": DASHBOARD_PERIOD, "start": "2025-07-01", "end": "2025-12-31", "layer": layer}],
+                "caveats": ["A test run: four square sites, one uniform activity raster."]}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (store / "runs" / "LATEST").write_text(run_id, encoding="utf-8")
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def dashboard_store(tmp_path_factory) -> Path:
+    """A layer store holding the tiny dashboard run (read-only for the tests)."""
+    store = tmp_path_factory.mktemp("dashboard") / "layers"
+    write_dashboard_run(store)
+    return store
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dashboard users, and clients speaking to the dashboard's server: Flask's test client, or HTTP to a real
+# waitress server on localhost. Both answer `Reply`s, so one test runs through both.
+
+#: name: (role, country, password) of the dashboard test users.
+DASHBOARD_USERS = {"kp_team": ("regional", None, "diamonds-are-forever"), "nma_sle": ("agency", "SLE", "koidu-2026")}
+
+#: The environment variable holding the session key in the tests.
+TEST_SECRET_ENV = "MRUMONITOR_TEST_SECRET_KEY"
+
+
+def auth_config(store: Path, folder: Path) -> Path:
+    """A config file for `store` with auth on and the `DASHBOARD_USERS` (password hashes made here)."""
+    from werkzeug.security import generate_password_hash
+
+    users = ""
+    for name, (role, country, password) in DASHBOARD_USERS.items():
+        users += f'[dashboard.auth.users.{name}]\nrole = "{role}"\n' + (f'country = "{country}"\n' if country else "")
+        users += f'password_hash = "{generate_password_hash(password)}"\n'
+    text = (f'[paths]\nstore = "{store}"\nwork = "{folder / "work"}"\n'
+            f'[dashboard.auth]\nenabled = true\nsecret_key_env = "{TEST_SECRET_ENV}"\n{users}')
+    return write_config(folder, text)
+
+
+@pytest.fixture(scope="session")
+def auth_settings(dashboard_store, tmp_path_factory) -> Settings:
+    """Settings of the tiny dashboard store with auth on, a regional and an SLE agency user."""
+    return load_settings(auth_config(dashboard_store, tmp_path_factory.mktemp("auth")))
+
+
+@pytest.fixture(scope="session")
+def secret_key():
+    """The session key in the environment, as `[dashboard.auth] secret_key_env` names it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TEST_SECRET_ENV, "test-secret-" + "0" * 32)
+        yield
+
+
+@dataclass
+class Reply:
+    """An HTTP answer, whichever client got it."""
+
+    status: int
+    headers: dict
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class FlaskClient:
+    """Flask's test client (no network)."""
+
+    def __init__(self, flask_app):
+        self.client = flask_app.test_client()
+
+    def request(self, method: str, path: str, **kwargs) -> Reply:
+        answer = self.client.open(path, method=method, **kwargs)
+        return Reply(answer.status_code, dict(answer.headers), answer.get_data())
+
+
+class HttpClient:
+    """HTTP to a running server, with a cookie jar (a browser without JavaScript)."""
+
+    def __init__(self, base_url: str):
+        import requests
+
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs) -> Reply:
+        import requests
+
+        prepared = self.session.prepare_request(requests.Request(method, self.base_url + path, **kwargs))
+        prepared.url = self.base_url + path  # as written: requests would remove dot segments (`..`)
+        answer = self.session.send(prepared, allow_redirects=False, timeout=60)
+        return Reply(answer.status_code, dict(answer.headers), answer.content)
+
+
+def log_in(client, user: str, password: str | None = None, next_page: str = "/") -> Reply:
+    """Log `user` in through the login form (its password from `DASHBOARD_USERS` unless given)."""
+    form = client.request("GET", "/login?next=" + next_page)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    password = DASHBOARD_USERS[user][2] if password is None else password
+    return client.request("POST", "/login", data={"username": user, "password": password, "csrf": token,
+                                                   "next": next_page})
+
+
+@contextmanager
+def running_server(flask_app, threads: int = 4):
+    """Serve `flask_app` with waitress on a free localhost port; yields its base URL."""
+    import waitress
+
+    server = waitress.create_server(flask_app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The README's first command as a user runs it, once per session: `mrumonitor demo --no-serve` in a
+    fresh folder, as a real process (about a minute). Returns the demo folder (`./mrumonitor-demo`) and the
+    finished process. Read-only for the tests."""
+    cwd = tmp_path_factory.mktemp("demo-session")
+    done = subprocess.run([sys.executable, "-m", "mrumonitor.cli", "demo", "--no-serve"], cwd=cwd,
+                          capture_output=True, text=True, timeout=900, check=False,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return cwd / "mrumonitor-demo", done
+
+
+@pytest.fixture(scope="session")
+def demo_settings(request) -> Settings:
+    """Settings of the session's demo region, its run published (`demo_run`). Read-only for the tests. To
+    iterate on dashboard tests, MRUMONITOR_TEST_DEMO=<a demo workdir built before> reuses that one instead.
+    """
+    if os.environ.get("MRUMONITOR_TEST_DEMO"):
+        return load_settings(Path(os.environ["MRUMONITOR_TEST_DEMO"]) / "mrumonitor.toml")
+    workdir, _ = request.getfixturevalue("demo_run")
+    return load_settings(workdir / "mrumonitor.toml")
+
+
+def with_auth(settings: Settings) -> Settings:
+    """`settings` with [dashboard.auth] on and the `DASHBOARD_USERS` (password hashes made here)."""
+    from werkzeug.security import generate_password_hash
+
+    from mrumonitor.config import DashboardAuth, DashboardUser
+
+    users = {name: DashboardUser(role=role, country=country, password_hash=generate_password_hash(password))
+             for name, (role, country, password) in DASHBOARD_USERS.items()}
+    auth = DashboardAuth(enabled=True, secret_key_env=TEST_SECRET_ENV, users=users)
+    return settings.model_copy(update={"dashboard": settings.dashboard.model_copy(update={"auth": auth})})

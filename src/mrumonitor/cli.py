@@ -13,7 +13,9 @@ from rich.text import Text
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
 from mrumonitor.console import console, frame_table, ingest_table, out, progress_bars, quarantine_table, setup_logging
+from mrumonitor.dashboard.commands import serve
 from mrumonitor.errors import MruError
+from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
 
 log = logging.getLogger("mrumonitor")
 
@@ -191,7 +193,9 @@ def reference_build(config_file: Path | None) -> None:
               show_default=True, help="Folder for the demo inputs, its config file and its outputs.")
 @click.option("--seed", default=2026, show_default=True, help="Seed of the synthetic cadastres.")
 @click.option("--no-serve", is_flag=True, help="Run the pipeline and exit instead of serving the dashboard.")
-def demo(workdir: Path, seed: int, no_serve: bool) -> None:
+@click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the dashboard (on this machine only: http://127.0.0.1:PORT/).")
+def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
     """Build the demo region and run every pipeline stage on it.
 
     Writes four SYNTHETIC national cadastres (Sierra Leone zipped Shapefile, Guinea GeoJSON, Liberia
@@ -200,7 +204,8 @@ def demo(workdir: Path, seed: int, no_serve: bool) -> None:
     periods (positions and final areas real, growth SYNTHETIC), SYNTHETIC Sentinel-2-like scene stacks for
     the built-in detector, a config file pointing at them (<workdir>/mrumonitor.toml) and ground-truth
     tables; then runs a full batch update (ingest, detect, analyse), publishes it as a run of the layer
-    store under <workdir>/layers/runs/ and prints the per-country picture with its caveats.
+    store under <workdir>/layers/runs/, prints the per-country picture with its caveats and serves the
+    dashboard of the run (until Ctrl+C; --no-serve exits instead).
     """
     from mrumonitor.demo.build import build_demo
 
@@ -218,7 +223,9 @@ def demo(workdir: Path, seed: int, no_serve: bool) -> None:
     out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the runs "
               f"with `mrumonitor runs list --config {config_path}`, export a layer with `mrumonitor export`.")
     if not no_serve:
-        out.print("The dashboard is not part of this version yet; the results are in the run folder above.")
+        from mrumonitor.dashboard.commands import serve_dashboard
+
+        serve_dashboard(settings, run=published.run_id, port=port)
 
 
 @cli.command("export")
@@ -260,7 +267,8 @@ def export(config_file: Path | None, layer: str, country: str | None, fmt: str |
 
 @cli.command("run")
 @config_option
-def run_command(config_file: Path | None) -> None:
+@countries_option
+def run_command(config_file: Path | None, countries: tuple[str, ...]) -> None:
     """Run every stage (ingest, detect, analyse) and publish the layers as a new run of the layer store.
 
     The run is built aside under <paths.store>/runs/ and published in one step: vector layers as
@@ -269,8 +277,14 @@ def run_command(config_file: Path | None) -> None:
     software version, timings, counts and caveats); then `latest` moves to it. A run that fails or is
     killed leaves the latest run as it was. One run at a time writes to a store (a second is refused);
     old runs are deleted by the [store] retention rule. See the runs with `mrumonitor runs list`.
+
+    With --countries SLE GIN, only those countries are refreshed: their cadastres are read and their
+    activity computed (over the blocks of the regional grid that touch them); the other countries keep the
+    concessions, quarantine and activity of the latest run, and the analysis covers everything. The
+    manifest's scope section and a caveat say what was refreshed; a later run without --countries
+    refreshes everything.
     """
-    published = publish_with_progress(load_settings(config_file))
+    published = publish_with_progress(load_settings(config_file), countries)
     print_run(published.manifest)
     for name in published.cleaned:
         out.print(f"removed {name}, left by a run that stopped before it was published")
@@ -279,14 +293,15 @@ def run_command(config_file: Path | None) -> None:
     out.print(f"run {published.run_id} published as the latest run: {published.path}")
 
 
-def publish_with_progress(settings: Settings):
-    """Run every stage with progress bars and publish the run; shared by `run` and `demo`."""
+def publish_with_progress(settings: Settings, countries: tuple[str, ...] = ()):
+    """Run every stage with progress bars and publish the run (of `countries` only, when given); shared by
+    `run` and `demo`."""
     from mrumonitor.pipeline import run_pipeline
 
     with progress_bars("") as progress:
         return run_pipeline(settings, on_chunk=lambda task, done, total: progress(f"{task} (chunks)", done, total),
                             on_records=lambda source, done, total: progress(f"reading {source} (records)", done,
-                                                                            total))
+                                                                            total), countries=countries)
 
 
 @cli.group()
@@ -357,6 +372,12 @@ def print_run(manifest: dict) -> None:
         out.print("Caveats:")
         for caveat in manifest["caveats"]:
             out.print(f"  - {caveat}")
+
+
+# Commands that live with their subsystem.
+cli.add_command(serve)
+cli.add_command(schedule)
+cli.add_command(scheduler)
 
 
 def main() -> None:

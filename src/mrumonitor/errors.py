@@ -56,3 +56,7 @@ class RunLockedError(StoreError):
 
 class ExportError(MruError):
     """A layer export cannot be made: unknown layer, format or country, or a format the layer cannot take."""
+
+
+class AccessDenied(MruError):
+    """A dashboard user asked for data their role may not see (e.g. another country's site-level layer)."""

@@ -1,0 +1,1 @@
+"""The regional dashboard (Dash): reads published runs of the layer store, never runs the pipeline."""

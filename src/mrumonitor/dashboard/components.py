@@ -1,0 +1,129 @@
+"""Pieces of layout the pages share: the filter bar, KPI cards, tables, the plain "not allowed" message.
+
+The filter bar has the same component ids on every page and keeps its values for the browser session, so
+a country chosen on the overview is still chosen on the site table. A filter a page's view does not list is
+still in the layout, hidden, at its default value: every callback reads the same five inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Input, dash_table, dcc, html
+
+from mrumonitor.dashboard.data import CLASS_COLOURS, Filters, RunData, default_filters
+from mrumonitor.dashboard.views import FILTERS, View
+from mrumonitor.schema import COMMODITIES, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
+
+#: Component ids of the filter bar, one per filter of `views.FILTERS`.
+FILTER_IDS = {
+    "country": "filter-country",
+    "period": "filter-period",
+    "commodity": "filter-commodity",
+    "registration": "filter-registration",
+    "border_only": "filter-border-only",
+}
+ALL = ""
+BORDER_ONLY = "border"
+
+#: KPI titles and how their values are written.
+KPI_TITLES = {
+    "active_ha": ("Active mined area", "{:,.0f} ha"),
+    "unregistered_share": ("Share unregistered", "{:.1f} %"),
+    "border_zone_sites": ("Sites in the border zone", "{:,d}"),
+    "new_sites": ("New sites this period", "{:,d}"),
+    "transboundary_sites": ("Transboundary sites", "{:,d}"),
+    "sites": ("Current sites", "{:,d}"),
+}
+
+
+def filter_inputs() -> list[Input]:
+    """The five filter values, in the order `filters_from` takes them."""
+    return [Input(FILTER_IDS[name], "value") for name in FILTERS]
+
+
+def filters_from(data: RunData, country: str | None, period: str | None, commodity: str | None,
+                 classes: list[str] | None, border: list[str] | None) -> Filters:
+    """Filters from the filter bar's values (unknown values fall back to the defaults)."""
+    return default_filters(data, countries=[country] if country else [], period=period, commodity=commodity,
+                           classes=classes or [], border_only=BORDER_ONLY in (border or []))
+
+
+def filter_bar(view: View, data: RunData) -> html.Div:
+    """The filter controls of `view`; the others hidden at their defaults."""
+    persist = {"persistence": True, "persistence_type": "session"}
+    controls = {
+        "country": dcc.Dropdown(
+            id=FILTER_IDS["country"], clearable=False, value=ALL, **persist,
+            options=[{"label": "All four countries", "value": ALL}]
+            + [{"label": f"{data.country_names.get(code, code)} ({code})", "value": code} for code in data.countries]),
+        "period": dcc.Dropdown(id=FILTER_IDS["period"], clearable=False, value=data.last_period, **persist,
+                               options=[{"label": period, "value": period} for period in data.periods]),
+        "commodity": dcc.Dropdown(id=FILTER_IDS["commodity"], clearable=False, value=ALL, **persist,
+                                  options=[{"label": "All commodities", "value": ALL}]
+                                  + [{"label": name, "value": name} for name in COMMODITIES]),
+        "registration": dcc.Dropdown(id=FILTER_IDS["registration"], multi=True, value=[], **persist,
+                                     placeholder="All registration classes",
+                                     options=[{"label": name.replace("_", " "), "value": name}
+                                              for name in REGISTRATION_CLASSES]),
+        "border_only": dcc.Checklist(id=FILTER_IDS["border_only"], value=[], **persist,
+                                     options=[{"label": " Border zone only", "value": BORDER_ONLY}]),
+    }
+    labels = {"country": "Country", "period": "Period", "commodity": "Commodity", "registration": "Registration",
+              "border_only": "Border"}
+    return html.Div(className="filter-bar", children=[
+        html.Div(className="filter" if name in view.filters else "filter hidden",
+                 children=[html.Label(labels[name], htmlFor=FILTER_IDS[name]), controls[name]])
+        for name in FILTERS])
+
+
+def page_header(view: View, note: str = "") -> html.Div:
+    return html.Div(className="page-header", children=[html.H1(view.title)]
+                    + ([html.P(note, className="page-note")] if note else []))
+
+
+def kpi_cards(view: View, prefix: str) -> html.Div:
+    """Empty KPI cards (values filled by the page's callback; ids `<prefix>-kpi-<name>`); those `view` does not
+    list are hidden."""
+    return html.Div(className="kpis", children=[
+        html.Div(className="kpi" if name in view.kpis else "kpi hidden", children=[html.Div(KPI_TITLES[name][0], className="kpi-title"),
+                                            html.Div("…", id=f"{prefix}-kpi-{name}", className="kpi-value")])
+        for name in KPI_TITLES])
+
+
+def kpi_text(name: str, value: Any) -> str:
+    return KPI_TITLES[name][1].format(value)
+
+
+def legend() -> html.Div:
+    """The map legend: site colours by registration class, and what the other symbols are."""
+    items = [html.Div(className="legend-item", children=[
+        html.Span(className="swatch", style={"background": CLASS_COLOURS[name]}),
+        name.replace("_", " ") + (" (unregistered)" if name in UNREGISTERED_CLASSES else "")])
+        for name in REGISTRATION_CLASSES]
+    items += [html.Div(className="legend-item", children=[html.Span(className="swatch post"), "official border post"]),
+              html.Div(className="legend-item", children=[html.Span(className="swatch zone"), "border zone"]),
+              html.Div(className="legend-item", children=[html.Span(className="swatch cell"),
+                                                          "cell of sites (red: mostly unregistered)"])]
+    return html.Div(className="legend", children=[html.Strong("Sites by registration class")] + items)
+
+
+def frame_table(table_id: str, frame: pd.DataFrame, page_size: int = 15, **kwargs: Any) -> dash_table.DataTable:
+    """A plain sortable table of a small frame (server-side tables use `dash_table.DataTable` directly)."""
+    return dash_table.DataTable(
+        id=table_id, columns=[{"name": str(c), "id": str(c)} for c in frame.columns],
+        data=frame.astype(object).where(frame.notna(), None).to_dict("records"), page_size=page_size,
+        sort_action="native", style_table={"overflowX": "auto"}, style_cell={"textAlign": "left"},
+        style_header={"fontWeight": "bold"}, **kwargs)
+
+
+def not_allowed(message: str) -> html.Div:
+    """The plain answer to a request the user's role may not see."""
+    return html.Div(className="not-allowed", children=[html.H2("Not allowed"), html.P(message)])
+
+
+def graph(graph_id: str, figure: Any = None) -> dcc.Graph:
+    """A plotly chart with no mode bar logo and no request outside the app."""
+    return dcc.Graph(id=graph_id, figure=figure or {}, config={"displaylogo": False, "showTips": False},
+                     className="chart")

@@ -1,0 +1,47 @@
+"""What a page or callback needs from the running app: the settings, its views and the run it shows.
+
+`create_app` keeps the settings and the default run in the Flask config; these helpers read them inside a
+request, so pages and callbacks stay plain functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import flask
+
+from mrumonitor.config import Settings
+from mrumonitor.dashboard.data import RunData, load_run
+from mrumonitor.dashboard.views import View, load_views
+
+#: Flask config keys set by `create_app`.
+SETTINGS_KEY = "MRUMONITOR_SETTINGS"
+RUN_KEY = "MRUMONITOR_RUN"
+
+
+def settings() -> Settings:
+    return flask.current_app.config[SETTINGS_KEY]
+
+
+def run_data(run: str | None = None) -> RunData:
+    """The run `run` (default: the app's run, usually "latest"), loaded once per run id."""
+    return load_run(settings(), run or flask.current_app.config[RUN_KEY])
+
+
+def remembered(data: RunData, callback: str, access: Any, inputs: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()`, the answer of `callback` to `inputs` on run `data`, kept in the run's LRU store
+    (`RunData.results`) under the callback, its inputs and the access scope of the user (role and country): a
+    user never gets an answer computed for another scope. Only for answers that depend on nothing else."""
+    key = (callback, access.role, access.country, json.dumps(inputs, sort_keys=True, default=str))
+    return data.results.get(key, compute)
+
+
+def views() -> dict[str, View]:
+    return load_views(settings().dashboard.views)
+
+
+def view(name: str) -> View | None:
+    """The view of page `name`, None when views.toml leaves the page out."""
+    return views().get(name)

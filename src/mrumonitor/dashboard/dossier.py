@@ -1,0 +1,227 @@
+"""The site dossier: everything the run knows about one site, on its page and as a one-file HTML export.
+
+`site_dossier` gathers, for one site of a run: its position, its area and registration class in each
+period, the licences that cover it (holder, type, validity — the demo's are SYNTHETIC and said so), the
+nearest border and official crossing, and a map drawn here as inline SVG in the analysis CRS (metres, so
+the scale bar is exact): the footprints over the periods, licences, borders and posts around it. The
+export route `/dossier/<run_id>/<site_id>.html` sends the same content as a standalone HTML file.
+
+Access: a user who may not see the site's countries gets AccessDenied (the route answers 403).
+"""
+
+from __future__ import annotations
+
+import html as htmltext
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+import numpy as np
+import pandas as pd
+import shapely
+
+from mrumonitor.credits import DETECTIONS_CREDIT
+from mrumonitor.dashboard import context
+from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.data import CLASS_COLOURS, STATUS_CSS, RunData, load_run, synthetic_licences
+from mrumonitor.errors import AccessDenied, StoreError
+
+#: Half-width of the dossier map around the site, at least (metres).
+MAP_MARGIN_M = 1500.0
+#: Size of the SVG map (pixels).
+MAP_SIZE = 600
+
+
+@dataclass(frozen=True)
+class Dossier:
+    """One site's dossier (see module doc). Tables are small frames ready to show."""
+
+    run_id: str
+    site_id: str
+    facts: list[tuple[str, str]]
+    history: pd.DataFrame
+    classes: pd.DataFrame
+    licences: pd.DataFrame
+    svg: str
+    caveats: list[str]
+    synthetic_licences: bool
+
+
+class UnknownSite(LookupError):
+    """No site of that id in the run."""
+
+
+def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
+    """The dossier of `site_id` in `data`.
+
+    Raises
+    ------
+    UnknownSite
+        When the run has no such site.
+    AccessDenied
+        When `access` may not see the site's countries.
+    """
+    if site_id not in data.site_index:
+        raise UnknownSite(f"run {data.run_id} has no site {site_id!r}.")
+    site = data.sites.iloc[data.site_index.get_loc(site_id)]
+    access.require_sites(str(site["countries"]))
+    rows = data.site_periods[data.site_periods["site_id"] == site_id]
+    pieces = data.pieces[data.pieces["site_id"] == site_id]
+    history = rows[["period", "area_ha", "registration", "licence_id", "in_border_zone", "dist_border_km",
+                    "dist_post_km"]].reset_index(drop=True)
+    classes = pd.DataFrame(pieces.groupby(["period", "registration"], as_index=False)
+                           .agg(area_ha=("area_ha", "sum"), licences=("licence_id", _joined)))
+    classes["area_ha"] = classes["area_ha"].round(2)
+    ids = set(pieces["licence_id"].dropna().astype(str))
+    licences = data.concessions[data.concessions["licence_id"].astype(str).isin(ids)][
+        ["licence_id", "country", "holder", "licence_type", "commodity", "status", "granted", "expires"]]
+    licences = licences.assign(granted=licences["granted"].astype(str), expires=licences["expires"].astype(str))
+    return Dossier(run_id=data.run_id, site_id=site_id, facts=_facts(data, site), history=history, classes=classes,
+                   licences=licences.reset_index(drop=True), svg=site_map_svg(data, site_id, rows.index.to_numpy()),
+                   caveats=data.caveats, synthetic_licences=synthetic_licences(data))
+
+
+def _joined(values: pd.Series) -> str:
+    return ", ".join(sorted(set(values.dropna().astype(str))))
+
+
+def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
+    post = data.posts[data.posts["post_id"] == site["nearest_post_id"]]
+    post_name = f"{post['name'].iloc[0]} ({site['nearest_post_id']})" if len(post) else str(site["nearest_post_id"])
+
+    def num(value: Any, unit: str, digits: int = 1) -> str:
+        return "—" if pd.isna(value) else f"{float(value):,.{digits}f} {unit}"
+
+    return [
+        ("Coordinates (WGS84)", (f"{abs(site['lat']):.5f}° {'N' if site['lat'] >= 0 else 'S'}, "
+                                 f"{abs(site['lon']):.5f}° {'E' if site['lon'] >= 0 else 'W'}")),
+        ("Country", (str(site["country"]) or "outside the four outlines")
+         + (f" — transboundary: {site['countries']}" if site["transboundary"] else "")),
+        ("Admin area", str(site["admin_area"]) or "—"),
+        ("Commodity", str(site["commodity"])),
+        ("Seen", f"{site['first_seen']} to {site['last_seen']} ({site['periods_seen']} periods)"),
+        ("Area, last period", num(site["area_ha"], "ha")),
+        ("Registration, last period", str(site["registration"]).replace("_", " ")),
+        ("Unregistered share", num(100 * site["unregistered_share"], "%")),
+        ("Nearest border", f"{site['border_pair']} at {num(site['dist_border_km'], 'km')}"
+         + (" (in the border zone)" if site["in_border_zone"] else "")),
+        ("Nearest official crossing", f"{post_name} at {num(site['dist_post_km'], 'km')}"),
+        ("Risk score (0-100)", num(site["risk_score"], "", 1)),
+    ]
+
+
+def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
+    """An SVG map of the site: footprints per period (last filled by class), licences, borders, posts."""
+    shapes = data.period_shapes[rows]
+    minx, miny, maxx, maxy = shapely.bounds(shapely.union_all(shapes))
+    half = max(MAP_MARGIN_M, (maxx - minx), (maxy - miny))
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    box = shapely.box(cx - half, cy - half, cx + half, cy + half)
+    scale = MAP_SIZE / (2 * half)
+
+    def path(geom) -> str:
+        rings = []
+        for poly in getattr(geom, "geoms", [geom]):
+            parts = [poly.exterior, *poly.interiors] if poly.geom_type == "Polygon" else [poly]
+            for part in parts:
+                xy = np.asarray(part.coords)
+                px, py = (xy[:, 0] - (cx - half)) * scale, ((cy + half) - xy[:, 1]) * scale
+                rings.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py))
+                             + ("Z" if poly.geom_type == "Polygon" else ""))
+        return " ".join(rings)
+
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_SIZE} {MAP_SIZE}" width="{MAP_SIZE}" '
+            f'height="{MAP_SIZE}" font-family="sans-serif" font-size="12">'),
+           f'<rect width="{MAP_SIZE}" height="{MAP_SIZE}" fill="#f4f6f2"/>']
+    near = shapely.intersects(data.concession_shapes, box)
+    for geom, status in zip(data.concession_shapes[near], data.concessions["status"].astype(str).to_numpy()[near]):
+        out.append(f'<path d="{path(shapely.intersection(geom, box))}" fill="{STATUS_CSS.get(status, "#999")}" '
+                   'fill-opacity="0.15" stroke="#555" stroke-dasharray="4 3" fill-rule="evenodd"/>')
+    for geom in data.borders.geometry[data.borders.intersects(box)]:
+        clipped = shapely.intersection(geom, box)
+        for line in getattr(clipped, "geoms", [clipped]):
+            if line.geom_type == "LineString" and not line.is_empty:
+                out.append(f'<path d="{path(line)}" fill="none" stroke="#222" stroke-width="2.5" '
+                           'stroke-dasharray="8 5"/>')
+    registration = data.site_periods["registration"].astype(str).to_numpy()[rows]
+    for i, (geom, cls) in enumerate(zip(shapes, registration)):
+        last = i == len(shapes) - 1
+        colour = CLASS_COLOURS.get(cls, "#777")
+        out.append(f'<path d="{path(geom)}" fill="{colour if last else "none"}" fill-opacity="0.55" '
+                   f'stroke="{colour}" stroke-width="{2 if last else 1}" '
+                   f'stroke-dasharray="{"none" if last else "3 2"}" fill-rule="evenodd"/>')
+    for post in data.posts[data.posts.intersects(box)].itertuples():
+        x, y = (post.geometry.x - (cx - half)) * scale, ((cy + half) - post.geometry.y) * scale
+        out.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#fff" stroke="#000" '
+                   f'stroke-width="2"/><text x="{x + 8:.1f}" y="{y + 4:.1f}">{htmltext.escape(post.name)}</text>')
+    bar_m = _round_length(half / 2)
+    bar = bar_m * scale
+    out.append(f'<g transform="translate(16,{MAP_SIZE - 20})"><rect width="{bar:.1f}" height="5" fill="#222"/>'
+               f'<text y="-4">{bar_m / 1000:g} km</text></g>'
+               f'<text x="{MAP_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">N ↑</text>'
+               f'<text x="16" y="22">{htmltext.escape(site_id)}: footprints per period (last filled)</text></svg>')
+    return "".join(out)
+
+
+def _round_length(metres: float) -> float:
+    """A round length (1, 2 or 5 × 10^k m) not longer than `metres`."""
+    power = 10 ** np.floor(np.log10(metres))
+    return float(max(step * power for step in (1, 2, 5) if step * power <= metres))
+
+
+def dossier_html(dossier: Dossier) -> str:
+    """The dossier as one standalone HTML file (map inline; no external request)."""
+    esc = htmltext.escape
+    facts = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in dossier.facts)
+    licence_note = ('<p class="synthetic">Licences of this run are SYNTHETIC demo data: fictitious licences and '
+                    "holders.</p>" if dossier.synthetic_licences else "")
+    caveats = "".join(f"<li>{esc(c)}</li>" for c in dossier.caveats)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Site dossier {esc(dossier.site_id)}</title>
+<style>body{{font-family:sans-serif;margin:24px;color:#1f2933}}dl{{display:grid;grid-template-columns:max-content auto;
+gap:4px 14px}}dt{{color:#5f6b7a}}dd{{margin:0}}table{{border-collapse:collapse;margin:6px 0 14px}}
+td,th{{border:1px solid #d9dee4;padding:3px 8px;text-align:left}}.synthetic{{color:#b2182b;font-weight:bold}}
+.caveats{{font-size:12px;color:#5f6b7a}}</style></head><body>
+<h1>Site dossier {esc(dossier.site_id)}</h1><p>Run {esc(dossier.run_id)}</p>
+<dl>{facts}</dl>
+<h2>Map</h2>{dossier.svg}
+<h2>Area and registration per period</h2>{_html_table(dossier.history)}
+<h2>Registration classes over time (area per class)</h2>{_html_table(dossier.classes)}
+<h2>Licences covering the site</h2>{licence_note}{_html_table(dossier.licences)}
+<p><strong>{esc(DETECTIONS_CREDIT)}</strong></p>
+<h2>Caveats</h2><ul class="caveats">{caveats}</ul>
+</body></html>
+"""
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p>None.</p>"
+    return frame.astype(object).where(frame.notna(), "").to_html(index=False, border=0, escape=True)
+
+
+def dossier_export_url(run_id: str, site_id: str) -> str:
+    return f"/dossier/{run_id}/{site_id}.html"
+
+
+def install_dossier_route(app) -> None:
+    """`GET /dossier/<run_id>/<site_id>.html`: the dossier export (403 when the role may not see the site)."""
+    app.server.add_url_rule("/dossier/<run_id>/<filename>", "dossier_export", _export)
+
+
+def _export(run_id: str, filename: str) -> flask.Response:
+    access = current_access()
+    site_id, dot, suffix = filename.rpartition(".")
+    if not dot or suffix != "html":
+        return flask.Response("Dossiers are HTML files: ask for /dossier/<run_id>/<site_id>.html.\n", 404,
+                              mimetype="text/plain")
+    try:
+        data = load_run(context.settings(), run_id)
+        dossier = site_dossier(data, site_id, access)
+    except (StoreError, UnknownSite) as exc:
+        return flask.Response(f"{exc}\n", 404, mimetype="text/plain")
+    except AccessDenied as exc:
+        return flask.Response(f"Not allowed: {exc}\n", 403, mimetype="text/plain")
+    response = flask.Response(dossier_html(dossier), mimetype="text/html")
+    response.headers["Content-Disposition"] = f'attachment; filename="dossier_{site_id}_{data.run_id}.html"'
+    return response

@@ -1,0 +1,88 @@
+"""GeoJSON for the map: WGS84 coordinates rounded for the wire, features chosen by view bounds and zoom.
+
+Leaflet takes WGS84 GeoJSON. Layers are converted once when a run is loaded (`to_wgs84`), then every map
+callback only selects, by bounding box, the features in view and serialises them (`feature_collection`).
+Zoom bands decide the shape that travels: aggregate cells at low zoom when the view holds many sites,
+points below `POLYGON_ZOOM`, simplified polygons above it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mrumonitor.crs import WGS84
+
+#: Decimals of the coordinates sent to the browser (1e-5 degree is about 1 m).
+DECIMALS = 5
+#: From this zoom on, sites travel as (simplified) polygons; below it as points.
+POLYGON_ZOOM = 12
+#: Most features one map layer sends; beyond it points are aggregated into cells, polygons become points.
+MAX_FEATURES = 2000
+#: Simplification tolerance (degrees) of polygons per zoom band: (lowest zoom of the band, tolerance).
+SIMPLIFY_BANDS = ((0, 0.01), (8, 0.002), (11, 0.0003), (14, 0.0))
+
+
+def to_wgs84(geoms: gpd.GeoSeries) -> np.ndarray:
+    """The geometries in WGS84 with coordinates rounded to `DECIMALS`."""
+    return rounded(np.asarray(geoms.to_crs(WGS84)))
+
+
+def rounded(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda coords: np.round(coords, DECIMALS))
+
+
+def tolerance(zoom: float) -> float:
+    """The simplification tolerance (degrees) of the zoom band `zoom` falls in."""
+    return next(tol for start, tol in reversed(SIMPLIFY_BANDS) if zoom >= start)
+
+
+def simplified_bands(geoms: np.ndarray) -> dict[float, np.ndarray]:
+    """`geoms` simplified once per tolerance of `SIMPLIFY_BANDS` (a polygon never vanishes: empty results keep
+    the original)."""
+    bands = {}
+    for _, tol in SIMPLIFY_BANDS:
+        if tol == 0:
+            bands[tol] = geoms
+            continue
+        simple = rounded(shapely.simplify(geoms, tol, preserve_topology=True))
+        bands[tol] = np.where(shapely.is_empty(simple), geoms, simple)
+    return bands
+
+
+def bbox_arrays(geoms: np.ndarray) -> np.ndarray:
+    """(n, 4) array of minx, miny, maxx, maxy."""
+    return shapely.bounds(geoms)
+
+
+def in_view(boxes: np.ndarray, bounds: list | None) -> np.ndarray:
+    """Mask of the boxes that meet the Leaflet `bounds` [[south, west], [north, east]] (all when None)."""
+    if not bounds:
+        return np.ones(len(boxes), dtype=bool)
+    (south, west), (north, east) = bounds
+    return (boxes[:, 2] >= west) & (boxes[:, 0] <= east) & (boxes[:, 3] >= south) & (boxes[:, 1] <= north)
+
+
+def feature_collection(geoms: np.ndarray, properties: pd.DataFrame) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of `geoms` (WGS84) with one row of `properties` each."""
+    if len(geoms) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    shapes = shapely.to_geojson(geoms)
+    props = properties.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    features = ",".join(f'{{"type":"Feature","geometry":{g},"properties":{p}}}' for g, p in zip(shapes, props))
+    return json.loads(f'{{"type":"FeatureCollection","features":[{features}]}}')
+
+
+def grid_cells(lon: np.ndarray, lat: np.ndarray, zoom: float, values: pd.DataFrame) -> pd.DataFrame:
+    """Points gathered into square cells of about 48 screen pixels at `zoom`: per cell the mean position,
+    the count, and the sum of each column of `values`."""
+    size = 360.0 / 2 ** float(zoom) * 48 / 256
+    frame = values.assign(_lon=lon, _lat=lat, _cx=np.floor(lon / size), _cy=np.floor(lat / size))
+    sums = {column: (column, "sum") for column in values.columns}
+    return frame.groupby(["_cx", "_cy"]).agg(lon=("_lon", "mean"), lat=("_lat", "mean"), count=("_lon", "size"),
+                                            **sums).reset_index(drop=True)

@@ -1,0 +1,88 @@
+"""Regional overview: KPI cards, the map, the per-country picture and its trend over the periods.
+
+The per-country table is `country_overview` — what `mrumonitor demo` prints — for the filters chosen; the
+KPI cards sum its rows for the chosen countries. Aggregates: every role sees every country's figures.
+"""
+
+from __future__ import annotations
+
+import dash
+import plotly.graph_objects as go
+from dash import Output, html
+
+from mrumonitor.dashboard import context
+from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.components import (
+    filter_bar,
+    filter_inputs,
+    filters_from,
+    frame_table,
+    graph,
+    kpi_cards,
+    kpi_text,
+    page_header,
+)
+from mrumonitor.dashboard.data import RunData, kpis, overview, trends
+from mrumonitor.dashboard.maplayers import map_panel, register_map_callbacks
+from mrumonitor.dashboard.views import KPIS, LAYERS
+
+dash.register_page(__name__, path="/", name="Regional overview", title="Regional overview — MRU mining monitor")
+
+PREFIX = "overview"
+TABLE = "overview-table"
+AREA_CHART = "overview-area-chart"
+SHARE_CHART = "overview-share-chart"
+
+
+def layout(**_query):
+    view = context.view("overview")
+    if view is None:
+        return html.P("This page is not part of this dashboard.")
+    data = context.run_data()
+    return html.Div([
+        page_header(view, "Where mining is, how much of it is unregistered, and how it is changing."),
+        filter_bar(view, data),
+        kpi_cards(view, PREFIX),
+        html.Div(className="grid-2", children=[
+            html.Div(className="card", children=[html.H2("Mining sites by registration class"),
+                                                 map_panel(PREFIX, view, data)]),
+            html.Div([
+                html.Div(className="card", children=[html.H2("Active mined area per country (ha)"),
+                                                     graph(AREA_CHART)]),
+                html.Div(className="card", children=[html.H2("Share unregistered per country (%)"),
+                                                     graph(SHARE_CHART)])])]),
+        html.Div(className="card", children=[
+            html.H2("Per-country picture (as `mrumonitor demo` prints it)"),
+            frame_table(TABLE, overview(data, filters_from(data, None, None, None, None, None)))]),
+    ])
+
+
+@dash.callback([Output(f"{PREFIX}-kpi-{name}", "children") for name in KPIS]
+               + [Output(TABLE, "data"), Output(TABLE, "columns"), Output(AREA_CHART, "figure"),
+                  Output(SHARE_CHART, "figure")], *filter_inputs())
+def update_overview(country, period, commodity, classes, border):
+    """KPIs, the per-country table and the trend charts for the filters (aggregates: no access limit)."""
+    data = context.run_data()
+    inputs = (country, period, commodity, classes, border)
+    return context.remembered(data, "overview", current_access(), inputs, lambda: overview_outputs(data, *inputs))
+
+
+def overview_outputs(data: RunData, country, period, commodity, classes, border) -> list:
+    filters = filters_from(data, country, period, commodity, classes, border)
+    values = kpis(data, filters)
+    table = overview(data, filters)
+    trend = trends(data, filters)
+    return ([kpi_text(name, values[name]) for name in KPIS]
+            + [table.to_dict("records"), [{"name": c, "id": c} for c in table.columns],
+               trend_figure(trend, "active ha", "ha"), trend_figure(trend, "unregistered %", "%")])
+
+
+def trend_figure(trend, column: str, unit: str) -> go.Figure:
+    figure = go.Figure([go.Scatter(x=rows["period"], y=rows[column], name=country, mode="lines+markers")
+                        for country, rows in trend.groupby("country")])
+    figure.update_layout(margin={"l": 50, "r": 10, "t": 10, "b": 30}, height=250, yaxis_title=unit,
+                         legend={"orientation": "h", "y": -0.2}, template="plotly_white")
+    return figure
+
+
+register_map_callbacks(PREFIX, LAYERS)

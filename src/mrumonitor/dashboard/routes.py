@@ -1,0 +1,243 @@
+"""The dashboard's Flask routes beside Dash: layer downloads and the activity overlay image.
+
+``GET /download/<run_id>/<layer>.<format>[?country=ISO3][&part=metadata]``
+    One layer of a published run, exported by `mrumonitor.export.export_layer` into a temporary folder
+    (removed once the file is open) and sent as an attachment named ``<layer>_<country|region>_<run_id>.<ext>``.
+    ``part=metadata`` sends the export's metadata sidecar (``<that name>.metadata.json``) instead.
+``GET /overlay/<run_id>/<period>.png``
+    The period's activity raster as a transparent PNG in Web Mercator (see `overlay`), cached in memory;
+    its corners for ``dl.ImageOverlay`` come from `overlay_bounds`.
+
+Nothing the user types becomes a path: the run id must name a published run of the store (or be
+``latest``), the layer a layer of that run's manifest, the format one of `FORMATS`, the period one of the
+run's periods, the country one of ``[project] countries``; anything else is a 404 or 400 with a plain
+message. An agency user gets a site-level layer (`access.is_site_level`) only with ``country`` = its own
+country (403 otherwise) and overlays masked to its country; aggregates come whole or for any country.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import lru_cache, partial
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import dash
+import flask
+import geopandas as gpd
+import shapely
+from werkzeug.exceptions import NotFound
+
+from mrumonitor.config import Settings
+from mrumonitor.dashboard.access import current_access, is_site_level
+from mrumonitor.dashboard.overlay import WEB_MERCATOR, overlay_bounds_of, render_overlay
+from mrumonitor.errors import AccessDenied, ExportError, StoreError
+from mrumonitor.export import FORMATS, export_layer
+from mrumonitor.export.clip import country_outline
+from mrumonitor.export.source import layer_source
+from mrumonitor.reference import load_boundaries
+from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
+
+log = logging.getLogger(__name__)
+
+#: Media type of each download, by file suffix.
+MEDIA_TYPES = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip",
+               ".geojson": "application/geo+json", ".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
+               ".tif": "image/tiff; application=geotiff; profile=cloud-optimized", ".json": "application/json"}
+
+#: What `part=` may ask for.
+PARTS = ("file", "metadata")
+
+#: Overlay images kept in memory (about 0.1-0.5 MB each).
+OVERLAY_CACHE_SIZE = 64
+
+
+def download_url(run_id: str, layer: str, fmt: str, country: str | None = None, part: str = "file") -> str:
+    """The URL downloading `layer` of run `run_id` as `fmt` (a name of `FORMATS`), for `country` or the region.
+
+    ``part="metadata"`` gives the URL of the export's metadata sidecar instead.
+    """
+    query = {key: value for key, value in (("country", country), ("part", part)) if value and value != "file"}
+    return f"/download/{quote(run_id, safe='')}/{quote(layer, safe='')}.{quote(fmt, safe='')}" + (
+        f"?{urlencode(query)}" if query else "")
+
+
+def overlay_url(run_id: str, period: str) -> str:
+    """The URL of the overlay PNG of `period`'s activity layer in run `run_id`."""
+    return f"/overlay/{quote(run_id, safe='')}/{quote(period, safe='')}.png"
+
+
+def overlay_bounds(run_dir: Path, period: str) -> list[list[float]]:
+    """[[south, west], [north, east]] (WGS84) of the overlay of `period` in the run at `run_dir`."""
+    return _bounds(Path(run_dir).resolve(), period)
+
+
+@lru_cache(maxsize=256)
+def _bounds(run_dir: Path, period: str) -> list[list[float]]:
+    return overlay_bounds_of(_period_raster(run_dir, read_manifest(run_dir), period))
+
+
+def _period_raster(run_dir: Path, manifest: dict, period: str) -> Path:
+    """The activity COG of `period` in the run (its `periods` entry names the layer)."""
+    layers = {entry.get("name"): entry.get("layer") for entry in manifest.get("periods", [])}
+    if period not in layers:
+        raise StoreError(f"run {manifest.get('run_id')} has no period {period!r}; its periods are: "
+                        f"{', '.join(map(str, layers)) or 'none'}.")
+    return layer_source(run_dir, manifest, layers[period]).path
+
+
+class _NotFound(Exception):
+    """Answered 404 with the message."""
+
+
+class _BadRequest(Exception):
+    """Answered 400 with the message."""
+
+
+def install_routes(app: dash.Dash, settings: Settings) -> None:
+    """Register the download and overlay routes on `app`'s Flask server, and AccessDenied as 403."""
+    routes = _Routes(settings)
+    server = app.server
+    server.extensions["mrumonitor_routes"] = routes
+    server.add_url_rule("/download/<run_id>/<filename>", "download", routes.download, merge_slashes=False)
+    server.add_url_rule("/overlay/<run_id>/<filename>", "overlay", routes.overlay, merge_slashes=False)
+    for prefix in ("download", "overlay"):  # any other path under them: a plain 404, not the Dash page
+        server.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_unknown", partial(_unknown, prefix),
+                            merge_slashes=False)
+    server.register_error_handler(NotFound, _not_found)
+    server.register_error_handler(AccessDenied, lambda exc: _plain(str(exc), 403))
+    server.register_error_handler(_NotFound, lambda exc: _plain(str(exc), 404))
+    server.register_error_handler(_BadRequest, lambda exc: _plain(str(exc), 400))
+
+
+def _unknown(prefix: str, rest: str) -> flask.Response:
+    shapes = {"download": "/download/<run_id>/<layer>.<format>", "overlay": "/overlay/<run_id>/<period>.png"}
+    return _plain(f"no such address; ask for {shapes[prefix]}.", 404)
+
+
+def _not_found(exc: NotFound):
+    """Plain 404 for an unmatched path under /download/ or /overlay/ (e.g. ``/download//etc``); others as usual."""
+    path = flask.request.path
+    for prefix in ("download", "overlay"):
+        if path.startswith(f"/{prefix}/"):
+            return _unknown(prefix, path)
+    return exc
+
+
+def _plain(message: str, status: int) -> flask.Response:
+    return flask.Response(message.rstrip() + "\n", status, mimetype="text/plain")
+
+
+class _Routes:
+    """The route handlers, with what they share: the settings, the country outlines, the overlay cache."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._boundaries: gpd.GeoDataFrame | None = None
+        self._lock = threading.Lock()
+        self.overlays = _Cache(OVERLAY_CACHE_SIZE)
+
+    def download(self, run_id: str, filename: str) -> flask.Response:
+        access = current_access()
+        run_dir, manifest = self._run(run_id)
+        layer, _, fmt = filename.rpartition(".")
+        entry = manifest.get("layers", {}).get(layer)
+        if not layer or entry is None:
+            raise _NotFound(f"run {manifest['run_id']} has no layer {layer or filename!r}; its layers are: "
+                            f"{', '.join(sorted(manifest.get('layers', {})))}.")
+        export_format = FORMATS.get(fmt)
+        if export_format is None or entry.get("kind") not in export_format.kinds:
+            fits = [name for name, known in FORMATS.items() if entry.get("kind") in known.kinds]
+            raise _BadRequest(f"layer {layer!r} cannot be downloaded as {fmt!r}; formats: {', '.join(fits)}.")
+        country = self._country(flask.request.args.get("country"))
+        part = flask.request.args.get("part", "file")
+        if part not in PARTS:
+            raise _BadRequest(f"part={part!r} is not known; ask for part=file (the default) or part=metadata.")
+        if is_site_level(layer):
+            access.require_sites(country)
+        name = f"{layer}_{country or 'region'}_{manifest['run_id']}{export_format.suffixes[0]}"
+        with tempfile.TemporaryDirectory(prefix="mrumonitor-download-") as folder:
+            try:
+                result = export_layer(run_dir, manifest, layer, fmt, Path(folder) / name, country,
+                                      self.boundaries() if country else None)
+            except ExportError as exc:
+                raise _BadRequest(str(exc)) from None
+            path = result.sidecar if part == "metadata" else result.file
+            handle = path.open("rb")  # still readable once the folder is removed (POSIX)
+        log.info("download %s by %s", path.name, access.user or "anonymous")
+        return flask.send_file(handle, mimetype=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+                               as_attachment=True, download_name=path.name, max_age=0)
+
+    def overlay(self, run_id: str, filename: str) -> flask.Response:
+        access = current_access()
+        run_dir, manifest = self._run(run_id)
+        period, dot, suffix = filename.rpartition(".")
+        if not dot or suffix != "png":
+            raise _NotFound(f"overlays are PNG images: ask for /overlay/{run_id}/<period>.png.")
+        try:
+            path = _period_raster(run_dir, manifest, period)
+        except (StoreError, ExportError) as exc:
+            raise _NotFound(str(exc)) from None
+        country = None if access.regional else access.country
+        png = self.overlays.get((manifest["run_id"], period, country),
+                                lambda: render_overlay(path, self.outline(country) if country else None))
+        response = flask.Response(png, mimetype="image/png")
+        # private: an agency's image differs from the region's; a run id never changes, "latest" does
+        response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
+        return response
+
+    def _run(self, run_id: str) -> tuple[Path, dict]:
+        """The folder and manifest of a published run of the store (`run_id` or "latest"), else 404."""
+        store = self.settings.paths.store
+        published = [summary.run_id for summary in list_runs(store) if summary.status == "published"]
+        if run_id != "latest" and run_id not in published:
+            raise _NotFound(f"no published run {run_id!r}; runs: {', '.join(published) or 'none'} (or latest).")
+        try:
+            run_dir = resolve_run(store, run_id)
+            return run_dir, read_manifest(run_dir)
+        except StoreError as exc:
+            raise _NotFound(str(exc)) from None
+
+    def _country(self, country: str | None) -> str | None:
+        if not country:
+            return None
+        known = self.settings.project.countries
+        if country.upper() not in known:
+            raise _BadRequest(f"country={country!r} is not one of {', '.join(known)}.")
+        return country.upper()
+
+    def boundaries(self) -> gpd.GeoDataFrame:
+        """The consistent country outlines in the analysis CRS, read once."""
+        with self._lock:
+            if self._boundaries is None:
+                self._boundaries = load_boundaries(self.settings.paths.reference, self.settings.analysis_crs)
+            return self._boundaries
+
+    def outline(self, country: str) -> shapely.Geometry:
+        """`country`'s outline in Web Mercator."""
+        return country_outline(self.boundaries(), country, WEB_MERCATOR)
+
+
+class _Cache:
+    """A small thread-safe LRU of computed values (the same value may be computed twice under a race)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value

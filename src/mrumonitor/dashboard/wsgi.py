@@ -1,0 +1,31 @@
+"""The dashboard as a WSGI application, for a WSGI server other than `mrumonitor serve`.
+
+Configured by environment variables, read when this module is imported:
+
+- ``MRUMONITOR_CONFIG``: the configuration file (default: the defaults, configs/default.toml);
+- ``MRUMONITOR_RUN``: the run to show, a run id or ``latest`` (the default);
+- the secret key variable named by ``[dashboard.auth] secret_key_env`` when auth is enabled.
+
+Examples::
+
+    MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml waitress-serve --threads 8 --port 8050 \\
+        mrumonitor.dashboard.wsgi:application
+    MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml gunicorn --workers 2 --threads 4 --bind 127.0.0.1:8050 \\
+        mrumonitor.dashboard.wsgi:application
+
+Only servers import this module: importing it builds the app (it reads the run's manifest).
+"""
+
+from __future__ import annotations
+
+import os
+
+from mrumonitor.config import load_settings
+from mrumonitor.dashboard.app import create_app
+
+#: The Dash app, built from the environment.
+app = create_app(load_settings(os.environ.get("MRUMONITOR_CONFIG") or None),
+                 run=os.environ.get("MRUMONITOR_RUN") or "latest")
+
+#: What WSGI servers call.
+application = app.server

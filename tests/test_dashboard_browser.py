@@ -1,0 +1,89 @@
+"""The dashboard in real headless Chromium (dash_duo): every page loads with no console error and is
+screenshotted into docs/screenshots/; the country filter changes the KPIs, the map layer and the site table;
+a click on a site opens its dossier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+
+from mrumonitor.dashboard.app import create_app
+from mrumonitor.dashboard.data import load_run
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+#: page name: (path, an element that shows the page has rendered its data).
+PAGES = {
+    "overview": ("/", "#overview-table td"),
+    "map": ("/map", "#mainmap-map .leaflet-interactive"),
+    "unregistered": ("/unregistered", "#unreg-table td"),
+    "border": ("/border", "#border-corridors td"),
+    "downloads": ("/downloads", "#download-sites-gpkg"),
+    "runs": ("/runs", "#runs-table td"),
+}
+
+
+@pytest.fixture
+def dashboard(dash_duo, demo_settings):
+    dash_duo.start_server(create_app(demo_settings))
+    return dash_duo
+
+
+def _visit(duo, path: str, ready: str) -> None:
+    """Open `path` and wait for its data: the `ready` element, every chart drawn, no callback pending."""
+    duo.driver.get(duo.server_url + path)
+    duo.wait_for_element(ready, timeout=30)
+    until(lambda: _settled(duo.driver), timeout=30)
+
+
+def _settled(driver) -> bool:
+    """Every chart drawn and no callback pending (asked in one script: the page may re-render meanwhile)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('.dash-graph')].every(g => g.querySelector('.main-svg'))"
+        " && !document.querySelector('[data-dash-is-loading=\"true\"]');")
+
+
+def test_every_page_loads_without_console_errors(dashboard, demo_settings):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    site = load_run(demo_settings).sites.sort_values("risk_score").iloc[-1]["site_id"]
+    for name, (path, ready) in {**PAGES, "site": (f"/site/{site}", "#dossier-facts")}.items():
+        _visit(dashboard, path, ready)
+        assert dashboard.get_logs() == [], name
+        dashboard.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    assert (SCREENSHOTS / "overview.png").stat().st_size > 10_000
+
+
+def _choose_country(duo, label: str) -> None:
+    duo.select_dcc_dropdown("#filter-country", value=label)
+
+
+def test_country_filter_changes_kpis_map_and_table(dashboard):
+    _visit(dashboard, "/", "#overview-table td")
+    dashboard.wait_for_contains_text("#overview-status", "all four countries", timeout=30)
+    region_area = dashboard.find_element("#overview-kpi-active_ha").text
+    _choose_country(dashboard, "Sierra Leone (SLE)")
+    dashboard.wait_for_contains_text("#overview-status", "SLE", timeout=30)
+    until(lambda: dashboard.find_element("#overview-kpi-active_ha").text != region_area, timeout=30)
+    dashboard.driver.find_element(By.LINK_TEXT, "Unregistered production").click()
+    dashboard.wait_for_element("#unreg-table td", timeout=30)
+    dashboard.wait_for_contains_text("#unreg-count", "sites match", timeout=30)
+    countries = {cell.text for cell in dashboard.find_elements("#unreg-table td[data-dash-column=country]")}
+    assert countries == {"SLE"}
+    assert dashboard.get_logs() == []
+
+
+def test_clicking_a_site_opens_its_dossier(dashboard, demo_settings):
+    data = load_run(demo_settings)
+    site = data.sites[(data.sites["last_seen"] == data.last_period) & (data.sites["area_ha"] > 20)].iloc[0]
+    _visit(dashboard, f"/map?site={site['site_id']}", "#mainmap-map")
+    dashboard.wait_for_contains_text("#mainmap-status", "as footprints", timeout=30)
+    leaflet = dashboard.find_element("#mainmap-map")
+    ActionChains(dashboard.driver).move_to_element(leaflet).click().perform()
+    dashboard.wait_for_element("#dossier-facts", timeout=30)
+    assert dashboard.driver.current_url.endswith(f"/site/{site['site_id']}")
+    assert site["site_id"] in dashboard.find_element(".page-note").text
+    assert dashboard.get_logs() == []

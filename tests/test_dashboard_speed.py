@@ -1,0 +1,99 @@
+"""The dashboard's speed-ups change no answer: the per-period arrays, the per-filter overviews and the
+callbacks' result store give what a plain computation over the run's tables gives, and a stored answer is
+never handed to a user of another access scope."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+
+from mrumonitor.analysis.summary import country_overview
+from mrumonitor.dashboard import context
+from mrumonitor.dashboard import data as dd
+from mrumonitor.dashboard.access import REGIONAL, Access
+
+SLE_AGENCY = Access("nma_sle", "agency", "SLE")
+GIN_AGENCY = Access("gin", "agency", "GIN")
+
+
+@pytest.fixture(scope="module")
+def run(demo_settings):
+    return dd.load_run(demo_settings)
+
+
+def plain_site_rows(run, filters, access):
+    """The site rows by masks over the whole `site_periods` table (what the dashboard computed before)."""
+    rows = run.site_periods
+    mask = (rows["period"] == filters.period).to_numpy() & dd.visible_countries(rows["countries"], access)
+    if filters.countries:
+        mask &= rows["country"].isin(filters.countries).to_numpy()
+    if filters.commodity:
+        mask &= (rows["commodity"] == filters.commodity).to_numpy(dtype=bool, na_value=False)
+    if filters.classes:
+        mask &= rows["registration"].isin(filters.classes).to_numpy()
+    if filters.border_only:
+        mask &= rows["in_border_zone"].to_numpy(dtype=bool, na_value=False)
+    return rows[mask]
+
+
+def filter_cases(run):
+    for period, country, commodity, classes, border in itertools.product(
+            run.periods, ["", "SLE", "GIN"], [None, "diamond"], [[], ["no_licence", "expired_licence"]], [False, True]):
+        yield dd.default_filters(run, period=period, countries=[country], commodity=commodity, classes=classes,
+                                 border_only=border)
+
+
+def test_site_rows_and_table_are_those_of_plain_masks(run):
+    for filters in filter_cases(run):
+        for access in (REGIONAL, SLE_AGENCY):
+            expected = plain_site_rows(run, filters, access)
+            pd.testing.assert_frame_equal(dd.site_rows(run, filters, access), expected)
+            rows, total = dd.site_table(run, filters, access, page=1, page_size=7)
+            assert total == len(expected)
+            ordered = expected.sort_values(["area_ha", "site_id"], ascending=[False, True])
+            assert [r["site_id"] for r in rows] == list(ordered["site_id"].iloc[7:14])
+
+
+def test_overview_is_country_overview_of_the_filtered_sites_with_and_without_the_store(run, monkeypatch):
+    for filters in filter_cases(run):
+        cached = dd.overview(run, filters)
+        sites = dd._sites_as_of(run, filters.period)
+        summary = run.summary(filters.commodity, filters.border_only)
+        if filters.classes:
+            summary = summary[summary["registration"].isin(filters.classes)]
+            sites = sites[sites["registration"].isin(filters.classes)]
+        if filters.commodity:
+            sites = sites[sites["commodity"] == filters.commodity]
+        if filters.border_only:
+            sites = sites[sites["in_border_zone"].astype(bool)]
+        pd.testing.assert_frame_equal(cached, country_overview(summary, sites, filters.period))
+    assert len(run.overviews) > 0
+    monkeypatch.setattr(run, "overviews", dd.Memo(0))  # nothing kept: computed again, same answer
+    filters = next(filter_cases(run))
+    pd.testing.assert_frame_equal(dd.overview(run, filters), dd._overview(run, filters))
+
+
+def test_memo_is_bounded_and_least_recently_used_goes_first():
+    memo, calls = dd.Memo(2), []
+    for key in ("a", "b", "a", "c", "b"):
+        memo.get(key, lambda key=key: calls.append(key) or key.upper())
+    assert calls == ["a", "b", "c", "b"] and len(memo) == 2  # "b" was dropped when "c" came, "a" kept
+
+
+def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
+    monkeypatch.setattr(run, "results", dd.Memo(100))
+    inputs = ("", run.last_period, "", [], [])
+    asked = []
+
+    def answer(access):
+        return context.remembered(run, "site table", access, inputs,
+                                  lambda: asked.append(access.country) or dd.site_table(
+                                      run, dd.default_filters(run), access))
+
+    regional, sle = answer(REGIONAL), answer(SLE_AGENCY)
+    assert sle != regional and sle == dd.site_table(run, dd.default_filters(run), SLE_AGENCY)
+    assert answer(Access("another_sle_user", "agency", "SLE")) is sle  # same scope: stored answer
+    assert answer(GIN_AGENCY) == dd.site_table(run, dd.default_filters(run), GIN_AGENCY)
+    assert asked == [None, "SLE", "GIN"]
