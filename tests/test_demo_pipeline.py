@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from test_cli import mrumonitor
 
 from mrumonitor.config import load_settings
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -19,11 +18,9 @@ PERIODS = ("2023H2", "2024H2", "2025H2", "2026H1")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("demo") / "demo"
-    result = mrumonitor("demo", "--workdir", str(workdir), "--no-serve")
-    assert result.returncode == 0, result.stderr
-    return workdir, result
+def demo(demo_run):
+    """The session's `mrumonitor demo --no-serve` (conftest.demo_run): its folder and finished process."""
+    return demo_run
 
 
 def layer(workdir: Path, name: str) -> pd.DataFrame:
