@@ -1,4 +1,4 @@
-"""Polygonal parts of overlay and repair results, as one MultiPolygon per geometry."""
+"""Polygonal parts of overlay and repair results: one (Multi)Polygon per geometry."""
 
 from __future__ import annotations
 
@@ -10,20 +10,27 @@ _MULTIPOLYGON = 6
 
 
 def as_multipolygons(geoms: np.ndarray, missing: shapely.Geometry | None = None) -> np.ndarray:
-    """Keep the polygonal parts of each geometry as one MultiPolygon each (vectorised).
+    """Keep the polygonal parts of each geometry as one MultiPolygon each (vectorised; see `polygonal`)."""
+    out = polygonal(geoms, missing)
+    single = np.flatnonzero(shapely.get_type_id(out) == _POLYGON)
+    out[single] = shapely.multipolygons(out[single], indices=np.arange(len(single)))
+    return out
+
+
+def polygonal(geoms: np.ndarray, missing: shapely.Geometry | None = None) -> np.ndarray:
+    """Keep the polygonal parts of each geometry: Polygons and MultiPolygons as they are, the polygons of a
+    collection as one MultiPolygon.
 
     `make_valid`, intersections and differences can return collections holding lines or points beside the
-    polygons; those are dropped. A geometry with no polygonal part becomes `missing`. MultiPolygons pass
-    through as they are and Polygons are wrapped, so only the collections are taken apart.
+    polygons; those are dropped. A geometry with no polygonal part (or empty) becomes `missing`.
     """
     geoms = np.asarray(geoms, dtype=object)
     out = np.full(len(geoms), missing, dtype=object)
     if not len(geoms):
         return out
     kind = np.where(shapely.is_empty(geoms), -1, shapely.get_type_id(geoms))
-    multi, single = kind == _MULTIPOLYGON, kind == _POLYGON
-    out[multi] = geoms[multi]
-    out[single] = shapely.multipolygons(geoms[single], indices=np.arange(np.count_nonzero(single)))
+    kept = (kind == _POLYGON) | (kind == _MULTIPOLYGON)
+    out[kept] = geoms[kept]
     mixed = np.flatnonzero(kind > _MULTIPOLYGON)
     parts, index = shapely.get_parts(geoms[mixed], return_index=True)
     parts, inner = shapely.get_parts(parts, return_index=True)  # flatten MultiPolygons inside collections

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mrumonitor.analysis.threads import threaded
+from mrumonitor.analysis.threads import query, threaded, threaded_by
 from mrumonitor.config import PeriodSettings
-from mrumonitor.polygons import as_multipolygons
+from mrumonitor.polygons import polygonal
 from mrumonitor.schema import (
     PRODUCTION_LICENCE_TYPES,
     REGISTRATION_CLASSES,
@@ -152,12 +152,12 @@ def _licensed_pieces(footprints, geoms, concessions, commodity, observed) -> tup
     """The pieces of footprints under a licence, overlaps resolved (item, class, licence, area, geometry),
     and the part of each footprint that no licence covers."""
     licences = np.asarray(concessions.geometry)
-    item, lic = shapely.STRtree(licences).query(geoms, predicate="intersects")
+    item, lic = query(shapely.STRtree(licences), geoms, "intersects")
     attributes = concessions.iloc[lic]
     on = footprints["period"].map(observed).to_numpy()[item]
     site_commodity = footprints["site_id"].map(commodity).to_numpy(dtype=object)[item]
     classes = licence_classes(attributes, on, site_commodity)
-    whole = _covers(licences[lic], geoms[item])
+    whole = _covers(lic, licences, geoms[item])
     pieces = geoms[item].copy()
     pieces[~whole] = threaded(shapely.intersection, pieces[~whole], licences[lic[~whole]])
     pairs = pd.DataFrame({"item": item, "rank": pd.Categorical(classes, REGISTRATION_CLASSES).codes,
@@ -173,13 +173,10 @@ def _licensed_pieces(footprints, geoms, concessions, commodity, observed) -> tup
     return pairs, remaining
 
 
-def _covers(licences: np.ndarray, footprints: np.ndarray) -> np.ndarray:
-    """Whether each licence covers its footprint whole (then the piece is the footprint: no overlay needed).
-
-    In one thread: a prepared geometry builds its indexes on first use, so two threads must not share one.
-    """
+def _covers(lic: np.ndarray, licences: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """Whether licence `lic` covers its footprint whole (then the piece is the footprint: no overlay needed)."""
     shapely.prepare(licences)
-    return shapely.covers(licences, footprints)
+    return threaded_by(shapely.covers, lic, licences[lic], footprints)
 
 
 def _resolve_overlaps(item: np.ndarray, pieces: np.ndarray, whole: np.ndarray,
@@ -259,7 +256,7 @@ def _per_period(pieces: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
     """The polygonal parts of overlay results (an empty MultiPolygon where none is left, so unions hold)."""
-    return as_multipolygons(geoms, missing=_EMPTY)
+    return polygonal(geoms, missing=_EMPTY)
 
 
 def _class_order(column: pd.Series) -> pd.Series:

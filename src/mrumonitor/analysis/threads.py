@@ -40,6 +40,36 @@ def threaded(func: Callable[..., np.ndarray], *arrays: np.ndarray | shapely.Geom
         return np.concatenate(list(pool.map(run, bounds[:-1], bounds[1:])))
 
 
+def threaded_by(func: Callable[..., np.ndarray], owner: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+    """Like `threaded`, but rows with the same `owner` go to the same thread: for predicates on prepared
+    geometries, whose indexes GEOS builds on first use (two threads must not share one)."""
+    bounds = _chunks(len(owner))
+    if len(bounds) <= 2:
+        return func(*arrays)
+    group = owner % (len(bounds) - 1)
+    rows = [np.flatnonzero(group == g) for g in range(len(bounds) - 1)]
+    with ThreadPoolExecutor(len(rows)) as pool:
+        parts = list(pool.map(lambda taken: func(*(a[taken] for a in arrays)), rows))
+    out = np.empty(len(owner), dtype=parts[0].dtype)
+    for taken, part in zip(rows, parts, strict=True):
+        out[taken] = part
+    return out
+
+
+def query(tree: shapely.STRtree, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
+    """`STRtree.query(geoms, predicate)` as (item, target) arrays, the geometries split over the cores."""
+    bounds = _chunks(len(geoms))
+    tree.query(geoms[:1])  # the tree is built on its first query: not concurrently
+
+    def run(start: int, stop: int) -> np.ndarray:
+        found = tree.query(geoms[start:stop], predicate=predicate)
+        return np.stack([found[0] + start, found[1]])
+
+    with ThreadPoolExecutor(max(1, len(bounds) - 1)) as pool:
+        item, target = np.concatenate(list(pool.map(run, bounds[:-1], bounds[1:])), axis=1)
+    return item, target
+
+
 def query_nearest(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nearest tree geometry of each of `geoms` (one per geometry, ties to the first): (item, target,
     distance) as `STRtree.query_nearest(..., return_distance=True, all_matches=False)` gives them."""
