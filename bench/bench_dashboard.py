@@ -14,7 +14,7 @@ starts `mrumonitor serve` (waitress, production mode, auth off as in the demo) i
    filter change (country, period, commodity, registration, border), a map move (region, country or site
    zoom) or a page change, and sends every callback of the page taking that input at once, as the Dash
    renderer does, with values from the run (its periods, the four countries, viewports around its sites).
-   N users (default 50) each repeat: interaction, think 0.5-1.5 s, for the duration. Latency is per callback
+   N users (default 50) each repeat: interaction, think 0.5-1.5 s (`--think MIN MAX`), for the duration. Latency is per callback
    request, client side. Target: p95 <= 250 ms.
    The workload is harder than the first version of this script, on purpose: (a) map views are drawn afresh
    for each interaction (zoom 7-14 around a random site, as after panning; the first version sent 19 fixed
@@ -294,19 +294,21 @@ def post(session: requests.Session, url: str, body: dict) -> tuple[float, int, i
     return (time.perf_counter() - start) * 1000, answer.status_code, len(answer.content)
 
 
-def load(url: str, actions: list[list[dict]], users: int, duration: float, seed: int, processes: int) -> list[tuple]:
+def load(url: str, actions: list[list[dict]], users: int, duration: float, seed: int, processes: int,
+         think: tuple[float, float]) -> list[tuple]:
     """`users` users spread over `processes` client processes (the client's own Python work must not share
     one GIL with 50 users' threads and delay the timings it takes), for `duration` seconds."""
     stop_at = time.time() + duration
     groups = [list(range(first, users, processes)) for first in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        parts = pool.starmap(_users, [(url, actions, group, stop_at, seed) for group in groups])
+        parts = pool.starmap(_users, [(url, actions, group, stop_at, seed, think) for group in groups])
     return [sample for part in parts for sample in part]
 
 
-def _users(url: str, actions: list[list[dict]], numbers: list[int], stop_at: float, seed: int) -> list[tuple]:
+def _users(url: str, actions: list[list[dict]], numbers: list[int], stop_at: float, seed: int,
+           think: tuple[float, float]) -> list[tuple]:
     """A thread per user of `numbers`, each: an interaction (its callbacks in parallel, 6 at most as a
-    browser), then a think time of 0.5-1.5 s, until the wall clock reaches `stop_at`. Returns (ms, status,
+    browser), then a think time drawn from `think` (seconds), until the wall clock reaches `stop_at`. Returns (ms, status,
     bytes, output) per request."""
     samples, lock = [], threading.Lock()
 
@@ -319,7 +321,7 @@ def _users(url: str, actions: list[list[dict]], numbers: list[int], stop_at: flo
                 results = list(pool.map(lambda body: (*post(session, url, body), body["output"]), bodies))
                 with lock:
                     samples.extend(results)
-                time.sleep(rng.uniform(0.5, 1.5))
+                time.sleep(rng.uniform(*think))
 
     threads = [threading.Thread(target=user, args=(n,)) for n in numbers]
     for thread in threads:
@@ -360,6 +362,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count(),
                         help="server processes (serve --workers; 1: waitress), default: one per core")
     parser.add_argument("--clients", type=int, default=4, help="client processes the users are spread over")
+    parser.add_argument("--think", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"),
+                        help="think time of a user between two interactions, seconds (default 0.5 1.5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -398,7 +402,8 @@ def main() -> None:
             page = first_load(url)
             print(f"first page load: {page['total_bytes'] / 1e6:.2f} MB in {page['seconds_to_idle']} s", flush=True)
             started = time.perf_counter()
-            samples = load(url, actions, size["users"], size["duration"], args.seed, args.clients)
+            samples = load(url, actions, size["users"], size["duration"], args.seed, args.clients,
+                           tuple(args.think))
             seconds = time.perf_counter() - started
             loaded = summary(samples, seconds)
         finally:
@@ -414,7 +419,7 @@ def main() -> None:
 
     print()
     print(f"{'':34} {'requests':>9} {'ok':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>7}")
-    label = f"cached, {size['users']} users"
+    label = f"cached, {size['users']} users, think {args.think[0]:g}-{args.think[1]:g} s"
     print(f"{label:34} "
           f"{loaded['requests']:>9} {loaded['ok']:>6} {loaded['p50_ms']:>8.0f} {loaded['p95_ms']:>8.0f} "
           f"{loaded['p99_ms']:>8.0f} {loaded['max_ms']:>8.0f} {loaded['requests_per_s']:>7.1f}")
@@ -434,7 +439,7 @@ def main() -> None:
           f"{size['users']} users): {'PASS' if p95_ok else 'FAIL'}")
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "size": size,
               "synthetic_sites": size["synthetic"], "server_threads": args.threads, "server_workers": args.workers,
-              "client_processes": args.clients, "first_page_load": page,
+              "client_processes": args.clients, "think_s": list(args.think), "first_page_load": page,
               "load": loaded, "per_callback": per_callback(samples), "baseline_no_cache_one_user": baseline,
               "baseline_per_callback": per_callback(base), "warm_up_s": warm_up_s, "first_callbacks_ms": cold,
               "targets": {"first_load_mb": FIRST_LOAD_TARGET_MB, "p95_ms": P95_TARGET_MS,

@@ -284,7 +284,7 @@ def running_server(flask_app, threads: int = 4):
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+def session_demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The README's first command as a user runs it, once per session: `mrumonitor demo --no-serve` in a
     fresh folder, as a real process (about a minute). Returns the demo folder (`./mrumonitor-demo`) and the
     finished process. Read-only for the tests."""
@@ -298,12 +298,12 @@ def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 @pytest.fixture(scope="session")
 def demo_settings(request) -> Settings:
-    """Settings of the session's demo region, its run published (`demo_run`). Read-only for the tests. To
+    """Settings of the session's demo region, its run published (`session_demo`). Read-only for the tests. To
     iterate on dashboard tests, MRUMONITOR_TEST_DEMO=<a demo workdir built before> reuses that one instead.
     """
     if os.environ.get("MRUMONITOR_TEST_DEMO"):
         return load_settings(Path(os.environ["MRUMONITOR_TEST_DEMO"]) / "mrumonitor.toml")
-    workdir, _ = request.getfixturevalue("demo_run")
+    workdir, _ = request.getfixturevalue("session_demo")
     return load_settings(workdir / "mrumonitor.toml")
 
 

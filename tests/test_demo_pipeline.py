@@ -18,9 +18,9 @@ PERIODS = ("2023H2", "2024H2", "2025H2", "2026H1")
 
 
 @pytest.fixture(scope="module")
-def demo(demo_run):
-    """The session's `mrumonitor demo --no-serve` (conftest.demo_run): its folder and finished process."""
-    return demo_run
+def demo(session_demo):
+    """The session's `mrumonitor demo --no-serve` (conftest.session_demo): its folder and finished process."""
+    return session_demo
 
 
 def layer(workdir: Path, name: str) -> pd.DataFrame:

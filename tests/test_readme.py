@@ -1,7 +1,7 @@
 """The docs check: every command of the README's ```bash blocks runs, as written, on the demo.
 
 The README's `bash` blocks hold only commands a user can paste (placeholders live in `text` blocks). Each
-runs here, in order, in a copy of the session's demo folder (`conftest.demo_run`, which is the README's own
+runs here, in order, in a copy of the session's demo folder (`conftest.session_demo`, which is the README's own
 `mrumonitor demo --no-serve`), and must exit 0. Three kinds are not run as written, for a stated reason:
 `pip install ...` (CI's .ci/run runs the README's test command, whose install covers the other),
 `python -m pytest` (this is it), and the long-running `mrumonitor demo` / `serve` / `scheduler` without
@@ -53,8 +53,8 @@ def test_the_readme_states_the_two_set_up_commands():
     assert "--no-serve" in README.read_text(encoding="utf-8")
 
 
-def test_every_readme_command_runs_on_the_demo(demo_run, tmp_path):
-    demo_dir, _ = demo_run
+def test_every_readme_command_runs_on_the_demo(session_demo, tmp_path):
+    demo_dir, _ = session_demo
     shutil.copytree(demo_dir, tmp_path / demo_dir.name, symlinks=True)
     env = {**os.environ, "COLUMNS": "200"}
     ran = []
