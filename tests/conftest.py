@@ -283,6 +283,13 @@ def running_server(flask_app, threads: int = 4):
         server.close()
 
 
+@pytest.fixture(scope="module")
+def base_url(server):
+    """The URL of the test module's `server` fixture (a Flask app) served by waitress for the module."""
+    with running_server(server) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def session_demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The README's first command as a user runs it, once per session: `mrumonitor demo --no-serve` in a

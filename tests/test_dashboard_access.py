@@ -113,12 +113,6 @@ def server(auth_settings, secret_key) -> flask.Flask:
     return app.server
 
 
-@pytest.fixture(scope="module")
-def base_url(server):
-    with running_server(server) as url:
-        yield url
-
-
 @pytest.fixture(params=["flask", "http"])
 def client(request, server):
     return FlaskClient(server) if request.param == "flask" else HttpClient(request.getfixturevalue("base_url"))

@@ -27,7 +27,6 @@ from conftest import (
     FlaskClient,
     HttpClient,
     log_in,
-    running_server,
 )
 from pyproj import Transformer
 
@@ -45,12 +44,6 @@ def server(auth_settings, secret_key) -> flask.Flask:
     install_access(app, auth_settings)
     install_routes(app, auth_settings)
     return app.server
-
-
-@pytest.fixture(scope="module")
-def base_url(server):
-    with running_server(server) as url:
-        yield url
 
 
 @pytest.fixture(params=["flask", "http"])
