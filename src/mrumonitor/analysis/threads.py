@@ -58,31 +58,34 @@ def threaded_by(func: Callable[..., np.ndarray], owner: np.ndarray, *arrays: np.
 
 def query(tree: shapely.STRtree, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
     """`STRtree.query(geoms, predicate)` as (item, target) arrays, the geometries split over the cores."""
-    bounds = _chunks(len(geoms))
-    tree.query(geoms[:1])  # the tree is built on its first query: not concurrently
-
-    def run(start: int, stop: int) -> np.ndarray:
-        found = tree.query(geoms[start:stop], predicate=predicate)
-        return np.stack([found[0] + start, found[1]])
-
-    with ThreadPoolExecutor(max(1, len(bounds) - 1)) as pool:
-        item, target = np.concatenate(list(pool.map(run, bounds[:-1], bounds[1:])), axis=1)
-    return item, target
+    return _tree_chunks(tree, geoms, lambda part: tuple(tree.query(part, predicate=predicate)))
 
 
 def query_nearest(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nearest tree geometry of each of `geoms` (one per geometry, ties to the first): (item, target,
     distance) as `STRtree.query_nearest(..., return_distance=True, all_matches=False)` gives them."""
-    bounds = _chunks(len(geoms))
-    tree.query_nearest(geoms[:1])  # the tree is built on its first query: not concurrently
 
-    def run(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        (item, target), distance = tree.query_nearest(geoms[start:stop], return_distance=True, all_matches=False)
-        return item + start, target, distance
+    def nearest(part: np.ndarray) -> tuple[np.ndarray, ...]:
+        (item, target), distance = tree.query_nearest(part, return_distance=True, all_matches=False)
+        return item, target, distance
+
+    return _tree_chunks(tree, geoms, nearest)
+
+
+def _tree_chunks(tree: shapely.STRtree, geoms: np.ndarray,
+                 ask: Callable[[np.ndarray], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """`ask(chunk)` for a chunk of `geoms` per core; its first array (positions in the chunk) becomes
+    positions in `geoms`, and the chunks' arrays are joined in order."""
+    bounds = _chunks(len(geoms))
+    ask(geoms[:1])  # the tree is built on its first query: not concurrently
+
+    def run(start: int, stop: int) -> tuple[np.ndarray, ...]:
+        item, *rest = ask(geoms[start:stop])
+        return item + start, *rest
 
     with ThreadPoolExecutor(max(1, len(bounds) - 1)) as pool:
         parts = list(pool.map(run, bounds[:-1], bounds[1:]))
-    return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 
 def _chunks(n: int) -> np.ndarray:
