@@ -269,6 +269,20 @@ def log_in(client, user: str, password: str | None = None, next_page: str = "/")
                                                    "next": next_page})
 
 
+def callback_body(dependencies: list[dict], output: str, values: dict[str, object]) -> dict:
+    """The body the Dash renderer posts to /_dash-update-component for the callback whose output starts
+    with `output`, with input and state values from `values` ("<id>.<property>": value)."""
+    dep = next(d for d in dependencies if d["output"].lstrip(".").startswith(output))
+    targets = [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in dep["output"].strip(".").split("...")]
+
+    def given(items):
+        return [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in items]
+
+    return {"output": dep["output"], "outputs": targets if dep["output"].startswith("..") else targets[0],
+            "inputs": given(dep["inputs"]), "state": given(dep["state"]),
+            "changedPropIds": [f"{item['id']}.{item['property']}" for item in dep["inputs"]]}
+
+
 @contextmanager
 def running_server(flask_app, threads: int = 4):
     """Serve `flask_app` with waitress on a free localhost port; yields its base URL."""

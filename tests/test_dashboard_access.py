@@ -27,6 +27,7 @@ from conftest import (
     TEST_SECRET_ENV,
     FlaskClient,
     HttpClient,
+    callback_body,
     log_in,
     running_server,
     with_auth,
@@ -45,7 +46,7 @@ from mrumonitor.dashboard.access import (
     is_site_level,
 )
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.routes import download_url, install_routes, overlay_url
+from mrumonitor.dashboard.routes import download_url, install_routes, overlay_url, reference_url
 from mrumonitor.errors import AccessDenied, ConfigError
 from mrumonitor.store.runs import resolve_run
 
@@ -123,7 +124,8 @@ DATA_REQUESTS = [
     ("GET", "/_dash-component-suites/dash/deps/react@18.3.1.min.js"), ("GET", "/_reload-hash"),
     ("GET", "/assets/style.css"),
     ("GET", download_url(DASHBOARD_RUN, "capacity", "csv")), ("GET", download_url("latest", "sites", "gpkg", "SLE")),
-    ("GET", overlay_url(DASHBOARD_RUN, "2025H2")), ("GET", "/dossier/SLE-1.html"), ("POST", "/whoami"),
+    ("GET", overlay_url(DASHBOARD_RUN, "2025H2")), ("GET", reference_url(DASHBOARD_RUN, "countries")),
+    ("GET", "/dossier/SLE-1.html"), ("POST", "/whoami"),
     ("GET", "/download/..%2F..%2Fetc%2Fpasswd")]
 
 
@@ -239,20 +241,6 @@ def user_client(url: str, user: str | None) -> HttpClient:
     return client
 
 
-def callback_body(dependencies: list[dict], output: str, values: dict[str, object]) -> dict:
-    """The body the Dash renderer posts to /_dash-update-component for the callback whose output starts
-    with `output`, with input and state values from `values` ("<id>.<property>": value)."""
-    dep = next(d for d in dependencies if d["output"].lstrip(".").startswith(output))
-    targets = [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in dep["output"].strip(".").split("...")]
-
-    def given(items):
-        return [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in items]
-
-    return {"output": dep["output"], "outputs": targets if dep["output"].startswith("..") else targets[0],
-            "inputs": given(dep["inputs"]), "state": given(dep["state"]),
-            "changedPropIds": [f"{item['id']}.{item['property']}" for item in dep["inputs"]]}
-
-
 #: The filter bar's values, the country left to each test.
 FILTERS = {"filter-period.value": "2026H1", "filter-commodity.value": "", "filter-registration.value": [],
            "filter-border-only.value": []}
@@ -280,7 +268,8 @@ def site_callbacks(client: HttpClient, country: str) -> dict[str, list[str]]:
     ("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"), ("POST", "/_dash-update-component"),
     ("GET", "/assets/style.css"), ("GET", "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.min.js"),
     ("GET", "/download/latest/capacity.csv"), ("GET", "/download/latest/sites.gpkg?country=SLE"),
-    ("GET", "/overlay/latest/2026H1.png"), ("GET", "/dossier/latest/MS-25335fbe20.html")])
+    ("GET", "/overlay/latest/2026H1.png"), ("GET", "/reference/latest/borders.geojson"),
+    ("GET", "/dossier/latest/MS-25335fbe20.html")])
 def test_full_app_refuses_data_without_a_session(demo_url, method, path):
     reply = user_client(demo_url, None).request(method, path)
     assert reply.status == 401, reply.text

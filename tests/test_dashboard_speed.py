@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import callback_body
 
 from mrumonitor.analysis.summary import country_overview
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard import data as dd
 from mrumonitor.dashboard.access import REGIONAL, Access
+from mrumonitor.dashboard.app import create_app
 
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 GIN_AGENCY = Access("gin", "agency", "GIN")
@@ -23,10 +26,15 @@ def run(demo_settings):
     return dd.load_run(demo_settings)
 
 
+def visible_countries(values: pd.Series, access) -> np.ndarray:
+    """Mask of the rows whose country (or ";"-joined countries, for a site) `access` may see sites of."""
+    return values.astype(str).map(access.sees_sites).to_numpy(dtype=bool)
+
+
 def plain_site_rows(run, filters, access):
     """The site rows by masks over the whole `site_periods` table (what the dashboard computed before)."""
     rows = run.site_periods
-    mask = (rows["period"] == filters.period).to_numpy() & dd.visible_countries(rows["countries"], access)
+    mask = (rows["period"] == filters.period).to_numpy() & visible_countries(rows["countries"], access)
     if filters.countries:
         mask &= rows["country"].isin(filters.countries).to_numpy()
     if filters.commodity:
@@ -97,3 +105,32 @@ def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
     assert answer(Access("another_sle_user", "agency", "SLE")) is sle  # same scope: stored answer
     assert answer(GIN_AGENCY) == dd.site_table(run, dd.default_filters(run), GIN_AGENCY)
     assert asked == [None, "SLE", "GIN"]
+
+
+def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, monkeypatch):
+    """Requests that differ only in what a callback ignores share one stored answer: the border page reads the
+    country and the period only; the order in which classes were picked changes no filter."""
+    app = create_app(demo_settings)
+    from mrumonitor.dashboard.pages import border
+
+    client = app.server.test_client()
+    dependencies = client.get("/_dash-dependencies").get_json()
+    monkeypatch.setattr(run, "results", dd.Memo(100))
+    computed, compute = [], border.border_outputs
+    monkeypatch.setattr(border, "border_outputs", lambda *args: computed.append(args[2]) or compute(*args))
+    requests = (("SLE", "", [], []), ("SLE", "diamond", ["no_licence", "expired_licence"], ["border"]),
+                ("SLE", "gold", [], ["border"]), ("GIN", "", [], []))
+    answers = []
+    for country, commodity, classes, zone in requests:
+        body = callback_body(dependencies, "border-corridor-chart", {
+            "filter-country.value": country, "filter-period.value": run.last_period,
+            "filter-commodity.value": commodity, "filter-registration.value": classes,
+            "filter-border-only.value": zone})
+        reply = client.post("/_dash-update-component", json=body)
+        assert reply.status_code == 200
+        answers.append(reply.get_json()["response"])
+    assert [filters.countries for filters in computed] == [("SLE",), ("GIN",)]
+    assert answers[0] == answers[1] == answers[2] != answers[3]
+    picked = (dd.default_filters(run, classes=order) for order in (["no_licence", "expired_licence"],
+                                                                    ["expired_licence", "no_licence"]))
+    assert next(picked) == next(picked)

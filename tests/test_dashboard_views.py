@@ -3,14 +3,21 @@ filters change them, site-level outputs follow the user's access, the views file
 
 from __future__ import annotations
 
+import json
+import warnings
+
+import orjson
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
+from conftest import callback_body
 
 from mrumonitor.analysis.summary import country_overview
 from mrumonitor.dashboard import data as dd
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.dossier import UnknownSite, dossier_html, site_dossier
+from mrumonitor.dashboard.routes import reference_url
 from mrumonitor.dashboard.views import load_views
 from mrumonitor.errors import AccessDenied, ConfigError
 
@@ -100,17 +107,74 @@ def test_callbacks_as_plain_functions(demo_settings, run):
     from mrumonitor.dashboard.pages import downloads, overview, unregistered
 
     with app.server.test_request_context():
-        region = overview.overview_outputs(run, "", None, "", [], [])
-        sle = overview.overview_outputs(run, "SLE", None, "", [], [])
+        region = overview.overview_outputs(run, dd.default_filters(run))
+        sle = overview.overview_outputs(run, dd.default_filters(run, countries=["SLE"]))
         assert region[0] != sle[0]  # active area KPI
         layer, status = sites_for_map(run, SLE_AGENCY, "GIN", None, "", [], [], 9, None)
         assert layer["features"] == [] and "not available to your role" in status
-        rows, pages, _note = unregistered.table_page(run, SLE_AGENCY, "", None, "", [], [], 0, 20, [], "")
+        rows, pages, _note = unregistered.table_page(run, SLE_AGENCY, dd.default_filters(run), 0, 20, [], "")
         assert rows and {r["country"] for r in rows} <= {"SLE", "GIN"} and pages >= 1
         links = str(downloads.download_rows(run.manifest, "GIN", SLE_AGENCY))
         assert "/download/" not in links.split("site_periods")[1].split("sites")[0]
         assert "download-capacity-csv" in links
     assert click_target({"properties": {"kind": "site", "site_id": "MS-1"}})[0] == "/site/MS-1"
+
+
+def test_charts_are_valid_plotly_figures_and_plain_json(demo_settings, run):
+    """The charts are dicts plotly's own validation accepts, and every chart callback's answer is plain JSON
+    data: orjson takes it as it is, without Dash's slow path through every value of the answer."""
+    app = create_app(demo_settings)
+    from mrumonitor.dashboard.pages import border, overview
+
+    with app.server.test_request_context():
+        answers = [overview.overview_outputs(run, dd.default_filters(run, classes=["no_licence"])),
+                   border.border_outputs(run, REGIONAL, dd.default_filters(run, countries=["SLE"]))]
+    charts = [item for answer in answers for item in answer if isinstance(item, dict) and "data" in item]
+    charts.append(border.capacity_figure(run))
+    assert len(charts) == 5
+    for chart in charts:
+        go.Figure(chart)  # raises on any property plotly does not know
+        assert chart["data"] and chart["layout"]["plot_bgcolor"] == "white"
+    orjson.dumps(answers)
+    capacity = charts[-1]
+    panels = [a["text"] for a in capacity["layout"]["annotations"]]
+    assert panels and set(panels) <= set(run.countries)
+    assert {trace["xaxis"] for trace in capacity["data"]} == {"x"} | {f"x{i}" for i in range(2, len(panels) + 1)}
+    assert all(capacity["layout"][f"yaxis{i}"]["matches"] == "y" for i in range(2, len(panels) + 1))
+
+
+def test_map_reference_layers_come_by_url_once_per_run(demo_settings, run):
+    client = create_app(demo_settings).server.test_client()
+    reply = client.get(reference_url(run.run_id, "countries"))
+    assert reply.status_code == 200 and reply.mimetype == "application/geo+json"
+    assert "max-age=86400" in reply.headers["Cache-Control"]
+    outlines = reply.get_json()
+    assert sorted(f["properties"]["iso3"] for f in outlines["features"]) == sorted(run.boundaries["iso3"])
+    posts = client.get(reference_url("latest", "border_posts")).get_json()
+    assert len(posts["features"]) == len(run.posts)
+    for path in (reference_url(run.run_id, "sites"), reference_url(run.run_id, "countries.json"),
+                 reference_url("20990101T000000Z-ffff", "countries"), "/reference/countries.geojson"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.mimetype == "text/plain", path
+    page = callback_body(client.get("/_dash-dependencies").get_json(), "_pages_content",
+                         {"_pages_location.pathname": "/map", "_pages_location.search": ""})
+    layout = json.dumps([client.get("/_dash-layout").get_json(),
+                         client.post("/_dash-update-component", json=page).get_json()])
+    assert reference_url(run.run_id, "borders") in layout
+    assert '"coordinates"' not in layout  # no layer's geometry travels with a page
+
+
+def test_pages_add_no_warning_per_view(demo_settings):
+    """`mrumonitor serve` logs warnings; a page with tables must not add one per view (Dash's DataTable
+    deprecation notice came with every page served: 250 kB of log a minute under load)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # as `mrumonitor` sets it; create_app adds its filters in front
+        client = create_app(demo_settings).server.test_client()
+        page = callback_body(client.get("/_dash-dependencies").get_json(), "_pages_content",
+                             {"_pages_location.pathname": "/unregistered", "_pages_location.search": ""})
+        for _ in range(3):
+            assert client.post("/_dash-update-component", json=page).status_code == 200
+    assert [str(w.message) for w in caught if "DataTable" in str(w.message)] == []
 
 
 def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):

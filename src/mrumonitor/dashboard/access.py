@@ -53,7 +53,7 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})
 
 #: Path prefixes of data requests (Dash's own endpoints all start with "/_"), refused with 401 (not redirected)
 #: when there is no session; as is any request but a GET.
-DATA_PREFIXES = ("/_", "/assets/", "/download/", "/overlay/", "/dossier/")
+DATA_PREFIXES = ("/_", "/assets/", "/download/", "/overlay/", "/reference/", "/dossier/")
 
 _STYLESHEET = Path(__file__).with_name("login.css")
 _CSRF_KEY = "login_csrf"

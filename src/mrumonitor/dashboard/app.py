@@ -47,8 +47,11 @@ def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
     """
     load_views(settings.dashboard.views)
     resolve_run(settings.paths.store, run)
-    # Said once here rather than logged for every table of every page served (it costs time under load).
-    warnings.filterwarnings("ignore", message="The dash_table.DataTable will be removed", category=DeprecationWarning)
+    # Said once here rather than logged for every table of every page served: ~250 kB of log a minute under
+    # load. Dash's message starts with a line break, hence the leading \s* (a filter's message must match at
+    # the start).
+    warnings.filterwarnings("ignore", message=r"\s*The dash_table.DataTable will be removed",
+                            category=DeprecationWarning)
     app = dash.Dash("mrumonitor.dashboard", use_pages=True, pages_folder=str(_HERE / "pages"),
                     assets_folder=str(_HERE / "assets"), title="MRU mining monitor", update_title=None,
                     suppress_callback_exceptions=True, serve_locally=True, compress=True)

@@ -30,10 +30,12 @@ def run_data(run: str | None = None) -> RunData:
     return load_run(settings(), run or flask.current_app.config[RUN_KEY])
 
 
-def remembered(data: RunData, callback: str, access: Any, inputs: tuple, compute: Callable[[], Any]) -> Any:
+def remembered(data: RunData, callback: str, access: Any, inputs: Any, compute: Callable[[], Any]) -> Any:
     """`compute()`, the answer of `callback` to `inputs` on run `data`, kept in the run's LRU store
     (`RunData.results`) under the callback, its inputs and the access scope of the user (role and country): a
-    user never gets an answer computed for another scope. Only for answers that depend on nothing else."""
+    user never gets an answer computed for another scope. Only for answers that depend on nothing else.
+    Pass the inputs as the callback reads them (a `Filters` rather than the raw filter values), so requests
+    that differ only in what the callback ignores share one answer."""
     key = (callback, access.role, access.country, json.dumps(inputs, sort_keys=True, default=str))
     return data.results.get(key, compute)
 

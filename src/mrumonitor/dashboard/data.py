@@ -183,6 +183,9 @@ class RunData:
     current_sites: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     table_rows: pd.DataFrame = field(default=None, repr=False)
     site_features: pd.DataFrame = field(default=None, repr=False)
+    concession_country: Codes = field(default=None, repr=False)
+    concession_features: pd.DataFrame = field(default=None, repr=False)
+    concession_boxes: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
     overviews: Memo = field(default_factory=lambda: Memo(CACHED_OVERVIEWS), repr=False)
     results: Memo = field(default_factory=lambda: Memo(CACHED_RESULTS), repr=False)
     _summaries: dict[tuple[str | None, bool], pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -292,8 +295,8 @@ OVERVIEW_COLUMNS = ["country", "registration", "commodity", "in_border_zone", "t
 
 def _prepare(data: RunData) -> RunData:
     """Fill in what the callbacks read instead of the wide tables (see the module's docstring): per period the
-    filter columns as codes, the current sites for `country_overview`; the site table and the map's
-    per-site properties formatted once for every site row."""
+    filter columns as codes, the current sites for `country_overview`; the site table's rows and the map's
+    per-site and per-licence properties formatted once."""
     rows = data.site_periods
     data.table_rows = _table_frame(rows.join(data.sites.set_index("site_id")[["admin_area", "risk_score"]],
                                              on="site_id"))
@@ -302,6 +305,15 @@ def _prepare(data: RunData) -> RunData:
         "colour": rows["registration"].map(CLASS_COLOURS).fillna("#777777"),
         "tooltip": rows["site_id"].astype(str) + " · " + rows["registration"].astype(str) + " · "
         + rows["area_ha"].round(1).astype(str) + " ha · " + rows["country"].astype(str)})
+    licences = data.concessions
+    label = " (SYNTHETIC demo licence)" if synthetic_licences(data) else ""
+    data.concession_country = Codes.of(licences["country"].astype(str))
+    data.concession_boxes = {tol: shapely.bounds(geoms) for tol, geoms in data.concession_geoms.items()}
+    data.concession_features = pd.DataFrame({
+        "licence_id": licences["licence_id"].astype(str),
+        "colour": licences["status"].astype(str).map(STATUS_CSS).fillna("#999999"),
+        "tooltip": licences["licence_id"].astype(str) + " · " + licences["holder"].astype(str) + " · "
+        + licences["licence_type"].astype(str) + " · " + licences["status"].astype(str) + label})
     rank = np.empty(len(rows), dtype=np.int64)
     rank[data.table_rows.sort_values(["area_ha", "site_id"], ascending=[False, True]).index.to_numpy()] = \
         np.arange(len(rows))
@@ -337,7 +349,7 @@ def _admin_names(settings: Settings, sites: gpd.GeoDataFrame) -> pd.Series:
 
 def _reference_layers(settings: Settings, boundaries: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
                       posts: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
-    """The run-wide map layers as GeoJSON, simplified for the region-wide view: they travel with the layout."""
+    """The run-wide map layers as GeoJSON, simplified for the region-wide view (served by `routes.reference`)."""
     crs = settings.analysis_crs
     zone = shapely.union_all(np.asarray(borders.geometry.buffer(settings.analysis.border_zone_km * 1000)))
     zone = gpd.GeoSeries([zone], crs=crs).simplify(200)
@@ -459,12 +471,6 @@ def capacity_table(data: RunData) -> pd.DataFrame:
 # Site level (limited to the countries the user may see)
 # ---------------------------------------------------------------------------------------------------------
 
-def visible_countries(values: pd.Series, access: SiteAccess) -> np.ndarray:
-    """Mask of the rows whose country (or ";"-joined countries, for a site) `access` may see sites of."""
-    allowed = {country for country in pd.unique(values.astype(str)) if access.sees_sites(country)}
-    return np.array(values.astype(str).isin(allowed), dtype=bool)
-
-
 def site_rows(data: RunData, filters: Filters, access: SiteAccess) -> pd.DataFrame:
     """The sites seen in `filters.period` that pass the filters and that `access` may see, one row each with
     that period's class, area and licence (index: position in `data.site_periods`)."""
@@ -511,23 +517,14 @@ def concession_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: 
                      bounds: list | None) -> dict[str, Any]:
     """Licences in view, coloured by status, simplified for `zoom`, of the countries `access` may see (none
     below `CONCESSION_ZOOM`)."""
-    table = data.concessions
     if (6 if zoom is None else zoom) < CONCESSION_ZOOM:
-        return geojson.feature_collection(np.array([]), table.iloc[0:0])
-    mask = visible_countries(table["country"], access)
+        return geojson.feature_collection(np.array([]), data.concession_features.iloc[0:0])
+    mask = data.concession_country.where(access.sees_sites)
     if filters.countries:
-        mask &= table["country"].isin(filters.countries).to_numpy()
+        mask &= data.concession_country.isin(filters.countries)
     tol = geojson.tolerance(6 if zoom is None else zoom)
-    geoms = data.concession_geoms[tol]
-    mask &= geojson.in_view(geojson.bbox_arrays(geoms), bounds)
-    rows = table[mask]
-    label = " (SYNTHETIC demo licence)" if synthetic_licences(data) else ""
-    props = pd.DataFrame({
-        "licence_id": rows["licence_id"].astype(str),
-        "colour": rows["status"].astype(str).map(STATUS_CSS).fillna("#999999"),
-        "tooltip": rows["licence_id"].astype(str) + " · " + rows["holder"].astype(str) + " · "
-        + rows["licence_type"].astype(str) + " · " + rows["status"].astype(str) + label})
-    return geojson.feature_collection(geoms[mask], props)
+    mask &= geojson.in_view(data.concession_boxes[tol], bounds)
+    return geojson.feature_collection(data.concession_geoms[tol][mask], data.concession_features[mask])
 
 
 def synthetic_licences(data: RunData) -> bool:
@@ -617,11 +614,12 @@ def _parse_term(term: str) -> tuple[str, str, str]:
 
 def default_filters(data: RunData, **values: Any) -> Filters:
     """Filters with the run's last period unless another of its periods is given; unknown values are dropped
-    (a stale period or class from an older run, a commodity the run does not know)."""
+    (a stale period or class from an older run, a commodity the run does not know); classes are sorted, so
+    equal choices give equal filters."""
     period = values.get("period") if values.get("period") in data.periods else data.last_period
     countries = tuple(c for c in (values.get("countries") or ()) if c)
     commodity = values.get("commodity") if values.get("commodity") in COMMODITIES else None
-    classes = tuple(c for c in (values.get("classes") or ()) if c in REGISTRATION_CLASSES)
+    classes = tuple(sorted({c for c in (values.get("classes") or ()) if c in REGISTRATION_CLASSES}))
     return Filters(period=period, countries=countries, commodity=commodity, classes=classes,
                    border_only=bool(values.get("border_only")))
 

@@ -55,11 +55,6 @@ def simplified_bands(geoms: np.ndarray) -> dict[float, np.ndarray]:
     return bands
 
 
-def bbox_arrays(geoms: np.ndarray) -> np.ndarray:
-    """(n, 4) array of minx, miny, maxx, maxy."""
-    return shapely.bounds(geoms)
-
-
 def in_view(boxes: np.ndarray, bounds: list | None) -> np.ndarray:
     """Mask of the boxes that meet the Leaflet `bounds` [[south, west], [north, east]] (all when None)."""
     if not bounds:

@@ -1,7 +1,8 @@
 """The map (dash-leaflet) a page shows, and the callbacks that feed its layers.
 
 Works offline: no tile layer unless `[dashboard] basemap_url` is set. Reference layers (country outlines,
-borders, border zone, border posts, corridors) travel with the layout, simplified; the site layer, licences
+borders, border zone, border posts, corridors), simplified, are loaded by URL from the dashboard's own
+`/reference/` route (cached by the browser per run); the site layer, licences
 and the activity overlay come from callbacks that read the map's zoom and bounds, so a page never receives
 more than `geojson.MAX_FEATURES` sites. Style functions live in assets/map.js (`window.mru`).
 
@@ -21,11 +22,13 @@ from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_inputs, filters_from, legend
 from mrumonitor.dashboard.data import RunData, concession_layer, site_layer
-from mrumonitor.dashboard.routes import overlay_bounds, overlay_url
+from mrumonitor.dashboard.routes import overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.views import View
 
 #: Initial view: the four countries.
 REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
+#: z-index of the sites' map pane: above the overlay pane (400) of the other layers, below markers (600).
+SITES_Z = 450
 #: Zoom a click on a cell of sites (or a row of the site table) zooms the map to.
 DETAIL_ZOOM = 13
 
@@ -63,15 +66,19 @@ def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None
 
 def _layer(name: str, names: dict[str, str], data: RunData) -> Any:
     if name in _LINE_STYLES:
-        return dl.GeoJSON(data=data.reference[name], style=_LINE_STYLES[name], interactive=name != "border_zone")
+        return dl.GeoJSON(url=reference_url(data.run_id, name), style=_LINE_STYLES[name],
+                          interactive=name != "border_zone")
     if name == "border_posts":
-        return dl.GeoJSON(data=data.reference[name], pointToLayer={"variable": "mru.post"})
+        return dl.GeoJSON(url=reference_url(data.run_id, name), pointToLayer={"variable": "mru.post"})
     if name == "activity":
         return dl.ImageOverlay(id=names["activity"], url=overlay_url(data.run_id, data.last_period),
                                bounds=overlay_bounds(data.run_dir, data.last_period), opacity=0.8)
     if name == "concessions":
         return dl.GeoJSON(id=names["concessions"], style={"variable": "mru.licenceStyle"})
-    return dl.GeoJSON(id=names["sites"], style={"variable": "mru.siteStyle"}, pointToLayer={"variable": "mru.site"})
+    # the sites in a pane of their own above Leaflet's overlay pane (z-index 400): the reference layers,
+    # which arrive by URL after them, would otherwise be drawn over them and take their clicks
+    return dl.Pane(dl.GeoJSON(id=names["sites"], style={"variable": "mru.siteStyle"},
+                              pointToLayer={"variable": "mru.site"}), name="sites", style={"zIndex": SITES_Z})
 
 
 def register_map_callbacks(prefix: str, layers: tuple[str, ...]) -> None:

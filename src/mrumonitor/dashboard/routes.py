@@ -7,6 +7,11 @@
 ``GET /overlay/<run_id>/<period>.png``
     The period's activity raster as a transparent PNG in Web Mercator (see `overlay`), cached in memory;
     its corners for ``dl.ImageOverlay`` come from `overlay_bounds`.
+``GET /reference/<run_id>/<name>.geojson``
+    A run-wide map layer (`RunData.reference`: country outlines, borders, border zone, border posts,
+    corridors; aggregates, the same for every role) as GeoJSON, serialised once per run. The maps load them
+    by URL rather than in the page layout, so a page change carries none of them and the browser caches
+    them per run (a run id never changes).
 
 Nothing the user types becomes a path: the run id must name a published run of the store (or be
 ``latest``), the layer a layer of that run's manifest, the format one of `FORMATS`, the period one of the
@@ -17,11 +22,10 @@ country (403 otherwise) and overlays masked to its country; aggregates come whol
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -34,6 +38,7 @@ from werkzeug.exceptions import NotFound
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import current_access, is_site_level
+from mrumonitor.dashboard.data import Memo, load_run
 from mrumonitor.dashboard.overlay import WEB_MERCATOR, overlay_bounds_of, render_overlay
 from mrumonitor.errors import AccessDenied, ExportError, StoreError
 from mrumonitor.export import FORMATS, export_layer
@@ -71,6 +76,11 @@ def overlay_url(run_id: str, period: str) -> str:
     return f"/overlay/{quote(run_id, safe='')}/{quote(period, safe='')}.png"
 
 
+def reference_url(run_id: str, name: str) -> str:
+    """The URL of the run-wide map layer `name` (a key of `RunData.reference`) of run `run_id`."""
+    return f"/reference/{quote(run_id, safe='')}/{quote(name, safe='')}.geojson"
+
+
 def overlay_bounds(run_dir: Path, period: str) -> list[list[float]]:
     """[[south, west], [north, east]] (WGS84) of the overlay of `period` in the run at `run_dir`."""
     return _bounds(Path(run_dir).resolve(), period)
@@ -105,7 +115,8 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
     server.extensions["mrumonitor_routes"] = routes
     server.add_url_rule("/download/<run_id>/<filename>", "download", routes.download, merge_slashes=False)
     server.add_url_rule("/overlay/<run_id>/<filename>", "overlay", routes.overlay, merge_slashes=False)
-    for prefix in ("download", "overlay"):  # any other path under them: a plain 404, not the Dash page
+    server.add_url_rule("/reference/<run_id>/<filename>", "reference", routes.reference, merge_slashes=False)
+    for prefix in ("download", "overlay", "reference"):  # any other path under them: a plain 404, not the Dash page
         server.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_unknown", partial(_unknown, prefix),
                             merge_slashes=False)
     server.register_error_handler(NotFound, _not_found)
@@ -115,14 +126,15 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
 
 
 def _unknown(prefix: str, rest: str) -> flask.Response:
-    shapes = {"download": "/download/<run_id>/<layer>.<format>", "overlay": "/overlay/<run_id>/<period>.png"}
+    shapes = {"download": "/download/<run_id>/<layer>.<format>", "overlay": "/overlay/<run_id>/<period>.png",
+              "reference": "/reference/<run_id>/<name>.geojson"}
     return _plain(f"no such address; ask for {shapes[prefix]}.", 404)
 
 
 def _not_found(exc: NotFound):
     """Plain 404 for an unmatched path under /download/ or /overlay/ (e.g. ``/download//etc``); others as usual."""
     path = flask.request.path
-    for prefix in ("download", "overlay"):
+    for prefix in ("download", "overlay", "reference"):
         if path.startswith(f"/{prefix}/"):
             return _unknown(prefix, path)
     return exc
@@ -139,7 +151,8 @@ class _Routes:
         self.settings = settings
         self._boundaries: gpd.GeoDataFrame | None = None
         self._lock = threading.Lock()
-        self.overlays = _Cache(OVERLAY_CACHE_SIZE)
+        self.overlays = Memo(OVERLAY_CACHE_SIZE)
+        self.references = Memo(OVERLAY_CACHE_SIZE)
 
     def download(self, run_id: str, filename: str) -> flask.Response:
         access = current_access()
@@ -190,6 +203,18 @@ class _Routes:
         response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
         return response
 
+    def reference(self, run_id: str, filename: str) -> flask.Response:
+        _, manifest = self._run(run_id)
+        name, dot, suffix = filename.rpartition(".")
+        layers = load_run(self.settings, manifest["run_id"]).reference
+        if not dot or suffix != "geojson" or name not in layers:
+            raise _NotFound(f"no map layer {filename!r}; ask for /reference/{run_id}/<name>.geojson with a name "
+                            f"of: {', '.join(layers)}.")
+        body = self.references.get((manifest["run_id"], name), lambda: json.dumps(layers[name]).encode())
+        response = flask.Response(body, mimetype="application/geo+json")
+        response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
+        return response
+
     def _run(self, run_id: str) -> tuple[Path, dict]:
         """The folder and manifest of a published run of the store (`run_id` or "latest"), else 404."""
         store = self.settings.paths.store
@@ -220,24 +245,3 @@ class _Routes:
     def outline(self, country: str) -> shapely.Geometry:
         """`country`'s outline in Web Mercator."""
         return country_outline(self.boundaries(), country, WEB_MERCATOR)
-
-
-class _Cache:
-    """A small thread-safe LRU of computed values (the same value may be computed twice under a race)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, make: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value

@@ -8,21 +8,21 @@ site-level and limited to the countries the user may see.
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Output, html
-from plotly.subplots import make_subplots
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, frame_table, graph, page_header
 from mrumonitor.dashboard.data import (
     CLASS_COLOURS,
+    Filters,
     RunData,
     capacity_table,
     corridor_ranking,
     post_distances,
     site_rows,
 )
+from mrumonitor.dashboard.figures import axis, columns_side_by_side, figure, values
 from mrumonitor.schema import UNREGISTERED_CLASSES
 
 dash.register_page(__name__, path="/border", name="Border watch", title="Border watch — MRU mining monitor")
@@ -67,36 +67,35 @@ def layout(**_query):
 @dash.callback(Output(CORRIDOR_CHART, "figure"), Output(CORRIDORS, "data"), Output(DISTANCES, "figure"),
                Output(TRANSBOUNDARY, "data"), *filter_inputs())
 def update_border(country, period, commodity, classes, border):
-    data, access, inputs = context.run_data(), current_access(), (country, period, commodity, classes, border)
-    return context.remembered(data, "border", access, inputs, lambda: border_outputs(data, access, *inputs))
-
-
-def border_outputs(data: RunData, access, country, period, commodity, classes, border) -> tuple:
+    """The page follows the country and the period only (its charts are of all sites), so its answers are
+    stored under those two."""
+    data, access = context.run_data(), current_access()
     filters = filters_from(data, country, period, None, None, None)
+    return context.remembered(data, "border", access, filters, lambda: border_outputs(data, access, filters))
+
+
+def border_outputs(data: RunData, access, filters: Filters) -> tuple:
     ranking = corridor_ranking(data, filters).head(TOP)
-    corridors = go.Figure(go.Bar(x=ranking["unregistered_ha"], y=ranking["corridor_id"], orientation="h",
-                                 marker_color=CLASS_COLOURS["no_licence"],
-                                 customdata=ranking[["dist_post_km", "sites"]],
-                                 hovertemplate="%{y}: %{x:,.0f} ha unregistered, %{customdata[1]} sites, "
-                                               "%{customdata[0]:.0f} km to a crossing<extra></extra>"))
-    corridors.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="unregistered ha in the border zone",
-                            **_LAYOUT)
+    corridors = figure([{"type": "bar", "orientation": "h", "x": values(ranking["unregistered_ha"]),
+                         "y": values(ranking["corridor_id"]), "marker": {"color": CLASS_COLOURS["no_licence"]},
+                         "customdata": ranking[["dist_post_km", "sites"]].to_numpy().tolist(),
+                         "hovertemplate": "%{y}: %{x:,.0f} ha unregistered, %{customdata[1]} sites, "
+                                          "%{customdata[0]:.0f} km to a crossing<extra></extra>"}],
+                       yaxis=axis(autorange="reversed"), xaxis=axis("unregistered ha in the border zone"), **_LAYOUT)
     distances = post_distances(data, filters)
     unregistered = distances["registration"].isin(UNREGISTERED_CLASSES)
-    hist = go.Figure([go.Histogram(x=distances.loc[mask, "dist_post_km"], name=name, marker_color=colour,
-                                   xbins={"size": 10}, opacity=0.8)
-                      for name, mask, colour in (("unregistered", unregistered, CLASS_COLOURS["no_licence"]),
-                                                 ("registered or not assessed", ~unregistered,
-                                                  CLASS_COLOURS["registered"]))])
-    hist.update_layout(barmode="stack", xaxis_title="km to the nearest official crossing", yaxis_title="sites",
-                       **_LAYOUT)
+    hist = figure([{"type": "histogram", "x": values(distances.loc[mask, "dist_post_km"]), "name": name,
+                    "marker": {"color": colour}, "xbins": {"size": 10}, "opacity": 0.8}
+                   for name, mask, colour in (("unregistered", unregistered, CLASS_COLOURS["no_licence"]),
+                                              ("registered or not assessed", ~unregistered,
+                                               CLASS_COLOURS["registered"]))],
+                  barmode="stack", xaxis=axis("km to the nearest official crossing"), yaxis=axis("sites"), **_LAYOUT)
     rows = site_rows(data, filters, access)
     return (corridors, corridor_columns(ranking).to_dict("records"), hist,
             transboundary_columns(rows[rows["transboundary"].astype(bool)]).to_dict("records"))
 
 
-_LAYOUT = {"margin": {"l": 90, "r": 10, "t": 10, "b": 40}, "height": 330, "template": "plotly_white",
-           "legend": {"orientation": "h", "y": -0.25}}
+_LAYOUT = {"margin": {"l": 90, "r": 10, "t": 10, "b": 40}, "height": 330, "legend": {"orientation": "h", "y": -0.25}}
 
 
 def corridor_columns(table):
@@ -109,32 +108,33 @@ def transboundary_columns(rows):
                                  "nearest_post_id", "dist_post_km"]).round(1)
 
 
-def capacity_figure(data: RunData) -> go.Figure:
+def capacity_figure(data: RunData) -> dict:
     """One panel per country: estimate bands (low-high, central) and declared production per year."""
     table = capacity_table(data)
     countries = [c for c in data.countries if c in set(table["country"])]
-    figure = make_subplots(rows=1, cols=max(1, len(countries)), subplot_titles=countries, shared_yaxes=True)
-    for i, country in enumerate(countries, start=1):
+    panels, refs = columns_side_by_side(countries, "carats", type="log")
+    traces = []
+    for i, (country, (xref, yref)) in enumerate(zip(countries, refs)):
         rows = table[table["country"] == country]
-        years = rows["year"].astype(str)
+        years = values(rows["year"].astype(str))
         central = rows["volume_carats_central"]
-        figure.add_trace(go.Scatter(
-            x=years, y=central, mode="markers", marker={"color": "#0b5563", "size": 8}, name="estimate (central)",
-            showlegend=i == 1, error_y={"type": "data", "symmetric": False,
-                                        "array": rows["volume_carats_high"] - central,
-                                        "arrayminus": central - rows["volume_carats_low"]}), row=1, col=i)
+        traces.append({"type": "scatter", "x": years, "y": values(central), "mode": "markers", "xaxis": xref,
+                       "yaxis": yref, "marker": {"color": "#0b5563", "size": 8}, "name": "estimate (central)",
+                       "legendgroup": "central", "showlegend": i == 0,
+                       "error_y": {"type": "data", "symmetric": False,
+                                   "array": values(rows["volume_carats_high"] - central),
+                                   "arrayminus": values(central - rows["volume_carats_low"])}})
         illustrative = rows["declared_illustrative"].fillna(False).astype(bool)
         flagged = rows["flags"] != ""
-        figure.add_trace(go.Scatter(
-            x=years, y=rows["declared_production_carats"], mode="markers", name="declared",
-            showlegend=i == 1, marker={"symbol": ["diamond-open" if ill else "diamond" for ill in illustrative],
-                                       "size": 11, "color": ["#b2182b" if f else "#444444" for f in flagged]},
-            text=[f"{flags or 'no flag'}{' — ILLUSTRATIVE figure' if ill else ''}"
-                  for flags, ill in zip(rows["flags"], illustrative)],
-            hovertemplate="%{x}: declared %{y:,.0f} ct (%{text})<extra></extra>"), row=1, col=i)
-    figure.update_yaxes(type="log", title_text="carats", row=1, col=1)
-    figure.update_layout(**{**_LAYOUT, "margin": {"l": 60, "r": 10, "t": 30, "b": 40}})
-    return figure
+        traces.append({"type": "scatter", "x": years, "y": values(rows["declared_production_carats"]),
+                       "mode": "markers", "xaxis": xref, "yaxis": yref, "name": "declared", "legendgroup": "declared",
+                       "showlegend": i == 0,
+                       "marker": {"symbol": ["diamond-open" if ill else "diamond" for ill in illustrative],
+                                  "size": 11, "color": ["#b2182b" if f else "#444444" for f in flagged]},
+                       "text": [f"{flags or 'no flag'}{' — ILLUSTRATIVE figure' if ill else ''}"
+                                for flags, ill in zip(rows["flags"], illustrative)],
+                       "hovertemplate": "%{x}: declared %{y:,.0f} ct (%{text})<extra></extra>"})
+    return figure(traces, **{**_LAYOUT, "margin": {"l": 60, "r": 10, "t": 30, "b": 40}}, **panels)
 
 
 def anomaly_table(data: RunData):

@@ -7,7 +7,6 @@ KPI cards sum its rows for the chosen countries. Aggregates: every role sees eve
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Output, html
 
 from mrumonitor.dashboard import context
@@ -22,7 +21,8 @@ from mrumonitor.dashboard.components import (
     kpi_text,
     page_header,
 )
-from mrumonitor.dashboard.data import RunData, kpis, overview, trends
+from mrumonitor.dashboard.data import Filters, RunData, kpis, overview, trends
+from mrumonitor.dashboard.figures import axis, figure, values
 from mrumonitor.dashboard.maplayers import map_panel, register_map_callbacks
 from mrumonitor.dashboard.views import KPIS, LAYERS
 
@@ -63,12 +63,11 @@ def layout(**_query):
 def update_overview(country, period, commodity, classes, border):
     """KPIs, the per-country table and the trend charts for the filters (aggregates: no access limit)."""
     data = context.run_data()
-    inputs = (country, period, commodity, classes, border)
-    return context.remembered(data, "overview", current_access(), inputs, lambda: overview_outputs(data, *inputs))
-
-
-def overview_outputs(data: RunData, country, period, commodity, classes, border) -> list:
     filters = filters_from(data, country, period, commodity, classes, border)
+    return context.remembered(data, "overview", current_access(), filters, lambda: overview_outputs(data, filters))
+
+
+def overview_outputs(data: RunData, filters: Filters) -> list:
     values = kpis(data, filters)
     table = overview(data, filters)
     trend = trends(data, filters)
@@ -77,12 +76,11 @@ def overview_outputs(data: RunData, country, period, commodity, classes, border)
                trend_figure(trend, "active ha", "ha"), trend_figure(trend, "unregistered %", "%")])
 
 
-def trend_figure(trend, column: str, unit: str) -> go.Figure:
-    figure = go.Figure([go.Scatter(x=rows["period"], y=rows[column], name=country, mode="lines+markers")
-                        for country, rows in trend.groupby("country")])
-    figure.update_layout(margin={"l": 50, "r": 10, "t": 10, "b": 30}, height=250, yaxis_title=unit,
-                         legend={"orientation": "h", "y": -0.2}, template="plotly_white")
-    return figure
+def trend_figure(trend, column: str, unit: str) -> dict:
+    return figure([{"type": "scatter", "x": values(rows["period"]), "y": values(rows[column]), "name": country,
+                    "mode": "lines+markers"} for country, rows in trend.groupby("country")],
+                  margin={"l": 50, "r": 10, "t": 10, "b": 30}, height=250, yaxis=axis(unit),
+                  legend={"orientation": "h", "y": -0.2})
 
 
 register_map_callbacks(PREFIX, LAYERS)

@@ -12,7 +12,7 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, page_header
-from mrumonitor.dashboard.data import TABLE_COLUMNS, RunData, site_table
+from mrumonitor.dashboard.data import TABLE_COLUMNS, Filters, RunData, site_table
 from mrumonitor.dashboard.maplayers import DETAIL_ZOOM, ids, map_panel, register_map_callbacks
 from mrumonitor.dashboard.views import LAYERS
 
@@ -56,18 +56,18 @@ def layout(**_query):
 def update_table(country, period, commodity, classes, border, page, page_size, sort_by, filter_query):
     """One page of the site table for the filters, limited to the sites the user may see."""
     data, access = context.run_data(), current_access()
-    inputs = (country, period, commodity, classes, border, page, page_size, sort_by, filter_query)
+    filters = filters_from(data, country, period, commodity, classes, border)
+    inputs = (filters, page, page_size, sort_by, filter_query)
     return context.remembered(data, "site table", access, inputs, lambda: table_page(data, access, *inputs))
 
 
-def table_page(data: RunData, access, country, period, commodity, classes, border, page, page_size, sort_by,
-               filter_query):
-    filters = filters_from(data, country, period, commodity, classes, border)
+def table_page(data: RunData, access, filters: Filters, page, page_size, sort_by, filter_query):
     rows, total = site_table(data, filters, access, page or 0, page_size or PAGE_SIZE, sort_by, filter_query or "")
     pages = max(1, -(-total // (page_size or PAGE_SIZE)))
     note = f"{total:,} sites match ({filters.period})."
-    if country and not access.sees_sites(country):
-        note = f"Site-level data of {country} is not available to your role."
+    hidden = [country for country in filters.countries if not access.sees_sites(country)]
+    if hidden:
+        note = f"Site-level data of {', '.join(hidden)} is not available to your role."
     return rows, pages, note
 
 
