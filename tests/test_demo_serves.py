@@ -47,6 +47,7 @@ def test_demo_publishes_then_serves_the_dashboard_of_its_run(tmp_path):
         assert layout.status_code == 200
         run_id = resolve_run(load_settings(workdir / "mrumonitor.toml").paths.store).name
         assert run_id in layout.text, "the dashboard does not show the run the demo published"
+        assert_answers_while_browsers_hold_connections(port, browsers=25)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -56,3 +57,16 @@ def test_demo_publishes_then_serves_the_dashboard_of_its_run(tmp_path):
             output, _ = process.communicate()
     assert f"Demo run {run_id} published" in output
     assert re.search(rf"open http://127\.0\.0\.1:{port}/", output), output[-2000:]
+
+
+def assert_answers_while_browsers_hold_connections(port: int, browsers: int) -> None:
+    """A browser keeps up to 6 connections open to a server: with `browsers` of them holding theirs idle, a
+    new request is still answered at once (waitress's default limit of 100 connections left it waiting)."""
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(6 * browsers)]
+    try:
+        started = time.monotonic()
+        reply = requests.get(f"http://127.0.0.1:{port}/_dash-dependencies", timeout=15)
+        assert reply.status_code == 200 and time.monotonic() - started < 10
+    finally:
+        for connection in held:
+            connection.close()

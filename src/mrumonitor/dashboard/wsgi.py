@@ -8,7 +8,7 @@ Configured by environment variables, read when this module is imported:
 
 Examples::
 
-    MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml waitress-serve --threads 8 --port 8050 \\
+    MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml waitress-serve --threads 8 --connection-limit 1000 --port 8050 \\
         mrumonitor.dashboard.wsgi:application
     MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml gunicorn --workers 2 --threads 4 --bind 127.0.0.1:8050 \\
         mrumonitor.dashboard.wsgi:application
