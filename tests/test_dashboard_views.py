@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import orjson
 import pandas as pd
@@ -188,6 +189,27 @@ def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):
     answer = client.get(f"/dossier/{run.run_id}/{gin}.html")
     assert answer.status_code == 403 and b"Not allowed" in answer.data
     assert client.get(f"/dossier/{run.run_id}/MS-nope.html").status_code == 404
+
+
+def test_a_page_the_views_file_leaves_out_is_not_offered(demo_settings, tmp_path):
+    views = Path(demo_settings.dashboard.views).read_text(encoding="utf-8")
+    start = views.index("[pages.border]")
+    without_border = tmp_path / "views.toml"
+    without_border.write_text(views[:start] + views[views.index("[pages.", start + 1):], encoding="utf-8")
+    settings = demo_settings.model_copy(update={"dashboard": demo_settings.dashboard.model_copy(
+        update={"views": without_border})})
+    client = create_app(settings).server.test_client()
+    dependencies = client.get("/_dash-dependencies").get_json()
+
+    def page(path):
+        body = callback_body(dependencies, "_pages_content", {"_pages_location.pathname": path,
+                                                              "_pages_location.search": ""})
+        return json.dumps(client.post("/_dash-update-component", json=body).get_json())
+
+    assert "This page is not part of this dashboard." in page("/border")
+    assert "Border corridors" not in page("/border") and "/border" not in json.dumps(
+        client.get("/_dash-layout").get_json())
+    assert "not part of this dashboard" not in page("/unregistered")
 
 
 def test_views_file_is_checked(tmp_path):

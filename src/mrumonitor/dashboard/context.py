@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from dash import html
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.data import RunData, load_run
@@ -47,3 +48,19 @@ def views() -> dict[str, View]:
 def view(name: str) -> View | None:
     """The view of page `name`, None when views.toml leaves the page out."""
     return views().get(name)
+
+
+def page(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator of a page's layout function, `build(view, **path_and_query)`: it gets the page's view of
+    views.toml; a page the file leaves out answers that it is not part of this dashboard instead."""
+
+    def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
+        def layout(**path_and_query: Any) -> Any:
+            page_view = view(name)
+            if page_view is None:
+                return html.P("This page is not part of this dashboard.")
+            return build(page_view, **path_and_query)
+
+        return layout
+
+    return decorate

@@ -36,10 +36,8 @@ ANOMALIES = "border-anomalies"
 TOP = 15
 
 
-def layout(**_query):
-    view = context.view("border")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("border")
+def layout(view, **_query):
     data = context.run_data()
     return html.Div([
         page_header(view, "Where mining hugs a border far from any official crossing, and whether declared "

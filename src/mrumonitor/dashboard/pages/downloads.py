@@ -26,10 +26,8 @@ MANIFEST = "downloads-manifest"
 REGION = ""
 
 
-def layout(**_query):
-    view = context.view("downloads")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("downloads")
+def layout(view, **_query):
     settings = context.settings()
     runs = [run for run in list_runs(settings.paths.store) if run.status == "published"]
     access = current_access()

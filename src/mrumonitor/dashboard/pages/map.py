@@ -16,10 +16,8 @@ dash.register_page(__name__, path="/map", name="Map", title="Map — MRU mining 
 PREFIX = "mainmap"
 
 
-def layout(site: str | None = None, **_query):
-    view = context.view("map")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("map")
+def layout(view, site: str | None = None, **_query):
     data = context.run_data()
     center = None
     if site and site in data.site_index:

@@ -34,10 +34,8 @@ AREA_CHART = "overview-area-chart"
 SHARE_CHART = "overview-share-chart"
 
 
-def layout(**_query):
-    view = context.view("overview")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("overview")
+def layout(view, **_query):
     data = context.run_data()
     return html.Div([
         page_header(view, "Where mining is, how much of it is unregistered, and how it is changing."),

@@ -17,10 +17,8 @@ RUNS = "runs-table"
 JOBS = "runs-jobs"
 
 
-def layout(**_query):
-    view = context.view("runs")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("runs")
+def layout(view, **_query):
     store = context.settings().paths.store
     jobs = job_status(store)
     return html.Div([

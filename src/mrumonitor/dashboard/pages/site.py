@@ -21,10 +21,8 @@ dash.register_page(__name__, path_template="/site/<site_id>", name="Site dossier
 EXPORT = "dossier-export"
 
 
-def layout(site_id: str | None = None, **_query):
-    view = context.view("site")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("site")
+def layout(view, site_id: str | None = None, **_query):
     return dossier_view(view, site_id)
 
 

@@ -26,10 +26,8 @@ SELECTED = "unreg-selected"
 PAGE_SIZE = 20
 
 
-def layout(**_query):
-    view = context.view("unregistered")
-    if view is None:
-        return html.P("This page is not part of this dashboard.")
+@context.page("unregistered")
+def layout(view, **_query):
     data = context.run_data()
     return html.Div([
         page_header(view, "Every site of the period with its registration class; filter a column by typing in "
