@@ -59,6 +59,8 @@ PARTS = ("file", "metadata")
 
 #: Overlay images kept in memory (about 0.1-0.5 MB each).
 OVERLAY_CACHE_SIZE = 64
+#: Reference layers kept serialised in memory (five per run, 1-50 kB each).
+REFERENCE_CACHE_SIZE = 32
 
 
 def download_url(run_id: str, layer: str, fmt: str, country: str | None = None, part: str = "file") -> str:
@@ -140,6 +142,14 @@ def _not_found(exc: NotFound):
     return exc
 
 
+def _cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
+    """`response` with browser caching for what it serves of run `run_id`: a day for a run id (a published run
+    never changes), a minute for "latest" (which does). Private: what an agency gets may differ from the
+    region's."""
+    response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
+    return response
+
+
 def _plain(message: str, status: int) -> flask.Response:
     return flask.Response(message.rstrip() + "\n", status, mimetype="text/plain")
 
@@ -152,7 +162,7 @@ class _Routes:
         self._boundaries: gpd.GeoDataFrame | None = None
         self._lock = threading.Lock()
         self.overlays = Memo(OVERLAY_CACHE_SIZE)
-        self.references = Memo(OVERLAY_CACHE_SIZE)
+        self.references = Memo(REFERENCE_CACHE_SIZE)
 
     def download(self, run_id: str, filename: str) -> flask.Response:
         access = current_access()
@@ -198,10 +208,7 @@ class _Routes:
         country = None if access.regional else access.country
         png = self.overlays.get((manifest["run_id"], period, country),
                                 lambda: render_overlay(path, self.outline(country) if country else None))
-        response = flask.Response(png, mimetype="image/png")
-        # private: an agency's image differs from the region's; a run id never changes, "latest" does
-        response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
-        return response
+        return _cached_per_run(flask.Response(png, mimetype="image/png"), run_id)
 
     def reference(self, run_id: str, filename: str) -> flask.Response:
         _, manifest = self._run(run_id)
@@ -211,9 +218,7 @@ class _Routes:
             raise _NotFound(f"no map layer {filename!r}; ask for /reference/{run_id}/<name>.geojson with a name "
                             f"of: {', '.join(layers)}.")
         body = self.references.get((manifest["run_id"], name), lambda: json.dumps(layers[name]).encode())
-        response = flask.Response(body, mimetype="application/geo+json")
-        response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
-        return response
+        return _cached_per_run(flask.Response(body, mimetype="application/geo+json"), run_id)
 
     def _run(self, run_id: str) -> tuple[Path, dict]:
         """The folder and manifest of a published run of the store (`run_id` or "latest"), else 404."""
