@@ -12,7 +12,7 @@ from rich.text import Text
 
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
-from mrumonitor.console import console, frame_table, ingest_table, out, progress_bars, quarantine_table, setup_logging
+from mrumonitor.console import console, frame_table, unexpected_failure, ingest_table, out, progress_bars, quarantine_table, setup_logging
 from mrumonitor.dashboard.commands import serve
 from mrumonitor.errors import MruError
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
@@ -368,6 +368,11 @@ def print_run(manifest: dict) -> None:
          "rows or pixels": layer["count"] if "count" in layer else f"{layer['width']} x {layer['height']}"}
         for name, layer in manifest["layers"].items())))
     out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in manifest["timings_s"].items()))
+    if manifest.get("warnings"):
+        out.print(Text(f"Warnings ({len(manifest['warnings'])}): inputs that looked wrong and were used anyway",
+                       style="bold yellow"))
+        for warning in manifest["warnings"]:
+            out.print(f"  - [{warning['stage']}] {warning['subject']}: {warning['message']}")
     if manifest.get("caveats"):
         out.print("Caveats:")
         for caveat in manifest["caveats"]:
@@ -395,6 +400,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a failure no check foresaw: a plain message here, the traceback in a file
+        console.print(Text.assemble(("error: ", "bold red"), unexpected_failure(exc)))
+        sys.exit(3)
 
 
 if __name__ == "__main__":

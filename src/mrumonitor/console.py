@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
+import os
+import tempfile
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +18,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+#: Where `unexpected_failure` keeps the tracebacks of failures no check foresaw.
+CRASH_LOG_ENV = "MRUMONITOR_CRASH_LOG"
 
 console = Console(stderr=True)
 out = Console()
@@ -95,3 +102,23 @@ def quarantine_table(quarantine: pd.DataFrame, limit: int) -> Table:
         table.add_row(row["source_name"], str(row["source_row"]), row["record_id"] or "-", row["reason"],
                       row["detail"])
     return table
+
+
+def unexpected_failure(exc: BaseException) -> str:
+    """Keep the traceback of an unforeseen failure in a log file; the plain sentence to show in its place.
+
+    A person never sees a Python traceback: the message names the failure, the file holding the details
+    (``$MRUMONITOR_CRASH_LOG``, default ``mrumonitor-errors.log`` in the temporary folder) and what to do.
+    """
+    path = os.environ.get(CRASH_LOG_ENV) or os.path.join(tempfile.gettempdir(), "mrumonitor-errors.log")
+    detail = "".join(traceback.format_exception(exc))
+    try:
+        with open(path, "a", encoding="utf-8") as log_file:
+            log_file.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} pid {os.getpid()}\n"
+                           f"{detail}\n")
+        where = f"the details are in {path}"
+    except OSError:
+        where = "the details could not be written to a log file"
+    kind = "not enough memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
+    return (f"mrumonitor stopped on a problem it does not know how to explain ({kind}). A run stopped like this "
+            f"publishes nothing: the last published run is intact. This is a bug: {where}; please send that file with the command you ran.")

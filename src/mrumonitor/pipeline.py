@@ -33,6 +33,7 @@ from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
 from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.raster.summary import country_summary
+from mrumonitor.runwarnings import collecting_warnings
 from mrumonitor.scope import RunScope, keep_other_countries, kept_inputs, run_scope, scope_caveat, scope_entry
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
@@ -82,11 +83,19 @@ def build_run(settings: Settings, context: RunContext, on_records: ProgressHook 
               on_chunk: ChunkHook | None = None, scope: RunScope | None = None) -> dict:
     """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`store.manifest`).
 
+    Every warning recorded while it runs (`mrumonitor.runwarnings`) goes into the manifest's ``warnings``.
     Detect is incremental: the periods whose inputs and configuration are those of the previous run are
     re-used from it (`raster.incremental`), the others processed; the manifest's ``detect`` section says which.
     A limited `scope` reads the sources of its countries only and computes activity over them only.
     """
-    staging, timings, scope = context.staging, {}, scope or RunScope()
+    with collecting_warnings() as warnings:
+        body = _build(settings, context, on_records, on_chunk, scope or RunScope())
+    return {**body, "warnings": [warning.as_dict() for warning in warnings]}
+
+
+def _build(settings: Settings, context: RunContext, on_records: ProgressHook | None, on_chunk: ChunkHook | None,
+           scope: RunScope) -> dict:
+    staging, timings = context.staging, {}
     previous = _previous_manifest(context.previous)
     if scope.limited and not _has_vectors(context.previous):
         raise StageInputError(f"a run limited to {scope.label()} keeps the other countries' data from the latest "

@@ -19,6 +19,7 @@ Layout (top-level keys; the store writes those marked *, the build of the run gi
     reproduce          the command and software that reproduce the run from those inputs
     timings_s          seconds per stage (ingest, detect, analyse) and for publishing*
     counts             records read/accepted/repaired/quarantined, sites, per source and per country
+    warnings           implausible inputs the run used anyway: stage, subject, message (`mrumonitor.runwarnings`)
     caveats            plain sentences that go with the figures (the build's, then the layers'*)
     layers*            name -> path, kind, title, description, crs, count or raster size, period...
                        (see `store.layers.describe_layers`)
