@@ -43,7 +43,7 @@ FLAWS = {
     "empty licence type": (_set(LIC_TYPE=""), "unknown_licence_type", "(empty)"),
     "unknown commodity": (_set(MINERAL="Coltan"), "unknown_commodity", "'Coltan'"),
     "unknown status": (_set(STATUS="Revoked"), "unknown_status", "'Revoked'"),
-    "impossible date": (_set(GRANTED="31/02/2024"), "unparseable_date", "'31/02/2024' matches none"),
+    "impossible date": (_set(GRANTED="31/02/2024"), "unparseable_date", "'31/02/2024' (GRANTED) is not a real calendar date"),
     "text in a date": (_set(EXPIRES="N/A"), "unparseable_date", "'N/A'"),
     "expiry before grant": (_set(GRANTED="01/06/2025", EXPIRES="01/06/2024"), "expiry_before_grant",
                             "2024-06-01 is before grant date 2025-06-01"),

@@ -8,6 +8,7 @@ project root. Unknown keys and bad values fail with a message naming the key and
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import json
@@ -15,7 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 from pyproj import CRS
 
 from mrumonitor.crs import norm_crs, require_projected
@@ -42,9 +44,10 @@ def _checked_crs(value: str, projected: bool = False) -> str:
 
 
 class _Strict(BaseModel):
-    """Base of every config table: frozen, and unknown keys are refused with the list of valid ones."""
+    """Base of every config table: frozen, numbers finite (no inf or nan), and unknown keys are refused with the
+    list of valid ones."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -84,6 +87,14 @@ class PathSettings(_Strict):
     store: Path
     work: Path
 
+    @field_validator("reference", "store", "work")
+    @classmethod
+    def _folder_or_nothing_yet(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is a file, not a folder; point this key at a folder (it is created "
+                             "if it does not exist yet)")
+        return value
+
 
 class IngestSettings(_Strict):
     country_tolerance_km: float = Field(ge=0)
@@ -122,11 +133,15 @@ class CsvGeometry(_Strict):
     x: str | None = None
     y: str | None = None
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    decimal: Literal[".", ","] = "."
 
     @model_validator(mode="after")
     def _one_geometry(self) -> CsvGeometry:
         if bool(self.wkt) == bool(self.x and self.y):
             raise ValueError("set either 'wkt' (a WKT column) or both 'x' and 'y' (coordinate columns)")
+        if self.decimal == self.delimiter:
+            raise ValueError(f"decimal and delimiter are both {self.delimiter!r}; a CSV written with decimal "
+                             "commas separates its fields with ';' (set delimiter = \";\")")
         return self
 
 
@@ -148,11 +163,68 @@ class SourceSettings(_Strict):
     def _valid_crs(cls, value: str | None) -> str | None:
         return _checked_crs(value) if value else value
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_encoding(value, info.data.get("format")) if value else None
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats(cls, value: list[str]) -> list[str]:
+        for fmt in value:
+            check_date_format(fmt)
+        return value
+
     @model_validator(mode="after")
     def _csv_needs_geometry(self) -> SourceSettings:
         if self.format == "csv" and self.csv is None:
             raise ValueError("format 'csv' needs a [csv] table saying where the geometry is (wkt, or x and y)")
+        if self.format != "csv" and self.csv is not None:
+            raise ValueError(f"a [csv] table is only for format 'csv', and this source is {self.format!r}; "
+                             "remove the [csv] table or correct format")
         return self
+
+
+#: Formats whose text the format itself declares UTF-8 (a configured encoding can only be wrong).
+_UTF8_FORMATS = ("gpkg", "geojson", "flatgeobuf")
+
+#: A day whose day, month and year all differ, to check that a date format keeps all three.
+_PROBE_DAY = dt.datetime(2024, 11, 23)
+
+
+def check_encoding(name: str, fmt: str | None = None) -> str:
+    """Return `name` if it is a text encoding Python knows that files of format `fmt` can hold.
+
+    Raises ValueError with valid examples otherwise: an unknown name, an encoding for a format whose text is
+    always UTF-8, or an encoding a Shapefile's .dbf cannot hold (not ASCII-based, such as UTF-16).
+    """
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"unknown text encoding {name!r}; use a name such as 'UTF-8', 'cp1252' (Windows "
+                         "Western Europe), 'latin-1' (ISO-8859-1) or 'cp850'")
+    if fmt in _UTF8_FORMATS and info.name not in ("utf-8", "ascii"):
+        raise ValueError(f"{name!r} cannot apply: {fmt} text is always UTF-8 (the format says so); leave "
+                         "encoding out")
+    if fmt == "shapefile" and "A".encode(info.name) != b"A":
+        raise ValueError(f"{name!r} is not an encoding a Shapefile's .dbf can hold (an ASCII-based one); use "
+                         "e.g. 'UTF-8', 'cp1252' or 'latin-1'")
+    return name
+
+
+def check_date_format(fmt: str) -> str:
+    """Return `fmt` if it is a strptime format that pins down a day (year, month and day), else raise ValueError."""
+    try:
+        parsed = dt.datetime.strptime(_PROBE_DAY.strftime(fmt), fmt)
+    except ValueError as exc:
+        raise ValueError(f"date format {fmt!r} is not a valid strptime format ({exc}); write it with "
+                         "directives such as '%d/%m/%Y' or '%Y-%m-%d' (%d day, %m month, %Y year)") from None
+    if parsed.date() != _PROBE_DAY.date():
+        raise ValueError(f"date format {fmt!r} does not give a whole date (a day of {_PROBE_DAY:%Y-%m-%d} reads "
+                         f"back as {parsed:%Y-%m-%d}); it needs a day, a month and a year, e.g. '%d/%m/%Y'")
+    return fmt
 
 
 class RasterSettings(_Strict):
@@ -173,10 +245,11 @@ class DetectorSettings(_Strict):
     reflectance_scale: float = Field(gt=0)
     reflectance_offset: float
     valid_scl: list[int] = Field(min_length=1)
-    ndvi_drop: float = Field(lt=0)
-    bsi_gain: float = Field(gt=0)
-    mndwi_water: float
-    turbidity_min: float
+    # normalised indices lie in [-1, 1], so a change of one lies in [-2, 2]
+    ndvi_drop: float = Field(ge=-2, lt=0)
+    bsi_gain: float = Field(gt=0, le=2)
+    mndwi_water: float = Field(ge=-1, le=1)
+    turbidity_min: float = Field(ge=-1, le=1)
     weights: DetectorWeights
     score_threshold: float = Field(gt=0, le=1)
 
@@ -248,6 +321,12 @@ class ActivitySettings(_Strict):
         names = [period.name for period in self.periods]
         if len(set(names)) != len(names):
             raise ValueError(f"period names must be unique, got {', '.join(names)}")
+        ordered = sorted(self.periods, key=lambda period: period.start)
+        for before, after in zip(ordered, ordered[1:]):
+            if after.start <= before.end:
+                raise ValueError(f"periods {before.name!r} ({before.start} to {before.end}) and {after.name!r} "
+                                 f"({after.start} to {after.end}) overlap; a day belongs to one period only, so "
+                                 f"start {after.name!r} after {before.end}")
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not one of the periods ({', '.join(names)})")
         if any(i.kind == "scenes" for i in self.inputs.values()) and self.baseline is None:
@@ -518,38 +597,52 @@ def _read_toml(path: Path, base_dir: Path) -> dict[str, Any]:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found. Pass an existing file with --config.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file. Pass the .toml file with --config.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: the configuration file cannot be read ({exc.strerror}). Check that it exists "
+                          "and that you may read it.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text (byte {exc.start}: {exc.reason}); a TOML file must be UTF-8. "
+                          "Save it again as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax at that line.") from None
     return _resolve_paths(raw, base_dir)
 
 
 def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    """Make the path-valued keys of one file absolute, relative to that file's base folder."""
+    """Make the path-valued keys of one file absolute, relative to that file's base folder.
+
+    Tables of the wrong type are left as they are, for validation to name them.
+    """
 
     def resolve(value: Any) -> Any:
         return str((base_dir / value).resolve()) if isinstance(value, str) and value else value
 
-    if isinstance(raw.get("paths"), dict):
-        raw["paths"] = {key: resolve(value) for key, value in raw["paths"].items()}
-    for source in (raw.get("sources") or {}).values():
-        if isinstance(source, dict) and "file" in source:
-            source["file"] = resolve(source["file"])
-    analysis = raw.get("analysis")
-    if isinstance(analysis, dict):
-        if "commodity_zones" in analysis:
-            analysis["commodity_zones"] = resolve(analysis["commodity_zones"])
-        for admin in (analysis.get("admin") or {}).values():
-            if isinstance(admin, dict) and "file" in admin:
-                admin["file"] = resolve(admin["file"])
-    dashboard = raw.get("dashboard")
-    if isinstance(dashboard, dict) and "views" in dashboard:
-        dashboard["views"] = resolve(dashboard["views"])
-    capacity = raw.get("capacity")
-    if isinstance(capacity, dict) and "declared" in capacity:
-        capacity["declared"] = resolve(capacity["declared"])
-    for activity in ((raw.get("activity") or {}).get("inputs") or {}).values():
-        if isinstance(activity, dict) and "path" in activity:
-            activity["path"] = resolve(activity["path"])
+    def table(parent: Any, key: str) -> dict[str, Any]:
+        value = parent.get(key) if isinstance(parent, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    def resolve_key(parent: dict[str, Any], key: str) -> None:
+        if key in parent:
+            parent[key] = resolve(parent[key])
+
+    paths = table(raw, "paths")
+    for key in paths:
+        resolve_key(paths, key)
+    for source in table(raw, "sources").values():
+        if isinstance(source, dict):
+            resolve_key(source, "file")
+    analysis = table(raw, "analysis")
+    resolve_key(analysis, "commodity_zones")
+    for admin in table(analysis, "admin").values():
+        if isinstance(admin, dict):
+            resolve_key(admin, "file")
+    resolve_key(table(raw, "dashboard"), "views")
+    resolve_key(table(raw, "capacity"), "declared")
+    for activity in table(table(raw, "activity"), "inputs").values():
+        if isinstance(activity, dict):
+            resolve_key(activity, "path")
     return raw
 
 
@@ -571,6 +664,15 @@ def _explain(exc: ValidationError, path: Path) -> str:
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "this key is required"
+        elif error["type"] == "finite_number":
+            message = f"got {error['input']!r}; write a finite number here (TOML's inf and nan are not allowed)"
+        elif not error["type"].startswith("value_error") and _shown(error.get("input")):
+            message += f" (got {error['input']!r})"
         lines.append(f"  - {key}: {message}")
     lines.append("Every key is described in configs/default.toml.")
     return "\n".join(lines)
+
+
+def _shown(value: Any) -> bool:
+    """Whether a bad value is short enough to quote in a message (a whole table is not)."""
+    return not isinstance(value, (dict, list, tuple)) and len(repr(value)) <= 80

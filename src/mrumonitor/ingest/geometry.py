@@ -32,8 +32,14 @@ class GeometryCheck:
 
 
 def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: shapely.Geometry, iso3: str,
-                     analysis_crs: CRS, tolerance_km: float) -> GeometryCheck:
-    """Check licence geometries given in their source CRS against `country` (in the analysis CRS)."""
+                     analysis_crs: CRS, tolerance_km: float,
+                     unparseable_detail: str | np.ndarray = "the geometry text could not be parsed; fix the WKT "
+                                                            "of this record in the source file") -> GeometryCheck:
+    """Check licence geometries given in their source CRS against `country` (in the analysis CRS).
+
+    `unparseable` marks records whose geometry text could not be read; `unparseable_detail` says why (one
+    text, or one per record).
+    """
     values = geoms.to_numpy()
     n = len(values)
     reason = np.full(n, "", dtype=object)  # "" while the record is still usable
@@ -44,8 +50,7 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
         reason[new] = code.value
         detail[new] = text[new] if isinstance(text, np.ndarray) else text
 
-    flag(unparseable, Reason.UNPARSEABLE_GEOMETRY,
-         "the geometry text could not be parsed; fix the WKT of this record in the source file")
+    flag(unparseable, Reason.UNPARSEABLE_GEOMETRY, unparseable_detail)
     flag(shapely.is_missing(values) | shapely.is_empty(values), Reason.EMPTY_GEOMETRY,
          "the record has no geometry; draw the licence boundary in the source file")
     type_id = shapely.get_type_id(values)
@@ -53,6 +58,10 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
     flag(~polygonal, Reason.NOT_POLYGON,
          "the geometry is a " + _TYPE_NAMES[type_id + 1].astype(object)
          + ", not a polygon; a licence needs its boundary drawn as a polygon")
+
+    flag(~_finite(values), Reason.INVALID_GEOMETRY,
+         "a vertex has a coordinate that is not a number (NaN) or is infinite; it is not repaired, since dropping "
+         "the vertex would change the licence's boundary: fix the vertex in the source file")
 
     usable = reason == ""
     invalid = usable & ~shapely.is_valid(values)
@@ -73,6 +82,14 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
     reason[ok] = None
     return GeometryCheck(geometry=np.where(ok, projected, None), reason=reason, detail=detail,
                          repaired=invalid & ok)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """Per geometry: True when every x and y is a finite number (missing geometries count as finite)."""
+    coordinates, owner = shapely.get_coordinates(values, return_index=True)
+    finite = np.ones(len(values), dtype=bool)
+    finite[owner[~np.isfinite(coordinates).all(axis=1)]] = False
+    return finite
 
 
 def _km_outside(projected: np.ndarray, country: shapely.Geometry, usable: np.ndarray) -> np.ndarray:

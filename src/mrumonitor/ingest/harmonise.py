@@ -21,7 +21,7 @@ from pyproj import CRS
 from mrumonitor.config import SourceSettings
 from mrumonitor.ingest.geometry import check_geometries
 from mrumonitor.ingest.readers import UNPARSEABLE
-from mrumonitor.ingest.terms import map_terms, parse_dates
+from mrumonitor.ingest.terms import map_terms, parse_dates, why_not_a_date
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
 
@@ -43,8 +43,9 @@ class SourceContext:
 
 def harmonise_batch(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return (canonical candidates, quarantined records) for one batch; together they hold every record."""
-    geometry = check_geometries(raw.geometry, raw[UNPARSEABLE].to_numpy(), ctx.country_outline,
-                                ctx.source.country, ctx.analysis_crs, ctx.tolerance_km)
+    unparseable = raw[UNPARSEABLE].to_numpy(dtype=bool)
+    geometry = check_geometries(raw.geometry, unparseable, ctx.country_outline, ctx.source.country,
+                                ctx.analysis_crs, ctx.tolerance_km, _unparseable_detail(raw, unparseable, ctx))
     canonical, problems = _attributes(raw, ctx)
     reason = pd.Series(geometry.reason, index=raw.index, dtype=object)
     detail = pd.Series(geometry.detail, index=raw.index, dtype=object)
@@ -57,6 +58,31 @@ def harmonise_batch(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[gpd.GeoD
     accepted = gpd.GeoDataFrame(canonical[ok], geometry=geometry.geometry[ok], crs=ctx.analysis_crs)
     return accepted, quarantine_rows(raw[~ok], reason[~ok], detail[~ok], canonical["licence_id"][~ok],
                                      **ctx.origin())
+
+
+def _unparseable_detail(raw: gpd.GeoDataFrame, unparseable: np.ndarray, ctx: SourceContext) -> np.ndarray:
+    """Why each unreadable geometry text is unreadable, in the terms of the source (WKT, or x and y columns)."""
+    detail = np.full(len(raw), None, dtype=object)
+    spec = ctx.source.csv
+    if spec is None or not unparseable.any():
+        return detail
+    for position in np.flatnonzero(unparseable):
+        record = raw.iloc[position]
+        if spec.wkt:
+            text = str(record[spec.wkt])
+            try:
+                shapely.from_wkt(text)
+                why = "it is not a geometry"
+            except shapely.errors.GEOSException as exc:
+                why = str(exc)
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            detail[position] = (f"the WKT '{shown}' ({spec.wkt}) could not be parsed ({why}); fix the WKT of this "
+                                "record in the source file")
+        else:
+            x, y = str(record[spec.x]), str(record[spec.y])
+            detail[position] = (f"the coordinates {spec.x} = '{x}' and {spec.y} = '{y}' are not both numbers "
+                                f"(decimal separator {spec.decimal!r}); correct them in the source file")
+    return detail
 
 
 def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series, record_id: pd.Series, *,
@@ -155,7 +181,22 @@ def _quoted(values: pd.Series, before: str, after: str) -> pd.Series:
 
 def _date_detail(granted: pd.Series, bad_granted: pd.Series, expires: pd.Series, bad_expires: pd.Series,
                  ctx: SourceContext) -> pd.Series:
-    formats = ", ".join(ctx.source.date_formats)
+    """Per record with a bad date: the value, why it is not a date, and the fix (computed for those records only)."""
+    formats = ctx.source.date_formats
+    fields = ctx.source.fields
+    bad = bad_granted | bad_expires
+    column = pd.Series(fields.granted, index=granted.index).where(bad_granted, fields.expires)
     shown = granted.astype(str).where(bad_granted, expires.astype(str))
-    return ("date '" + shown + f"' matches none of sources.{ctx.name}.date_formats ({formats}); "
-            "correct the date or add its format")
+    detail = pd.Series(None, index=granted.index, dtype=object)
+    for index in bad[bad].index:
+        value, why = shown[index], why_not_a_date(shown[index].strip(), formats)
+        if why == "matches none of":
+            numeric = pd.api.types.is_numeric_dtype(granted if bad_granted[index] else expires)
+            hint = (f"; column {column[index]} holds numbers, not dates: export it as dates, or add '%Y%m%d' "
+                    "to date_formats if the numbers are written YYYYMMDD" if numeric
+                    else "; correct the date or add its format")
+            detail[index] = (f"date '{value}' ({column[index]}) matches none of sources.{ctx.name}.date_formats "
+                             f"({', '.join(formats)}){hint}")
+        else:
+            detail[index] = f"date '{value}' ({column[index]}) {why}; correct the date in the source file"
+    return detail

@@ -1,6 +1,10 @@
 """Ingest every configured source into the canonical `concessions` and `quarantine` layers.
 
 Invariant, checked on every run: for each source, records read = accepted + quarantined.
+
+Plausibility: a source with no records at all is refused (a national cadastre without licences would make
+every mining site of its country "unregistered": it is an export gone wrong, not a fact to publish). A source
+whose records are read but mostly quarantined is used, with a run warning saying how many were kept.
 """
 
 from __future__ import annotations
@@ -15,15 +19,19 @@ import pandas as pd
 import shapely
 
 from mrumonitor.config import Settings
-from mrumonitor.errors import MruError, ReferenceDataError
+from mrumonitor.errors import InputFileError, MruError, ReferenceDataError
 from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
 from mrumonitor.ingest.readers import UNPARSEABLE, open_source
 from mrumonitor.layerio import write_geoparquet
+from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
 log = logging.getLogger(__name__)
+
+#: Above this share of a source's records in quarantine, the run carries a warning.
+QUARANTINE_WARNING_SHARE = 0.5
 
 #: Called as records are read: (source name, records read so far, total records in the source).
 ProgressHook = Callable[[str, int, int], None]
@@ -61,6 +69,11 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
             read[name] += len(batch)
             if on_progress:
                 on_progress(name, read[name], max(stream.total, read[name]))
+        if not read[name]:
+            raise InputFileError(
+                stream.path, f"holds no licence records (sources.{name}{_layer_note(ctx.source.layer)}): with an "
+                             f"empty cadastre every mining site in {ctx.source.country} would count as unregistered.",
+                "check the export (its layer, a filter applied when exporting) and export the cadastre again.")
     candidates = concat_frames(accepted, settings.analysis_crs, CONCESSION_COLUMNS)
     concessions, duplicates = _resolve_duplicates(candidates, settings, outlines)
     quarantine = concat_frames(quarantined + [duplicates], settings.analysis_crs, QUARANTINE_COLUMNS)
@@ -68,6 +81,7 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
     for row in report.itertuples():
         log.info("%s: %d read, %d accepted (%d repaired), %d quarantined", row.source, row.read,
                  row.accepted, row.repaired, row.quarantined)
+    _warn_mostly_quarantined(report, quarantine, settings)
     return IngestResult(concessions.reset_index(drop=True), quarantine.reset_index(drop=True), report)
 
 
@@ -107,6 +121,23 @@ def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     raw = part.drop(columns=["source_name", "source_file"]).copy()
     raw[UNPARSEABLE] = False
     return raw
+
+
+def _layer_note(layer: str | None) -> str:
+    return f", layer {layer!r}" if layer else ""
+
+
+def _warn_mostly_quarantined(report: pd.DataFrame, quarantine: gpd.GeoDataFrame, settings: Settings) -> None:
+    """A run warning for each source whose records went mostly to quarantine, with the main reasons."""
+    for row in report.itertuples():
+        if row.quarantined <= QUARANTINE_WARNING_SHARE * row.read:
+            continue
+        reasons = quarantine.loc[quarantine["source_name"] == row.source, "reason"].value_counts().head(3)
+        top = ", ".join(f"{reason} ({count})" for reason, count in reasons.items())
+        record_warning("ingest", settings.sources[row.source].file,
+                       f"sources.{row.source}: only {row.accepted} of {row.read} records could be used; "
+                       f"{row.quarantined} went to quarantine ({top}). Mining in {row.country} is judged against "
+                       "the licences kept: fix the records listed by `mrumonitor ingest --show-quarantine`.")
 
 
 def _report(read: dict[str, int], countries: dict[str, str], concessions: gpd.GeoDataFrame,

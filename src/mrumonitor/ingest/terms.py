@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 _APOSTROPHES = "[\u2019\u2018\u02bc`\u00b4]"
@@ -27,18 +29,42 @@ def map_terms(values: pd.Series, mapping: dict[str, str]) -> tuple[pd.Series, pd
 def parse_dates(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Series]:
     """Parse a date column trying `formats` in order. Returns (dates, mask of non-empty unparseable values).
 
-    Columns that already hold dates (GeoPackage DATE/DATETIME) are taken as they are.
+    Columns that already hold dates or date-times (GeoPackage DATE/DATETIME, with or without a time zone) are
+    taken as they are, as the calendar day they name where they were written. A numeric column (20240115) is
+    read as the text of its whole numbers, so '%Y%m%d' can parse it.
     """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ms]"), pd.Series(False, index=values.index)
+        return values.dt.normalize().astype("datetime64[ms]"), pd.Series(False, index=values.index)
     present = values.dropna()
     if len(present) and present.map(lambda v: hasattr(v, "year")).all():
-        parsed = pd.to_datetime(values, errors="coerce")
-        return parsed.astype("datetime64[ms]"), pd.Series(False, index=values.index)
-    text = values.astype("string").str.strip()
+        days = values.map(lambda v: dt.date(v.year, v.month, v.day), na_action="ignore")
+        return pd.to_datetime(days).astype("datetime64[ms]"), pd.Series(False, index=values.index)
+    text = _as_text(values).str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ms]")
     for fmt in formats:
         attempt = pd.to_datetime(text, format=fmt, errors="coerce")
         parsed = parsed.fillna(attempt.astype("datetime64[ms]"))
     unparseable = text.fillna("").ne("") & parsed.isna()
     return parsed, unparseable.astype(bool)
+
+
+def why_not_a_date(text: str, formats: list[str]) -> str:
+    """Say why `text` is not a date: an impossible day in one of `formats` (31/02/2024), or no format fits."""
+    for fmt in formats:
+        try:
+            dt.datetime.strptime(text, fmt)
+        except ValueError as exc:
+            if "does not match format" not in str(exc) and "unconverted data" not in str(exc):
+                return f"is not a real calendar date ({exc}, reading it as {fmt})"
+    return "matches none of"
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text of a column; whole numbers of a numeric column without a trailing '.0'."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return values.astype("string")
+    numbers = values.astype("Float64")
+    whole = numbers.round().eq(numbers).fillna(True).all()
+    return numbers.astype("Int64").astype("string") if whole else numbers.astype("string")
