@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -199,7 +200,9 @@ def auth_config(store: Path, folder: Path) -> Path:
     for name, (role, country, password) in DASHBOARD_USERS.items():
         users += f'[dashboard.auth.users.{name}]\nrole = "{role}"\n' + (f'country = "{country}"\n' if country else "")
         users += f'password_hash = "{generate_password_hash(password)}"\n'
+    # functional tests log in and fail often from one address: the login throttle has its own tests
     text = (f'[paths]\nstore = "{store}"\nwork = "{folder / "work"}"\n'
+            '[dashboard]\nlogin_attempts = "1000 per minute"\n'
             f'[dashboard.auth]\nenabled = true\nsecret_key_env = "{TEST_SECRET_ENV}"\n{users}')
     return write_config(folder, text)
 
@@ -214,7 +217,7 @@ def auth_settings(dashboard_store, tmp_path_factory) -> Settings:
 def secret_key():
     """The session key in the environment, as `[dashboard.auth] secret_key_env` names it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(TEST_SECRET_ENV, "test-secret-" + "0" * 32)
+        patch.setenv(TEST_SECRET_ENV, secrets.token_hex(32))  # a guessable key is refused
         yield
 
 
@@ -267,6 +270,13 @@ def log_in(client, user: str, password: str | None = None, next_page: str = "/")
     password = DASHBOARD_USERS[user][2] if password is None else password
     return client.request("POST", "/login", data={"username": user, "password": password, "csrf": token,
                                                    "next": next_page})
+
+
+def log_out(client) -> Reply:
+    """Log out as the dashboard's button does: a POST with the session's form token (from the /logout page)."""
+    page = client.request("GET", "/logout")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.request("POST", "/logout", data={"csrf": token})
 
 
 def callback_body(dependencies: list[dict], output: str, values: dict[str, object]) -> dict:

@@ -29,6 +29,7 @@ from conftest import (
     HttpClient,
     callback_body,
     log_in,
+    log_out,
     running_server,
     with_auth,
 )
@@ -159,7 +160,7 @@ def test_a_user_logs_in_and_out(client, user):
     assert reply.status == 302 and reply.headers["Location"].endswith("/whoami")
     role, country, _ = DASHBOARD_USERS[user]
     assert client.request("GET", "/whoami").text == f"{user} {role} {country}"
-    assert client.request("GET", "/logout").status == 302
+    assert log_out(client).status == 302
     assert client.request("GET", "/whoami").status == 302
     assert client.request("GET", download_url(DASHBOARD_RUN, "capacity", "csv")).status == 401
 

@@ -491,6 +491,23 @@ class DashboardSettings(_Strict):
     basemap_url: str | None = None
     basemap_attribution: str = ""
     auth: DashboardAuth
+    max_request_kb: int = Field(default=1024, ge=16, le=1_048_576)
+    login_attempts: str = "10 per minute"
+    login_attempts_storage: str = "memory://"
+    https: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 366)
+
+    @field_validator("login_attempts")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"login_attempts = {value!r} is not a rate limit; write e.g. \"10 per minute\" "
+                             "or \"10 per minute; 100 per day\"") from None
+        return value
 
     @field_validator("basemap_url", mode="before")
     @classmethod

@@ -11,31 +11,40 @@ overlay route checks it (`Access.require_sites`), so hiding something in the lay
 barrier. With ``auth.enabled = false`` (the demo) there is no login and everyone is ``regional``.
 
 With auth on, `install_access` adds Flask-Login sessions signed with the secret key read from the
-environment variable ``auth.secret_key_env``, a server-rendered ``/login`` form (styled by the vendored
-``login.css``, no CDN), ``/logout``, and a guard: a page asked for without a session redirects to the login
-page; a data request (Dash's JSON endpoints, downloads, overlays) gets 401. Session cookies are HttpOnly and
-SameSite=Lax, so another site cannot post a callback or download with them; the login form also carries a
-one-time token against login forgery.
+environment variable ``auth.secret_key_env`` (refused when short or guessable, see `check_secret`), a
+server-rendered ``/login`` form (styled by the vendored ``login.css``, no CDN), ``/logout``, and a guard: a
+page asked for without a session redirects to the login page; a data request (Dash's JSON endpoints,
+downloads, overlays) gets 401. Session cookies are HttpOnly and SameSite=Lax (and Secure with
+``[dashboard] https``), so another site cannot post a callback or download with them. Both forms carry a
+per-session token against forgery (logging out is a POST with it). Each login is recorded on the server
+(`sessions.SessionRecord`): logging out ends it for every copy of the cookie. Failed logins are counted per
+client address: beyond ``[dashboard] login_attempts`` the login answers 429, whatever the password.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import dash
 import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from limits import parse_many
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from markupsafe import escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from mrumonitor.config import DashboardAuth, Settings
+from mrumonitor.config import DashboardAuth, DashboardSettings, Settings
+from mrumonitor.dashboard.sessions import SESSIONS_FILE, SessionRecord
 from mrumonitor.errors import AccessDenied, ConfigError
 
 #: Layers that hold no site-level detail: tables and lines summed per country, corridor or year.
@@ -55,8 +64,19 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})
 #: when there is no session; as is any request but a GET.
 DATA_PREFIXES = ("/_", "/assets/", "/download/", "/overlay/", "/reference/", "/dossier/")
 
+#: A secret key shorter than this many characters is refused.
+MIN_SECRET_LENGTH = 32
+#: ... and one with fewer different characters ("aaaa...", "changemechangeme...").
+MIN_SECRET_CHARACTERS = 8
+#: ... and one holding any of these words (examples and defaults people copy).
+WEAK_SECRET_WORDS = ("changeme", "change-me", "change_me", "secret", "password", "default", "example", "mrumonitor",
+                     "dashboard", "12345", "qwerty", "letmein", "dev-key", "devkey", "testkey")
+
+log = logging.getLogger(__name__)
+
 _STYLESHEET = Path(__file__).with_name("login.css")
 _CSRF_KEY = "login_csrf"
+_SESSION_ID = "sid"
 _SEPARATORS = re.compile(r"[;,\s]+")
 
 
@@ -129,6 +149,11 @@ def _user(auth: DashboardAuth, name: str | None) -> _User | None:
     return _User(name, Access(name, user.role, user.country)) if user else None
 
 
+def _session_user(auth: DashboardAuth, record: SessionRecord, name: str | None) -> _User | None:
+    """The user `name` of the session cookie, if the cookie's login is still recorded on the server."""
+    return _user(auth, name) if record.holds(flask.session.get(_SESSION_ID), name) else None
+
+
 def current_access() -> Access:
     """The access of the user of the current request.
 
@@ -154,27 +179,76 @@ def install_access(app: dash.Dash, settings: Settings) -> None:
     Raises
     ------
     ConfigError
-        When auth is on and the environment variable named by ``secret_key_env`` is unset or empty.
+        When auth is on and the environment variable named by ``secret_key_env`` is unset, short or guessable
+        (see `check_secret`), or the work folder cannot hold the record of logins.
     """
     auth = settings.dashboard.auth
     if not auth.enabled:
         return
     server = app.server
     secret = os.environ.get(auth.secret_key_env, "")
-    if not secret:
-        raise ConfigError(f"[dashboard.auth] is enabled but the environment variable {auth.secret_key_env} "
-                          "(secret_key_env) is not set; set it to a long random text, e.g. "
-                          f"`export {auth.secret_key_env}=$(python -c 'import secrets; print(secrets.token_hex(32))')`")
+    check_secret(secret, auth.secret_key_env)
+    secure = settings.dashboard.https
     server.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
+                         SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True,
+                         REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
     server.extensions["mrumonitor_auth"] = auth
+    record = SessionRecord(settings.paths.work / SESSIONS_FILE, settings.dashboard.session_hours * 3600)
+    throttle = _LoginThrottle(settings.dashboard)
     manager = LoginManager(server)
-    manager.user_loader(lambda name: _user(auth, name))
+    manager.user_loader(lambda name: _session_user(auth, record, name))
     # first of all hooks: Dash's own (server set-up, the pages router) may render layouts, which need a user
     server.before_request_funcs.setdefault(None, []).insert(0, _guard)
-    server.add_url_rule("/login", "login", lambda: _login(auth), methods=["GET", "POST"])
-    server.add_url_rule("/logout", "logout", _logout, methods=["GET", "POST"])
+    server.add_url_rule("/login", "login", lambda: _login(auth, record, throttle), methods=["GET", "POST"])
+    server.add_url_rule("/logout", "logout", lambda: _logout(record), methods=["GET", "POST"])
     server.add_url_rule("/login.css", "login_css", lambda: flask.send_file(_STYLESHEET, mimetype="text/css"))
+
+
+def check_secret(secret: str, variable: str) -> None:
+    """Refuse a session key that is missing, shorter than `MIN_SECRET_LENGTH`, made of fewer than
+    `MIN_SECRET_CHARACTERS` different characters or holding a word of `WEAK_SECRET_WORDS`: whoever guesses the
+    key can sign a session cookie of any user.
+
+    Raises
+    ------
+    ConfigError
+        Saying what is wrong and how to make a good key.
+    """
+    make = (f"set it to a long random text, e.g. `export {variable}=$(python -c 'import secrets; "
+            "print(secrets.token_hex(32))')`, and keep it out of configuration files")
+    if not secret:
+        raise ConfigError(f"[dashboard.auth] is enabled but the environment variable {variable} (secret_key_env) "
+                          f"is not set; {make}.")
+    weak = [word for word in WEAK_SECRET_WORDS if word in secret.lower()]
+    problem = (f"is {len(secret)} characters long, fewer than {MIN_SECRET_LENGTH}" if len(secret) < MIN_SECRET_LENGTH
+               else f"holds the guessable word {weak[0]!r}" if weak
+               else f"uses only {len(set(secret))} different characters" if len(set(secret)) < MIN_SECRET_CHARACTERS
+               else None)
+    if problem:
+        raise ConfigError(f"the session key in {variable} {problem}: anyone who guesses it can forge a login. "
+                          f"The dashboard does not start with it; {make}.")
+
+
+class _LoginThrottle:
+    """Failed logins per client address, in a moving window (``[dashboard] login_attempts``)."""
+
+    def __init__(self, dashboard: DashboardSettings):
+        self.limits = parse_many(dashboard.login_attempts)
+        self.text = dashboard.login_attempts
+        try:
+            self.counter = MovingWindowRateLimiter(storage_from_string(dashboard.login_attempts_storage))
+        except ConfigurationError as exc:
+            raise ConfigError(f"[dashboard] login_attempts_storage = {dashboard.login_attempts_storage!r} cannot "
+                              f"be used ({exc}); use \"memory://\" or a redis:// address.") from None
+
+    def allows(self, address: str) -> bool:
+        """Whether `address` may try to log in now."""
+        return all(self.counter.test(limit, address) for limit in self.limits)
+
+    def failed(self, address: str) -> None:
+        """Count a failed login from `address`."""
+        for limit in self.limits:
+            self.counter.hit(limit, address)
 
 
 def _guard():
@@ -197,41 +271,72 @@ def _guard():
 _NOBODY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
-def _login(auth: DashboardAuth):
+def _login(auth: DashboardAuth, record: SessionRecord, throttle: _LoginThrottle):
     """The login form (GET) and its check (POST)."""
     next_page = _local_path(flask.request.values.get("next", "/"))
-    message = ""
+    message, status = "", 200
     if flask.request.method == "POST":
+        address = flask.request.remote_addr or "unknown"
+        if not throttle.allows(address):
+            log.warning("login refused: too many failed logins from %s", address)
+            return flask.Response(f"Too many failed logins from your address (the limit is {throttle.text}). "
+                                  "Wait a minute, then log in again.\n", 429, mimetype="text/plain",
+                                  headers={"Retry-After": "60"})
         form = flask.request.form
         name, password = form.get("username", ""), form.get("password", "")
-        expected = flask.session.get(_CSRF_KEY)
         user = auth.users.get(name)
         ok_password = check_password_hash(user.password_hash if user else _NOBODY_HASH, password)
-        if not expected or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
+        if not _token_matches(form.get("csrf", "")):
             message = "The form expired; please log in again."
         elif user and ok_password:
-            flask.session.pop(_CSRF_KEY)
+            flask.session.clear()  # nothing of the anonymous session carries over into the login
+            flask.session[_SESSION_ID] = record.open(name)
+            flask.session[_CSRF_KEY] = secrets.token_urlsafe(24)
             login_user(_user(auth, name))
             return flask.redirect(next_page)
         else:
             message = "Unknown user name or wrong password."
-    # one token per session until a login succeeds: a second tab (or the browser's favicon request being
-    # redirected here) must not invalidate the form already shown
-    token = flask.session.setdefault(_CSRF_KEY, secrets.token_urlsafe(24))
-    status = 401 if message else 200
-    return flask.Response(_LOGIN_PAGE.format(next=escape(next_page), csrf=token,
+        throttle.failed(address)
+        status = 401
+    return flask.Response(_LOGIN_PAGE.format(next=escape(next_page), csrf=csrf_token(),
                                              message=f'<p class="error">{escape(message)}</p>' if message else ""),
                           status, mimetype="text/html")
 
 
-def _logout():
-    logout_user()
-    return flask.redirect("/login")
+def csrf_token() -> str:
+    """The form token of the current session (made on first use): one per session, so a second tab (or the
+    browser's favicon request redirected to the login page) does not invalidate a form already shown."""
+    return flask.session.setdefault(_CSRF_KEY, secrets.token_urlsafe(24))
+
+
+def _token_matches(sent: str) -> bool:
+    expected = flask.session.get(_CSRF_KEY)
+    return bool(expected) and hmac.compare_digest(expected.encode(), sent.encode())
+
+
+def _logout(record: SessionRecord):
+    """Log out by POST with the session's form token; a GET shows the button that does it."""
+    if flask.request.method == "POST":
+        if not _token_matches(flask.request.form.get("csrf", "")):
+            return flask.Response("This log-out form expired or did not come from this dashboard; open /logout "
+                                  "and press the button again.\n", 400, mimetype="text/plain")
+        record.close(flask.session.get(_SESSION_ID))
+        logout_user()
+        flask.session.clear()
+        return flask.redirect("/login")
+    return flask.Response(_LOGOUT_PAGE.format(csrf=csrf_token()), 200, mimetype="text/html")
 
 
 def _local_path(target: str) -> str:
-    """`target` when it is a path on this site, "/" otherwise (no redirect to another site after login)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and ":" not in target:
+    """`target` when it is a path on this site, "/" otherwise (no redirect to another site after login).
+
+    Browsers remove tabs and line breaks from a URL and read a backslash as a slash, so ``/\t/evil.example``
+    and ``/\\evil.example`` lead to another site as ``//evil.example`` does: anything but printable text
+    starting with a single "/" and naming no scheme or host falls back to "/".
+    """
+    parts = urlsplit(target)
+    if (target.startswith("/") and not target.startswith("//") and target.isprintable() and " " not in target
+            and "\\" not in target and not parts.scheme and not parts.netloc):
         return target
     return "/"
 
@@ -251,5 +356,16 @@ the regional team.</p>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button id="login-button" type="submit">Log in</button>
+</form></main></body></html>
+"""
+
+_LOGOUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log out — MRU mining monitor</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/login.css"></head>
+<body><main class="login">
+<h1>MRU mining monitor</h1>
+<form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}">
+<button id="logout-button" type="submit">Log out</button>
 </form></main></body></html>
 """

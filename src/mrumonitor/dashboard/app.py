@@ -20,9 +20,10 @@ from dash import dcc, html
 from mrumonitor.config import Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
-from mrumonitor.dashboard.access import current_access, install_access
+from mrumonitor.dashboard.access import csrf_token, current_access, install_access
 from mrumonitor.dashboard.dossier import install_dossier_route
 from mrumonitor.dashboard.routes import install_routes
+from mrumonitor.dashboard.security import install_security
 from mrumonitor.dashboard.views import load_views
 from mrumonitor.errors import MruError
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -58,6 +59,7 @@ def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
     app.server.config[context.SETTINGS_KEY] = settings
     app.server.config[context.RUN_KEY] = run
     install_access(app, settings)
+    install_security(app, settings.dashboard)
     install_routes(app, settings)
     install_dossier_route(app)
     install_bundle_compression(app)
@@ -114,7 +116,11 @@ def _who() -> html.Div:
     if access.user is None:
         return html.Div("regional view (no login)", className="who")
     role = "regional team" if access.regional else f"{access.country} agency"
-    return html.Div(className="who", children=[f"{access.user} · {role} · ", html.A("log out", href="/logout")])
+    # a POST with the session's form token: a link (a GET) could be triggered by another site
+    logout = html.Form(method="post", action="/logout", className="logout", children=[
+        dcc.Input(type="hidden", name="csrf", value=csrf_token()),
+        html.Button("log out", type="submit", id="logout-button", className="link-button")])
+    return html.Div(className="who", children=[f"{access.user} · {role} · ", logout])
 
 
 def _footer() -> html.Footer:

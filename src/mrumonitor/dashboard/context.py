@@ -7,6 +7,7 @@ request, so pages and callbacks stay plain functions of their inputs.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,9 @@ from dash import html
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.data import RunData, load_run
 from mrumonitor.dashboard.views import View, load_views
+from mrumonitor.errors import MruError
+
+log = logging.getLogger(__name__)
 
 #: Flask config keys set by `create_app`.
 SETTINGS_KEY = "MRUMONITOR_SETTINGS"
@@ -52,14 +56,20 @@ def view(name: str) -> View | None:
 
 def page(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator of a page's layout function, `build(view, **path_and_query)`: it gets the page's view of
-    views.toml; a page the file leaves out answers that it is not part of this dashboard instead."""
+    views.toml; a page the file leaves out answers that it is not part of this dashboard instead, and a page
+    whose run cannot be read (`MruError`) says why."""
 
     def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
         def layout(**path_and_query: Any) -> Any:
             page_view = view(name)
             if page_view is None:
                 return html.P("This page is not part of this dashboard.")
-            return build(page_view, **path_and_query)
+            try:
+                return build(page_view, **path_and_query)
+            except MruError as exc:  # a damaged or vanished store: said on the page, not a blank one
+                log.error("page %s: %s", name, exc)
+                return html.Div(className="card page-error", children=[
+                    html.H2("This page cannot be shown"), html.P(str(exc), id="page-error")])
 
         return layout
 

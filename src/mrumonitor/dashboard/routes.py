@@ -38,9 +38,10 @@ from werkzeug.exceptions import NotFound
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import current_access, is_site_level
+from mrumonitor.dashboard.answers import install_answers, plain
 from mrumonitor.dashboard.data import Memo, load_run
 from mrumonitor.dashboard.overlay import WEB_MERCATOR, overlay_bounds_of, render_overlay
-from mrumonitor.errors import AccessDenied, ExportError, StoreError
+from mrumonitor.errors import ExportError, StoreError
 from mrumonitor.export import FORMATS, export_layer
 from mrumonitor.export.clip import country_outline
 from mrumonitor.export.source import layer_source
@@ -111,7 +112,7 @@ class _BadRequest(Exception):
 
 
 def install_routes(app: dash.Dash, settings: Settings) -> None:
-    """Register the download and overlay routes on `app`'s Flask server, and AccessDenied as 403."""
+    """Register the download and overlay routes on `app`'s Flask server, and the answers to errors (`answers`)."""
     routes = _Routes(settings)
     server = app.server
     server.extensions["mrumonitor_routes"] = routes
@@ -121,25 +122,26 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
     for prefix in ("download", "overlay", "reference"):  # any other path under them: a plain 404, not the Dash page
         server.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_unknown", partial(_unknown, prefix),
                             merge_slashes=False)
+    install_answers(server)
     server.register_error_handler(NotFound, _not_found)
-    server.register_error_handler(AccessDenied, lambda exc: _plain(str(exc), 403))
-    server.register_error_handler(_NotFound, lambda exc: _plain(str(exc), 404))
-    server.register_error_handler(_BadRequest, lambda exc: _plain(str(exc), 400))
+    server.register_error_handler(_NotFound, lambda exc: plain(str(exc), 404))
+    server.register_error_handler(_BadRequest, lambda exc: plain(str(exc), 400))
 
 
 def _unknown(prefix: str, rest: str) -> flask.Response:
     shapes = {"download": "/download/<run_id>/<layer>.<format>", "overlay": "/overlay/<run_id>/<period>.png",
               "reference": "/reference/<run_id>/<name>.geojson"}
-    return _plain(f"no such address; ask for {shapes[prefix]}.", 404)
+    return plain(f"no such address; ask for {shapes[prefix]}.", 404)
 
 
 def _not_found(exc: NotFound):
-    """Plain 404 for an unmatched path under /download/ or /overlay/ (e.g. ``/download//etc``); others as usual."""
+    """Plain 404 for an unmatched path, saying the shape of the address under /download/, /overlay/ or
+    /reference/ (e.g. ``/download//etc``)."""
     path = flask.request.path
     for prefix in ("download", "overlay", "reference"):
         if path.startswith(f"/{prefix}/"):
             return _unknown(prefix, path)
-    return exc
+    return plain("no such address on this dashboard.", 404)
 
 
 def _cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
@@ -148,10 +150,6 @@ def _cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
     region's."""
     response.headers["Cache-Control"] = "private, max-age=" + ("60" if run_id == "latest" else "86400")
     return response
-
-
-def _plain(message: str, status: int) -> flask.Response:
-    return flask.Response(message.rstrip() + "\n", status, mimetype="text/plain")
 
 
 class _Routes:
