@@ -228,10 +228,20 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
         serve_dashboard(settings, run=published.run_id, port=port)
 
 
+def _country_code(value: str | None) -> str | None:
+    """An ISO3 code as typed (spaces and case forgiven); an empty one is refused, never read as "the region"."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("it is empty: give an ISO3 code such as SLE, or leave --country out to export the "
+                                 "whole region.")
+    return value.strip().upper()
+
+
 @cli.command("export")
 @config_option
 @click.argument("layer")
-@click.option("--country", metavar="ISO3", default=None,
+@click.option("--country", metavar="ISO3", default=None, callback=lambda _ctx, _param, value: _country_code(value),
               help="Export only this country (SLE, GIN, LBR, CIV), cut exactly at its border. Default: the region.")
 @click.option("--format", "fmt", metavar="FORMAT", default=None,
               help="gpkg, shp (zipped), geojson, csv, parquet (vectors; tables: csv, parquet, gpkg) or cog "
@@ -347,36 +357,51 @@ def runs_show(config_file: Path | None, run_id: str) -> None:
 
 
 def print_run(manifest: dict) -> None:
-    """What a run's manifest says, as tables; shared by `run` and `runs show`."""
+    """What a run's manifest says, as tables; shared by `run` and `runs show`.
+
+    A key the manifest lacks (a run of an older version, a hand-edited file) is shown as "-", never a failure.
+    """
     counts = manifest.get("counts", {})
     config = manifest.get("config", {})
-    out.print(f"Run {manifest['run_id']}, created {manifest['created']}, previous run "
-              f"{manifest.get('previous_run') or 'none'}; mrumonitor {manifest['software']['version']}, "
-              f"config {config.get('fingerprint', '-')} ({', '.join(f['path'] for f in config.get('files', []))})")
+    files = ", ".join(str(f.get("path", "?")) for f in config.get("files", []))
+    out.print(f"Run {manifest.get('run_id', '-')}, created {manifest.get('created', '-')}, previous run "
+              f"{manifest.get('previous_run') or 'none'}; mrumonitor {manifest.get('software', {}).get('version', '-')}, "
+              f"config {config.get('fingerprint', '-')}" + (f" ({files})" if files else ""))
     if counts.get("cadastre_by_source"):
         out.print(ingest_table(pd.DataFrame(counts["cadastre_by_source"]), "Cadastre records"))
     if counts.get("sites_by_country"):
         out.print(frame_table("Mining sites per country", pd.DataFrame(counts["sites_by_country"])))
-    inputs = pd.DataFrame(manifest.get("inputs", []), columns=["role", "path", "bytes", "sha256"])
-    out.print(frame_table("Inputs", inputs.groupby("role", sort=False).agg(files=("path", "size"),
-                                                                           bytes=("bytes", "sum")).reset_index()))
+    if manifest.get("inputs"):
+        inputs = pd.DataFrame(manifest["inputs"], columns=["role", "path", "bytes", "sha256"])
+        out.print(frame_table("Inputs", inputs.groupby("role", sort=False).agg(
+            files=("path", "size"), bytes=("bytes", "sum")).reset_index()))
     snapshots = ", ".join(f"{country} {day or 'not stated'}" for country, day in manifest.get("snapshots", {}).items())
     if snapshots:
         out.print(f"Cadastre snapshots: {snapshots}")
     out.print(frame_table("Layers", pd.DataFrame(
-        {"layer": name, "kind": layer["kind"], "path": layer["path"], "period": layer.get("period") or "",
-         "rows or pixels": layer["count"] if "count" in layer else f"{layer['width']} x {layer['height']}"}
-        for name, layer in manifest["layers"].items())))
-    out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in manifest["timings_s"].items()))
+        [{"layer": name, "kind": layer.get("kind", "-"), "path": layer.get("path", "-"),
+          "period": layer.get("period") or "", "rows or pixels": _layer_size(layer)}
+         for name, layer in manifest.get("layers", {}).items()],
+        columns=["layer", "kind", "path", "period", "rows or pixels"])))
+    if manifest.get("timings_s"):
+        out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in manifest["timings_s"].items()))
     if manifest.get("warnings"):
         out.print(Text(f"Warnings ({len(manifest['warnings'])}): inputs that looked wrong and were used anyway",
                        style="bold yellow"))
         for warning in manifest["warnings"]:
-            out.print(f"  - [{warning['stage']}] {warning['subject']}: {warning['message']}")
+            out.print(f"  - [{warning.get('stage', '-')}] {warning.get('subject', '-')}: {warning.get('message', '')}",
+                      markup=False)
     if manifest.get("caveats"):
         out.print("Caveats:")
         for caveat in manifest["caveats"]:
-            out.print(f"  - {caveat}")
+            out.print(f"  - {caveat}", markup=False)
+
+
+def _layer_size(layer: dict) -> str:
+    """A layer's rows, or its raster size ("-" when the manifest does not say)."""
+    if "count" in layer:
+        return f"{layer['count']:,}"
+    return f"{layer['width']} x {layer['height']}" if "width" in layer and "height" in layer else "-"
 
 
 # Commands that live with their subsystem.
