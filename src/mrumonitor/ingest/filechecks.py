@@ -7,8 +7,11 @@ Shapefile without .cpg, and will follow `../` names inside a zip. These checks t
 
 from __future__ import annotations
 
+import glob
 import struct
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from mrumonitor.errors import InputFileError
@@ -19,6 +22,7 @@ MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024**3
 MAX_ZIP_RATIO = 200
 
 _SHP_HEADER_BYTES = 100
+_DBF_HEADER_BYTES = 32
 
 
 def require_file(path: Path, source_name: str) -> None:
@@ -52,33 +56,57 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
 
 
 def check_shapefile(path: Path, label: str, encoding: str | None) -> None:
-    """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, a whole .shp."""
-    if path.suffix.lower() == ".zip":
-        members = {Path(m.filename).name.lower(): m for m in check_zip(path) if not m.is_dir()}
-        shps = [name for name in members if name.endswith(".shp")]
-        if len(shps) != 1:
-            raise InputFileError(path, f"should hold exactly one .shp file, found {len(shps)}.",
-                                 "zip one Shapefile (its .shp, .shx, .dbf, .prj and .cpg) per archive.")
-        stem = shps[0][:-4]
-        present = {name.rsplit(".", 1)[-1] for name in members if name.startswith(stem + ".")}
-        with zipfile.ZipFile(path) as archive:
-            shp_member = members[shps[0]]
-            header = archive.open(shp_member).read(_SHP_HEADER_BYTES)
-            size = shp_member.file_size
-    else:
-        present = {p.suffix.lower().lstrip(".") for p in path.parent.glob(path.stem + ".*")}
-        header = path.read_bytes()[:_SHP_HEADER_BYTES]
-        size = path.stat().st_size
+    """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, a whole .shp and .dbf."""
+    parts = _zip_parts(path) if path.suffix.lower() == ".zip" else _folder_parts(path)
     for companion in ("shx", "dbf"):
-        if companion not in present:
+        if companion not in parts:
             raise InputFileError(path, f"the Shapefile has no .{companion} file.",
                                  "export the Shapefile again with all its files (.shp, .shx, .dbf, .prj, .cpg).")
-    if "cpg" not in present and not encoding:
+    if "cpg" not in parts and not encoding:
         raise InputFileError(
             path, "the Shapefile has no .cpg file, so the text encoding of its attributes is unknown "
                   "(names such as 'Guéckédou' would come out garbled).",
             f"set {label}.encoding (e.g. 'UTF-8' or 'cp1252'), or add a .cpg file.")
-    _check_shp_length(path, header, size)
+    _check_shp_length(path, *parts["shp"]())
+    _check_dbf_length(path, *parts["dbf"]())
+
+
+#: Per part of a Shapefile (extension): a function returning (its first bytes, its size in bytes).
+Parts = dict[str, Callable[[], tuple[bytes, int]]]
+
+
+def _folder_parts(path: Path) -> Parts:
+    def part(file: Path) -> Callable[[], tuple[bytes, int]]:
+        def read() -> tuple[bytes, int]:
+            with open(file, "rb") as f:
+                return f.read(_SHP_HEADER_BYTES), file.stat().st_size
+        return read
+
+    return {p.suffix.lower().lstrip("."): part(p) for p in path.parent.glob(glob.escape(path.stem) + ".*")
+            if p.is_file()}
+
+
+def _zip_parts(path: Path) -> Parts:
+    members = {Path(m.filename).name.lower(): m for m in check_zip(path) if not m.is_dir()}
+    shps = [name for name in members if name.endswith(".shp")]
+    if len(shps) != 1:
+        raise InputFileError(path, f"should hold exactly one .shp file, found {len(shps)}.",
+                             "zip one Shapefile (its .shp, .shx, .dbf, .prj and .cpg) per archive.")
+    stem = shps[0][:-4]
+
+    def part(member: zipfile.ZipInfo) -> Callable[[], tuple[bytes, int]]:
+        def read() -> tuple[bytes, int]:
+            try:
+                with zipfile.ZipFile(path) as archive, archive.open(member) as f:
+                    return f.read(_SHP_HEADER_BYTES), member.file_size
+            except (RuntimeError, zipfile.BadZipFile, zlib.error, OSError) as exc:  # encrypted, damaged
+                why = "it is password-protected" if "encrypted" in str(exc) else f"damaged: {exc}"
+                raise InputFileError(path, f"its member {member.filename!r} cannot be read ({why}).",
+                                     "zip the Shapefile again, without a password.") from None
+        return read
+
+    return {name.rsplit(".", 1)[-1]: part(member) for name, member in members.items()
+            if name.startswith(stem + ".")}
 
 
 def _check_shp_length(path: Path, header: bytes, size: int) -> None:
@@ -89,3 +117,15 @@ def _check_shp_length(path: Path, header: bytes, size: int) -> None:
         raise InputFileError(
             path, f"the .shp file is truncated: its header declares {declared} bytes but it has {size}.",
             "copy or download the file again; geometries past the cut would be lost.")
+
+
+def _check_dbf_length(path: Path, header: bytes, size: int) -> None:
+    """GDAL reads a truncated .dbf without complaint, returning only the records before the cut."""
+    if len(header) < _DBF_HEADER_BYTES:
+        raise InputFileError(path, "the .dbf file is not a dBASE table (too short).", "re-export the layer.")
+    records, header_bytes, record_bytes = struct.unpack("<IHH", header[4:12])
+    declared = header_bytes + records * record_bytes
+    if size < declared:
+        raise InputFileError(
+            path, f"the .dbf file is truncated: its header declares {records} records ({declared} bytes) but it "
+                  f"has {size} bytes.", "copy or download the file again; records past the cut would be lost.")

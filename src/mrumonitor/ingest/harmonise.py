@@ -21,7 +21,7 @@ from pyproj import CRS
 from mrumonitor.config import SourceSettings
 from mrumonitor.ingest.geometry import check_geometries
 from mrumonitor.ingest.readers import UNPARSEABLE
-from mrumonitor.ingest.terms import map_terms, parse_dates, why_not_a_date
+from mrumonitor.ingest.terms import as_text, map_terms, parse_dates, why_not_a_date
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
 
@@ -122,7 +122,7 @@ def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame
         return raw[source_column]
 
     def text(canonical: str) -> pd.Series:
-        return column(canonical).astype("string").str.strip().replace("", pd.NA)
+        return as_text(column(canonical)).str.strip().replace("", pd.NA)
 
     licence_id, licence_type_raw, commodity_raw, status_raw = (
         text("licence_id"), text("licence_type"), text("commodity"), text("status"))

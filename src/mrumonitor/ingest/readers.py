@@ -210,6 +210,9 @@ def _layer(source: VectorFile) -> str | None:
                                        f"{', '.join(spatial) or '(none with geometry)'}.",
                                  f"set {label}.layer to one of them.")
         return source.layer
+    if not spatial and len(layers):
+        raise InputFileError(path, f"has no layer with geometry (its tables: {', '.join(map(str, layers[:, 0]))}).",
+                             "export the licence polygons as a spatial layer.")
     if len(spatial) > 1:
         raise InputFileError(path, f"holds {len(spatial)} layers with geometry ({', '.join(spatial)}) and "
                                    f"{label}.layer does not say which one is the cadastre.",

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from mrumonitor.config import Settings
-from mrumonitor.errors import InputFileError, MruError, ReferenceDataError
+from mrumonitor.errors import InputFileError, MruError, ReferenceDataError, StoreError
 from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
@@ -86,9 +86,17 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
 
 
 def write_ingest(result: IngestResult, out_dir: Path) -> dict[str, Path]:
-    """Write both layers as GeoParquet into `out_dir` (each file replaced atomically)."""
-    return {layer: write_geoparquet(frame, Path(out_dir) / f"{layer}.parquet")
-            for layer, frame in (("concessions", result.concessions), ("quarantine", result.quarantine))}
+    """Write both layers as GeoParquet into `out_dir` (each file replaced atomically).
+
+    A folder that cannot be written (a file in the way, read-only, a full disk) is a `StoreError` naming it.
+    """
+    try:
+        return {layer: write_geoparquet(frame, Path(out_dir) / f"{layer}.parquet")
+                for layer, frame in (("concessions", result.concessions), ("quarantine", result.quarantine))}
+    except OSError as exc:
+        raise StoreError(f"{exc.filename or out_dir}: the ingested layers cannot be written there "
+                         f"({exc.strerror or exc}). Fix: give a writable folder (--out, or paths.work), with "
+                         "space left on its disk.") from None
 
 
 def _reference_outlines(settings: Settings) -> dict[str, shapely.Geometry]:

@@ -41,7 +41,7 @@ def parse_dates(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
     if len(present) and present.map(lambda v: hasattr(v, "year")).all():
         days = values.map(lambda v: dt.date(v.year, v.month, v.day), na_action="ignore")
         return pd.to_datetime(days).astype("datetime64[ms]"), pd.Series(False, index=values.index)
-    text = _as_text(values).str.strip()
+    text = as_text(values).str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ms]")
     for fmt in formats:
         attempt = pd.to_datetime(text, format=fmt, errors="coerce")
@@ -61,10 +61,11 @@ def why_not_a_date(text: str, formats: list[str]) -> str:
     return "matches none of"
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Text of a column; whole numbers of a numeric column without a trailing '.0'."""
+def as_text(values: pd.Series) -> pd.Series:
+    """Text of a column; a numeric column of whole numbers gives them without a trailing '.0' (id 123, not
+    123.0, when a missing value made the column float)."""
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return values.astype("string")
     numbers = values.astype("Float64")
-    whole = numbers.round().eq(numbers).fillna(True).all()
+    whole = (numbers.round().eq(numbers) & numbers.abs().lt(2**53)).fillna(True).all()
     return numbers.astype("Int64").astype("string") if whole else numbers.astype("string")
