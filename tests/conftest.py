@@ -298,7 +298,9 @@ def running_server(flask_app, threads: int = 4):
     """Serve `flask_app` with waitress on a free localhost port; yields its base URL."""
     import waitress
 
-    server = waitress.create_server(flask_app, host="127.0.0.1", port=0, threads=threads)
+    # the body cap `mrumonitor serve` gives waitress (security.waitress_limits): the app's own
+    limit = flask_app.config.get("MAX_CONTENT_LENGTH") or 1 << 30
+    server = waitress.create_server(flask_app, host="127.0.0.1", port=0, threads=threads, max_request_body_size=limit)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -75,6 +75,7 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
     """
     from mrumonitor.dashboard.app import create_app
     from mrumonitor.dashboard.data import load_run
+    from mrumonitor.dashboard.security import waitress_limits
     from mrumonitor.store.runs import resolve_run
 
     run_dir = resolve_run(settings.paths.store, run)
@@ -95,7 +96,7 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
     import waitress
 
     waitress.serve(app.server, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT,
-                   ident="mrumonitor")
+                   ident="mrumonitor", **waitress_limits(settings.dashboard))
 
 
 def _serve_gunicorn(application, bind: str, workers: int, threads: int) -> None:
@@ -103,10 +104,12 @@ def _serve_gunicorn(application, bind: str, workers: int, threads: int) -> None:
     `threads` threads each."""
     from gunicorn.app.base import BaseApplication
 
+    from mrumonitor.dashboard.security import gunicorn_limits
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                               "preload_app": True, "timeout": 120, "accesslog": None}.items():
+                               "preload_app": True, "timeout": 120, "accesslog": None, **gunicorn_limits()}.items():
                 self.cfg.set(key, value)
 
         def load(self):

@@ -29,11 +29,13 @@ from typing import Any, Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow
 import shapely
 
 from mrumonitor.analysis.summary import country_overview, load_admin_layer, registration_summary
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import geojson
+from mrumonitor.errors import StoreError
 from mrumonitor.export.qgis_style import REGISTRATION_COLOURS, STATUS_COLOURS
 from mrumonitor.reference.borders import load_borders
 from mrumonitor.reference.boundaries import load_boundaries
@@ -234,7 +236,12 @@ def load_run(settings: Settings, run: str = "latest") -> RunData:
         if key in _RUNS:
             _RUNS.move_to_end(key)
             return _RUNS[key]
-    data = _read_run(settings, run_dir)
+    try:
+        data = _read_run(settings, run_dir)
+    except (OSError, KeyError, TypeError, ValueError, pyarrow.ArrowException) as exc:
+        # a layer missing or damaged since the run was published (a store edited or deleted by hand)
+        raise StoreError(f"{run_dir}: the run's layers cannot be read ({type(exc).__name__}: {exc}). Publish a "
+                         "new run with `mrumonitor run`, or start the dashboard on another run (--run).") from None
     with _RUNS_LOCK:
         _RUNS[key] = data
         while len(_RUNS) > CACHED_RUNS:

@@ -12,7 +12,8 @@ Shapefiles the field mapping.
 |         |                 |                        | <layer>.metadata.json; fields cut to 10 characters    |
 | geojson | vector          | WGS84                  | RFC 7946 (counter-clockwise rings, 7 decimals)        |
 | csv     | vector, table   | WGS84                  | UTF-8 with BOM (Excel reads accents); vectors: lon,   |
-|         |                 |                        | lat of a point inside each feature, and wkt           |
+|         |                 |                        | lat of a point inside each feature, and wkt; text     |
+|         |                 |                        | starting = + - @ tab CR gets a leading ' (no formula) |
 | parquet | vector, table   | the layer's (analysis) | GeoParquet 1.1.0 with bbox covering; tables: Parquet  |
 | cog     | raster          | the layer's (analysis) | DEFLATE, predictor 2, 512 tiles, overviews, tags      |
 """
@@ -48,6 +49,9 @@ WGS84_DECIMALS = 7
 
 #: How datetimes are written as text.
 DATETIME_TEXT = "%Y-%m-%dT%H:%M:%S"
+
+#: Text a spreadsheet reads as a formula (OWASP CSV injection): neutralised in CSV exports.
+FORMULA_START = r"[=+\-@\t\r]"
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,24 @@ def _write_geojson(frame: gpd.GeoDataFrame, layer: str, out: Path, describe: Des
 
 
 def _write_csv(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
-    table = _with_wkt(frame) if isinstance(frame, gpd.GeoDataFrame) else frame
+    table = neutralise_formulas(_with_wkt(frame) if isinstance(frame, gpd.GeoDataFrame) else frame)
     with written_aside(out) as partial:
         table.to_csv(partial, index=False, encoding="utf-8-sig", date_format=DATETIME_TEXT)
     return {**_details(frame), "crs": describe_crs(WGS84) if isinstance(frame, gpd.GeoDataFrame) else None}
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with every text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or
+    a carriage return) prefixed with an apostrophe, the OWASP rule against CSV injection: agencies open the
+    CSV exports in Excel, where ``=HYPERLINK(...)`` in a holder's name would be a live link. Numbers, and
+    every format but CSV, keep their values as they are."""
+    table = table.copy()
+    for column in table.columns[[dtype == object or isinstance(dtype, pd.StringDtype) for dtype in table.dtypes]]:
+        text = table[column].astype("string")
+        risky = text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            table[column] = table[column].astype(object).where(~risky, "'" + text.astype(object))
+    return table
 
 
 def _with_wkt(frame: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pyogrio.errors
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
 
 from mrumonitor.errors import ExportError
 from mrumonitor.export.clip import activity_extract, clip_vector, country_outline, filter_table
@@ -74,7 +83,8 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
     ------
     ExportError
         For an unknown layer, format or country, a format the layer cannot take, a file name not ending like
-        the format or inside the run folder, or a manifest path leading out of the run folder.
+        the format or inside the run folder or naming a folder, a manifest path leading out of the run folder,
+        or a write that failed (a full disk, a read-only folder, a protected file): nothing is left half-written.
     """
     run_dir, out = Path(run_dir), Path(out)
     if out.resolve().is_relative_to(run_dir.resolve()):
@@ -83,15 +93,66 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
     source = layer_source(run_dir, manifest, layer)
     export_format = get_format(fmt)
     check_export(export_format, source.kind, layer, out)
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder; name the file to write, e.g. {out / (layer + export_format.suffixes[0])}.")
     country = country.upper() if country else None
     data = _load(source, country, boundaries)
     describe = partial(build_sidecar, manifest, source, export_format.name, export_format.title, out, country,
                        now_text())
-    details = export_format.write(data, source.name, out, describe)
-    metadata = describe(details)
-    sidecar = write_sidecar(metadata, out)
+    with _earlier_file_kept(out):
+        try:
+            details = export_format.write(data, source.name, out, describe)
+            metadata = describe(details)
+            sidecar = write_sidecar(metadata, out)
+        except WRITE_ERRORS as exc:
+            raise ExportError(write_problem(out, exc)) from None
     log.info("exported %s%s as %s to %s", layer, f" ({country})" if country else "", export_format.name, out)
     return ExportResult(out, sidecar, metadata)
+
+
+#: What writing a file can raise when the disk is full or the folder may not be written: the OS's errors, and
+#: GDAL's (through pyogrio and rasterio, which raises GDAL's errors as its CPLE_* classes without exporting
+#: them) and SQLite's (the GeoPackage style) for the same causes.
+WRITE_ERRORS = (OSError, sqlite3.Error, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                pyogrio.errors.FieldError, pyogrio.errors.GeometryError, pyogrio.errors.FeatureError,
+                RasterioError, CPLE_BaseError)
+
+_WHY = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the folder is on a read-only disk", errno.EACCES: "you may not write there",
+        errno.EPERM: "you may not write there (the folder or file is protected)",
+        errno.EISDIR: "a folder of that name is in the way", errno.ENOENT: "the folder does not exist",
+        errno.ENOTDIR: "a part of the path is a file, not a folder"}
+
+
+@contextmanager
+def _earlier_file_kept(out: Path) -> Iterator[None]:
+    """On a failure in the block, put back the file `out` was before it (or remove the new one): the export is
+    written before its sidecar, and a sidecar that fails (a full disk) must not leave an export without one.
+    The earlier file is kept by a hard link, which takes no space."""
+    kept = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.earlier")
+    try:
+        os.link(out, kept)
+    except OSError:  # no earlier file (or a file system without hard links: nothing to put back)
+        kept = None
+    try:
+        yield
+    except BaseException:
+        if kept is not None:
+            os.replace(kept, out)
+        else:
+            out.unlink(missing_ok=True)
+        raise
+    finally:
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+
+
+def write_problem(out: Path, exc: BaseException) -> str:
+    """A plain message for a failed write of the export `out`: why, that nothing was left, and the fix."""
+    why = _WHY.get(getattr(exc, "errno", None)) or str(getattr(exc, "strerror", None) or exc).strip()
+    return (f"{out}: the export could not be written: {why}. Nothing was left half-written (an earlier file "
+            "of that name is as it was). Free some space or choose a folder you may write to, e.g. -o "
+            f"~/{out.name}.")
 
 
 def _load(source: LayerSource, country: str | None, boundaries: gpd.GeoDataFrame | None):

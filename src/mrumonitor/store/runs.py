@@ -39,6 +39,8 @@ RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{4}$")
 PUBLISHING_PREFIX = ".publishing-"
 
 _ID_TIME = "%Y%m%dT%H%M%SZ"
+#: LATEST holds one run id; more than this is not read (a damaged pointer may be anything).
+_LATEST_MAX_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,20 @@ def run_ids(store_dir: str | Path) -> list[str]:
 def latest_run_id(store_dir: str | Path) -> str | None:
     """The id LATEST names, or None when the store has no LATEST yet."""
     pointer = runs_dir(store_dir) / LATEST_FILE
+    fix = ("Write the id of the run to publish into that file, or delete the file and run `mrumonitor run` "
+           "again.")
     try:
-        run_id = pointer.read_text(encoding="utf-8").strip()
+        raw = pointer.read_bytes()[:_LATEST_MAX_BYTES]
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise StoreError(f"{pointer}: the pointer to the latest run cannot be read ({exc.strerror or exc}). "
+                         f"{fix}") from None
+    run_id = raw.decode("ascii", errors="replace").strip()
     if not RUN_ID.match(run_id) or not (runs_dir(store_dir) / run_id).is_dir():
-        raise StoreError(f"{pointer} names {run_id!r}, which is not a run of this store "
-                         f"(runs: {_listing(run_ids(store_dir))}). Write the id of the run to publish into "
-                         "that file, or delete the file and run `mrumonitor run` again.")
+        named = "nothing (it is empty)" if not run_id else f"{run_id[:40]!r}"
+        raise StoreError(f"{pointer} names {named}, which is not a run of this store "
+                         f"(runs: {_listing(run_ids(store_dir))}). {fix}")
     return run_id
 
 
@@ -136,14 +144,20 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
 def read_manifest(run_dir: str | Path) -> dict:
     """The manifest of the run in `run_dir` (see `store.publish` for its layout)."""
     path = Path(run_dir) / MANIFEST_FILE
+    damaged = f"{path}: the manifest is damaged ({{}}). Publish a new run with `mrumonitor run`."
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StoreError(f"{path}: the run has no manifest; it is not a complete run of mrumonitor. "
                          "Delete the folder, or publish a new run with `mrumonitor run`.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path}: the manifest is damaged ({exc}). Publish a new run with `mrumonitor run`."
-                         ) from None
+        raise StoreError(damaged.format(exc)) from None
+    except OSError as exc:
+        raise StoreError(f"{path}: the manifest cannot be read ({exc.strerror or exc}).") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("layers"), dict) or not all(
+            isinstance(entry, dict) for entry in manifest["layers"].values()):
+        raise StoreError(damaged.format("it is not a JSON object with a `layers` object of layer entries"))
+    return manifest
 
 
 def list_runs(store_dir: str | Path) -> list[RunSummary]:
