@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 
 from mrumonitor.config import load_settings
 from mrumonitor.console import frame_table, out
+from mrumonitor.scheduler.db import check_writable, database_errors
 
 config_option = click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -63,12 +65,11 @@ def schedule() -> None:
 def schedule_add(config_file: Path | None, name: str, cron: str, countries: tuple[str, ...]) -> None:
     """Schedule NAME: a batch update with the configuration --config, at the times of --cron (of the countries
     of --countries only, when given)."""
-    from mrumonitor.scheduler.cron import next_due_after
     from mrumonitor.scheduler.jobs import add_job
 
     settings = load_settings(config_file)
-    scope = add_job(settings, name, cron, config_file, countries)
-    first = next_due_after(cron, settings.scheduler.timezone, dt.datetime.now(dt.UTC))
+    with database_errors(settings.paths.store):
+        scope, first = add_job(settings, name, cron, config_file, countries)
     out.print(f"job {name} scheduled in {settings.paths.store} ({cron}, {settings.scheduler.timezone}; "
               f"{scope.label()}); first run due {first:%Y-%m-%d %H:%M} UTC. Start `mrumonitor scheduler` (or "
               "`--once` from system cron).")
@@ -81,7 +82,8 @@ def schedule_list(config_file: Path | None) -> None:
     from mrumonitor.scheduler import job_status
 
     store = load_settings(config_file).paths.store
-    jobs = job_status(store)
+    with database_errors(store):
+        jobs = job_status(store)
     if jobs.empty:
         out.print(f"no scheduled job in {store}; add one with `mrumonitor schedule add NAME --cron EXPR`.")
         return
@@ -96,16 +98,47 @@ def schedule_list(config_file: Path | None) -> None:
 @schedule.command("history")
 @config_option
 @click.argument("name")
-@click.option("--last", default=20, show_default=True, help="Show this many attempts, newest first.")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Show this many attempts, newest first.")
 def schedule_history(config_file: Path | None, name: str, last: int) -> None:
     """The run history of job NAME: start, end, status, periods processed, run published, error."""
     from mrumonitor.scheduler import job_status
+    from mrumonitor.scheduler.jobs import require_job
     from mrumonitor.scheduler.status import job_history
 
     store = load_settings(config_file).paths.store
-    history = job_history(store, name, last)
-    countries = job_status(store).set_index("name")["countries"].get(name)
+    with database_errors(store):
+        require_job(store, name)
+        history = job_history(store, name, last)
+        countries = job_status(store).set_index("name")["countries"].get(name)
     out.print(frame_table(f"Runs of job {name}{f' ({countries})' if countries else ''}, times UTC", history))
+
+
+@schedule.command("run")
+@config_option
+@click.argument("name")
+def schedule_run(config_file: Path | None, name: str) -> None:
+    """Run job NAME now, in this process, and record the attempt in its history (as a scheduled run would
+    be; a failure is not retried). Exit status 1 when the run failed."""
+    from mrumonitor.scheduler.job import run_now
+
+    settings = load_settings(config_file)
+    with database_errors(settings.paths.store):
+        row = run_now(settings.paths.store, name, settings.scheduler)
+    if row["status"] != "succeeded":
+        out.print(f"[red]job {name} failed[/]: {row['error']}")
+        raise SystemExit(1)
+    out.print(f"job {name}: run {row['run_id']} published (periods processed: "
+              f"{', '.join(json.loads(row['periods'] or '[]')) or 'none'})")
+
+
+def _set_paused(config_file: Path | None, name: str, paused: bool) -> None:
+    from mrumonitor.scheduler.jobs import set_paused
+
+    store = load_settings(config_file).paths.store
+    with database_errors(store):
+        set_paused(store, name, paused)
+    out.print(f"job {name} {'paused' if paused else 'resumed'}")
 
 
 @schedule.command("pause")
@@ -113,10 +146,7 @@ def schedule_history(config_file: Path | None, name: str, last: int) -> None:
 @click.argument("name")
 def schedule_pause(config_file: Path | None, name: str) -> None:
     """Pause job NAME: its slots are skipped until it is resumed."""
-    from mrumonitor.scheduler.jobs import set_paused
-
-    set_paused(load_settings(config_file).paths.store, name, True)
-    out.print(f"job {name} paused")
+    _set_paused(config_file, name, True)
 
 
 @schedule.command("resume")
@@ -124,10 +154,7 @@ def schedule_pause(config_file: Path | None, name: str) -> None:
 @click.argument("name")
 def schedule_resume(config_file: Path | None, name: str) -> None:
     """Resume job NAME from its next slot (slots passed while paused are not run)."""
-    from mrumonitor.scheduler.jobs import set_paused
-
-    set_paused(load_settings(config_file).paths.store, name, False)
-    out.print(f"job {name} resumed")
+    _set_paused(config_file, name, False)
 
 
 @schedule.command("remove")
@@ -137,7 +164,9 @@ def schedule_remove(config_file: Path | None, name: str) -> None:
     """Remove job NAME and its run history (published runs stay)."""
     from mrumonitor.scheduler.jobs import remove_job
 
-    remove_job(load_settings(config_file).paths.store, name)
+    store = load_settings(config_file).paths.store
+    with database_errors(store):
+        remove_job(store, name)
     out.print(f"job {name} removed")
 
 
@@ -161,9 +190,12 @@ def scheduler(config_file: Path | None, once: bool, at: dt.datetime | None) -> N
     from mrumonitor.scheduler.loop import Scheduler
 
     settings = load_settings(config_file)
-    attach_log_file(settings.paths.store, "scheduler")
-    logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
-    runner = Scheduler(settings.paths.store, settings.scheduler, clock_from(at.replace(tzinfo=dt.UTC) if at else None))
-    if once:
-        raise SystemExit(runner.run_once())
+    with database_errors(settings.paths.store):
+        attach_log_file(settings.paths.store, "scheduler")
+        runner = Scheduler(settings.paths.store, settings.scheduler,
+                           clock_from(at.replace(tzinfo=dt.UTC) if at else None))
+        check_writable(settings.paths.store)
+        logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
+        if once:
+            raise SystemExit(runner.run_once())
     runner.serve()

@@ -14,13 +14,20 @@ SQLite in WAL mode (readers never block the scheduler, and the reverse), one con
     claim atomic: of two schedulers inserting the same attempt, exactly one succeeds and runs it.
 
 Timestamps are ISO 8601 strings in UTC (``2026-11-22T10:15:00+00:00``); they sort as text.
+
+A database that cannot be used (damaged, not a database, read-only, locked too long) is reported as the
+project's `StoreError` naming the file and the fix (`database_errors`), never as SQLite's bare exception.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from mrumonitor.errors import StoreError
 
 #: The database file, inside the store.
 DB_FILE = "scheduler.sqlite"
@@ -63,6 +70,35 @@ def db_path(store_dir: str | Path) -> Path:
     return Path(store_dir) / DB_FILE
 
 
+#: What SQLite's message means, and what to do about it (the first that matches a message is taken).
+_DIAGNOSES = (
+    (("not a database", "malformed", "disk image"),
+     "is damaged or not a scheduler database",
+     "move it aside (its jobs must then be added again with `mrumonitor schedule add`) or restore it from a backup"),
+    (("readonly", "read-only", "unable to open"),
+     "cannot be written (a read-only file or folder)",
+     "give the user running mrumonitor write access to the file and to its folder"),
+    (("locked", "busy"),
+     f"stayed locked by another process for more than {_BUSY_TIMEOUT_S:g} s",
+     "try again once the other `mrumonitor schedule` or `scheduler` command has finished"),
+)
+
+
+@contextmanager
+def database_errors(store_dir: str | Path) -> Iterator[None]:
+    """Turn SQLite's errors on the scheduler database of `store_dir` into a `StoreError` saying what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc).lower()
+        problem, fix = next(((problem, fix) for marks, problem, fix in _DIAGNOSES if any(m in text for m in marks)),
+                            (f"could not be used ({exc})", "check the file, or move it aside and add the jobs again"))
+        raise StoreError(f"{db_path(store_dir)}: the scheduler database {problem}; {fix}.") from None
+    except OSError as exc:  # the store folder cannot hold the database (a file in its place, no permission)
+        raise StoreError(f"{db_path(store_dir)}: the scheduler database cannot be opened ({exc.strerror or exc}); "
+                         f"[paths] store must be a folder that the user running mrumonitor may write to.") from None
+
+
 def connect(store_dir: str | Path) -> sqlite3.Connection:
     """Open (creating it when needed) the scheduler database of a store, in WAL mode, schema in place.
 
@@ -77,6 +113,17 @@ def connect(store_dir: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.executescript(_SCHEMA)
     return conn
+
+
+def check_writable(store_dir: str | Path) -> None:
+    """Open the scheduler database of a store and write to it once (its header's user_version, unchanged), so
+    that a damaged or read-only database stops a scheduler at its start (with `database_errors`)."""
+    conn = connect(store_dir)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        conn.execute(f"PRAGMA user_version = {version}")
+    finally:
+        conn.close()
 
 
 def connect_readonly(store_dir: str | Path) -> sqlite3.Connection | None:

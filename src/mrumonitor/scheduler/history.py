@@ -39,8 +39,8 @@ class RetryPolicy:
 
     def as_args(self) -> list[str]:
         """The policy as command-line options of the job process (`scheduler.job`)."""
-        return ["--max-attempts", str(self.max_attempts), "--backoff", str(self.backoff_s),
-                "--backoff-max", str(self.backoff_max_s)]
+        return [f"--max-attempts={self.max_attempts}", f"--backoff={self.backoff_s!r}",
+                f"--backoff-max={self.backoff_max_s!r}"]
 
 
 @contextmanager

@@ -15,15 +15,17 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
-from mrumonitor.config import load_settings
-from mrumonitor.errors import ConfigError, MruError
-from mrumonitor.scheduler.clock import offset_clock
+from mrumonitor.config import SchedulerSettings, load_settings
+from mrumonitor.errors import ConfigError, MruError, StoreError
+from mrumonitor.scheduler.clock import offset_clock, system_clock
 from mrumonitor.scheduler.db import connect
-from mrumonitor.scheduler.history import RetryPolicy, mark_started, record_failure, record_success
-from mrumonitor.scheduler.logs import attach_log_file
+from mrumonitor.scheduler.history import RetryPolicy, claim, mark_started, record_failure, record_success
+from mrumonitor.scheduler.jobs import job_config, require_job
+from mrumonitor.scheduler.logs import attach_log_file, log_path
 
 log = logging.getLogger("mrumonitor.scheduler.job")
 
@@ -43,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     mark_started(conn, args.row_id, socket.gethostname(), os.getpid())
     log.info("started (pid %d): run of job %s, attempt %d", os.getpid(), row["name"], row["attempt"])
     try:
-        published = run_job(store, row["config"] or None, args.lock_wait, json.loads(row["countries"]))
+        published = run_job(store, job_config(store, row["config"]), args.lock_wait, json.loads(row["countries"]))
     except Exception as exc:  # every failure of the run is recorded, with its traceback logged
         log.exception("failed")
-        message = str(exc) if isinstance(exc, MruError) else f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, MruError) else \
+            f"{type(exc).__name__}: {exc} (a bug: the traceback is in {log_path(store)})"
         record_failure(conn, args.row_id, message, policy, clock())
         return 1
     periods = published.manifest.get("detect", {}).get("processed", [])
@@ -55,13 +58,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_job(store: Path, config: str | None, lock_wait_s: float, countries: list[str] | None = None):
+def run_now(store: Path, name: str, settings: SchedulerSettings) -> sqlite3.Row:
+    """Run job `name` now, in this process (`mrumonitor schedule run`), as an attempt of its own recorded in the
+    job's history (not retried when it fails); the attempt's row once it has ended."""
+    require_job(store, name)
+    now = system_clock()
+    conn = connect(store)
+    try:
+        row_id = claim(conn, name, now, 1, "running", f"{socket.gethostname()}:{os.getpid()} (schedule run)", now)
+        if row_id is None:
+            raise StoreError(f"job {name!r} was started by another command in this very second; see "
+                             "`mrumonitor schedule history`.")
+        main([str(row_id), f"--store={store}", f"--lock-wait={settings.lock_wait_s!r}", "--max-attempts=1"])
+        return conn.execute("SELECT * FROM job_runs WHERE id = ?", (row_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def run_job(store: Path, config: Path | None, lock_wait_s: float, countries: list[str] | None = None):
     """Run the pipeline with the job's configuration, which must write to the scheduler's store, for the job's
     countries (None or empty: all)."""
     settings = load_settings(config)
     if settings.paths.store.resolve() != store.resolve():
         raise ConfigError(f"{config or 'the default configuration'} writes to the store {settings.paths.store}, "
-                          f"but this job is scheduled in {store}; schedule it with that configuration's store.")
+                          f"but this job is scheduled in {store}; schedule it again with a configuration whose "
+                          "[paths] store is this store.")
     from mrumonitor.pipeline import run_pipeline
 
     return run_pipeline(settings, lock_purpose="scheduled run", lock_wait_s=lock_wait_s, countries=countries)

@@ -182,10 +182,8 @@ class Scheduler:
         """Start the job process of attempt `row_id`."""
         output = job_output_path(self.store, job, row_id)
         output.parent.mkdir(parents=True, exist_ok=True)
-        offset = (self.clock() - dt.datetime.now(dt.UTC)).total_seconds()
-        command = [sys.executable, "-m", "mrumonitor.scheduler.job", str(row_id), "--store", str(self.store),
-                   "--lock-wait", str(self.settings.lock_wait_s), "--clock-offset", str(offset),
-                   *self.policy.as_args()]
+        command = [sys.executable, "-m", "mrumonitor.scheduler.job", str(row_id), f"--store={self.store}",
+                   f"--lock-wait={self.settings.lock_wait_s!r}", *self._clock_args(), *self.policy.as_args()]
         with open(output, "ab") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
@@ -193,6 +191,15 @@ class Scheduler:
         self.children[row_id] = _Child(job, row_id, process, output)
         log.info("job %s: attempt row %d running as pid %d (output: %s)", job, row_id, process.pid, output)
         return row_id
+
+    def _clock_args(self) -> list[str]:
+        """The job process's clock: none on the system clock, else the offset of the injected one.
+
+        Options are passed as ``--name=value``: a negative value given apart (``-1e-06``) reads as an option.
+        """
+        if self.clock is system_clock:
+            return []
+        return [f"--clock-offset={(self.clock() - system_clock()).total_seconds()!r}"]
 
     def _recover_orphans(self, conn, now: dt.datetime) -> None:
         """Record as failed the running attempts of this host whose process is gone (a scheduler died with them)."""
@@ -220,8 +227,11 @@ def _alive(pid: int) -> bool:
 
 
 def _tail(path: Path) -> str:
+    """The last lines of a job's output, without the frames of a Python traceback (its last line says what
+    happened; the whole output stays in the file)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return "(no output)"
-    return text[-_OUTPUT_TAIL:] or "(no output)"
+    said = [line.strip() for line in lines if line.strip() and not line.startswith((" ", "\t", "Traceback ("))]
+    return " / ".join(said[-3:])[-_OUTPUT_TAIL:] or "(no output)"
