@@ -6,6 +6,14 @@ the tile through a `rasterio.vrt.WarpedVRT`, with an explicit tolerance and resa
 source is finer than the grid (every source pixel counts), bilinear (probability) or nearest (classes)
 otherwise. Source no-data and pixels outside the source become 255; 0 stays 0.
 
+Memory is bounded whatever the size of the source (issue 14: a 168 KB sparse GeoTIFF of 60,000² pixels
+once read 26.8 GiB at once for a 1 km grid). The source pixels under a tile are read in pieces of at most
+`READ_SIDE`² pixels, and a source much finer than the grid is first averaged, piece by piece, into cells
+of `factor` x `factor` source pixels on a lattice fixed by the source's origin (the mean of their valid
+values, NaN where none is valid) — still `OVERSAMPLING` times finer than the grid or more — which are then
+warped with average resampling as before. A tile so holds at most about (`WARP_TILE` x 2 x `OVERSAMPLING`)²
+values, whether the source has a thousand pixels or billions.
+
 Warping goes through a dataset and a `WarpedVRT` rather than `rasterio.warp.reproject` on arrays: in
 rasterio 1.4 the latter wraps each array in a `MemoryDataset`, which sets a process-wide "ignore"
 warnings filter while it opens; run in dask threads, those filters interleave and one can be left in
@@ -53,6 +61,16 @@ WARP_TILE = 256
 #: Extra source pixels read around a tile's footprint, so resampling kernels see all their neighbours.
 _SOURCE_MARGIN = 2
 
+#: A source at least 2 x this many times finer than the grid is averaged into cells this many times finer than
+#: the grid (or more) before warping; see the module docstring.
+OVERSAMPLING = 4
+
+#: Side, in source pixels, of the pieces a tile's source pixels are read in.
+READ_SIDE = 2048
+
+#: Most source cells one tile may hold (its `factor` grows when an odd CRS makes a tile's source window huge).
+MAX_TILE_CELLS = (WARP_TILE * 2 * OVERSAMPLING) ** 2
+
 #: Points per edge when a tile's bounds are transformed into the source CRS.
 _DENSIFY_POINTS = 21
 
@@ -72,6 +90,7 @@ class _Source:
     width: int
     height: int
     resampling: Resampling
+    factor: int = 1
 
 
 def warp_probability(path: str | Path, grid: Grid, chunk: int, scale: float = 1.0, crs: Any = None
@@ -117,9 +136,10 @@ def _inspect(path: str | Path, grid: Grid, assume_crs: Any, finer: Resampling, c
                              "warp it to a north-up grid first (gdalwarp).")
     source_res = _source_resolution(crs, transform, grid)
     resampling = finer if source_res < grid.resolution * (1 - 1e-9) else coarser
-    log.info("%s: %d x %d pixels of about %.1f m in %s, warped with %s resampling", path, width, height,
-             source_res, crs.to_string(), resampling.name)
-    return _Source(path, crs, transform, width, height, resampling)
+    factor = max(1, math.floor(grid.resolution / source_res / OVERSAMPLING))
+    log.info("%s: %d x %d pixels of about %.1f m in %s, averaged by %d x %d, warped with %s resampling", path,
+             width, height, source_res, crs.to_string(), factor, factor, resampling.name)
+    return _Source(path, crs, transform, width, height, resampling, factor)
 
 
 def _source_resolution(crs: RioCRS, transform: Affine, grid: Grid) -> float:
@@ -176,11 +196,44 @@ def _warp_tile(tile: Window, grid: Grid, source: _Source, values: Callable[[np.n
     source_window = _source_window(grid.window_bounds(tile), grid.crs, source)
     if source_window is None:
         return np.full((int(tile.height), int(tile.width)), np.nan)
+    factor = max(source.factor, math.ceil(math.sqrt(source_window.width * source_window.height / MAX_TILE_CELLS)))
+    array, transform = _cell_means(source, source_window, factor, values)
+    return _warp(array, transform, source, tile, grid)
+
+
+def _cell_means(source: _Source, window: Window, factor: int, values: Callable[[np.ndarray], np.ndarray]
+                ) -> tuple[np.ndarray, Affine]:
+    """The mean valid value of each `factor` x `factor` cell of source pixels over `window` (NaN = none valid)
+    and the cells' transform; cells lie on the lattice of the source origin, read in `READ_SIDE` pieces."""
+    row0, col0 = int(window.row_off) // factor, int(window.col_off) // factor
+    row1 = -(-(int(window.row_off) + int(window.height)) // factor)
+    col1 = -(-(int(window.col_off) + int(window.width)) // factor)
+    sums, counts = np.zeros((row1 - row0, col1 - col0)), np.zeros((row1 - row0, col1 - col0))
+    step = max(1, READ_SIDE // factor) * factor
+    bottom, right = min(row1 * factor, source.height), min(col1 * factor, source.width)
     with open_raster(source.path, require_crs=False) as dataset:
-        read = read_checked(dataset, 1, window=source_window, masked=True)
-    array = values(read.data)
-    array[np.ma.getmaskarray(read) | ~np.isfinite(array)] = np.nan
-    return _warp(array, windows.transform(source_window, source.transform), source, tile, grid)
+        for top in range(row0 * factor, bottom, step):
+            for left in range(col0 * factor, right, step):
+                piece = Window(left, top, min(step, right - left), min(step, bottom - top))
+                read = read_checked(dataset, 1, window=piece, masked=True)
+                array = values(read.data)
+                valid = ~np.ma.getmaskarray(read) & np.isfinite(array)
+                cells = (slice(top // factor - row0, -(-(top + piece.height) // factor) - row0),
+                         slice(left // factor - col0, -(-(left + piece.width) // factor) - col0))
+                sums[cells] += _cell_sums(np.where(valid, array, 0.0), factor)
+                counts[cells] += _cell_sums(valid.astype("float64"), factor)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / counts, np.nan)
+    transform = windows.transform(Window(col0 * factor, row0 * factor, 1, 1), source.transform)
+    return means, transform * Affine.scale(factor)
+
+
+def _cell_sums(array: np.ndarray, factor: int) -> np.ndarray:
+    """Sums of `array` over `factor` x `factor` cells from its top-left corner (the last ones may be partial)."""
+    if factor == 1:
+        return array
+    rows, cols = np.arange(0, array.shape[0], factor), np.arange(0, array.shape[1], factor)
+    return np.add.reduceat(np.add.reduceat(array, rows, axis=0), cols, axis=1)
 
 
 def _warp(array: np.ndarray, transform: Affine, source: _Source, tile: Window, grid: Grid) -> np.ndarray:
