@@ -292,6 +292,8 @@ class ActivityInput(_Strict):
     x: str | None = None
     y: str | None = None
     area_ha: str | None = None
+    probability: str | None = None
+    max_area_ha: float = Field(default=100_000.0, gt=0, allow_inf_nan=False)
     scale: float = Field(default=1.0, gt=0)
     active_classes: list[int] = []
     bounds: tuple[float, float, float, float] | None = None

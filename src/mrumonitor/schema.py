@@ -65,6 +65,7 @@ class Reason(StrEnum):
     DUPLICATE_LICENCE_ID = "duplicate_licence_id"
     CONFLICTING_LICENCE_ID = "conflicting_licence_id"
     INVALID_AREA = "invalid_area"
+    INVALID_PROBABILITY = "invalid_probability"
 
 
 # --- activity rasters and sites (mrumonitor detect) ---------------------------------------------------
