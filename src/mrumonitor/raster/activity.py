@@ -8,7 +8,9 @@ size and memory grows with the chunk, never with the grid.
 - **detections** (`raster.footprints`): points with a footprint area become circles of that area,
   polygons stay as they are; a pixel whose centre lies in a footprint is 100, every other pixel 0.
 - **probability** and **classes** (`raster.warp`): external rasters in any CRS and resolution, warped
-  per block; source no-data and pixels outside the source become 255, 0 stays 0.
+  per block; source no-data and pixels outside the source become 255, 0 stays 0. Each file is first
+  checked for plausibility (`raster.plausibility`: covers the region, has valid pixels, values in the
+  declared range).
 - `land_on_grid` averages a fine scene-area layer onto the coarser regional grid; `combine` merges
   layers (`raster.combine`).
 
@@ -29,6 +31,7 @@ from mrumonitor.raster.blocks import block_boxes, grid_array, grid_chunks, on_gr
 from mrumonitor.raster.combine import combine, land_on_grid
 from mrumonitor.raster.footprints import detection_footprints, empty_quarantine, rasterize_detections
 from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.plausibility import check_raster_input
 from mrumonitor.raster.warp import warp_classes, warp_probability
 
 __all__ = [
@@ -60,8 +63,10 @@ def input_activity(name: str, spec: ActivityInput, period: str, grid: Grid, chun
     """
     path = period_path(spec, period)
     if spec.kind == "detections":
-        footprints, quarantine = detection_footprints(path, spec, grid.crs, name)
+        footprints, quarantine = detection_footprints(path, spec, grid.crs, name, region=grid.bounds)
         return rasterize_detections(footprints, grid, chunk), quarantine
+    if spec.kind in ("probability", "classes"):
+        check_raster_input(name, spec, path, grid)
     if spec.kind == "probability":
         return warp_probability(path, grid, chunk, spec.scale, spec.crs), empty_quarantine(grid.crs)
     if spec.kind == "classes":

@@ -15,6 +15,7 @@ threads or a dask.distributed cluster (`raster.engine`), the same graphs either 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,7 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     if not periods or not settings.activity.inputs:
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
+    _check_scene_resolution(settings)
     out = Path(out) if out is not None else settings.paths.work / "detect"
     plan = plan or DetectPlan({period.name: "" for period in periods})
     boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
@@ -127,6 +129,20 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
                           limit={**limit.manifest_entry(), "outside_from": outside_from} if limit else {})
     result.written = _write_sites(result, out)
     return result
+
+
+def _check_scene_resolution(settings: Settings) -> None:
+    """Refuse a regional resolution that is not a whole multiple of the detector's, when scenes are read:
+    a scene area is landed on the regional grid by averaging whole detector pixels into each cell."""
+    scenes = [name for name, spec in settings.activity.inputs.items() if spec.kind == "scenes"]
+    coarse, fine = settings.raster.resolution_m, settings.detector.resolution_m
+    ratio = coarse / fine
+    if scenes and (ratio < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9)):
+        below, above = max(1, math.floor(ratio)) * fine, math.ceil(ratio) * fine
+        raise ConfigError(f"raster.resolution_m = {coarse:g} is not a whole multiple of detector.resolution_m = "
+                          f"{fine:g}, which the scene input{'s' if len(scenes) > 1 else ''} {', '.join(scenes)} "
+                          "need (each grid cell averages whole detector pixels). Set raster.resolution_m to "
+                          f"{below:g} or {above:g}, or detector.resolution_m to a divisor of {coarse:g}.")
 
 
 def _reused(settings: Settings, plan: DetectPlan, out: Path) -> tuple[dict, dict, list, list]:

@@ -1,0 +1,137 @@
+"""Plausibility of raster activity inputs: checked once per file, in the driver, on metadata and a sample.
+
+A raster that opens and warps fine can still be the wrong raster, or the right one declared wrongly. Before
+a probability or class raster is warped, `check_raster_input` looks at its georeferencing and at a
+decimated sample (at most `SAMPLE_SIDE`² pixels, nearest neighbour, so the values are the file's own; GDAL
+reads overviews where the file has them), and:
+
+- refuses (`InputFileError`) a raster that covers none of the regional grid (over Norway, or in the wrong
+  CRS), whose bounds are not coordinates of its CRS, or whose sample holds no valid pixel (all no data);
+- refuses a probability raster whose values go beyond the range its `scale` declares (a 0-255 raster
+  declared 0-1 would make every pixel above 1 fully active: 67 times more activity, once) or below 0,
+  naming the maximum found and the `scale` that fits; values within `RANGE_TOLERANCE` of the range are
+  rounding and are clipped;
+- publishes with a recorded warning (`runwarnings.record_warning`) a raster holding NaN or infinite values
+  that its nodata does not declare (treated as no data), a raster whose values are all within 0-1 while
+  `scale` declares 0-100 or more (it would read as at most 1 % active), and a class raster in whose sample
+  none of `active_classes` occurs.
+
+A sample can miss what is rare (a few blobs of a 60,000² raster); the refusals are for what a sample
+cannot get wrong by chance: a range exceeded somewhere in it, no valid pixel anywhere in it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from pyproj import CRS
+from rasterio.crs import CRS as RioCRS
+from rasterio.warp import transform_bounds
+
+from mrumonitor.config import ActivityInput
+from mrumonitor.crs import norm_crs
+from mrumonitor.errors import InputFileError
+from mrumonitor.raster.grid import Grid
+from mrumonitor.raster.io import open_raster, read_checked
+from mrumonitor.runwarnings import record_warning
+
+#: Longest side, in pixels, of the sample a raster input is checked on.
+SAMPLE_SIDE = 1024
+
+#: Values up to this fraction of `scale` beyond 0..scale are taken as rounding (clipped), not a wrong range.
+RANGE_TOLERANCE = 0.01
+
+#: Scales a refused probability raster is told to use: the smallest that holds its maximum.
+COMMON_SCALES = (1.0, 100.0, 255.0, 10_000.0, 65_535.0)
+
+#: Class codes listed at most in a warning.
+_LISTED_CLASSES = 12
+
+
+def check_raster_input(name: str, spec: ActivityInput, path: str | Path, grid: Grid) -> None:
+    """Check a probability or class raster input `name` (file `path`) before it is warped onto `grid`.
+
+    Raises
+    ------
+    InputFileError
+        For a raster that covers none of the grid, holds no valid pixel, or (probability) whose values
+        go beyond the range its scale declares; see the module docstring. Warnings are recorded.
+    """
+    path, label = Path(path), f"activity.inputs.{name}"
+    with open_raster(path, require_crs=spec.crs is None, bands=1) as dataset:
+        crs = dataset.crs or RioCRS.from_user_input(norm_crs(spec.crs, f"{label}.crs"))
+        _check_covers(path, tuple(dataset.bounds), crs, grid, label)
+        sample = _sample(dataset)
+    values = sample.compressed()
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise InputFileError(path, f"holds no valid pixel: every pixel of a {sample.shape[0]} x {sample.shape[1]} "
+                                   f"sample across the raster is no data "
+                                   f"({'NaN or infinite values' if len(values) else 'its nodata value or mask'}).",
+                             f"check that it is the right file, and its nodata value, or remove {label}.")
+    if not finite.all():
+        record_warning("detect", path, f"holds NaN or infinite values its nodata does not declare "
+                                       f"({(~finite).mean():.1%} of a sample); they are treated as no data.")
+    values = values[finite].astype("float64")
+    if spec.kind == "probability":
+        _check_range(path, values, spec.scale, label)
+    else:
+        _check_classes(path, values, spec.active_classes, label)
+
+
+def _check_covers(path: Path, bounds: tuple[float, ...], crs: RioCRS, grid: Grid, label: str) -> None:
+    """Refuse a raster whose extent misses the regional grid, or whose bounds are not coordinates of its CRS."""
+    west, south, east, north = transform_bounds(crs, grid.crs, *bounds, densify_pts=21)  # inf when out of domain
+    where = f"its bounds {_rounded(bounds)} in {_crs_name(crs)}"
+    if not all(map(math.isfinite, (west, south, east, north))):
+        raise InputFileError(path, f"has bounds that are not coordinates of its CRS: {where}.",
+                             f"assign the CRS its coordinates are in (gdal_edit.py -a_srs) or set {label}.crs.")
+    left, bottom, right, top = grid.bounds
+    if west >= right or east <= left or south >= top or north <= bottom:
+        region = _rounded(transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21))
+        raise InputFileError(path, f"covers none of the region: {where}; the region spans {region} in "
+                                   "longitude/latitude (WGS84).",
+                             "check that it is the right file and that its CRS is right (a raster in another CRS "
+                             "lands elsewhere).")
+
+
+def _sample(dataset) -> np.ma.MaskedArray:
+    """A nearest-neighbour sample of band 1 of at most `SAMPLE_SIDE` pixels a side, no data masked."""
+    shrink = max(1.0, max(dataset.height, dataset.width) / SAMPLE_SIDE)
+    shape = (max(1, round(dataset.height / shrink)), max(1, round(dataset.width / shrink)))
+    return read_checked(dataset, 1, out_shape=shape, masked=True)
+
+
+def _check_range(path: Path, values: np.ndarray, scale: float, label: str) -> None:
+    low, high = float(values.min()), float(values.max())
+    declared = f"scale = {scale:g} declares values of 0-{scale:g}"
+    if high > scale * (1 + RANGE_TOLERANCE):
+        fits = next((s for s in COMMON_SCALES if s >= high), high)
+        raise InputFileError(path, f"has values up to {high:g} (in a sample) but {declared}: every pixel above "
+                                   f"{scale:g} would count as fully active.",
+                             f"set {label}.scale = {fits:g} (the range the raster really has).")
+    if low < -scale * RANGE_TOLERANCE:
+        raise InputFileError(path, f"has values down to {low:g} (in a sample); a probability cannot be negative.",
+                             "check that it is a probability raster, and set its nodata value if that is one.")
+    if scale > 1 and 0 < high <= 1:
+        record_warning("detect", path, f"all values lie within 0-1 (maximum {high:g} in a sample) while {declared}: "
+                                       f"it reads as at most {100 / scale:.2g} % active. If it is a 0-1 "
+                                       f"probability, set {label}.scale = 1.")
+
+
+def _check_classes(path: Path, values: np.ndarray, active: list[int], label: str) -> None:
+    found = np.unique(values)
+    if not np.isin(found, active).any():
+        listed = ", ".join(f"{v:g}" for v in found[:_LISTED_CLASSES]) + (", ..." if len(found) > _LISTED_CLASSES else "")
+        record_warning("detect", path, f"none of {label}.active_classes ({', '.join(map(str, active))}) occurs in a "
+                                       f"sample of the raster, whose values are {listed}; check active_classes.")
+
+
+def _rounded(bounds) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in bounds) + "]"
+
+
+def _crs_name(crs: RioCRS) -> str:
+    return CRS.from_user_input(crs).name
