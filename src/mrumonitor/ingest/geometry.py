@@ -59,7 +59,7 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
          "the geometry is a " + _TYPE_NAMES[type_id + 1].astype(object)
          + ", not a polygon; a licence needs its boundary drawn as a polygon")
 
-    flag(~_finite(values), Reason.INVALID_GEOMETRY,
+    flag(~finite_coordinates(values), Reason.INVALID_GEOMETRY,
          "a vertex has a coordinate that is not a number (NaN) or is infinite; it is not repaired, since dropping "
          "the vertex would change the licence's boundary: fix the vertex in the source file")
 
@@ -84,7 +84,7 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
                          repaired=invalid & ok)
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
+def finite_coordinates(values: np.ndarray) -> np.ndarray:
     """Per geometry: True when every x and y is a finite number (missing geometries count as finite)."""
     coordinates, owner = shapely.get_coordinates(values, return_index=True)
     finite = np.ones(len(values), dtype=bool)

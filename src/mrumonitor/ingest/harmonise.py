@@ -19,7 +19,7 @@ import shapely
 from pyproj import CRS
 
 from mrumonitor.config import SourceSettings
-from mrumonitor.ingest.geometry import check_geometries
+from mrumonitor.ingest.geometry import check_geometries, finite_coordinates
 from mrumonitor.ingest.readers import UNPARSEABLE
 from mrumonitor.ingest.terms import as_text, map_terms, parse_dates, why_not_a_date
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
@@ -107,8 +107,7 @@ def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series,
         "source_wkt": shapely.to_wkt(raw.geometry.to_numpy()),
     }).astype({**QUARANTINE_COLUMNS, "source_crs": "string", "source_wkt": "string"})
     located = raw.geometry.to_crs(crs).to_numpy()
-    finite = ~shapely.is_missing(located) & np.isfinite(shapely.bounds(located)).all(axis=1)
-    return gpd.GeoDataFrame(frame, geometry=np.where(finite, located, None), crs=crs)
+    return gpd.GeoDataFrame(frame, geometry=np.where(finite_coordinates(located), located, None), crs=crs)
 
 
 def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame, list]:

@@ -121,6 +121,8 @@ def open_source(name: str, source: SourceSettings) -> RecordStream:
     stream = open_vector(source.file, source.format, f"sources.{name}", source.crs, source.encoding, source.csv,
                          source.layer)
     stream = replace(stream, name=name)  # a cadastre stream is named by its source name, not its label
+    if not stream.total:
+        raise no_records_error(name, source)
     missing = [column for column in _mapped_columns(source) if column not in stream.columns]
     if missing:
         raise InputFileError(
@@ -128,6 +130,15 @@ def open_source(name: str, source: SourceSettings) -> RecordStream:
                          f"its columns are: {', '.join(stream.columns)}.",
             f"correct sources.{name}.fields to the file's column names.")
     return stream
+
+
+def no_records_error(name: str, source: SourceSettings) -> InputFileError:
+    """The error for a cadastre without records: published, it would make all mining of its country unregistered."""
+    layer = f", layer {source.layer!r}" if source.layer else ""
+    return InputFileError(
+        source.file, f"holds no licence records (sources.{name}{layer}): with an empty cadastre every mining site "
+                     f"in {source.country} would count as unregistered.",
+        "check the export (its layer, a filter applied when exporting) and export the cadastre again.")
 
 
 def resolve_crs(file_crs: object, configured: str | None, path: Path, label: str) -> CRS:

@@ -19,11 +19,11 @@ import pandas as pd
 import shapely
 
 from mrumonitor.config import Settings
-from mrumonitor.errors import InputFileError, MruError, ReferenceDataError, StoreError
+from mrumonitor.errors import MruError, ReferenceDataError, StoreError
 from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
-from mrumonitor.ingest.readers import UNPARSEABLE, open_source
+from mrumonitor.ingest.readers import UNPARSEABLE, no_records_error, open_source
 from mrumonitor.layerio import write_geoparquet
 from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
@@ -69,11 +69,8 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
             read[name] += len(batch)
             if on_progress:
                 on_progress(name, read[name], max(stream.total, read[name]))
-        if not read[name]:
-            raise InputFileError(
-                stream.path, f"holds no licence records (sources.{name}{_layer_note(ctx.source.layer)}): with an "
-                             f"empty cadastre every mining site in {ctx.source.country} would count as unregistered.",
-                "check the export (its layer, a filter applied when exporting) and export the cadastre again.")
+        if not read[name]:  # a CSV of blank lines: open_source counted lines, not records
+            raise no_records_error(name, ctx.source)
     candidates = concat_frames(accepted, settings.analysis_crs, CONCESSION_COLUMNS)
     concessions, duplicates = _resolve_duplicates(candidates, settings, outlines)
     quarantine = concat_frames(quarantined + [duplicates], settings.analysis_crs, QUARANTINE_COLUMNS)
@@ -129,10 +126,6 @@ def _as_raw(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     raw = part.drop(columns=["source_name", "source_file"]).copy()
     raw[UNPARSEABLE] = False
     return raw
-
-
-def _layer_note(layer: str | None) -> str:
-    return f", layer {layer!r}" if layer else ""
 
 
 def _warn_mostly_quarantined(report: pd.DataFrame, quarantine: gpd.GeoDataFrame, settings: Settings) -> None:
