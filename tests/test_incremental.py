@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from hostile import mrumonitor
 from run_inputs import PERIODS, write_run_inputs
 
 from mrumonitor.config import load_settings
@@ -18,7 +19,9 @@ from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.gaps import observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.reference import load_boundaries
+from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.store import checksum
+from mrumonitor.store.runs import read_manifest, resolve_run
 
 
 def _add_period(folder, name="P3"):
@@ -103,6 +106,35 @@ def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
     rerun = run_pipeline(load_settings(config))
     assert rerun.manifest["detect"]["processed"] == ["P2", "P3"]
     assert rerun.manifest["detect"]["reused"] == ["P1"]
+
+
+def test_a_moved_or_copied_folder_keeps_reusing_its_periods(tmp_path, reads):
+    """Store, inputs, configuration and scheduled job moved together, then copied: no absolute path in the
+    fingerprints or the input records, so every period is re-used and no input file is read again."""
+    config = write_run_inputs(tmp_path / "before")
+    first = run_pipeline(load_settings(config))
+    add_job(load_settings(config), "nightly", "0 2 * * *", config)
+    moved = shutil.move(tmp_path / "before", tmp_path / "after")
+    reads["opened"].clear()
+    reads["hashed"].clear()
+
+    second = run_pipeline(load_settings(moved / "mrumonitor.toml"))
+    assert (second.manifest["detect"]["processed"], second.manifest["detect"]["reused"]) == ([], list(PERIODS))
+    assert second.manifest["detect"]["reused_from"] == first.run_id
+    assert second.manifest["detect"]["periods"] == first.manifest["detect"]["periods"]
+    assert reads["opened"] == []
+    inputs = {r["path"] for r in second.manifest["inputs"]}
+    assert {r["relpath"] for r in second.manifest["inputs"] if r["role"] == "activity"} == \
+        {f"detections_{p}.csv" for p in PERIODS}
+    assert [path for path in reads["hashed"] if path in inputs] == [], "moved inputs were hashed again"
+
+    shutil.copytree(moved, tmp_path / "copy")
+    ran = mrumonitor("schedule", "run", "nightly", "--config", str(tmp_path / "copy" / "mrumonitor.toml"))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    third = read_manifest(resolve_run(tmp_path / "copy" / "layers"))
+    assert (third["detect"]["reused"], third["detect"]["reused_from"]) == (list(PERIODS), second.run_id), \
+        third["detect"]
+    assert resolve_run(moved / "layers").name == second.run_id, "the copy's job wrote to the original store"
 
 
 def test_gaps_are_the_unobserved_parts_of_each_country():

@@ -3,7 +3,8 @@
 What a period's activity layer depends on is summed up in its **fingerprint**, a hash of
 
 - the detect configuration: the analysis CRS, the [raster] (but its chunk size, which changes no pixel),
-  [detector] and [sites] tables, the baseline and every [activity.inputs] block, and the period's dates;
+  [detector] and [sites] tables, the baseline and every [activity.inputs] block (but its path: where the
+  files lie changes no pixel, what they hold is in their SHA-256 below), and the period's dates;
 - the country outlines (they make the grid, and the sites' country shares);
 - the SHA-256 of the period's input files (`store.provenance.describe_inputs`): the period's file of each
   detections, probability or classes input; for a scene input its scenes of the period and of the baseline;
@@ -15,7 +16,8 @@ period when the previous run holds its layers under the same fingerprint, and pr
 tracking takes the periods of the previous run it does not process as history that *precedes* the periods
 it processes (`raster.sites`), so only a leading run of unchanged periods is re-used: from the first new or
 changed period on, every period is processed again. Appending a period — the scheduled update — processes
-that period alone, whatever the length of the history.
+that period alone, whatever the length of the history. No absolute path enters a fingerprint: a store and
+its inputs moved or copied elsewhere together keep re-using their periods.
 
 A limited run re-uses a period whose layer is up to date for its countries: made under the full fingerprint
 (nothing changed) or under its own (the same limited run before). A full run re-uses only periods made under
@@ -127,7 +129,8 @@ def period_fingerprints(settings: Settings, inputs: list[dict], countries: tuple
     raster = settings.raster.model_dump(mode="json", exclude={"chunk_size"})
     common = {"crs": settings.crs.analysis, "raster": raster, "detector": settings.detector.model_dump(mode="json"),
               "sites": settings.sites.model_dump(mode="json"), "baseline": settings.activity.baseline,
-              "inputs": {name: spec.model_dump(mode="json") for name, spec in settings.activity.inputs.items()},
+              "inputs": {name: spec.model_dump(mode="json", exclude={"path"})
+                         for name, spec in settings.activity.inputs.items()},
               "outlines": sorted(r["sha256"] for r in inputs
                                  if r["role"] == "reference" and Path(r["path"]).name == BOUNDARIES)}
     if countries:

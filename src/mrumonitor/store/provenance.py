@@ -9,6 +9,7 @@ attribution the real detections require.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
@@ -16,6 +17,7 @@ from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.reference.files import BORDER_POSTS, BORDERS, BOUNDARIES
+from mrumonitor.resources import project_root
 from mrumonitor.store.checksum import file_record
 
 #: First line of the READMEs `mrumonitor demo` writes beside its inputs.
@@ -31,26 +33,36 @@ def describe_inputs(settings: Settings, known: Mapping[str, Mapping] | None = No
     """Every input file a pipeline run reads, with its size and SHA-256 (see `checksum.file_record`).
 
     `known`: the previous run's input records by path (`checksum.records_by_path`); unchanged files (same size
-    and modification time) keep their recorded SHA-256 instead of being read again.
+    and modification time) keep their recorded SHA-256 instead of being read again. Each record also gives
+    its path relative to `config_folder` (for a file under it), by which it is found again when the inputs
+    have moved with their configuration.
 
     role "cadastre" (+ source, country, snapshot), "activity" (+ input, kind, period: one record per period
     file, or per scene of a period), "reference" (country outlines, borders, border posts, commodity zones)
     "admin" (+ level) for the administrative layers of the analysis, and "declared" for the declared
     Kimberley Process figures.
     """
-    records = [file_record(path, known, role="cadastre", source=name, country=source.country,
-                           snapshot=source.snapshot.isoformat() if source.snapshot else None)
+    record = partial(file_record, known=known, base=config_folder(settings))
+    records = [record(path, role="cadastre", source=name, country=source.country,
+                      snapshot=source.snapshot.isoformat() if source.snapshot else None)
                for name, source in settings.sources.items() for path in _with_sidecars(source.file)]
-    records += [file_record(path, known, role="activity", input=name, kind=spec.kind, period=period)
+    records += [record(path, role="activity", input=name, kind=spec.kind, period=period)
                 for name, spec in settings.activity.inputs.items()
                 for period, path in _activity_files(spec, settings.activity.periods)]
     reference = [settings.paths.reference / name for name in (BOUNDARIES, BORDERS, BORDER_POSTS)]
-    records += [file_record(path, known, role="reference") for path in [*reference, settings.analysis.commodity_zones]]
-    records += [file_record(path, known, role="admin", level=level) for level, admin in settings.analysis.admin.items()
+    records += [record(path, role="reference") for path in [*reference, settings.analysis.commodity_zones]]
+    records += [record(path, role="admin", level=level) for level, admin in settings.analysis.admin.items()
                 for path in _with_sidecars(admin.file)]
     if settings.capacity.declared:
-        records.append(file_record(settings.capacity.declared, known, role="declared"))
+        records.append(record(settings.capacity.declared, role="declared"))
     return records
+
+
+def config_folder(settings: Settings) -> Path:
+    """The folder the configuration's relative paths start from: that of the last configuration file merged
+    (the project's root for the defaults alone). Input records give their path relative to it."""
+    files = settings.config_files
+    return files[-1].resolve().parent if len(files) > 1 else project_root()
 
 
 def snapshots(settings: Settings) -> dict[str, str | None]:
