@@ -179,9 +179,6 @@ class SourceSettings(_Strict):
     def _csv_needs_geometry(self) -> SourceSettings:
         if self.format == "csv" and self.csv is None:
             raise ValueError("format 'csv' needs a [csv] table saying where the geometry is (wkt, or x and y)")
-        if self.format != "csv" and self.csv is not None:
-            raise ValueError(f"a [csv] table is only for format 'csv', and this source is {self.format!r}; "
-                             "remove the [csv] table or correct format")
         return self
 
 
