@@ -517,12 +517,13 @@ class DashboardSettings(_Strict):
 class SchedulerSettings(_Strict):
     """How `mrumonitor scheduler` runs the scheduled jobs (see [scheduler] in default.toml)."""
 
-    poll_s: float = Field(default=30.0, gt=0)
-    misfire_grace_s: float = Field(default=3600.0, ge=0)
-    max_attempts: int = Field(default=3, ge=1)
-    retry_backoff_s: float = Field(default=60.0, ge=0)
-    retry_backoff_max_s: float = Field(default=3600.0, ge=0)
-    lock_wait_s: float = Field(default=21600.0, ge=0)
+    # upper bounds: beyond them a value is surely a slip (and a wait past datetime's range fails a job)
+    poll_s: float = Field(default=30.0, gt=0, le=3600)
+    misfire_grace_s: float = Field(default=3600.0, ge=0, le=366 * 86400)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    retry_backoff_s: float = Field(default=60.0, ge=0, le=7 * 86400)
+    retry_backoff_max_s: float = Field(default=3600.0, ge=0, le=31 * 86400)
+    lock_wait_s: float = Field(default=21600.0, ge=0, le=7 * 86400)
     timezone: str = "UTC"
 
     @field_validator("timezone")
