@@ -21,9 +21,11 @@ import shapely
 
 from conftest import sle_licences, write_config, write_zipped_shapefile
 from hostile import assert_no_traceback, assert_refused, mrumonitor
+from run_inputs import write_run_inputs
 from mrumonitor.errors import MruError
 from mrumonitor.ingest import ingest_sources, write_ingest
 from mrumonitor.runwarnings import collecting_warnings
+from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.hostile
 
@@ -409,3 +411,34 @@ def test_ingest_command_shows_quarantined_nan_vertex(tmp_path):
     assert quarantine["reason"].tolist() == ["invalid_geometry"]
     assert json.loads(quarantine["attributes"].iloc[0])["WKT"].startswith("POLYGON ((-12 8, -11.9 8, nan")
     assert "invalid_geometry" in " ".join(result.stdout.split())
+
+
+def test_run_publishes_latin1_text_right_and_warns_about_a_cadastre_mostly_in_quarantine(tmp_path):
+    """`mrumonitor run` end to end: the Latin-1 Shapefile's text reaches the published run intact (it used to
+    crash the run), and a cadastre whose records mostly went to quarantine is published with a warning that
+    `runs show` prints."""
+    config = write_run_inputs(tmp_path)
+    sle = gpd.read_file(f"zip://{tmp_path / 'sle.zip'}")
+    sle.loc[0, "HOLDER"] = "Société minière de Kono"
+    (tmp_path / "sle.zip").unlink()
+    _shapefile(tmp_path, frame=sle, encoding="ISO-8859-1", cpg=False)
+    gin = gpd.read_file(tmp_path / "gin.geojson")
+    flawed = pd.concat([gin.assign(code_titre=["GIN-BAD-1"], type_titre=["Permis inconnu"]),
+                        gin.assign(code_titre=["GIN-BAD-2"], type_titre=["Permis inconnu"])])
+    pd.concat([gin, flawed]).to_file(tmp_path / "gin.geojson", driver="GeoJSON")
+    config.write_text(config.read_text().replace('[sources.sle]\nfile = "sle.zip"\n',
+                                                 '[sources.sle]\nfile = "sle.shp"\nformat = "shapefile"\n'
+                                                 'encoding = "latin-1"\n'))
+
+    result = mrumonitor("run", "--config", str(config), cwd=tmp_path)
+    assert_no_traceback(result.stdout, result.stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = resolve_run(tmp_path / "layers")
+    concessions = pq.read_table(run / "concessions.parquet")
+    concessions.validate(full=True)
+    assert "Société minière de Kono" in concessions.column("holder").to_pylist()
+    warnings = [w for w in read_manifest(run)["warnings"] if w["stage"] == "ingest"]
+    assert [w["subject"] for w in warnings] == [str(tmp_path / "gin.geojson")]
+    assert "only 1 of 3 records could be used" in warnings[0]["message"]
+    shown = mrumonitor("runs", "show", "--config", str(config), cwd=tmp_path)
+    assert shown.returncode == 0 and "only 1 of 3 records could be used" in " ".join(shown.stdout.split())

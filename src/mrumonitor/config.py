@@ -11,13 +11,13 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import hashlib
+import itertools
 import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pyproj import CRS
 
 from mrumonitor.crs import norm_crs, require_projected
@@ -321,7 +321,7 @@ class ActivitySettings(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"period names must be unique, got {', '.join(names)}")
         ordered = sorted(self.periods, key=lambda period: period.start)
-        for before, after in zip(ordered, ordered[1:]):
+        for before, after in itertools.pairwise(ordered):
             if after.start <= before.end:
                 raise ValueError(f"periods {before.name!r} ({before.start} to {before.end}) and {after.name!r} "
                                  f"({after.start} to {after.end}) overlap; a day belongs to one period only, so "

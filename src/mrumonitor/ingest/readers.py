@@ -353,9 +353,10 @@ def _refuse_decimal_commas(coordinates: pd.Series, path: Path, label: str, first
     commas = coordinates.str.match(DECIMAL_COMMA.pattern)
     if commas.any() and not coordinates.str.contains(".", regex=False).any():
         row = first_row + int(np.flatnonzero(commas.to_numpy())[0] % (len(coordinates) // 2))
+        fix = (f"set {label}.csv.decimal = \",\" (with a delimiter other than ',', e.g. ';')."
+               if label.startswith("sources.") else "write the coordinates with a decimal point ('-11.25').")
         raise InputFileError(path, f"writes coordinates with a decimal comma (row {row}: "
-                                   f"{coordinates[commas].iloc[0]!r}).",
-                             f"set {label}.csv.decimal = \",\" (with a delimiter other than ',', e.g. ';').")
+                                   f"{coordinates[commas].iloc[0]!r}).", fix)
 
 
 def _frame(attributes: pd.DataFrame, geometry, crs: CRS, first_row: int, unparseable: np.ndarray
