@@ -106,7 +106,8 @@ def _write_geojson(frame: gpd.GeoDataFrame, layer: str, out: Path, describe: Des
 def _write_csv(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
     table = neutralise_formulas(_with_wkt(frame) if isinstance(frame, gpd.GeoDataFrame) else frame)
     with written_aside(out) as partial:
-        table.to_csv(partial, index=False, encoding="utf-8-sig", date_format=DATETIME_TEXT)
+        # CRLF rows (RFC 4180): a text holding a carriage return is then quoted, not a broken row
+        table.to_csv(partial, index=False, encoding="utf-8-sig", date_format=DATETIME_TEXT, lineterminator="\r\n")
     return {**_details(frame), "crs": describe_crs(WGS84) if isinstance(frame, gpd.GeoDataFrame) else None}
 
 

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -129,18 +129,20 @@ def _earlier_file_kept(out: Path) -> Iterator[None]:
     """On a failure in the block, put back the file `out` was before it (or remove the new one): the export is
     written before its sidecar, and a sidecar that fails (a full disk) must not leave an export without one.
     The earlier file is kept by a hard link, which takes no space."""
+    existed = out.exists()
     kept = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.earlier")
     try:
         os.link(out, kept)
-    except OSError:  # no earlier file (or a file system without hard links: nothing to put back)
+    except OSError:  # no earlier file, or one that cannot be linked (protected, another file system)
         kept = None
     try:
         yield
     except BaseException:
-        if kept is not None:
-            os.replace(kept, out)
-        else:
-            out.unlink(missing_ok=True)
+        with suppress(OSError):  # the failure being reported matters more than a failed clean-up
+            if kept is not None:
+                os.replace(kept, out)
+            elif not existed:
+                out.unlink(missing_ok=True)
         raise
     finally:
         if kept is not None:
