@@ -43,6 +43,12 @@ def _truncate(path, share=0.5):
     path.write_bytes(data[:int(len(data) * share)])
 
 
+def _zero(path, at, size):
+    data = bytearray(path.read_bytes())
+    data[at:at + size] = bytes(size)
+    path.write_bytes(bytes(data))
+
+
 def _csv(tmp_path, *rows, header=f"{HEADER},WKT", encoding="utf-8", name="sle.csv"):
     (tmp_path / name).write_bytes(("\n".join([header, *rows]) + "\n").encode(encoding))
 
@@ -109,8 +115,11 @@ REFUSED = {
     "truncated .dbf (GDAL would return the first records only)": (
         lambda p: (_shapefile(p, 20), _truncate(p / "sle.dbf")), "sle.shp", {},
         ["the .dbf file is truncated: its header declares 20 records"]),
-    "truncated .shx": (
-        lambda p: (_shapefile(p, 20), _truncate(p / "sle.shx")), "sle.shp", {}, ["cannot be opened as shapefile"]),
+    "truncated .shx": (lambda p: (_shapefile(p, 20), _truncate(p / "sle.shx")), "sle.shp", {},
+                       ["the .shx file indexes 3 geometries but the .dbf holds 20 records"]),
+    ".shx with a zeroed entry (GDAL would read a record without geometry)": (
+        lambda p: (_shapefile(p, 20), _zero(p / "sle.shx", 100 + 8 * 7, 8)), "sle.shp", {},
+        ["the .shx file is damaged: geometry 8 points outside the .shp file"]),
     "Shapefile without .cpg and no encoding configured": (
         lambda p: _shapefile(p, cpg=False), "sle.shp", {"encoding": '""'},
         ["no .cpg file", "set sources.sle.encoding"]),

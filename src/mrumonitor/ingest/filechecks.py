@@ -1,8 +1,9 @@
 """Checks made on a file before any library reads it, for the failures libraries do not report.
 
-GDAL reads a truncated .shp without complaint (the geometries come back None), garbles text of a
-Shapefile without .cpg, and will follow `../` names inside a zip. These checks turn each case into an
-`InputFileError` naming the file and the fix.
+GDAL reads a truncated .shp without complaint (the geometries come back None), a truncated .dbf as its
+first records only, a damaged .shx as records without geometry, garbles text of a Shapefile without .cpg,
+and will follow `../` names inside a zip. These checks turn each case into an `InputFileError` naming the
+file and the fix. They read headers and the .shx index (8 bytes a record), never the data.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from mrumonitor.errors import InputFileError
 
@@ -56,7 +59,7 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
 
 
 def check_shapefile(path: Path, label: str, encoding: str | None) -> None:
-    """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, a whole .shp and .dbf."""
+    """A .shp (or a .zip holding one) must be complete: .shx, .dbf, an encoding, whole and consistent parts."""
     parts = _zip_parts(path) if path.suffix.lower() == ".zip" else _folder_parts(path)
     for companion in ("shx", "dbf"):
         if companion not in parts:
@@ -67,19 +70,22 @@ def check_shapefile(path: Path, label: str, encoding: str | None) -> None:
             path, "the Shapefile has no .cpg file, so the text encoding of its attributes is unknown "
                   "(names such as 'Guéckédou' would come out garbled).",
             f"set {label}.encoding (e.g. 'UTF-8' or 'cp1252'), or add a .cpg file.")
-    _check_shp_length(path, *parts["shp"]())
-    _check_dbf_length(path, *parts["dbf"]())
+    shp_header, shp_size = parts["shp"](_SHP_HEADER_BYTES)
+    _check_shp_length(path, shp_header, shp_size)
+    records = _check_dbf_length(path, *parts["dbf"](_DBF_HEADER_BYTES))
+    _check_shx(path, parts["shx"](None)[0], shp_size, records)
 
 
-#: Per part of a Shapefile (extension): a function returning (its first bytes, its size in bytes).
-Parts = dict[str, Callable[[], tuple[bytes, int]]]
+#: Per part of a Shapefile (extension): a function returning (its first `limit` bytes, or all of them for None,
+#: and its size in bytes).
+Parts = dict[str, Callable[[int | None], tuple[bytes, int]]]
 
 
 def _folder_parts(path: Path) -> Parts:
-    def part(file: Path) -> Callable[[], tuple[bytes, int]]:
-        def read() -> tuple[bytes, int]:
+    def part(file: Path) -> Callable[[int | None], tuple[bytes, int]]:
+        def read(limit: int | None) -> tuple[bytes, int]:
             with open(file, "rb") as f:
-                return f.read(_SHP_HEADER_BYTES), file.stat().st_size
+                return f.read(limit), file.stat().st_size
         return read
 
     return {p.suffix.lower().lstrip("."): part(p) for p in path.parent.glob(glob.escape(path.stem) + ".*")
@@ -94,11 +100,11 @@ def _zip_parts(path: Path) -> Parts:
                              "zip one Shapefile (its .shp, .shx, .dbf, .prj and .cpg) per archive.")
     stem = shps[0][:-4]
 
-    def part(member: zipfile.ZipInfo) -> Callable[[], tuple[bytes, int]]:
-        def read() -> tuple[bytes, int]:
+    def part(member: zipfile.ZipInfo) -> Callable[[int | None], tuple[bytes, int]]:
+        def read(limit: int | None) -> tuple[bytes, int]:
             try:
                 with zipfile.ZipFile(path) as archive, archive.open(member) as f:
-                    return f.read(_SHP_HEADER_BYTES), member.file_size
+                    return f.read(limit), member.file_size
             except (RuntimeError, zipfile.BadZipFile, zlib.error, OSError) as exc:  # encrypted, damaged
                 why = "it is password-protected" if "encrypted" in str(exc) else f"damaged: {exc}"
                 raise InputFileError(path, f"its member {member.filename!r} cannot be read ({why}).",
@@ -119,8 +125,11 @@ def _check_shp_length(path: Path, header: bytes, size: int) -> None:
             "copy or download the file again; geometries past the cut would be lost.")
 
 
-def _check_dbf_length(path: Path, header: bytes, size: int) -> None:
-    """GDAL reads a truncated .dbf without complaint, returning only the records before the cut."""
+def _check_dbf_length(path: Path, header: bytes, size: int) -> int:
+    """GDAL reads a truncated .dbf without complaint, returning only the records before the cut.
+
+    Returns the number of records the .dbf declares.
+    """
     if len(header) < _DBF_HEADER_BYTES:
         raise InputFileError(path, "the .dbf file is not a dBASE table (too short).", "re-export the layer.")
     records, header_bytes, record_bytes = struct.unpack("<IHH", header[4:12])
@@ -129,3 +138,21 @@ def _check_dbf_length(path: Path, header: bytes, size: int) -> None:
         raise InputFileError(
             path, f"the .dbf file is truncated: its header declares {records} records ({declared} bytes) but it "
                   f"has {size} bytes.", "copy or download the file again; records past the cut would be lost.")
+    return records
+
+
+def _check_shx(path: Path, shx: bytes, shp_size: int, records: int) -> None:
+    """The .shx indexes one geometry per .dbf record, each inside the .shp (GDAL reads a damaged entry as a
+    record without geometry)."""
+    if len(shx) < _SHP_HEADER_BYTES or struct.unpack(">i", shx[:4])[0] != 9994:
+        raise InputFileError(path, "the .shx file is not a Shapefile index (bad header).", "re-export the layer.")
+    count = (len(shx) - _SHP_HEADER_BYTES) // 8
+    if count != records:
+        raise InputFileError(path, f"the .shx file indexes {count} geometries but the .dbf holds {records} records.",
+                             "copy or download the Shapefile's files again, from the same export.")
+    index = np.frombuffer(shx, dtype=">i4", count=2 * count, offset=_SHP_HEADER_BYTES).reshape(-1, 2).astype(np.int64)
+    start, length = index[:, 0] * 2, index[:, 1] * 2
+    outside = (start < _SHP_HEADER_BYTES) | (length < 0) | (start + 8 + length > shp_size)
+    if outside.any():
+        raise InputFileError(path, f"the .shx file is damaged: geometry {int(np.argmax(outside)) + 1} points "
+                                   "outside the .shp file.", "copy or download the Shapefile's files again.")

@@ -40,8 +40,9 @@ UNPARSEABLE = "_geometry_unparseable"
 #: The GDAL driver each OGR-read format must turn out to be (a .geojson that is really a Shapefile fails).
 _DRIVERS = {"shapefile": "ESRI Shapefile", "gpkg": "GPKG", "geojson": "GeoJSON", "flatgeobuf": "FlatGeobuf"}
 
-#: What GDAL raises on a file it cannot read, and what pyarrow raises on bytes that are not the declared text.
-_READ_ERRORS = (DataSourceError, DataLayerError, OSError, pa.ArrowException)
+#: What GDAL raises on a file it cannot read, pyogrio on names that are not UTF-8, and pyarrow on bytes that are
+#: not the declared text.
+_READ_ERRORS = (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, pa.ArrowException)
 
 #: Python's canonical codec names GDAL (iconv) knows by another name.
 _GDAL_ENCODINGS = {"mac-roman": "MACINTOSH"}
@@ -214,6 +215,9 @@ def _layer(source: VectorFile) -> str | None:
     except _READ_ERRORS as exc:
         raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
                              f"check that the file is a complete {source.format} export.") from None
+    if not len(layers):
+        raise InputFileError(path, "holds no layer at all (it is empty or damaged).",
+                             f"check that the file is a complete {source.format} export.")
     spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
     if source.layer is not None:
         if source.layer not in {str(name) for name, _ in layers}:
