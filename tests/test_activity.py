@@ -21,6 +21,7 @@ from rasterio.warp import transform_bounds
 
 from mrumonitor.config import ActivityInput, load_settings
 from mrumonitor.errors import ConfigError, InputFileError, MissingCRSError
+from mrumonitor.raster import warp
 from mrumonitor.raster.activity import (
     combine,
     detection_footprints,
@@ -241,6 +242,21 @@ def test_classes_become_the_share_of_active_pixels_per_cell(tmp_path, crs, grid)
     expected = np.where(valid > 0, np.floor(100 * active / np.maximum(valid, 1) + 0.5), 255)
     np.testing.assert_array_equal(values, expected)
     assert values[0, 0] == 255 and valid[1, 1] == 20
+
+
+@pytest.mark.parametrize("read_side", [64, 4096])
+def test_a_much_finer_source_is_averaged_in_bounded_pieces(tmp_path, crs, grid, monkeypatch, read_side):
+    # 5 m classes on the 100 m grid: averaged into 20 m cells (factor 4 x 4), read in pieces of at most read_side²
+    monkeypatch.setattr(warp, "READ_SIDE", read_side)
+    fine = np.random.default_rng(4).choice(np.array([1, 3], dtype="uint8"), size=(grid.height * 20, grid.width * 20))
+    path = write_raster(tmp_path / "c.tif", fine, crs, from_origin(grid.left, grid.top, 5.0, 5.0))
+    reads, read_checked = [], warp.read_checked
+    monkeypatch.setattr(warp, "read_checked", lambda *a, window, **k: reads.append(window) or read_checked(
+        *a, window=window, **k))
+    values = warp_classes(path, grid, 32, active_classes=[3]).values.astype(int)
+    share = np.isin(fine, [3]).reshape(grid.height, 20, grid.width, 20).mean(axis=(1, 3))
+    assert np.abs(values - np.floor(100 * share + 0.5)).max() <= 1  # the share of active pixels, to rounding
+    assert max(max(w.width, w.height) for w in reads) <= read_side
 
 
 def test_coarser_classes_take_the_nearest_class(tmp_path, crs, grid):
