@@ -425,7 +425,7 @@ def test_a_failed_export_leaves_the_earlier_file_and_nothing_aside(run, tmp_path
         raise OSError("disk full")
 
     monkeypatch.setattr("mrumonitor.export.formats.add_default_style", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ExportError, match="could not be written: disk full. Nothing was left half-written"):
         export(run, "sites", "gpkg", tmp_path)
     assert first.file.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.gpkg", "sites.gpkg.metadata.json"]

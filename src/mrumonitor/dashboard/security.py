@@ -65,12 +65,11 @@ def install_security(app: dash.Dash | Any, dashboard: DashboardSettings) -> None
     if isinstance(app, dash.Dash):
         # after Dash's own first-request set-up, which fills its callback map
         server.before_request(lambda: _check_callback(app.callback_map))
-    policy = content_security_policy(app, dashboard)
-
     @server.after_request
     def add_headers(response: flask.Response) -> flask.Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
+        # made per answer: Dash adds inline scripts (clientside callbacks) at its first-request set-up
+        headers.setdefault("Content-Security-Policy", content_security_policy(app, dashboard))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
