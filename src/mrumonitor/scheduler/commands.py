@@ -31,6 +31,9 @@ class _Words(click.Option):
         take = entry.process
 
         def take_words(value, state) -> None:
+            if isinstance(value, str) and value.startswith("-"):
+                raise click.UsageError(f"{self.opts[0]} needs one or more words after it (e.g. {self.opts[0]} SLE "
+                                       f"GIN), not the option {value}")
             take(value, state)
             while state.rargs and not state.rargs[0].startswith("-"):
                 take(state.rargs.pop(0), state)
@@ -118,13 +121,14 @@ def schedule_history(config_file: Path | None, name: str, last: int) -> None:
 @config_option
 @click.argument("name")
 def schedule_run(config_file: Path | None, name: str) -> None:
-    """Run job NAME now, in this process, and record the attempt in its history (as a scheduled run would
-    be; a failure is not retried). Exit status 1 when the run failed."""
-    from mrumonitor.scheduler.job import run_now
+    """Run job NAME now and wait for it; the attempt is recorded in its history as a scheduled one is (a
+    failure is not retried). Exit status 1 when the run failed."""
+    from mrumonitor.scheduler.loop import Scheduler
 
     settings = load_settings(config_file)
     with database_errors(settings.paths.store):
-        row = run_now(settings.paths.store, name, settings.scheduler)
+        once = settings.scheduler.model_copy(update={"max_attempts": 1})
+        row = Scheduler(settings.paths.store, once).run_now(name)
     if row["status"] != "succeeded":
         out.print(f"[red]job {name} failed[/]: {row['error']}")
         raise SystemExit(1)
@@ -191,11 +195,11 @@ def scheduler(config_file: Path | None, once: bool, at: dt.datetime | None) -> N
 
     settings = load_settings(config_file)
     with database_errors(settings.paths.store):
-        attach_log_file(settings.paths.store, "scheduler")
-        runner = Scheduler(settings.paths.store, settings.scheduler,
-                           clock_from(at.replace(tzinfo=dt.UTC) if at else None))
         check_writable(settings.paths.store)
-        logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
-        if once:
+    attach_log_file(settings.paths.store, "scheduler")
+    logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
+    runner = Scheduler(settings.paths.store, settings.scheduler, clock_from(at.replace(tzinfo=dt.UTC) if at else None))
+    if once:
+        with database_errors(settings.paths.store):
             raise SystemExit(runner.run_once())
     runner.serve()

@@ -96,7 +96,8 @@ def database_errors(store_dir: str | Path) -> Iterator[None]:
         raise StoreError(f"{db_path(store_dir)}: the scheduler database {problem}; {fix}.") from None
     except OSError as exc:  # the store folder cannot hold the database (a file in its place, no permission)
         raise StoreError(f"{db_path(store_dir)}: the scheduler database cannot be opened ({exc.strerror or exc}); "
-                         f"[paths] store must be a folder that the user running mrumonitor may write to.") from None
+                         "[paths] store must be a folder, and the user running mrumonitor needs write access to "
+                         "it.") from None
 
 
 def connect(store_dir: str | Path) -> sqlite3.Connection:

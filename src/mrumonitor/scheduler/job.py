@@ -15,16 +15,15 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import sys
 from pathlib import Path
 
-from mrumonitor.config import SchedulerSettings, load_settings
-from mrumonitor.errors import ConfigError, MruError, StoreError
-from mrumonitor.scheduler.clock import offset_clock, system_clock
+from mrumonitor.config import load_settings
+from mrumonitor.errors import ConfigError, MruError
+from mrumonitor.scheduler.clock import offset_clock
 from mrumonitor.scheduler.db import connect
-from mrumonitor.scheduler.history import RetryPolicy, claim, mark_started, record_failure, record_success
-from mrumonitor.scheduler.jobs import job_config, require_job
+from mrumonitor.scheduler.history import RetryPolicy, mark_started, record_failure, record_success
+from mrumonitor.scheduler.jobs import job_config
 from mrumonitor.scheduler.logs import attach_log_file, log_path
 
 log = logging.getLogger("mrumonitor.scheduler.job")
@@ -56,23 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     record_success(conn, args.row_id, published.run_id, periods, clock())
     log.info("succeeded: run %s published (periods processed: %s)", published.run_id, ", ".join(periods) or "none")
     return 0
-
-
-def run_now(store: Path, name: str, settings: SchedulerSettings) -> sqlite3.Row:
-    """Run job `name` now, in this process (`mrumonitor schedule run`), as an attempt of its own recorded in the
-    job's history (not retried when it fails); the attempt's row once it has ended."""
-    require_job(store, name)
-    now = system_clock()
-    conn = connect(store)
-    try:
-        row_id = claim(conn, name, now, 1, "running", f"{socket.gethostname()}:{os.getpid()} (schedule run)", now)
-        if row_id is None:
-            raise StoreError(f"job {name!r} was started by another command in this very second; see "
-                             "`mrumonitor schedule history`.")
-        main([str(row_id), f"--store={store}", f"--lock-wait={settings.lock_wait_s!r}", "--max-attempts=1"])
-        return conn.execute("SELECT * FROM job_runs WHERE id = ?", (row_id,)).fetchone()
-    finally:
-        conn.close()
 
 
 def run_job(store: Path, config: Path | None, lock_wait_s: float, countries: list[str] | None = None):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from mrumonitor.errors import StoreError
+
 #: Folder of the logs, inside the store.
 LOGS_DIR = "logs"
 #: The scheduler's log file, inside LOGS_DIR.
@@ -27,10 +29,20 @@ def job_output_path(store: str | Path, job: str, row_id: int) -> Path:
 
 
 def attach_log_file(store: str | Path, who: str) -> logging.Handler:
-    """Append the INFO lines of this process to the store's scheduler log, each tagged with `who`."""
+    """Append the INFO lines of this process to the store's scheduler log, each tagged with `who`.
+
+    Raises
+    ------
+    StoreError
+        When the log cannot be written.
+    """
     path = log_path(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"{path}: the scheduler log cannot be written ({exc.strerror or exc}); give the user "
+                         "running mrumonitor write access to it and to its folder.") from None
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter(f"%(asctime)s [{who}] %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

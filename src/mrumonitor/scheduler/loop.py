@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -35,10 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrumonitor.config import SchedulerSettings
+from mrumonitor.errors import StoreError
 from mrumonitor.scheduler.clock import Clock, system_clock
 from mrumonitor.scheduler.cron import latest_due
 from mrumonitor.scheduler.db import connect, parse_utc, utc_text
 from mrumonitor.scheduler.history import RetryPolicy, claim, mark_started, record_failure
+from mrumonitor.scheduler.jobs import require_job
 from mrumonitor.scheduler.logs import job_output_path
 
 log = logging.getLogger(__name__)
@@ -101,10 +104,32 @@ class Scheduler:
     def run_once(self) -> int:
         """Start what is due now, wait for those jobs; 0 when none of them failed, 1 otherwise."""
         self.tick()
-        while self.children:
-            self._stop.wait(0.2)
-            self.reap()
+        self._wait()
         return 1 if self.failed else 0
+
+    def run_now(self, job: str) -> sqlite3.Row:
+        """Run `job` now, outside its schedule (`mrumonitor schedule run`), and wait for it; the attempt's row.
+
+        The attempt is recorded in the job's history with the current time as its slot, and retried as the
+        scheduler's settings say when it fails.
+        """
+        require_job(self.store, job)
+        conn = connect(self.store)
+        try:
+            now = self.clock()
+            row_id = claim(conn, job, now, 1, "running", f"{self.identity} (schedule run)", now)
+            if row_id is None:
+                raise StoreError(f"job {job!r} was started by another command in this very second; see "
+                                 "`mrumonitor schedule history`.")
+            self._start(conn, job, row_id)
+        finally:
+            conn.close()
+        self._wait()
+        conn = connect(self.store)
+        try:
+            return conn.execute("SELECT * FROM job_runs WHERE id = ?", (row_id,)).fetchone()
+        finally:
+            conn.close()
 
     def serve(self) -> None:
         """Tick every ``poll_s`` seconds until SIGTERM or SIGINT; reap finished jobs in between."""
@@ -147,6 +172,12 @@ class Scheduler:
                 log.info("job %s: attempt row %d %s", child.job, row_id, status["status"])
             finally:
                 conn.close()
+
+    def _wait(self) -> None:
+        """Wait until the job processes started have ended (and are recorded)."""
+        while self.children:
+            self._stop.wait(0.2)
+            self.reap()
 
     def _due(self, conn, job, now: dt.datetime) -> int | None:
         """Claim the job's latest due slot: the row to run, or None (nothing due, missed, or claimed elsewhere)."""
