@@ -249,6 +249,26 @@ def test_a_bad_scene_input_is_refused_through_the_cli(tmp_path, name, bands, res
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
 
 
+GRID_REFUSED = [
+    ("regional resolution of 5 m", 5.0, None,
+     ["the regional grid would be", "gigapixels", "raster.resolution_m = 5", "raster.max_grid_pixels"]),
+    ("scene area as large as the region", 2000.0, "[-15.4, 4.0, -2.1, 13.0]",
+     ["scene area s2", "gigapixels", "detector.resolution_m = 20", "raster.max_grid_pixels"]),
+]
+
+
+@pytest.mark.parametrize(("resolution", "bounds", "words"), [case[1:] for case in GRID_REFUSED],
+                         ids=[case[0] for case in GRID_REFUSED])
+def test_a_grid_too_large_is_refused_with_its_size_and_the_limit(tmp_path, resolution, bounds, words):
+    if bounds is None:
+        config = detect_config(tmp_path, raster_input(write_raster(tmp_path / "p.tif", blob(0.9))), resolution)
+    else:
+        inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif").replace("[-11.2, 8.0, -11.0, 8.2]", bounds)
+        config = detect_config(tmp_path, inputs, resolution, SCENE_PERIODS)
+        config.write_text(config.read_text().replace("[activity]\n", '[activity]\nbaseline = "P0"\n'))
+    assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
+
+
 # --- raster files used with a recorded warning ---------------------------------------------------------------
 
 

@@ -229,6 +229,7 @@ class RasterSettings(_Strict):
     margin_km: float = Field(ge=0)
     chunk_size: int = Field(ge=64, le=8192)
     activity_threshold: int = Field(ge=1, le=100)
+    max_grid_pixels: int = Field(default=2_000_000_000, gt=0)
 
 
 class DetectorWeights(_Strict):

@@ -14,7 +14,7 @@ from rasterio.warp import transform_bounds
 
 from mrumonitor.config import Settings
 from mrumonitor.crs import WGS84, norm_crs, require_projected
-from mrumonitor.errors import ReferenceDataError
+from mrumonitor.errors import ConfigError, ReferenceDataError
 from mrumonitor.raster.grid import Grid
 from mrumonitor.reference import load_boundaries
 
@@ -36,6 +36,8 @@ def regional_grid(settings: Settings, outlines: gpd.GeoDataFrame | None = None) 
     ------
     ReferenceDataError
         When the reference outlines are missing or hold none of the project countries.
+    ConfigError
+        When the grid would have more than `raster.max_grid_pixels` pixels.
     """
     if outlines is None:
         outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
@@ -49,6 +51,7 @@ def regional_grid(settings: Settings, outlines: gpd.GeoDataFrame | None = None) 
     minx, miny, maxx, maxy = ours.total_bounds
     grid = Grid.covering((minx - margin, miny - margin, maxx + margin, maxy + margin), settings.analysis_crs,
                          settings.raster.resolution_m)
+    check_grid_size(grid, "the regional grid", "raster.resolution_m", settings.raster.max_grid_pixels)
     log.info("regional grid: %d x %d pixels of %g m over %s (+%g km)", grid.width, grid.height,
              grid.resolution, ", ".join(settings.project.countries), settings.raster.margin_km)
     return grid
@@ -67,3 +70,17 @@ def area_grid(bounds_wgs84: tuple[float, float, float, float], resolution: float
     target: CRS = require_projected(norm_crs(crs, "detection area CRS"), "detection area CRS")
     projected = transform_bounds(WGS84, target, west, south, east, north, densify_pts=_DENSIFY_POINTS)
     return Grid.covering(projected, target, resolution)
+
+
+def check_grid_size(grid: Grid, what: str, resolution_key: str, limit: int) -> None:
+    """Refuse a grid of more than `limit` pixels (`raster.max_grid_pixels`) with its size and the fix.
+
+    Raster work is chunked, so memory does not grow with the grid; but disk, time and the number of tasks
+    do, and a resolution typed one order of magnitude too fine is a mistake to stop before it starts.
+    """
+    pixels = grid.width * grid.height
+    if pixels > limit:
+        raise ConfigError(f"{what} would be {grid.width:,} x {grid.height:,} pixels ({pixels / 1e9:.1f} gigapixels) "
+                          f"at {resolution_key} = {grid.resolution:g}: above raster.max_grid_pixels ({limit:,}). "
+                          f"Set a coarser {resolution_key}, or raise raster.max_grid_pixels if the machine and the "
+                          "disk can take it (about one byte per pixel and period).")

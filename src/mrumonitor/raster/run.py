@@ -34,7 +34,7 @@ from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.incremental import DetectPlan, link_layer
 from mrumonitor.raster.limit import BlockLimit, limit_activity
-from mrumonitor.raster.region import area_grid, regional_grid
+from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
 from mrumonitor.reference import load_boundaries
@@ -138,11 +138,12 @@ def _check_scene_resolution(settings: Settings) -> None:
     coarse, fine = settings.raster.resolution_m, settings.detector.resolution_m
     ratio = coarse / fine
     if scenes and (ratio < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9)):
-        below, above = max(1, math.floor(ratio)) * fine, math.ceil(ratio) * fine
+        nearest = sorted({max(1, math.floor(ratio)) * fine, max(1, math.ceil(ratio)) * fine})
         raise ConfigError(f"raster.resolution_m = {coarse:g} is not a whole multiple of detector.resolution_m = "
                           f"{fine:g}, which the scene input{'s' if len(scenes) > 1 else ''} {', '.join(scenes)} "
                           "need (each grid cell averages whole detector pixels). Set raster.resolution_m to "
-                          f"{below:g} or {above:g}, or detector.resolution_m to a divisor of {coarse:g}.")
+                          f"{' or '.join(f'{r:g}' for r in nearest)}, or detector.resolution_m to a divisor of "
+                          f"{coarse:g}.")
 
 
 def _reused(settings: Settings, plan: DetectPlan, out: Path) -> tuple[dict, dict, list, list]:
@@ -180,6 +181,8 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: Dete
         if spec.kind != "scenes" or not set(process) - {settings.activity.baseline}:
             continue
         fine = area_grid(spec.bounds, settings.detector.resolution_m, settings.analysis_crs)
+        check_grid_size(fine, f"scene area {name} (activity.inputs.{name}.bounds)", "detector.resolution_m",
+                        settings.raster.max_grid_pixels)
         if limit is not None and not limit.touches(fine.bounds):
             log.info("scene area %s lies outside %s: not read", name, ", ".join(limit.countries))
             paths[name] = _kept_areas(name, process, plan.previous, out)
