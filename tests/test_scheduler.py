@@ -60,6 +60,26 @@ def test_due_times_follow_the_injected_clock():
         dt.datetime(2030, 1, 7, 6, 30, tzinfo=dt.UTC)
 
 
+@pytest.mark.parametrize(("weekday", "days"), [
+    ("1", ["Mon"]), ("0", ["Sun"]), ("7", ["Sun"]), ("mon-fri", ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+    ("1-5/2", ["Mon", "Wed", "Fri"]), ("*/2", ["Sun", "Tue", "Thu", "Sat"]), ("5-7", ["Fri", "Sat", "Sun"]),
+    ("sat-sun", ["Sat", "Sun"]), ("SUN,3", ["Sun", "Wed"])])
+def test_day_of_week_is_read_as_crontab_reads_it(weekday, days):
+    """Crontab counts days from Sunday = 0 (7 too); APScheduler from Monday = 0: "30 6 * * 1" is a Monday."""
+    slot, fired = T0, []
+    for _ in range(len(days)):
+        slot = next_due_after(f"30 6 * * {weekday}", "UTC", slot)
+        fired.append(f"{slot:%a}")
+    assert sorted(fired) == sorted(days) and next_due_after(f"30 6 * * {weekday}", "UTC", slot) > T0 + \
+        dt.timedelta(days=6)
+
+
+def test_a_cron_expression_that_never_fires_is_refused(store_config):
+    with pytest.raises(ConfigError, match="never fires"):
+        add_job(load_settings(store_config), "february", "0 2 31 2 *", store_config)
+    assert not db_path(load_settings(store_config).paths.store).exists()
+
+
 def test_job_status_reads_without_creating_the_database(tmp_path):
     frame = job_status(tmp_path)
     assert list(frame.columns) == STATUS_COLUMNS and frame.empty
