@@ -64,7 +64,7 @@ def install_security(app: dash.Dash | Any, dashboard: DashboardSettings) -> None
     server.before_request_funcs.setdefault(None, []).insert(0, lambda: _refuse_large_body(limit))
     if isinstance(app, dash.Dash):
         # after Dash's own first-request set-up, which fills its callback map
-        server.before_request(lambda: _check_callback(app.callback_map))
+        server.before_request(lambda: _check_callback(app.callback_map, limit))
     @server.after_request
     def add_headers(response: flask.Response) -> flask.Response:
         headers = response.headers
@@ -104,11 +104,14 @@ def _refuse_large_body(limit: int) -> flask.Response | None:
     return _too_large(limit) if length is not None and length > limit else None
 
 
-def _check_callback(callbacks: dict[str, dict]) -> flask.Response | None:
+def _check_callback(callbacks: dict[str, dict], limit: int) -> flask.Response | None:
     """400 for a callback request that is not a JSON object naming a callback of the app with the inputs and
-    state that callback declares."""
+    state that callback declares; 413 for one sent without a length that reaches the cap (werkzeug stops
+    reading a body at the cap, and hands on what it read)."""
     if flask.request.path != CALLBACK_PATH or flask.request.method != "POST":
         return None
+    if len(flask.request.get_data(cache=True)) >= limit:
+        return _too_large(limit)
     body = flask.request.get_json(force=True, silent=True)  # kept: Dash reads the same parsed body
     if not isinstance(body, dict):
         return plain("A Dash callback request must be a JSON object (output, inputs, state); this body is not.",
