@@ -327,7 +327,8 @@ READ_RIGHT = {
     "one layer beside a QGIS style table": (_layer_beside_a_style_table, lambda r: len(r.concessions) == 2),
     "CSV with a UTF-8 byte-order mark": (_bom_csv, lambda r: len(r.concessions) == 2),
     "decimal commas with decimal = ','": (
-        _decimal_comma_option, lambda r: list(r.quarantine["source_wkt"]) == ["POINT (-11.25 8.5)", "POINT (-11.5 8.25)"]),
+        _decimal_comma_option,
+        lambda r: list(r.quarantine["source_wkt"]) == ["POINT (-11.25 8.5)", "POINT (-11.5 8.25)"]),
     "YYYYMMDD numbers with '%Y%m%d'": (_yyyymmdd, lambda r: list(r.concessions["granted"].dt.strftime("%F"))
                                        == ["2024-01-15", "2024-01-16"]),
 }
@@ -412,7 +413,8 @@ def test_ingest_command_writes_latin1_text_right_end_to_end(tmp_path):
 
 
 def test_ingest_command_shows_quarantined_nan_vertex(tmp_path):
-    _csv(tmp_path, _wkt_row("SL-AML-0001", SQUARE), _wkt_row("SL-AML-0002", "POLYGON ((-12 8, -11.9 8, nan 8.1, -12 8))"))
+    _csv(tmp_path, _wkt_row("SL-AML-0001", SQUARE),
+         _wkt_row("SL-AML-0002", "POLYGON ((-12 8, -11.9 8, nan 8.1, -12 8))"))
     result = _ingest_command(tmp_path, "sle.csv", **CSV_WKT)
     assert_no_traceback(result.stdout, result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -451,3 +453,55 @@ def test_run_publishes_latin1_text_right_and_warns_about_a_cadastre_mostly_in_qu
     assert "only 1 of 3 records could be used" in warnings[0]["message"]
     shown = mrumonitor("runs", "show", "--config", str(config), cwd=tmp_path)
     assert shown.returncode == 0 and "only 1 of 3 records could be used" in " ".join(shown.stdout.split())
+
+
+# --- damaged files of every format: the project's error or a complete ingest, never another exception -------
+
+def _write_format(fmt, tmp_path):
+    frame = sle_licences(30)
+    if fmt == "csv":
+        table = pd.DataFrame(frame.drop(columns="geometry")).assign(WKT=frame.geometry.to_wkt())
+        table.to_csv(tmp_path / "sle.csv", index=False)
+        return "sle.csv", CSV_WKT, ["sle.csv"]
+    if fmt == "shapefile":
+        _shapefile(tmp_path, 30)
+        return "sle.shp", {}, ["sle.shp", "sle.dbf", "sle.shx"]
+    file = {"gpkg": "sle.gpkg", "flatgeobuf": "sle.fgb", "geojson": "sle.geojson"}[fmt]
+    frame.to_file(tmp_path / file, driver={"gpkg": "GPKG", "flatgeobuf": "FlatGeobuf", "geojson": "GeoJSON"}[fmt])
+    return file, {"format": f'"{fmt}"'}, [file]
+
+
+def _damage(data: bytes, rng: np.random.Generator) -> bytes:
+    data = bytearray(data)
+    how = rng.integers(3)
+    if how == 0:  # random bytes here and there
+        at = rng.integers(len(data), size=rng.integers(1, 20))
+        data = np.frombuffer(bytes(data), np.uint8).copy()
+        data[at] = rng.integers(256, size=len(at))
+        return data.tobytes()
+    if how == 1:  # cut short
+        return bytes(data[:rng.integers(len(data))])
+    at = int(rng.integers(len(data)))  # a block of zeros
+    data[at:at + 64] = bytes(len(data[at:at + 64]))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("fmt", ["shapefile", "gpkg", "flatgeobuf", "geojson", "csv"])
+def test_damaged_files_end_in_the_projects_error_or_a_complete_ingest(fmt, tmp_path, sle_settings, outlines):
+    """Seeded random damage (bytes changed, file cut, zeros): before issue 14, IndexError and UnicodeDecodeError
+    escaped from damaged FlatGeobuf files, and a zeroed .shx entry turned licences into 'no geometry'."""
+    rng = np.random.default_rng(14)
+    for attempt in range(12):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        file, overrides, parts = _write_format(fmt, folder)
+        target = folder / parts[rng.integers(len(parts))]
+        target.write_bytes(_damage(target.read_bytes(), rng))
+        settings = sle_settings(str(folder / file), **overrides)
+        try:
+            result = ingest_sources(settings, outlines=outlines)
+        except MruError as error:
+            assert_no_traceback(str(error))
+            continue
+        _assert_nothing_lost(result, int(result.report["read"].iloc[0]))
+        write_ingest(result, folder / "out")

@@ -32,8 +32,8 @@ BAD = {
                          ["sources.sle.encoding", "'latin-9x'", "'UTF-8', 'cp1252'"]),
     "a codec that is not a text encoding": ('[sources.sle]\nencoding = "base64"\n',
                                             ["sources.sle.encoding", "'base64'", "'cp1252'"]),
-    "encoding for a GeoJSON (always UTF-8)": ('[sources.gin]\nencoding = "cp1252"\n',
-                                              ["sources.gin.encoding", "'cp1252'", "always UTF-8", "leave encoding out"]),
+    "encoding for a GeoJSON (always UTF-8)": (
+        '[sources.gin]\nencoding = "cp1252"\n', ["sources.gin.encoding", "'cp1252'", "always UTF-8", "leave encoding out"]),
     "UTF-16 for a Shapefile's .dbf": ('[sources.sle]\nencoding = "utf-16"\n',
                                       ["sources.sle.encoding", "'utf-16'", "'UTF-8', 'cp1252'"]),
     # date directives
@@ -99,8 +99,9 @@ BAD = {
         '[activity.inputs.d]\nkind = "detections"\npath = "d.csv"\ncrs = "+proj=nowhere"\n',
         ["activity.inputs.d.crs", "'+proj=nowhere'"]),
     # CSV settings
-    "decimal comma with a comma delimiter": ('[sources.civ.csv]\ndelimiter = ","\ndecimal = ","\n',
-                                             ["sources.civ.csv", "decimal and delimiter are both ','", 'delimiter = ";"']),
+    "decimal comma with a comma delimiter": (
+        '[sources.civ.csv]\ndelimiter = ","\ndecimal = ","\n',
+        ["sources.civ.csv", "decimal and delimiter are both ','", 'delimiter = ";"']),
     "unknown decimal separator": ('[sources.civ.csv]\ndecimal = "_"\n', ["sources.civ.csv.decimal", "'.'", "','"]),
     "two-character delimiter": ('[sources.civ.csv]\ndelimiter = ";;"\n', ["sources.civ.csv.delimiter", "';;'"]),
     # shapes and types

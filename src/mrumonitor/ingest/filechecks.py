@@ -24,6 +24,11 @@ MAX_ZIP_MEMBERS = 200
 MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024**3
 MAX_ZIP_RATIO = 200
 
+#: What zipfile raises on an archive it cannot read: damaged, encrypted (RuntimeError), an unsupported
+#: compression or version (NotImplementedError), cut short.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, ValueError,
+               struct.error, OSError)
+
 _SHP_HEADER_BYTES = 100
 _DBF_HEADER_BYTES = 32
 
@@ -40,8 +45,9 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise InputFileError(path, f"is not a readable zip archive ({exc}).", "re-export or re-download the zip.")
+    except _ZIP_ERRORS as exc:
+        raise InputFileError(path, f"is not a readable zip archive ({exc}).",
+                             "re-export or re-download the zip.") from None
     if len(members) > MAX_ZIP_MEMBERS:
         raise InputFileError(path, f"holds {len(members)} files (at most {MAX_ZIP_MEMBERS} allowed).",
                              "zip only the Shapefile's own files.")
@@ -105,7 +111,7 @@ def _zip_parts(path: Path) -> Parts:
             try:
                 with zipfile.ZipFile(path) as archive, archive.open(member) as f:
                     return f.read(limit), member.file_size
-            except (RuntimeError, zipfile.BadZipFile, zlib.error, OSError) as exc:  # encrypted, damaged
+            except _ZIP_ERRORS as exc:
                 why = "it is password-protected" if "encrypted" in str(exc) else f"damaged: {exc}"
                 raise InputFileError(path, f"its member {member.filename!r} cannot be read ({why}).",
                                      "zip the Shapefile again, without a password.") from None

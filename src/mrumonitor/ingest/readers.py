@@ -189,7 +189,7 @@ def _read_ogr(source: VectorFile) -> RecordStream:
             with pyogrio.open_arrow(path, batch_size=batch_size, use_pyarrow=True, **options) as (meta, reader):
                 geometry_column = meta["geometry_name"] or "wkb_geometry"
                 for batch in reader:
-                    _require_text(batch, path, label, shown_encoding, first_row)
+                    _require_valid(batch, path, label, shown_encoding, first_row)
                     frame = batch.to_pandas(date_as_object=False)
                     wkb = frame.pop(geometry_column).to_numpy() if geometry_column in frame else None
                     geometry = shapely.from_wkb(wkb, on_invalid="ignore") if wkb is not None else None
@@ -249,18 +249,26 @@ def _gdal_encoding(encoding: str | None, fmt: str) -> str | None:
     return _GDAL_ENCODINGS.get(name, name)
 
 
-def _require_text(batch: pa.RecordBatch, path: Path, label: str, encoding: str, first_row: int) -> None:
-    """Text GDAL could not decode comes back as invalid UTF-8, which would break every later write: refuse it."""
-    for name, column in zip(batch.schema.names, batch.columns):
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            continue
-        try:
-            column.validate(full=True)
-        except pa.ArrowInvalid:
-            raise InputFileError(
-                path, f"column {name!r} near record {first_row} is not valid {encoding} text.",
-                f"set {label}.encoding to the encoding the file was written in (e.g. 'cp1252' or 'latin-1'), "
-                "or export it again as UTF-8.") from None
+def _require_valid(batch: pa.RecordBatch, path: Path, label: str, encoding: str, first_row: int) -> None:
+    """Check a batch GDAL handed over before anything reads it.
+
+    Text GDAL could not decode comes back as invalid UTF-8, which would break every later write: an error
+    naming the encoding. A damaged file can give arrays whose offsets point anywhere, which would crash the
+    process when read: `pa.ArrowInvalid`, reported by the reader as damage.
+    """
+    try:
+        batch.validate(full=True)
+    except pa.ArrowInvalid:
+        for name, column in zip(batch.schema.names, batch.columns):
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                try:
+                    column.validate(full=True)
+                except pa.ArrowInvalid:
+                    raise InputFileError(
+                        path, f"column {name!r} near record {first_row} is not valid {encoding} text.",
+                        f"set {label}.encoding to the encoding the file was written in (e.g. 'cp1252' or "
+                        "'latin-1'), or export it again as UTF-8.") from None
+        raise
 
 
 def _read_csv(source: VectorFile) -> RecordStream:
