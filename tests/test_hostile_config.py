@@ -33,7 +33,8 @@ BAD = {
     "a codec that is not a text encoding": ('[sources.sle]\nencoding = "base64"\n',
                                             ["sources.sle.encoding", "'base64'", "'cp1252'"]),
     "encoding for a GeoJSON (always UTF-8)": (
-        '[sources.gin]\nencoding = "cp1252"\n', ["sources.gin.encoding", "'cp1252'", "always UTF-8", "leave encoding out"]),
+        '[sources.gin]\nencoding = "cp1252"\n',
+        ["sources.gin.encoding", "'cp1252'", "always UTF-8", "leave encoding out"]),
     "UTF-16 for a Shapefile's .dbf": ('[sources.sle]\nencoding = "utf-16"\n',
                                       ["sources.sle.encoding", "'utf-16'", "'UTF-8', 'cp1252'"]),
     # date directives
