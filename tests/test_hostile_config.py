@@ -75,6 +75,14 @@ BAD = {
         ["activity.inputs.s2.bounds.1", "got nan"]),
     "nan in a capacity parameter": ('[capacity.volume.pit_depth_m]\ncentral = nan\n',
                                     ["capacity.volume.pit_depth_m.central", "got nan"]),
+    "detection area's bounds with west and east swapped": (
+        '[activity.inputs.s2]\nkind = "scenes"\npath = "scenes"\nbounds = [-10.3, 6.9, -13.3, 10.0]\n',
+        ["activity.inputs.s2.bounds", "[-10.3, 6.9, -13.3, 10.0] is not [west, south, east, north]"]),
+    "detection area's bounds in metres": (
+        '[activity.inputs.s2]\nkind = "scenes"\npath = "scenes"\nbounds = [400000, 800000, 500000, 900000]\n',
+        ["activity.inputs.s2.bounds", "in degrees"]),
+    "SCL class that does not exist": ('[detector]\nvalid_scl = [4, 5, 42]\n',
+                                      ["detector.valid_scl.2", "less than or equal to 11", "(got 42)"]),
     "inf risk weight": ('[analysis.risk]\nborder = inf\n', ["analysis.risk.border", "got inf"]),
     # numbers that make no sense at zero or below
     "zero grid resolution": ('[raster]\nresolution_m = 0\n', ["raster.resolution_m", "greater than 0", "(got 0)"]),

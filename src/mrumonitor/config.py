@@ -15,7 +15,7 @@ import itertools
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pyproj import CRS
@@ -242,7 +242,7 @@ class DetectorSettings(_Strict):
     resolution_m: float = Field(gt=0)
     reflectance_scale: float = Field(gt=0)
     reflectance_offset: float
-    valid_scl: list[int] = Field(min_length=1)
+    valid_scl: list[Annotated[int, Field(ge=0, le=11)]] = Field(min_length=1)  # Sentinel-2 SCL classes 0-11
     # normalised indices lie in [-1, 1], so a change of one lies in [-2, 2]
     ndvi_drop: float = Field(ge=-2, lt=0)
     bsi_gain: float = Field(gt=0, le=2)
@@ -300,6 +300,17 @@ class ActivityInput(_Strict):
     @classmethod
     def _valid_crs(cls, value: str | None) -> str | None:
         return _checked_crs(value) if value else value
+
+    @field_validator("bounds")
+    @classmethod
+    def _lon_lat_box(cls, value: tuple[float, float, float, float] | None) -> tuple | None:
+        if value is None:
+            return value
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError(f"{list(value)} is not [west, south, east, north] in degrees: west < east within "
+                             "-180..180 and south < north within -90..90, e.g. [-13.3, 6.9, -10.3, 10.0]")
+        return value
 
     @model_validator(mode="after")
     def _kind_needs(self) -> ActivityInput:
