@@ -11,6 +11,8 @@ per process, so an over-estimate), then sends `--posts` POSTs of `--size-mb` MB 
 `/_dash-update-component` AT ONCE, half with a Content-Length header and half in chunks without one, each
 streamed in 1 MB pieces from a generator (the client never holds the body), each stopped after 60 s. A
 sampler reads the server's memory every 20 ms. Then it checks that the server still answers the user.
+`--max-request-kb 1048576` raises the cap above the bodies' size, to see the server as it was without one
+(write the figures elsewhere with --out).
 
 Target (issue 14): peak resident memory of the server under 2 GB (it went from 0.6 to 8.8 GB before the
 request cap). Prints a table and writes bench/results/server_memory.json.
@@ -48,11 +50,14 @@ SECRET_ENV = "MRUMONITOR_BENCH_SECRET_KEY"
 SERVERS = {"waitress": 1, "gunicorn": 2}  # name: serve --workers
 
 
-def write_config(demo: Path, folder: Path) -> Path:
-    """The demo's configuration with auth on and one SLE agency user, its store and inputs linked in."""
+def write_config(demo: Path, folder: Path, max_request_kb: int | None) -> Path:
+    """The demo's configuration with auth on and one SLE agency user, its store and inputs linked in (and
+    `max_request_kb` when given)."""
     for name in ("layers", "inputs"):
         (folder / name).symlink_to((demo / name).resolve())
     text = (demo / "mrumonitor.toml").read_text(encoding="utf-8")
+    if max_request_kb:
+        text += f"\n[dashboard]\nmax_request_kb = {max_request_kb}\n"
     text += (f'\n[dashboard.auth]\nenabled = true\nsecret_key_env = "{SECRET_ENV}"\n'
              f'[dashboard.auth.users.{USER}]\nrole = "agency"\ncountry = "SLE"\n'
              f'password_hash = "{generate_password_hash(PASSWORD)}"\n')
@@ -204,6 +209,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=4, help="oversized POSTs sent at once (default 4)")
     parser.add_argument("--size-mb", type=int, default=600, help="size of each POST, MB (default 600)")
     parser.add_argument("--servers", nargs="+", choices=sorted(SERVERS), default=list(SERVERS))
+    parser.add_argument("--max-request-kb", type=int, default=None,
+                        help="[dashboard] max_request_kb of the server (default: the configured default, 1024); "
+                             "1048576 (1 GiB, the largest allowed) lets 600 MB bodies through, as before the cap")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-server-memory-") as tmp:
@@ -219,7 +227,7 @@ def main() -> None:
             run_pipeline(load_settings(build_demo(demo)))
         folder = tmp / "served"
         folder.mkdir()
-        config = write_config(demo, folder)
+        config = write_config(demo, folder, args.max_request_kb)
         rows = []
         for name in args.servers:
             row = measure(config, name, SERVERS[name], args.posts, args.size_mb * 1_000_000)
@@ -232,7 +240,7 @@ def main() -> None:
                 print(f"    {'Content-Length' if post['with_length'] else 'chunked       '}: {post['sent_mb']:>6} MB "
                       f"sent in {post['seconds']} s -> {post['outcome']}", flush=True)
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "posts": args.posts, "size_mb": args.size_mb, "target_gb": TARGET_GB, "servers": rows}
+              "max_request_kb": args.max_request_kb or 1024, "posts": args.posts, "size_mb": args.size_mb, "target_gb": TARGET_GB, "servers": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"written: {args.out}")
