@@ -22,6 +22,7 @@ from pyproj import CRS
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.sites import SITE_LINEAGE_COLUMNS, SiteLayers, country_shares, track_sites, vectorise
 from mrumonitor.raster.tracking import _new_ids
+from mrumonitor.raster.vectorise import _label_block
 from mrumonitor.schema import ACTIVITY_NODATA, SITE_COLUMNS, SITE_COUNTRY_AREA_COLUMNS, SITE_PERIOD_COLUMNS
 
 # GDAL's in-memory datasets warn spuriously when shapes() runs in dask worker threads.
@@ -350,3 +351,15 @@ def test_periods_without_patches_give_empty_layers(halves, periods):
 def test_no_new_period_gives_back_the_previous_layers(halves):
     first = track(halves, *SCENE)
     assert_layers_equal(track_sites({}, halves, previous=first), first)
+
+
+def test_speckle_under_the_minimum_area_is_dropped_in_its_block_with_the_same_patches():
+    grid = Grid(CRS.from_epsg(32629), 0.0, 0.0, 100.0, 300, 300)
+    speckle = np.where(np.random.default_rng(11).random(grid.shape) < 0.08, ON, 0).astype("uint8")
+    activity = xr.DataArray(da.from_array(speckle, chunks=64), dims=("y", "x"))
+    everything = vectorise(activity, grid, 50, 0.0, 8, 64)
+    kept = vectorise(activity, grid, 50, 3.0, 8, 64)  # 3 pixels of 1 ha
+    expected = everything[everything["area_ha"] >= 3.0].reset_index(drop=True)
+    assert_geodataframe_equal(kept, expected, check_less_precise=False)
+    block = speckle[:64, :64]
+    assert len(_label_block(block, 50, 8, 0, 0, 3.0).geoms) < len(_label_block(block, 50, 8, 0, 0, 0.0).geoms) / 2

@@ -93,31 +93,40 @@ def vectorise(
     if connectivity not in _STRUCTURES:
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     data = grid_blocks(activity, grid, chunk).rechunk((chunk, chunk))
-    blocks = _label_blocks(data, threshold, connectivity)
+    blocks = _label_blocks(data, threshold, connectivity, min_area_ha / grid.pixel_area_ha)
     patches = _merge_blocks(blocks, connectivity, grid.pixel_area_ha, min_area_ha)
     log.info("vectorised %d x %d pixels in %d blocks: %d patches of at least %g ha",
              grid.height, grid.width, blocks.size, len(patches), min_area_ha)
     return _on_grid(patches, grid)
 
 
-def _label_blocks(data: da.Array, threshold: int, connectivity: int) -> np.ndarray:
+def _label_blocks(data: da.Array, threshold: int, connectivity: int, min_pixels: float) -> np.ndarray:
     """Label and polygonise every block (in parallel on the dask scheduler); an object array of `_Block`."""
     rows = np.concatenate([[0], np.cumsum(data.chunks[0])[:-1]])
     cols = np.concatenate([[0], np.cumsum(data.chunks[1])[:-1]])
     delayed = data.to_delayed()
     label = dask.delayed(_label_block, pure=True)
-    tasks = [label(delayed[i, j], threshold, connectivity, int(rows[i]), int(cols[j]))
+    tasks = [label(delayed[i, j], threshold, connectivity, int(rows[i]), int(cols[j]), min_pixels)
              for i in range(len(rows)) for j in range(len(cols))]
     results = np.empty(len(tasks), dtype=object)
     results[:] = dask.compute(*tasks)
     return results.reshape(len(rows), len(cols))
 
 
-def _label_block(values: np.ndarray, threshold: int, connectivity: int, row: int, col: int) -> _Block:
-    """Threshold, label and polygonise one block whose top-left pixel is (`row`, `col`) of the grid."""
+def _label_block(values: np.ndarray, threshold: int, connectivity: int, row: int, col: int, min_pixels: float
+                 ) -> _Block:
+    """Threshold, label and polygonise one block whose top-left pixel is (`row`, `col`) of the grid.
+
+    A patch that touches no edge of the block is whole: under `min_pixels` it is not polygonised at all,
+    so that a speckled raster (millions of tiny patches) costs no more memory than its real patches.
+    """
     active = (values >= threshold) & (values != ACTIVITY_NODATA)
     labels, n = ndimage.label(active, structure=_STRUCTURES[connectivity])
     counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    on_edge = np.zeros(n + 1, dtype=bool)
+    on_edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    wanted = np.r_[False, (counts >= min_pixels - 1e-9) | on_edge[1:]]
+    active &= wanted[labels]
     # Whole pixel coordinates, y negated (an identity transform would make GDAL warn): exact shared edges.
     # With 8-connectivity a ring may touch itself at a corner; make_valid splits it there.
     with IN_MEMORY_DATASET_LOCK:
