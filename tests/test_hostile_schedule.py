@@ -17,6 +17,7 @@ from run_inputs import write_run_inputs
 
 from mrumonitor.config import load_settings
 from mrumonitor.scheduler.db import db_path
+from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.scheduler.loop import Scheduler
 
 pytestmark = pytest.mark.hostile
@@ -235,3 +236,19 @@ def test_a_job_process_that_crashes_leaves_its_last_words_not_its_traceback(runn
         assert Scheduler(settings.paths.store, settings.scheduler, clock=lambda: later).run_once() == 1
     shown = _shown(runnable, "nightly")
     assert "RuntimeError: the job process crashed" in shown and "exit status 1" in shown
+
+
+def test_a_stored_job_with_a_refused_expression_does_not_stop_the_others(runnable):
+    """A job stored by an older version with an expression refused now (both day fields): it is skipped with a
+    message in the log, the other jobs run, and `schedule list` still lists both."""
+    now = dt.datetime.now(dt.UTC)
+    add_job(load_settings(runnable), "good", "* * * * *", runnable, clock=lambda: now - dt.timedelta(minutes=2))
+    with sqlite3.connect(db_path(runnable.parent / "layers")) as conn:
+        conn.execute("INSERT INTO jobs (name, cron, created_at) VALUES ('legacy', '0 2 13 * fri', '2026-01-01')")
+    ran = mrumonitor("scheduler", "--once", "--config", str(runnable))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    said = " ".join((ran.stdout + ran.stderr).split())
+    assert "job legacy skipped" in said and "both the day of month" in said
+    assert_no_traceback(said)
+    shown = _shown(runnable, "good")
+    assert "legacy" in shown and "succeeded" in shown

@@ -85,8 +85,7 @@ def schedule_list(config_file: Path | None) -> None:
     from mrumonitor.scheduler import job_status
 
     store = load_settings(config_file).paths.store
-    with database_errors(store):
-        jobs = job_status(store)
+    jobs = job_status(store)
     if jobs.empty:
         out.print(f"no scheduled job in {store}; add one with `mrumonitor schedule add NAME --cron EXPR`.")
         return
@@ -112,8 +111,8 @@ def schedule_history(config_file: Path | None, name: str, last: int) -> None:
     store = load_settings(config_file).paths.store
     with database_errors(store):
         require_job(store, name)
-        history = job_history(store, name, last)
-        countries = job_status(store).set_index("name")["countries"].get(name)
+    history = job_history(store, name, last)
+    countries = job_status(store).set_index("name")["countries"].get(name)
     out.print(frame_table(f"Runs of job {name}{f' ({countries})' if countries else ''}, times UTC", history))
 
 

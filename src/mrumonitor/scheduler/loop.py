@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrumonitor.config import SchedulerSettings
-from mrumonitor.errors import StoreError
+from mrumonitor.errors import ConfigError, StoreError
 from mrumonitor.scheduler.clock import Clock, system_clock
 from mrumonitor.scheduler.cron import latest_due
 from mrumonitor.scheduler.db import connect, parse_utc, utc_text
@@ -87,7 +87,11 @@ class Scheduler:
             self._recover_orphans(conn, now)
             started = []
             for job in conn.execute("SELECT * FROM jobs WHERE paused = 0 ORDER BY name").fetchall():
-                row_id = self._due(conn, job, now)
+                try:
+                    row_id = self._due(conn, job, now)
+                except ConfigError as exc:  # a job stored before its expression was refused: the others go on
+                    log.error("job %s skipped: %s Remove it and add it again.", job["name"], exc)
+                    continue
                 if row_id is not None:
                     started.append(self._start(conn, job["name"], row_id))
             for retry in self._due_retries(conn, now):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from mrumonitor.errors import ConfigError
 from mrumonitor.scheduler.cron import next_due_after
-from mrumonitor.scheduler.db import connect_readonly, utc_text
+from mrumonitor.scheduler.db import connect_readonly, database_errors, utc_text
 
 #: The columns of `job_status`, in order.
 STATUS_COLUMNS = ["name", "cron", "countries", "paused", "next_due", "last_status", "last_started", "last_finished",
@@ -47,14 +48,16 @@ def job_status(store: Path, now: Callable[[], dt.datetime] | None = None) -> pd.
         attempt that will be tried again — or None before the first run), last_started, last_finished (ISO 8601
         UTC or None), last_run_id (the run published, or None), last_error (or None), last_periods (list of the
         periods processed, or None). Empty, with these columns, when the store has no scheduler database.
+
+    Raises
+    ------
+    StoreError
+        When the database is damaged or cannot be read.
     """
-    conn = connect_readonly(store)
-    if conn is None:
+    with database_errors(store):
+        rows = _read(store, _LATEST_ATTEMPTS)
+    if rows is None:
         return pd.DataFrame(columns=STATUS_COLUMNS)
-    try:
-        rows = conn.execute(_LATEST_ATTEMPTS).fetchall()
-    finally:
-        conn.close()
     current = (now or (lambda: dt.datetime.now(dt.UTC)))()
     frame = pd.DataFrame([_status_row(row, current) for row in rows], columns=STATUS_COLUMNS)
     return frame.astype({"paused": bool}).replace({float("nan"): None})
@@ -64,7 +67,7 @@ def _status_row(row, now: dt.datetime) -> list:
     status = row["status"]
     if status == "failed" and row["retry_at"] is not None:
         status = "retrying"
-    next_due = None if row["paused"] else utc_text(next_due_after(row["cron"], row["timezone"], now))
+    next_due = None if row["paused"] else utc_text(_next_due(row["cron"], row["timezone"], now))
     if status == "retrying" and not row["paused"]:
         next_due = min(next_due, row["retry_at"]) if next_due else row["retry_at"]
     periods = json.loads(row["periods"]) if row["periods"] else None
@@ -75,6 +78,14 @@ def _status_row(row, now: dt.datetime) -> list:
 
 
 
+def _next_due(cron: str, timezone: str, now: dt.datetime) -> dt.datetime | None:
+    """The job's next slot; None when it has none, or its expression (stored by an older version) is refused."""
+    try:
+        return next_due_after(cron, timezone, now)
+    except ConfigError:
+        return None
+
+
 #: The columns of `job_history`, in order.
 HISTORY_COLUMNS = ["due_at", "attempt", "status", "started_at", "finished_at", "periods", "run_id", "error",
                    "retry_at"]
@@ -82,14 +93,20 @@ HISTORY_COLUMNS = ["due_at", "attempt", "status", "started_at", "finished_at", "
 
 def job_history(store: Path, name: str, last: int = 20) -> pd.DataFrame:
     """The latest `last` attempts of job `name`, newest first (`HISTORY_COLUMNS`; periods as a list)."""
-    conn = connect_readonly(store)
-    if conn is None:
-        return pd.DataFrame(columns=HISTORY_COLUMNS)
-    try:
-        rows = conn.execute(f"SELECT {', '.join(HISTORY_COLUMNS)} FROM job_runs WHERE job = ? ORDER BY id DESC "
-                            "LIMIT ?", (name, last)).fetchall()
-    finally:
-        conn.close()
-    frame = pd.DataFrame([list(row) for row in rows], columns=HISTORY_COLUMNS)
+    with database_errors(store):
+        rows = _read(store, f"SELECT {', '.join(HISTORY_COLUMNS)} FROM job_runs WHERE job = ? ORDER BY id DESC "
+                            "LIMIT ?", (name, last))
+    frame = pd.DataFrame([list(row) for row in rows or []], columns=HISTORY_COLUMNS)
     frame["periods"] = frame["periods"].map(lambda text: json.loads(text) if text else None)
     return frame
+
+
+def _read(store: Path, query: str, parameters: tuple = ()) -> list | None:
+    """The rows of a query on the store's scheduler database, read-only; None when the store has none."""
+    conn = connect_readonly(store)
+    if conn is None:
+        return None
+    try:
+        return conn.execute(query, parameters).fetchall()
+    finally:
+        conn.close()
