@@ -505,3 +505,12 @@ def test_damaged_files_end_in_the_projects_error_or_a_complete_ingest(fmt, tmp_p
             continue
         _assert_nothing_lost(result, int(result.report["read"].iloc[0]))
         write_ingest(result, folder / "out")
+
+
+def test_ingest_command_refuses_an_output_folder_inside_a_file(tmp_path):
+    _shapefile(tmp_path)
+    (tmp_path / "out").write_text("a file, not a folder", encoding="utf-8")
+    config = _cli_config(tmp_path, "sle.shp")
+    result = mrumonitor("ingest", "--config", str(config), "--source", "sle", "--out", str(tmp_path / "out" / "x"),
+                        cwd=tmp_path)
+    assert_refused(result, "the ingested layers cannot be written there (Not a directory)", "writable folder")
