@@ -269,6 +269,12 @@ def test_a_grid_too_large_is_refused_with_its_size_and_the_limit(tmp_path, resol
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
 
 
+def test_a_raster_active_over_the_whole_region_is_refused(tmp_path):
+    path = write_raster(tmp_path / "everywhere.tif", np.full((200, 200), 0.9, "float32"), (-15.4, 4.03, -2.14, 12.98))
+    with pytest.raises(MruError, match=r"period P1: \d+% of the regional grid is active.*model \(probability"):
+        run_detect(detect_config(tmp_path, raster_input(path)))
+
+
 # --- raster files used with a recorded warning ---------------------------------------------------------------
 
 
@@ -397,6 +403,12 @@ def test_a_detection_of_1e12_ha_does_not_make_the_grid_one_site_through_the_cli(
     quarantine = gpd.read_parquet(detect_dir / "activity_quarantine.parquet")
     assert len(sites) == 2 and sites["area_ha"].max() < 2000
     assert quarantine["reason"].tolist() == ["invalid_area"]
+
+
+def test_a_detection_of_1e12_ha_under_a_raised_max_area_is_refused_through_the_cli(tmp_path):
+    config = detections_config(tmp_path, [*GOOD, (9, -11.2, 8.5, 1e12, 0.9)], max_area_ha=1e13)
+    assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path),
+                   "of the regional grid is active", "survey (detections", "detections.csv")
 
 
 def test_a_polygon_the_size_of_a_country_is_quarantined(tmp_path):

@@ -18,6 +18,11 @@ reads overviews where the file has them), and:
 
 A sample can miss what is rare (a few blobs of a 60,000² raster); the refusals are for what a sample
 cannot get wrong by chance: a range exceeded somewhere in it, no valid pixel anywhere in it.
+
+Once a period's inputs are combined, `check_active_share` refuses a layer active over more than
+`MAX_ACTIVE_SHARE` of the regional grid: whatever the inputs, that is not mining (the 5,026 real detections
+of the region cover 0.2 % of it) but an input declared wrongly — a detection of 1e12 ha, class codes or a
+scale mixed up — and drawing sites from it would make the whole region one site.
 """
 
 from __future__ import annotations
@@ -26,16 +31,18 @@ import math
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 from pyproj import CRS
 from rasterio.crs import CRS as RioCRS
 from rasterio.warp import transform_bounds
 
 from mrumonitor.config import ActivityInput
 from mrumonitor.crs import norm_crs
-from mrumonitor.errors import InputFileError
+from mrumonitor.errors import ConfigError, InputFileError
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.runwarnings import record_warning
+from mrumonitor.schema import ACTIVITY_NODATA
 
 #: Longest side, in pixels, of the sample a raster input is checked on.
 SAMPLE_SIDE = 1024
@@ -45,6 +52,10 @@ RANGE_TOLERANCE = 0.01
 
 #: Scales a refused probability raster is told to use: the smallest that holds its maximum.
 COMMON_SCALES = (1.0, 100.0, 255.0, 10_000.0, 65_535.0)
+
+#: Largest share of the regional grid a period's combined activity may cover (25 times what the region's
+#: 5,026 real detections cover, 0.2 %).
+MAX_ACTIVE_SHARE = 0.05
 
 #: Class codes listed at most in a warning.
 _LISTED_CLASSES = 12
@@ -135,3 +146,16 @@ def _rounded(bounds) -> str:
 
 def _crs_name(crs: RioCRS) -> str:
     return CRS.from_user_input(crs).name
+
+
+def check_active_share(activity: xr.DataArray, threshold: int, period: str, inputs: dict[str, ActivityInput]
+                       ) -> None:
+    """Refuse a period's combined activity (on the regional grid) that is active over more than
+    `MAX_ACTIVE_SHARE` of the grid; computed block by block. `inputs` name the period's inputs in the message."""
+    share = float(((activity >= threshold) & (activity != ACTIVITY_NODATA)).mean().compute())
+    if share > MAX_ACTIVE_SHARE:
+        named = "; ".join(f"{name} ({spec.kind}, {spec.path})" for name, spec in inputs.items())
+        raise ConfigError(f"period {period}: {share:.0%} of the regional grid is active (at or above "
+                          f"raster.activity_threshold = {threshold}), more than {MAX_ACTIVE_SHARE:.0%}: that is not "
+                          "mining (the region's real detections cover 0.2 %) but an input declared wrongly. Check "
+                          f"the scale, active_classes and areas of the inputs: {named}.")

@@ -34,6 +34,7 @@ from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.incremental import DetectPlan, link_layer
 from mrumonitor.raster.limit import BlockLimit, limit_activity
+from mrumonitor.raster.plausibility import check_active_share
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
@@ -118,6 +119,7 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
                                in_flight=settings.dask.blocks_in_flight)
             activity[period.name] = path
             stored, _, _ = read_activity(path)
+            check_active_share(stored, settings.raster.activity_threshold, period.name, settings.activity.inputs)
             patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
                                              settings.sites.min_area_ha, settings.sites.connectivity, chunk)
             gaps.append(observation_gaps(stored, grid, boundaries, period.name, chunk))
