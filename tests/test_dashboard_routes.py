@@ -263,3 +263,18 @@ def test_overlay_is_cached_per_run_period_and_country(server, agency):
 def test_encode_png_round_trips():
     rgba = np.random.default_rng(1).integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
     assert (png_pixels(encode_png(rgba)) == rgba).all()
+
+
+# --- the runs page's warnings ---------------------------------------------------------------------------
+
+def test_runs_page_lists_the_runs_warnings():
+    from mrumonitor.dashboard.pages.runs import WARNINGS, warnings_card
+
+    warning = {"stage": "detect", "subject": "inputs/activity/a.tif",
+               "message": "values look like 0-255 where 0-1 was declared; read as 0-255."}
+    card = warnings_card({"run_id": DASHBOARD_RUN, "warnings": [warning, "not a warning"]})
+    assert card.children[0].children == f"Warnings of run {DASHBOARD_RUN} (1)"
+    table = card.children[1]
+    assert table.id == WARNINGS and table.data == [warning]
+    none = warnings_card({"run_id": DASHBOARD_RUN, "layers": {}})
+    assert none.children[0].children.endswith("(0)") and "None" in none.children[1].children

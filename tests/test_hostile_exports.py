@@ -24,6 +24,7 @@ import shapely
 from conftest import (
     DASHBOARD_RUN,
     HttpClient,
+    callback_body,
     log_in,
     running_server,
     with_auth,
@@ -34,11 +35,12 @@ from hostile import assert_no_traceback, assert_refused, mrumonitor
 
 from mrumonitor.config import load_settings
 from mrumonitor.dashboard.access import install_access
+from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.routes import download_url, install_routes, overlay_url
 from mrumonitor.dashboard.security import install_security
 from mrumonitor.errors import ExportError
 from mrumonitor.export import export_layer
-from mrumonitor.store.runs import read_manifest
+from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.hostile
 
@@ -301,3 +303,60 @@ def test_routes_of_a_damaged_store_answer_plainly(damaged_server, damage, path):
     assert reply.headers["Content-Type"].startswith("text/plain")
     assert_no_traceback(reply.text)
     assert len(reply.text) < 2000
+
+
+# --- damaged stores: the dashboard's pages --------------------------------------------------------------
+
+@pytest.fixture
+def damaged_dashboard(demo_settings, tmp_path):
+    """The whole dashboard (auth off) on a copy of the demo's store, to damage; its client and run folder."""
+    store = tmp_path / "layers"
+    shutil.copytree(demo_settings.paths.store, store)
+    config = write_config(tmp_path, f'[paths]\nstore = "{store}"\nwork = "{tmp_path / "work"}"\n'
+                                    f'reference = "{demo_settings.paths.reference}"\n')
+    app = create_app(load_settings(config))
+    with running_server(app.server) as base:
+        client = HttpClient(base)
+        dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
+        yield client, dependencies, resolve_run(store)
+
+
+def page_content(client: HttpClient, dependencies, path: str):
+    body = callback_body(dependencies, "_pages_content.children", {"_pages_location.pathname": path,
+                                                                   "_pages_location.search": ""})
+    return client.request("POST", "/_dash-update-component", json=body)
+
+
+#: Damage to a run the dashboard has loaded already: it may go on showing the run from memory.
+KEPT_IN_MEMORY = {"manifest broken", "layer files gone"}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize("path", ["/", "/runs", "/map", "/downloads"])
+def test_pages_of_a_damaged_store_say_what_is_wrong(damaged_dashboard, damage, path):
+    client, dependencies, run_dir = damaged_dashboard
+    assert page_content(client, dependencies, path).status == 200
+    DAMAGE[damage](run_dir)
+    reply = page_content(client, dependencies, path)
+    assert_no_traceback(reply.text)
+    if reply.status == 200:  # the page itself, saying what is wrong (or drawn from the run loaded before)
+        assert "This page cannot be shown" in reply.text or damage in KEPT_IN_MEMORY, reply.text[:500]
+    else:  # a data request: the plain answer of answers.STATUS
+        plain = reply.headers["Content-Type"].startswith("text/plain")
+        assert reply.status == 503 and plain, (reply.status, reply.text[:300])
+    layout = client.request("GET", "/_dash-layout")  # the frame still renders, its footer says why
+    assert layout.status == 200
+    assert_no_traceback(layout.text)
+
+
+def test_a_callback_on_a_deleted_store_is_a_plain_503(damaged_dashboard):
+    client, dependencies, run_dir = damaged_dashboard
+    body = callback_body(dependencies, "unreg-table.data", {
+        "filter-country.value": "", "filter-period.value": "", "filter-commodity.value": "",
+        "filter-registration.value": [], "filter-border-only.value": [], "unreg-table.page_current": 0,
+        "unreg-table.page_size": 20, "unreg-table.sort_by": [], "unreg-table.filter_query": ""})
+    shutil.rmtree(run_dir.parent.parent)
+    reply = client.request("POST", "/_dash-update-component", json=body)
+    assert reply.status == 503 and reply.headers["Content-Type"].startswith("text/plain"), reply.text[:300]
+    assert "has no published run" in reply.text
+    assert_no_traceback(reply.text)
