@@ -225,14 +225,14 @@ def _layer(source: VectorFile) -> str | None:
                                        f"{', '.join(spatial) or '(none with geometry)'}.",
                                  f"set {label}.layer to one of them.")
         return source.layer
-    if not spatial and len(layers):
+    if not spatial:
         raise InputFileError(path, f"has no layer with geometry (its tables: {', '.join(map(str, layers[:, 0]))}).",
                              "export the licence polygons as a spatial layer.")
     if len(spatial) > 1:
         raise InputFileError(path, f"holds {len(spatial)} layers with geometry ({', '.join(spatial)}) and "
                                    f"{label}.layer does not say which one is the cadastre.",
-                             f"set {label}.layer to the current one, e.g. layer = {spatial[-1]!r}.")
-    return spatial[0] if spatial else None
+                             f"set {label}.layer to the layer that holds the current licences.")
+    return spatial[0]
 
 
 def _gdal_encoding(encoding: str | None, fmt: str) -> str | None:
