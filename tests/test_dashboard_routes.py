@@ -268,7 +268,7 @@ def test_encode_png_round_trips():
 # --- the runs page's warnings ---------------------------------------------------------------------------
 
 def test_runs_page_lists_the_runs_warnings():
-    from mrumonitor.dashboard.pages.runs import WARNINGS, warnings_card
+    from mrumonitor.dashboard.components import WARNINGS, warnings_card
 
     warning = {"stage": "detect", "subject": "inputs/activity/a.tif",
                "message": "values look like 0-255 where 0-1 was declared; read as 0-255."}

@@ -118,6 +118,23 @@ def frame_table(table_id: str, frame: pd.DataFrame, page_size: int = 15, **kwarg
         style_header={"fontWeight": "bold"}, **kwargs)
 
 
+#: Id of the runs page's table of warnings.
+WARNINGS = "runs-warnings"
+
+
+def warnings_card(manifest: dict) -> html.Div:
+    """The warnings the run shown recorded (implausible inputs it used anyway, see `runwarnings`), or that it
+    has none."""
+    warnings = [entry for entry in manifest.get("warnings", []) if isinstance(entry, dict)]
+    title = f"Warnings of run {manifest.get('run_id', '?')} ({len(warnings)})"
+    if not warnings:
+        return html.Div(className="card", children=[html.H2(title), html.P("None: every input looked plausible.",
+                                                                          id=WARNINGS)])
+    frame = pd.DataFrame(warnings, columns=["stage", "subject", "message"]).fillna("")
+    return html.Div(className="card", children=[html.H2(title), frame_table(
+        WARNINGS, frame, style_data={"whiteSpace": "normal", "height": "auto"})])
+
+
 def not_allowed(message: str) -> html.Div:
     """The plain answer to a request the user's role may not see."""
     return html.Div(className="not-allowed", children=[html.H2("Not allowed"), html.P(message)])

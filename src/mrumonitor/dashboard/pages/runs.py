@@ -8,7 +8,7 @@ import pandas as pd
 from dash import html
 
 from mrumonitor.dashboard import context
-from mrumonitor.dashboard.components import frame_table, page_header
+from mrumonitor.dashboard.components import frame_table, page_header, warnings_card
 from mrumonitor.scheduler import job_status
 from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
 
@@ -16,7 +16,6 @@ dash.register_page(__name__, path="/runs", name="Runs", title="Runs — MRU mini
 
 RUNS = "runs-table"
 JOBS = "runs-jobs"
-WARNINGS = "runs-warnings"
 
 
 @context.page("runs")
@@ -33,19 +32,6 @@ def layout(view, **_query):
             html.H2("Scheduled jobs"),
             frame_table(JOBS, jobs_frame(jobs)) if len(jobs) else
             html.P("No scheduled jobs in this store (see `mrumonitor schedule`).", id=JOBS)])])
-
-
-def warnings_card(manifest: dict) -> html.Div:
-    """The warnings the shown run recorded (implausible inputs it used anyway, see `runwarnings`), or that it
-    has none."""
-    warnings = [entry for entry in manifest.get("warnings", []) if isinstance(entry, dict)]
-    title = f"Warnings of run {manifest.get('run_id', '?')} ({len(warnings)})"
-    if not warnings:
-        return html.Div(className="card", children=[html.H2(title), html.P("None: every input looked plausible.",
-                                                                          id=WARNINGS)])
-    frame = pd.DataFrame(warnings, columns=["stage", "subject", "message"]).fillna("")
-    return html.Div(className="card", children=[html.H2(title), frame_table(
-        WARNINGS, frame, style_data={"whiteSpace": "normal", "height": "auto"})])
 
 
 def runs_frame(store) -> pd.DataFrame:
