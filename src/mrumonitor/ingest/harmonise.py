@@ -21,7 +21,7 @@ from pyproj import CRS
 from mrumonitor.config import SourceSettings
 from mrumonitor.ingest.geometry import check_geometries, finite_coordinates
 from mrumonitor.ingest.readers import UNPARSEABLE
-from mrumonitor.ingest.terms import as_text, map_terms, parse_dates, why_not_a_date
+from mrumonitor.ingest.terms import as_text, impossible_date, map_terms, parse_dates
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
 
@@ -188,8 +188,8 @@ def _date_detail(granted: pd.Series, bad_granted: pd.Series, expires: pd.Series,
     shown = granted.astype(str).where(bad_granted, expires.astype(str))
     detail = pd.Series(None, index=granted.index, dtype=object)
     for index in bad[bad].index:
-        value, why = shown[index], why_not_a_date(shown[index].strip(), formats)
-        if why == "matches none of":
+        value, why = shown[index], impossible_date(shown[index].strip(), formats)
+        if why is None:
             numeric = pd.api.types.is_numeric_dtype(granted if bad_granted[index] else expires)
             hint = (f"; column {column[index]} holds numbers, not dates: export it as dates, or add '%Y%m%d' "
                     "to date_formats if the numbers are written YYYYMMDD" if numeric
@@ -197,5 +197,6 @@ def _date_detail(granted: pd.Series, bad_granted: pd.Series, expires: pd.Series,
             detail[index] = (f"date '{value}' ({column[index]}) matches none of sources.{ctx.name}.date_formats "
                              f"({', '.join(formats)}){hint}")
         else:
-            detail[index] = f"date '{value}' ({column[index]}) {why}; correct the date in the source file"
+            detail[index] = (f"date '{value}' ({column[index]}) is not a real calendar date ({why}); correct the "
+                             "date in the source file")
     return detail

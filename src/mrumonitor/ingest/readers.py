@@ -54,7 +54,7 @@ _BOMS = {codecs.BOM_UTF8: "UTF-8", codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF
 _DELIMITERS = (";", ",", "\t", "|")
 
 #: A number written with a decimal comma ("-11,25").
-DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 @dataclass
@@ -362,7 +362,7 @@ def _csv_geometry(frame: pd.DataFrame, spec: CsvGeometry, path: Path, label: str
 def _refuse_decimal_commas(coordinates: pd.Series, path: Path, label: str, first_row: int) -> None:
     """Coordinates written with decimal commas and none with a decimal point: the file's convention, not a
     flaw of some records."""
-    commas = coordinates.str.match(DECIMAL_COMMA.pattern)
+    commas = coordinates.str.match(_DECIMAL_COMMA)
     if commas.any() and not coordinates.str.contains(".", regex=False).any():
         row = first_row + int(np.flatnonzero(commas.to_numpy())[0] % (len(coordinates) // 2))
         fix = (f"set {label}.csv.decimal = \",\" (with a delimiter other than ',', e.g. ';')."

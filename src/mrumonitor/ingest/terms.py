@@ -50,15 +50,16 @@ def parse_dates(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
     return parsed, unparseable.astype(bool)
 
 
-def why_not_a_date(text: str, formats: list[str]) -> str:
-    """Say why `text` is not a date: an impossible day in one of `formats` (31/02/2024), or no format fits."""
+def impossible_date(text: str, formats: list[str]) -> str | None:
+    """Why `text`, written in one of `formats`, is no real day ("31/02/2024": day is out of range for month);
+    None when no format fits it at all."""
     for fmt in formats:
         try:
             dt.datetime.strptime(text, fmt)
         except ValueError as exc:
             if "does not match format" not in str(exc) and "unconverted data" not in str(exc):
-                return f"is not a real calendar date ({exc}, reading it as {fmt})"
-    return "matches none of"
+                return f"{exc}, reading it as {fmt}"
+    return None
 
 
 def as_text(values: pd.Series) -> pd.Series:
