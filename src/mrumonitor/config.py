@@ -230,6 +230,7 @@ class RasterSettings(_Strict):
     chunk_size: int = Field(ge=64, le=8192)
     activity_threshold: int = Field(ge=1, le=100)
     max_grid_pixels: int = Field(default=2_000_000_000, gt=0)
+    gdal_cache_mb: int = Field(default=256, ge=16)
 
 
 class DetectorWeights(_Strict):

@@ -9,7 +9,8 @@ Given a `DetectPlan` (`raster.incremental`), the periods it re-uses are taken fr
 COGs linked, their gap and quarantine rows copied, their sites kept as history by the tracking — and only the
 other periods' inputs are read. A plan limited to some countries computes the periods it processes over
 their blocks only, the rest coming from the previous run (`raster.limit`). The raster work runs on local
-threads or a dask.distributed cluster (`raster.engine`), the same graphs either way.
+threads or a dask.distributed cluster (`raster.engine`), the same graphs either way. GDAL's block cache is
+held to `raster.gdal_cache_mb` meanwhile, so memory follows the chunk size, not the size of the rasters read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import rasterio
 
 from mrumonitor.config import PeriodSettings, Settings
 from mrumonitor.errors import ConfigError
@@ -91,7 +93,7 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     chunk = settings.raster.chunk_size
     limit = BlockLimit.over(plan.countries, grid, chunk, boundaries) if plan.countries else None
     outside_from = {}
-    with dask_engine(settings.dask) as engine:
+    with dask_engine(settings.dask) as engine, rasterio.Env(GDAL_CACHEMAX=settings.raster.gdal_cache_mb):
         log.info("detect on %s: processing %s", engine, ", ".join(plan.process) or "no period")
         activity, area_paths, gaps, quarantine = _reused(settings, plan, out)
         area_layers, processed_areas = _scene_areas(settings, grid, out, on_chunk, plan, limit)
