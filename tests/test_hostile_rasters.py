@@ -421,6 +421,68 @@ def test_a_polygon_the_size_of_a_country_is_quarantined(tmp_path):
     assert result.quarantine["reason"].tolist() == ["invalid_area"] and len(result.sites.sites) == 1
 
 
+def _garbage_geojson(folder):
+    (folder / "detections.geojson").write_text('{"type": "FeatureCollection", "features": [{"type": "Feat')
+    return "detections.geojson"
+
+
+def _binary_csv(folder):
+    (folder / "detections.csv").write_bytes(np.random.default_rng(3).bytes(2048))
+    return "detections.csv"
+
+
+def _unknown_suffix(folder):
+    (folder / "detections.xlsx").write_bytes(b"PK\x03\x04")
+    return "detections.xlsx"
+
+
+#: (case, file builder returning its name, words of the message)
+DETECTION_FILES_REFUSED = [
+    ("truncated GeoJSON", _garbage_geojson, ["detections.geojson"]),
+    ("binary garbage named .csv", _binary_csv, ["detections.csv", "activity.inputs.survey.encoding"]),
+    ("spreadsheet", _unknown_suffix, ["detections.xlsx", "unknown suffix"]),
+]
+
+
+@pytest.mark.parametrize(("builder", "words"), [case[1:] for case in DETECTION_FILES_REFUSED],
+                         ids=[case[0] for case in DETECTION_FILES_REFUSED])
+def test_a_detections_file_that_cannot_be_read_is_refused_through_the_cli(tmp_path, builder, words):
+    config = detections_config(tmp_path, GOOD)
+    config.write_text(config.read_text().replace("detections.csv", builder(tmp_path)))
+    assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
+
+
+def test_a_detections_csv_in_latin_1_is_read_with_its_encoding(tmp_path):
+    config = detections_config(tmp_path, GOOD, encoding="latin-1")
+    table = pd.read_csv(tmp_path / "detections.csv").assign(site=["Kpévé", "Bô"])
+    table.to_csv(tmp_path / "detections.csv", index=False, encoding="latin-1")
+    result, _ = run_detect(config)
+    assert len(result.sites.sites) == 2 and result.quarantine.empty
+
+
+def test_an_unknown_encoding_of_detections_is_refused_when_the_configuration_is_loaded(tmp_path):
+    config = detections_config(tmp_path, GOOD, encoding="klingon")
+    assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), "klingon", "cp1252")
+
+
+def test_a_geopackage_of_detections_with_two_layers_needs_its_layer(tmp_path):
+    points = gpd.GeoDataFrame({"area_ha": [500.0, 800.0]}, geometry=gpd.points_from_xy([-11.5, -11.0], [8.0, 9.0]),
+                              crs=4326)
+    points.iloc[:1].to_file(tmp_path / "d.gpkg", layer="old_survey")
+    points.to_file(tmp_path / "d.gpkg", layer="survey_2025")
+    block = f'[activity.inputs.survey]\nkind = "detections"\npath = "{tmp_path / "d.gpkg"}"\narea_ha = "area_ha"\n'
+    with pytest.raises(MruError, match="old_survey.*survey_2025"):
+        run_detect(detect_config(tmp_path, block, 1000.0))
+    result, _ = run_detect(detect_config(tmp_path, block + 'layer = "survey_2025"\n', 1000.0))
+    assert len(result.sites.sites) == 2
+
+
+def test_a_detections_file_with_no_usable_record_is_used_with_a_warning(tmp_path):
+    result, warnings = run_detect(detections_config(tmp_path, [(9, None, None, 20.0, 0.9)]))
+    assert result.sites.sites.empty and len(result.quarantine) == 1
+    assert any("gives no usable detection (1 records, all quarantined)" in w.message for w in warnings)
+
+
 def test_a_detection_probability_sets_its_activity(tmp_path):
     config = detections_config(tmp_path, [(1, -11.5, 8.0, 900.0, 0.3), (2, -11.0, 9.0, 900.0, 0.8)])
     result, _ = run_detect(config)

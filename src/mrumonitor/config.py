@@ -293,6 +293,8 @@ class ActivityInput(_Strict):
     area_ha: str | None = None
     probability: str | None = None
     max_area_ha: float = Field(default=100_000.0, gt=0, allow_inf_nan=False)
+    encoding: str | None = None
+    layer: str | None = None
     scale: float = Field(default=1.0, gt=0)
     active_classes: list[int] = []
     bounds: tuple[float, float, float, float] | None = None
@@ -301,6 +303,11 @@ class ActivityInput(_Strict):
     @classmethod
     def _valid_crs(cls, value: str | None) -> str | None:
         return _checked_crs(value) if value else value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return check_encoding(value) if value else None
 
     @field_validator("bounds")
     @classmethod

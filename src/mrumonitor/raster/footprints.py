@@ -9,8 +9,9 @@ footprint means "observed, no activity", not "no data".
 Implausible records are quarantined, never burnt: a footprint larger than `max_area_ha` (default 100,000
 ha: 12 times the largest of the 5,026 real detections of the region, 8,562 ha, and 1.4 % of Sierra Leone;
 one row of 1e12 ha once made the whole grid one site), a probability outside 0-1, a detection outside the
-region. Files are read by the cadastre readers (`ingest.readers.open_vector`), and
-records that cannot become a footprint go to quarantine rows like the cadastre's.
+region. A file that gives no usable detection at all is used (no mining anywhere) with a recorded warning.
+Files are read by the cadastre readers (`ingest.readers.open_vector`), and records that cannot become a
+footprint go to quarantine rows like the cadastre's.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from mrumonitor.ingest.readers import UNPARSEABLE, RecordStream, open_vector
 from mrumonitor.raster.blocks import block_boxes, grid_array, on_grid
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK
+from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_MAX, QUARANTINE_COLUMNS, Reason
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,10 @@ def detection_footprints(path: str | Path, spec: ActivityInput, crs: Any, source
         quarantined.append(rows)
     footprints = concat_frames(kept, crs)
     quarantine = concat_frames(quarantined, crs, QUARANTINE_COLUMNS)
+    if footprints.empty:
+        record_warning("detect", path, f"gives no usable detection ({len(quarantine)} records, all quarantined): "
+                                       "the period reads as observed with no mining anywhere. Check that it is "
+                                       "the right file.")
     log.info("%s: %d detection footprints, %d records quarantined (%s)", source_name, len(footprints),
              len(quarantine), path)
     return footprints, quarantine
@@ -119,7 +125,7 @@ def _open_detections(path: Path, spec: ActivityInput, name: str) -> RecordStream
         if not (spec.x and spec.y):
             raise ConfigError(f"{label}: a CSV of detections needs x and y (its coordinate columns).")
         csv = CsvGeometry(x=spec.x, y=spec.y)
-    stream = open_vector(path, fmt, label, crs=spec.crs, csv=csv)
+    stream = open_vector(path, fmt, label, crs=spec.crs, encoding=spec.encoding, csv=csv, layer=spec.layer)
     missing = [column for column in (csv.x, csv.y) if column not in stream.columns] if csv else []
     if missing:
         raise InputFileError(path, f"has no column {', '.join(map(repr, missing))}; its columns are: "
