@@ -51,7 +51,7 @@ countries_option = click.option(
 
 @click.group()
 def schedule() -> None:
-    """Scheduled batch updates of the layer store: add, list, pause, resume and remove jobs.
+    """Scheduled batch updates of the layer store: add, list, run, pause, resume and remove jobs.
 
     Jobs live in <paths.store>/scheduler.sqlite and are run by `mrumonitor scheduler`. Each run is
     incremental: only the periods whose inputs are new or changed since the last run are processed.

@@ -18,7 +18,9 @@
 
 `run_once` ticks once and waits for the jobs it started (`mrumonitor scheduler --once`, for system cron
 or CI); `serve` ticks every ``poll_s`` seconds until stopped (SIGTERM or SIGINT), leaving running jobs to
-finish and record themselves.
+finish and record themselves; `run_now` starts one job at once, outside its schedule (`mrumonitor schedule
+run`). On the system clock a job process reads the system clock too; with an injected clock (tests, `--at`)
+it is passed the offset, as ``--clock-offset=<s>`` (a negative value given apart reads as an option).
 """
 
 from __future__ import annotations
