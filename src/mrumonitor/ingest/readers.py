@@ -15,6 +15,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def _read_ogr(source: VectorFile) -> RecordStream:
     encoding = _gdal_encoding(source.encoding, source.format)
     options = {"layer": layer, "encoding": encoding}
     try:
-        info = pyogrio.read_info(path, force_feature_count=True, **options)
+        with _gdal_warnings_muted():
+            info = pyogrio.read_info(path, force_feature_count=True, **options)
     except _READ_ERRORS as exc:
         raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
                              f"check that the file is a complete {source.format} export.") from None
@@ -211,7 +213,8 @@ def _layer(source: VectorFile) -> str | None:
     """
     path, label = source.path, source.label
     try:
-        layers = pyogrio.list_layers(path)
+        with _gdal_warnings_muted():
+            layers = pyogrio.list_layers(path)
     except _READ_ERRORS as exc:
         raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
                              f"check that the file is a complete {source.format} export.") from None
@@ -233,6 +236,15 @@ def _layer(source: VectorFile) -> str | None:
                                    f"{label}.layer does not say which one is the cadastre.",
                              f"set {label}.layer to the layer that holds the current licences.")
     return spatial[0]
+
+
+@contextmanager
+def _gdal_warnings_muted() -> Iterator[None]:
+    """GDAL's warnings while a damaged file is opened ("bad application_id", "retrying with IMMUTABLE=YES") would
+    reach the user as Python warnings with library source lines; the error that follows says what matters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _gdal_encoding(encoding: str | None, fmt: str) -> str | None:
