@@ -64,24 +64,23 @@ def _unparseable_detail(raw: gpd.GeoDataFrame, unparseable: np.ndarray, ctx: Sou
     """Why each unreadable geometry text is unreadable, in the terms of the source (WKT, or x and y columns)."""
     detail = np.full(len(raw), None, dtype=object)
     spec = ctx.source.csv
-    if spec is None or not unparseable.any():
+    at = np.flatnonzero(unparseable)
+    if spec is None or not len(at):
         return detail
-    for position in np.flatnonzero(unparseable):
-        record = raw.iloc[position]
-        if spec.wkt:
-            text = str(record[spec.wkt])
-            try:
-                shapely.from_wkt(text)
-                why = "it is not a geometry"
-            except shapely.errors.GEOSException as exc:
-                why = str(exc)
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            detail[position] = (f"the WKT '{shown}' ({spec.wkt}) could not be parsed ({why}); fix the WKT of this "
-                                "record in the source file")
-        else:
-            x, y = str(record[spec.x]), str(record[spec.y])
-            detail[position] = (f"the coordinates {spec.x} = '{x}' and {spec.y} = '{y}' are not both numbers "
-                                f"(decimal separator {spec.decimal!r}); correct them in the source file")
+    if spec.x:
+        x, y = (raw[column].to_numpy(dtype=object)[at].astype(str) for column in (spec.x, spec.y))
+        detail[at] = (f"the coordinates {spec.x} = '" + x.astype(object) + f"' and {spec.y} = '" + y.astype(object)
+                      + f"' are not both numbers (decimal separator {spec.decimal!r}); correct them in the source file")
+        return detail
+    for position, text in zip(at, raw[spec.wkt].to_numpy(dtype=object)[at].astype(str), strict=True):
+        try:
+            shapely.from_wkt(text)
+            why = "it is not a geometry"
+        except shapely.errors.GEOSException as exc:
+            why = str(exc)
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        detail[position] = (f"the WKT '{shown}' ({spec.wkt}) could not be parsed ({why}); fix the WKT of this "
+                            "record in the source file")
     return detail
 
 
@@ -179,24 +178,25 @@ def _quoted(values: pd.Series, before: str, after: str) -> pd.Series:
 
 
 def _date_detail(granted: pd.Series, bad_granted: pd.Series, expires: pd.Series, bad_expires: pd.Series,
-                 ctx: SourceContext) -> pd.Series:
+                 ctx: SourceContext) -> np.ndarray:
     """Per record with a bad date: the value, why it is not a date, and the fix (computed for those records only)."""
-    formats = ctx.source.date_formats
-    fields = ctx.source.fields
-    bad = bad_granted | bad_expires
-    column = pd.Series(fields.granted, index=granted.index).where(bad_granted, fields.expires)
-    shown = granted.astype(str).where(bad_granted, expires.astype(str))
-    detail = pd.Series(None, index=granted.index, dtype=object)
-    for index in bad[bad].index:
-        value, why = shown[index], impossible_date(shown[index].strip(), formats)
-        if why is None:
-            numeric = pd.api.types.is_numeric_dtype(granted if bad_granted[index] else expires)
-            hint = (f"; column {column[index]} holds numbers, not dates: export it as dates, or add '%Y%m%d' "
-                    "to date_formats if the numbers are written YYYYMMDD" if numeric
-                    else "; correct the date or add its format")
-            detail[index] = (f"date '{value}' ({column[index]}) matches none of sources.{ctx.name}.date_formats "
-                             f"({', '.join(formats)}){hint}")
-        else:
-            detail[index] = (f"date '{value}' ({column[index]}) is not a real calendar date ({why}); correct the "
-                             "date in the source file")
+    formats, fields = ctx.source.date_formats, ctx.source.fields
+    detail = np.full(len(granted), None, dtype=object)
+    for bad, values, field in ((bad_expires, expires, fields.expires), (bad_granted, granted, fields.granted)):
+        at = np.flatnonzero(bad.to_numpy(dtype=bool))  # granted last: its detail wins when both dates are bad
+        if not len(at):
+            continue
+        numeric = pd.api.types.is_numeric_dtype(values)
+        for position, value in zip(at, as_text(values).to_numpy(dtype=object)[at], strict=True):
+            why = impossible_date(value.strip(), formats)
+            if why is not None:
+                detail[position] = (f"date '{value}' ({field}) is not a real calendar date ({why}); correct the date "
+                                    "in the source file")
+            elif numeric:
+                detail[position] = (f"date '{value}' ({field}) matches none of sources.{ctx.name}.date_formats "
+                                    f"({', '.join(formats)}); column {field} holds numbers, not dates: export it as "
+                                    "dates, or add '%Y%m%d' to date_formats if the numbers are written YYYYMMDD")
+            else:
+                detail[position] = (f"date '{value}' ({field}) matches none of sources.{ctx.name}.date_formats "
+                                    f"({', '.join(formats)}); correct the date or add its format")
     return detail
