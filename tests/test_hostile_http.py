@@ -436,3 +436,42 @@ def test_a_users_passwords_are_never_in_an_answer(url):
     for path in ("/login", "/whoami", "/logout"):
         text = client.request("GET", path).text
         assert all(password not in text for _, _, password in DASHBOARD_USERS.values())
+
+
+def test_logout_ends_the_session_in_every_gunicorn_worker(demo_settings, tmp_path):
+    """The real `mrumonitor serve --workers 2`: a cookie copied before logging out is refused by both workers
+    (the logins are recorded in one SQLite file that every worker reads)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import auth_config
+
+    port = free_port()
+    env = {**os.environ, TEST_SECRET_ENV: secrets.token_hex(32)}
+    server = subprocess.Popen([sys.executable, "-m", "mrumonitor.cli", "serve", "--config",
+                               str(auth_config(demo_settings.paths.store, tmp_path)), "--port", str(port),
+                               "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if HttpClient(base).request("GET", "/login").status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        victim = logged_in(base)
+        thief = HttpClient(base)
+        thief.session.cookies.update(victim.session.cookies)
+        assert all(thief.request("GET", "/_dash-layout").status == 200 for _ in range(6))
+        assert log_out(victim).status == 302
+        # new connections each time: requests spread over both workers
+        answers = {HttpClient(base).request("GET", "/_dash-layout", cookies=dict(thief.session.cookies)).status
+                   for _ in range(12)}
+        assert answers == {401}
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(30)
