@@ -245,7 +245,7 @@ LATEST_CASES = {"garbage bytes": b"\xff\xfe\x00\x89PNG\r\n\x1a\n\x00\x00", "empt
 def test_a_damaged_latest_pointer_is_a_plain_message(damaged, case, tmp_path):
     config, run_dir = damaged
     write_latest(run_dir, LATEST_CASES[case])
-    for args in (("runs", "show", "--config", str(config)),
+    for args in (("runs", "show", "--config", str(config)), ("serve", "--config", str(config)),
                  ("export", "sites", "--config", str(config), "-o", str(tmp_path / "s.gpkg"))):
         flat = assert_refused(mrumonitor(*args), "LATEST")
         assert "Traceback" not in flat and len(flat) < 2000
