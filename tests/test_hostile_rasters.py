@@ -179,15 +179,27 @@ def _truncated_cog(folder):
     return raster_input(path)
 
 
-def _scene_folder(folder, name: str, bands: int = 7) -> str:
+def _scene_folder(folder, name: str, bands: int = 7, scene_bounds=SIERRA_LEONE, more: tuple[str, ...] = ()) -> str:
+    """A scene folder with scene `name` (and `more`, in Norway) and the [activity.inputs.s2] block reading it."""
     scenes = folder / "scenes"
     scenes.mkdir()
-    write_raster(scenes / name, np.stack([blob(1000, "uint16", 500)] * bands))
+    for file, bounds in ((name, scene_bounds), *((extra, NORWAY) for extra in more)):
+        path = write_raster(scenes / file, np.stack([blob(1000, "uint16", 500)] * (bands - 1) + [
+            np.full((SIDE, SIDE), 4, "uint16")]), bounds)
+        with rasterio.open(path, "r+") as dataset:
+            dataset.descriptions = ("B02", "B03", "B04", "B08", "B11", "B12", "SCL")[:bands]
     return f"""[activity.inputs.s2]
 kind = "scenes"
 path = "{scenes}"
 bounds = [-11.2, 8.0, -11.0, 8.2]
 """
+
+
+def scene_config(folder: Path, inputs: str, resolution: float = 2000.0) -> Path:
+    """A detect-only configuration with a baseline period P0 and a period P1 (scene inputs need both)."""
+    config = detect_config(folder, inputs, resolution, SCENE_PERIODS)
+    config.write_text(config.read_text().replace("[activity]\n", '[activity]\nbaseline = "P0"\n'))
+    return config
 
 
 SCENE_PERIODS = ('{ name = "P0", start = 2024-01-01, end = 2024-06-30 }, '
@@ -244,9 +256,29 @@ SCENE_REFUSED = [
 @pytest.mark.parametrize(("name", "bands", "resolution", "words"), [case[1:] for case in SCENE_REFUSED],
                          ids=[case[0] for case in SCENE_REFUSED])
 def test_a_bad_scene_input_is_refused_through_the_cli(tmp_path, name, bands, resolution, words):
-    config = detect_config(tmp_path, _scene_folder(tmp_path, name, bands), resolution, SCENE_PERIODS)
-    config.write_text(config.read_text().replace("[activity]\n", '[activity]\nbaseline = "P0"\n'))
+    config = scene_config(tmp_path, _scene_folder(tmp_path, name, bands), resolution)
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
+
+
+def test_a_scene_area_outside_the_region_is_refused(tmp_path):
+    inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif").replace("[-11.2, 8.0, -11.0, 8.2]",
+                                                                        "[9.2, 60.2, 9.4, 60.4]")
+    with pytest.raises(MruError, match=r"activity.inputs.s2.bounds lie outside the region"):
+        run_detect(scene_config(tmp_path, inputs))
+
+
+def test_a_scene_folder_whose_scenes_miss_the_area_is_refused(tmp_path):
+    inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif", scene_bounds=NORWAY)
+    with pytest.raises(MruError, match=r"scenes: holds no scene that reaches the detection area of activity.inputs.s2"):
+        run_detect(scene_config(tmp_path, inputs))
+
+
+def test_a_scene_that_misses_the_area_is_used_with_a_warning(tmp_path):
+    inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif", more=("S2A_20240105_T32VNM.tif",))
+    result, warnings = run_detect(scene_config(tmp_path, inputs))
+    assert "P1" in result.activity
+    assert [Path(w.subject).name for w in warnings if "covers none of the detection area" in w.message] == [
+        "S2A_20240105_T32VNM.tif"]
 
 
 GRID_REFUSED = [
@@ -264,8 +296,7 @@ def test_a_grid_too_large_is_refused_with_its_size_and_the_limit(tmp_path, resol
         config = detect_config(tmp_path, raster_input(write_raster(tmp_path / "p.tif", blob(0.9))), resolution)
     else:
         inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif").replace("[-11.2, 8.0, -11.0, 8.2]", bounds)
-        config = detect_config(tmp_path, inputs, resolution, SCENE_PERIODS)
-        config.write_text(config.read_text().replace("[activity]\n", '[activity]\nbaseline = "P0"\n'))
+        config = scene_config(tmp_path, inputs, resolution)
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
 
 

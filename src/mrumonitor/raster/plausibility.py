@@ -19,6 +19,10 @@ reads overviews where the file has them), and:
 A sample can miss what is rare (a few blobs of a 60,000² raster); the refusals are for what a sample
 cannot get wrong by chance: a range exceeded somewhere in it, no valid pixel anywhere in it.
 
+A scene input is checked the same way on its files' georeferencing (`check_scene_area`): a detection area
+outside the region is a ConfigError, a folder none of whose scenes reach the area is refused, and a scene
+that misses the area is used (it adds nothing) with a recorded warning.
+
 Once a period's inputs are combined, `check_active_share` refuses a layer active over more than
 `MAX_ACTIVE_SHARE` of the regional grid: whatever the inputs, that is not mining (the 5,026 real detections
 of the region cover 0.2 % of it) but an input declared wrongly — a detection of 1e12 ha, class codes or a
@@ -99,8 +103,7 @@ def _check_covers(path: Path, bounds: tuple[float, ...], crs: RioCRS, grid: Grid
     if not all(map(math.isfinite, (west, south, east, north))):
         raise InputFileError(path, f"has bounds that are not coordinates of its CRS: {where}.",
                              f"assign the CRS its coordinates are in (gdal_edit.py -a_srs) or set {label}.crs.")
-    left, bottom, right, top = grid.bounds
-    if west >= right or east <= left or south >= top or north <= bottom:
+    if not _overlap((west, south, east, north), grid.bounds):
         region = _rounded(transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21))
         raise InputFileError(path, f"covers none of the region: {where}; the region spans {region} in "
                                    "longitude/latitude (WGS84).",
@@ -159,3 +162,29 @@ def check_active_share(activity: xr.DataArray, threshold: int, period: str, inpu
                           f"raster.activity_threshold = {threshold}), more than {MAX_ACTIVE_SHARE:.0%}: that is not "
                           "mining (the region's real detections cover 0.2 %) but an input declared wrongly. Check "
                           f"the scale, active_classes and areas of the inputs: {named}.")
+
+
+def check_scene_area(name: str, folder: str | Path, scenes: list[Path], area: Grid, grid: Grid) -> None:
+    """Check scene input `name`: its detection `area` (a grid) lies in the regional `grid`, and its `scenes`
+    (files of `folder`) reach the area; a scene that does not is recorded as a warning."""
+    if not _overlap(area.bounds, grid.bounds):
+        region = _rounded(transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21))
+        raise ConfigError(f"activity.inputs.{name}.bounds lie outside the region, which spans {region} in "
+                          "longitude/latitude (WGS84): set the detection area inside it.")
+    missing = []
+    for path in scenes:
+        with open_raster(path) as dataset:
+            footprint = transform_bounds(dataset.crs, area.crs, *dataset.bounds, densify_pts=21)
+        if not (all(map(math.isfinite, footprint)) and _overlap(footprint, area.bounds)):
+            missing.append(path)
+    if missing and len(missing) == len(scenes):
+        raise InputFileError(folder, f"holds no scene that reaches the detection area of activity.inputs.{name} "
+                                     f"({len(scenes)} scenes).",
+                             f"check the scenes' CRS and activity.inputs.{name}.bounds.")
+    for path in missing:
+        record_warning("detect", path, f"covers none of the detection area of activity.inputs.{name}; it adds "
+                                       "no observation.")
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]

@@ -36,7 +36,7 @@ from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.incremental import DetectPlan, link_layer
 from mrumonitor.raster.limit import BlockLimit, limit_activity
-from mrumonitor.raster.plausibility import check_active_share
+from mrumonitor.raster.plausibility import check_active_share, check_scene_area
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
@@ -191,7 +191,9 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: Dete
             log.info("scene area %s lies outside %s: not read", name, ", ".join(limit.countries))
             paths[name] = _kept_areas(name, process, plan.previous, out)
             continue
-        scenes = assign_periods(discover_scenes(Path(spec.path)), settings.activity.periods)
+        found = discover_scenes(Path(spec.path))
+        check_scene_area(name, spec.path, [scene.path for scene in found], fine, grid)
+        scenes = assign_periods(found, settings.activity.periods)
         scenes = {period: found for period, found in scenes.items() if period in needed}
         detected = detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine,
                                  settings.detector, settings.raster.chunk_size)
