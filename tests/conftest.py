@@ -306,7 +306,11 @@ def running_server(flask_app, threads: int = 4):
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # closed in the server's own thread (closing its sockets from here raced its select: EBADF), which then
+        # ends as nothing is left to serve
+        server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
+        thread.join(10)
+        server.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="module")
