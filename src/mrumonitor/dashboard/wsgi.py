@@ -6,11 +6,13 @@ Configured by environment variables, read when this module is imported:
 - ``MRUMONITOR_RUN``: the run to show, a run id or ``latest`` (the default);
 - the secret key variable named by ``[dashboard.auth] secret_key_env`` when auth is enabled.
 
-Examples::
+Examples (with the request limits `mrumonitor serve` sets itself, see `security`; Flask refuses a body over
+``[dashboard] max_request_kb`` whatever the server)::
 
     MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml waitress-serve --threads 8 --connection-limit 1000 --port 8050 \\
-        mrumonitor.dashboard.wsgi:application
+        --max-request-body-size 1048576 --max-request-header-size 65536 mrumonitor.dashboard.wsgi:application
     MRUMONITOR_CONFIG=/srv/mru/mrumonitor.toml gunicorn --workers 2 --threads 4 --bind 127.0.0.1:8050 \\
+        --limit-request-line 8190 --limit-request-fields 100 --limit-request-field_size 8190 \\
         mrumonitor.dashboard.wsgi:application
 
 Only servers import this module: importing it builds the app (it reads the run's manifest).
