@@ -475,3 +475,24 @@ def test_logout_ends_the_session_in_every_gunicorn_worker(demo_settings, tmp_pat
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(30)
+
+
+@pytest.mark.parametrize(("setting", "words"), [
+    ('login_attempts = "ten a minute"', ("login_attempts", "10 per minute")),
+    ("max_request_kb = 4", ("max_request_kb", "16")),
+    ("session_hours = 0", ("session_hours",)),
+    ('login_attempts_storage = "bogus://here"', ("login_attempts_storage", "memory://"))])
+def test_serve_refuses_a_wrong_security_setting(auth_settings, tmp_path, setting, words):
+    users = "".join(f'[dashboard.auth.users.{name}]\nrole = "{role}"\n' + (f'country = "{country}"\n' if country else "")
+                    + 'password_hash = "scrypt:32768:8:1$x$y"\n' for name, (role, country, _) in DASHBOARD_USERS.items())
+    config = tmp_path / "mrumonitor.toml"
+    config.write_text(f'[paths]\nstore = "{auth_settings.paths.store}"\nwork = "{tmp_path / "work"}"\n'
+                      f'[dashboard]\n{setting}\n[dashboard.auth]\nenabled = true\n'
+                      f'secret_key_env = "{TEST_SECRET_ENV}"\n{users}', encoding="utf-8")
+    result = mrumonitor("serve", "--config", str(config), "--port", str(free_port()), timeout=120,
+                        env={TEST_SECRET_ENV: secrets.token_hex(32)})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 2, output
+    assert_no_traceback(output)
+    for word in words:
+        assert word in output, (word, output)
