@@ -34,6 +34,7 @@ from mrumonitor.raster.activity import (
 )
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.region import area_grid, regional_grid
+from mrumonitor.raster.testing import write_sparse_raster
 
 #: The test grid: 100 x 90 pixels of 100 m near the origin of the analysis CRS (about 8.8 W, 8.5 N).
 GRID_BOUNDS = (0.0, 0.0, 10_000.0, 9_000.0)
@@ -257,6 +258,27 @@ def test_a_much_finer_source_is_averaged_in_bounded_pieces(tmp_path, crs, grid, 
     share = np.isin(fine, [3]).reshape(grid.height, 20, grid.width, 20).mean(axis=(1, 3))
     assert np.abs(values - np.floor(100 * share + 0.5)).max() <= 1  # the share of active pixels, to rounding
     assert max(max(w.width, w.height) for w in reads) <= read_side
+
+
+@pytest.mark.parametrize("nodata", [None, 255])
+def test_unwritten_blocks_of_a_sparse_raster_are_not_read_and_give_what_reading_gives(tmp_path, crs, grid, monkeypatch,
+                                                                                      nodata):
+    bounds = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds)
+    sparse = write_sparse_raster(tmp_path / "sparse.tif", 4096, bounds, "EPSG:4326", [(1500, 2000, 200, 90)],
+                                 nodata=nodata)
+    with rasterio.open(sparse) as dataset:
+        profile = {**dataset.profile, "sparse_ok": False}
+        dense = tmp_path / "dense.tif"
+        with rasterio.open(dense, "w", **profile) as out:
+            out.write(dataset.read())
+    monkeypatch.setattr(warp, "READ_SIDE", 512)
+    reads, read_checked = [], warp.read_checked
+    monkeypatch.setattr(warp, "read_checked", lambda *a, **k: reads.append(1) or read_checked(*a, **k))
+    from_dense = warp_probability(dense, grid, 64, scale=100).values
+    dense_reads = len(reads)
+    from_sparse = warp_probability(sparse, grid, 64, scale=100).values
+    np.testing.assert_array_equal(from_sparse, from_dense)
+    assert (from_sparse == 90).any() and len(reads) - dense_reads < dense_reads / 4
 
 
 def test_coarser_classes_take_the_nearest_class(tmp_path, crs, grid):

@@ -12,7 +12,9 @@ once read 26.8 GiB at once for a 1 km grid). The source pixels under a tile are 
 of `factor` x `factor` source pixels on a lattice fixed by the source's origin (the mean of their valid
 values, NaN where none is valid) — still `OVERSAMPLING` times finer than the grid or more — which are then
 warped with average resampling as before. A tile so holds at most about (`WARP_TILE` x 2 x `OVERSAMPLING`)²
-values, whether the source has a thousand pixels or billions.
+values, whether the source has a thousand pixels or billions. The blocks a sparse GeoTIFF never wrote are not
+read (they hold its nodata, or 0), and a tile whose cells are all one valid value inside the source is that
+value without a warp: a 60,000² raster of a few blobs is read where the blobs are.
 
 Warping goes through a dataset and a `WarpedVRT` rather than `rasterio.warp.reproject` on arrays: in
 rasterio 1.4 the latter wraps each array in a `MemoryDataset`, which sets a process-wide "ignore"
@@ -39,7 +41,8 @@ from affine import Affine
 from pyproj import CRS
 from rasterio import windows
 from rasterio.crs import CRS as RioCRS
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
+from rasterio.errors import RasterBlockError
 from rasterio.io import MemoryFile
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform as warp_transform
@@ -198,13 +201,24 @@ def _warp_tile(tile: Window, grid: Grid, source: _Source, values: Callable[[np.n
         return np.full((int(tile.height), int(tile.width)), np.nan)
     factor = max(source.factor, math.ceil(math.sqrt(source_window.width * source_window.height / MAX_TILE_CELLS)))
     array, transform = _cell_means(source, source_window, factor, values)
+    if _inside(source_window, source) and np.isfinite(array).all() and (array == array.flat[0]).all():
+        return np.full((int(tile.height), int(tile.width)), float(array.flat[0]))  # what any resampling gives
     return _warp(array, transform, source, tile, grid)
+
+
+def _inside(window: Window, source: _Source) -> bool:
+    """Whether `window` (a tile's source pixels plus the margin) lies within the source, unclipped."""
+    return (window.col_off > 0 and window.row_off > 0 and window.col_off + window.width < source.width
+            and window.row_off + window.height < source.height)
 
 
 def _cell_means(source: _Source, window: Window, factor: int, values: Callable[[np.ndarray], np.ndarray]
                 ) -> tuple[np.ndarray, Affine]:
     """The mean valid value of each `factor` x `factor` cell of source pixels over `window` (NaN = none valid)
-    and the cells' transform; cells lie on the lattice of the source origin, read in `READ_SIDE` pieces."""
+    and the cells' transform; cells lie on the lattice of the source origin, read in `READ_SIDE` pieces.
+
+    A piece whose blocks were never written (a sparse GeoTIFF) is not read: it holds the file's nodata, or 0.
+    """
     row0, col0 = int(window.row_off) // factor, int(window.col_off) // factor
     row1 = -(-(int(window.row_off) + int(window.height)) // factor)
     col1 = -(-(int(window.col_off) + int(window.width)) // factor)
@@ -212,20 +226,55 @@ def _cell_means(source: _Source, window: Window, factor: int, values: Callable[[
     step = max(1, READ_SIDE // factor) * factor
     bottom, right = min(row1 * factor, source.height), min(col1 * factor, source.width)
     with open_raster(source.path, require_crs=False) as dataset:
+        fill = _sparse_fill(dataset, values)
         for top in range(row0 * factor, bottom, step):
             for left in range(col0 * factor, right, step):
                 piece = Window(left, top, min(step, right - left), min(step, bottom - top))
+                cells = (slice(top // factor - row0, -(-(top + piece.height) // factor) - row0),
+                         slice(left // factor - col0, -(-(left + piece.width) // factor) - col0))
+                if fill is not None and _unwritten(dataset, piece):
+                    if np.isfinite(fill):
+                        pixels = np.outer(_cell_counts(int(piece.height), factor), _cell_counts(int(piece.width), factor))
+                        sums[cells] += fill * pixels
+                        counts[cells] += pixels
+                    continue
                 read = read_checked(dataset, 1, window=piece, masked=True)
                 array = values(read.data)
                 valid = ~np.ma.getmaskarray(read) & np.isfinite(array)
-                cells = (slice(top // factor - row0, -(-(top + piece.height) // factor) - row0),
-                         slice(left // factor - col0, -(-(left + piece.width) // factor) - col0))
                 sums[cells] += _cell_sums(np.where(valid, array, 0.0), factor)
                 counts[cells] += _cell_sums(valid.astype("float64"), factor)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / counts, np.nan)
     transform = windows.transform(Window(col0 * factor, row0 * factor, 1, 1), source.transform)
     return means, transform * Affine.scale(factor)
+
+
+def _sparse_fill(dataset, values: Callable[[np.ndarray], np.ndarray]) -> float | None:
+    """The value an unwritten block of `dataset` stands for (NaN: no data), or None where unwritten blocks
+    cannot be told by themselves (a mask band, which has blocks of its own)."""
+    if not {MaskFlags.all_valid, MaskFlags.nodata} & set(dataset.mask_flag_enums[0]):
+        return None
+    if dataset.nodata is not None:
+        return math.nan
+    return float(values(np.zeros((1, 1), dtype=dataset.dtypes[0]))[0, 0])
+
+
+def _unwritten(dataset, piece: Window) -> bool:
+    """Whether no block under `piece` was ever written (GDAL's SPARSE_OK files leave them out)."""
+    height, width = dataset.block_shapes[0]
+    for i in range(int(piece.row_off) // height, (int(piece.row_off) + int(piece.height) - 1) // height + 1):
+        for j in range(int(piece.col_off) // width, (int(piece.col_off) + int(piece.width) - 1) // width + 1):
+            try:
+                if dataset.block_size(1, i, j):
+                    return False
+            except RasterBlockError:  # GDAL knows no size for an unwritten block
+                continue
+    return True
+
+
+def _cell_counts(length: int, factor: int) -> np.ndarray:
+    """Pixels in each `factor`-pixel cell along a piece of `length` pixels (the last one may be partial)."""
+    return np.diff(np.r_[np.arange(0, length, factor), length]).astype("float64")
 
 
 def _cell_sums(array: np.ndarray, factor: int) -> np.ndarray:
