@@ -243,6 +243,19 @@ def test_a_bad_raster_input_is_refused_naming_the_file(tmp_path, builder, words,
         assert word in message, message
 
 
+def test_a_large_sparse_raster_of_no_data_is_refused_after_a_scan(tmp_path):
+    path = write_sparse_raster(tmp_path / "nothing.tif", 8192, SIERRA_LEONE, "EPSG:4326", [], nodata=255)
+    with pytest.raises(MruError, match=r"nothing.tif: holds no valid pixel"):
+        run_detect(detect_config(tmp_path, raster_input(path, scale=100.0)))
+
+
+def test_valid_pixels_too_few_for_the_sample_are_found_by_the_scan(tmp_path):
+    path = write_sparse_raster(tmp_path / "speck.tif", 8192, SIERRA_LEONE, "EPSG:4326", [(4001, 4001, 2, 90)],
+                               nodata=255)
+    result, warnings = run_detect(detect_config(tmp_path, raster_input(path, scale=100.0)))
+    assert "P1" in result.activity and not warnings
+
+
 SCENE_REFUSED = [
     ("resolution the detector's does not divide", "S2A_20250105_T29PNL.tif", 7, 150.0,
      ["raster.resolution_m = 150", "detector.resolution_m = 20", "140 or 160"]),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterBlockError, RasterioIOError
 from rasterio.windows import Window
 
 from mrumonitor.errors import InputFileError, MissingCRSError
@@ -61,6 +61,20 @@ def read_checked(dataset, indexes=None, window: Window | None = None, **kwargs) 
         where = f" in window {window}" if window is not None else ""
         raise InputFileError(dataset.name, f"is damaged or truncated: reading failed{where} ({exc}).",
                              "copy or download the file again.") from None
+
+
+def unwritten(dataset, window: Window) -> bool:
+    """Whether no block of band 1 under `window` was ever written (a sparse GeoTIFF, GDAL's SPARSE_OK, leaves
+    them out; they read as the nodata value, or 0)."""
+    height, width = dataset.block_shapes[0]
+    for i in range(int(window.row_off) // height, (int(window.row_off) + int(window.height) - 1) // height + 1):
+        for j in range(int(window.col_off) // width, (int(window.col_off) + int(window.width) - 1) // width + 1):
+            try:
+                if dataset.block_size(1, i, j):
+                    return False
+            except RasterBlockError:  # GDAL knows no size for an unwritten block
+                continue
+    return True
 
 
 def _looks_like_tiff(path: Path) -> bool:

@@ -17,7 +17,8 @@ reads overviews where the file has them), and:
   none of `active_classes` occurs.
 
 A sample can miss what is rare (a few blobs of a 60,000² raster); the refusals are for what a sample
-cannot get wrong by chance: a range exceeded somewhere in it, no valid pixel anywhere in it.
+cannot get wrong by chance: a range exceeded somewhere in it. A sample without any valid pixel is confirmed
+by scanning the raster in pieces (the blocks a sparse file never wrote skipped) before it is refused.
 
 A scene input is checked the same way on its files' georeferencing (`check_scene_area`): a detection area
 outside the region is a ConfigError, a folder none of whose scenes reach the area is refused, and a scene
@@ -39,17 +40,21 @@ import xarray as xr
 from pyproj import CRS
 from rasterio.crs import CRS as RioCRS
 from rasterio.warp import transform_bounds
+from rasterio.windows import Window
 
 from mrumonitor.config import ActivityInput
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError
 from mrumonitor.raster.grid import Grid
-from mrumonitor.raster.io import open_raster, read_checked
+from mrumonitor.raster.io import open_raster, read_checked, unwritten
 from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import ACTIVITY_NODATA
 
 #: Longest side, in pixels, of the sample a raster input is checked on.
 SAMPLE_SIDE = 1024
+
+#: Side, in pixels, of the pieces a raster whose sample holds no valid pixel is scanned in.
+SCAN_SIDE = 2048
 
 #: Values up to this fraction of `scale` beyond 0..scale are taken as rounding (clipped), not a wrong range.
 RANGE_TOLERANCE = 0.01
@@ -79,8 +84,10 @@ def check_raster_input(name: str, spec: ActivityInput, path: str | Path, grid: G
         crs = dataset.crs or RioCRS.from_user_input(norm_crs(spec.crs, f"{label}.crs"))
         _check_covers(path, tuple(dataset.bounds), crs, grid, label)
         sample = _sample(dataset)
-    values = sample.compressed()
-    finite = np.isfinite(values)
+        values = sample.compressed()
+        finite = np.isfinite(values)
+        if not finite.any() and sample.size < dataset.width * dataset.height and _any_valid(dataset):
+            return  # valid pixels too few for the sample to meet: nothing to judge a range or classes on
     if not finite.any():
         raise InputFileError(path, f"holds no valid pixel: every pixel of a {sample.shape[0]} x {sample.shape[1]} "
                                    f"sample across the raster is no data "
@@ -116,6 +123,20 @@ def _sample(dataset) -> np.ma.MaskedArray:
     shrink = max(1.0, max(dataset.height, dataset.width) / SAMPLE_SIDE)
     shape = (max(1, round(dataset.height / shrink)), max(1, round(dataset.width / shrink)))
     return read_checked(dataset, 1, out_shape=shape, masked=True)
+
+
+def _any_valid(dataset) -> bool:
+    """Whether band 1 has a valid (unmasked, finite) pixel anywhere: read in `SCAN_SIDE` pieces, the blocks a
+    sparse file never wrote skipped, stopping at the first one found."""
+    for top in range(0, dataset.height, SCAN_SIDE):
+        for left in range(0, dataset.width, SCAN_SIDE):
+            piece = Window(left, top, min(SCAN_SIDE, dataset.width - left), min(SCAN_SIDE, dataset.height - top))
+            if unwritten(dataset, piece) and dataset.nodata is not None:
+                continue
+            read = read_checked(dataset, 1, window=piece, masked=True)
+            if np.isfinite(read.compressed()).any():
+                return True
+    return False
 
 
 def _check_range(path: Path, values: np.ndarray, scale: float, label: str) -> None:

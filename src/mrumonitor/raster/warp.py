@@ -42,7 +42,6 @@ from pyproj import CRS
 from rasterio import windows
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import MaskFlags, Resampling
-from rasterio.errors import RasterBlockError
 from rasterio.io import MemoryFile
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform as warp_transform
@@ -53,7 +52,7 @@ from mrumonitor.crs import norm_crs
 from mrumonitor.errors import InputFileError
 from mrumonitor.raster.blocks import grid_array, on_grid
 from mrumonitor.raster.grid import Grid
-from mrumonitor.raster.io import open_raster, read_checked
+from mrumonitor.raster.io import open_raster, read_checked, unwritten
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_MAX, ACTIVITY_NODATA
 
 log = logging.getLogger(__name__)
@@ -232,7 +231,7 @@ def _cell_means(source: _Source, window: Window, factor: int, values: Callable[[
                 piece = Window(left, top, min(step, right - left), min(step, bottom - top))
                 cells = (slice(top // factor - row0, -(-(top + piece.height) // factor) - row0),
                          slice(left // factor - col0, -(-(left + piece.width) // factor) - col0))
-                if fill is not None and _unwritten(dataset, piece):
+                if fill is not None and unwritten(dataset, piece):
                     if np.isfinite(fill):
                         pixels = np.outer(_cell_counts(int(piece.height), factor), _cell_counts(int(piece.width), factor))
                         sums[cells] += fill * pixels
@@ -257,19 +256,6 @@ def _sparse_fill(dataset, values: Callable[[np.ndarray], np.ndarray]) -> float |
     if dataset.nodata is not None:
         return math.nan
     return float(values(np.zeros((1, 1), dtype=dataset.dtypes[0]))[0, 0])
-
-
-def _unwritten(dataset, piece: Window) -> bool:
-    """Whether no block under `piece` was ever written (GDAL's SPARSE_OK files leave them out)."""
-    height, width = dataset.block_shapes[0]
-    for i in range(int(piece.row_off) // height, (int(piece.row_off) + int(piece.height) - 1) // height + 1):
-        for j in range(int(piece.col_off) // width, (int(piece.col_off) + int(piece.width) - 1) // width + 1):
-            try:
-                if dataset.block_size(1, i, j):
-                    return False
-            except RasterBlockError:  # GDAL knows no size for an unwritten block
-                continue
-    return True
 
 
 def _cell_counts(length: int, factor: int) -> np.ndarray:
