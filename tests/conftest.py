@@ -308,7 +308,10 @@ def running_server(flask_app, threads: int = 4):
     finally:
         # closed in the server's own thread (closing its sockets from here raced its select: EBADF), which then
         # ends as nothing is left to serve
-        server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
+        try:
+            server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
+        except OSError:  # the trigger is closed already: the server's loop has ended
+            pass
         thread.join(10)
         server.task_dispatcher.shutdown()
 
@@ -354,3 +357,18 @@ def with_auth(settings: Settings) -> Settings:
              for name, (role, country, password) in DASHBOARD_USERS.items()}
     auth = DashboardAuth(enabled=True, secret_key_env=TEST_SECRET_ENV, users=users)
     return settings.model_copy(update={"dashboard": settings.dashboard.model_copy(update={"auth": auth})})
+
+
+@pytest.fixture(scope="module")
+def demo_app(demo_settings, secret_key):
+    """The whole Dash dashboard of the demo run, logins on (`DASHBOARD_USERS`)."""
+    from mrumonitor.dashboard.app import create_app
+
+    return create_app(with_auth(demo_settings))
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_app):
+    """The URL of `demo_app` served by waitress for the test module."""
+    with running_server(demo_app.server, threads=8) as url:
+        yield url

@@ -30,8 +30,6 @@ from conftest import (
     callback_body,
     log_in,
     log_out,
-    running_server,
-    with_auth,
 )
 from werkzeug.security import check_password_hash
 
@@ -46,7 +44,6 @@ from mrumonitor.dashboard.access import (
     install_access,
     is_site_level,
 )
-from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.routes import download_url, install_routes, overlay_url, reference_url
 from mrumonitor.errors import AccessDenied, ConfigError
 from mrumonitor.store.runs import resolve_run
@@ -211,17 +208,6 @@ def test_hash_password_prints_a_hash_that_checks():
 
 
 # --- the whole dashboard of a demo run, served by waitress ----------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo_app(demo_settings, secret_key):
-    return create_app(with_auth(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def demo_url(demo_app):
-    with running_server(demo_app.server, threads=8) as url:
-        yield url
-
 
 @pytest.fixture(scope="module")
 def demo_run(demo_settings) -> Path:

@@ -6,7 +6,6 @@ accepted + quarantined), or the warning recorded in the manifest; and that no tr
 
 from __future__ import annotations
 
-import resource
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +15,7 @@ import pytest
 import rasterio
 import shapely
 from conftest import write_config
-from hostile import assert_no_traceback, assert_refused, mrumonitor
+from hostile import assert_no_traceback, assert_refused, mrumonitor, mrumonitor_peak
 from rasterio.transform import from_bounds
 from run_inputs import write_run_inputs
 
@@ -378,9 +377,8 @@ def test_a_huge_sparse_raster_is_processed_in_bounded_memory(tmp_path):
     path = write_sparse_raster(tmp_path / "sparse.tif", 24_000, (-15.4, 4.03, -2.14, 12.98), "EPSG:4326",
                                [(12_000, 9_000, 60, 90), (8_000, 10_000, 40, 80)])
     config = detect_config(tmp_path, raster_input(path, scale=100.0))
-    result = mrumonitor("detect", "--config", str(config), cwd=tmp_path)
+    result, peak_gb = mrumonitor_peak("detect", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
     assert peak_gb < 1.0, f"peak resident memory {peak_gb:.2f} GB"
     sites = gpd.read_parquet(tmp_path / "work" / "detect" / "sites.parquet")
     assert len(sites) == 2
