@@ -62,6 +62,8 @@ from mrumonitor.layerio import write_geoparquet
 from mrumonitor.store.checksum import sha256_file
 from mrumonitor.store.runs import new_run_id, read_manifest, resolve_run
 
+from demo_run import demo_workdir
+
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
 FULL = {"synthetic": 50_000, "users": 50, "duration": 60.0, "baseline_requests": 12}
 QUICK = {"synthetic": 5_000, "users": 10, "duration": 15.0, "baseline_requests": 4}
@@ -386,14 +388,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         tmp = Path(tmp)
-        demo = args.demo
-        if demo is None:
-            from mrumonitor.demo.build import build_demo
-            from mrumonitor.pipeline import run_pipeline
-
-            print("building the demo (about a minute)...", flush=True)
-            demo = tmp / "demo"
-            run_pipeline(load_settings(build_demo(demo)))
+        demo = demo_workdir(args.demo, tmp)
         started = time.perf_counter()
         config, demo_run, run_id = build_store(demo, tmp / "store", size["synthetic"], args.seed)
         settings = load_settings(config)

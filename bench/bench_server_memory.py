@@ -41,6 +41,8 @@ import psutil
 import requests
 from werkzeug.security import generate_password_hash
 
+from demo_run import demo_workdir
+
 RESULTS = Path(__file__).resolve().parent / "results" / "server_memory.json"
 TARGET_GB = 2.0
 CHUNK = 1024 * 1024
@@ -216,15 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-server-memory-") as tmp:
         tmp = Path(tmp)
-        demo = args.demo
-        if demo is None:
-            from mrumonitor.config import load_settings
-            from mrumonitor.demo.build import build_demo
-            from mrumonitor.pipeline import run_pipeline
-
-            print("building the demo (about a minute)...", flush=True)
-            demo = tmp / "demo"
-            run_pipeline(load_settings(build_demo(demo)))
+        demo = demo_workdir(args.demo, tmp)
         folder = tmp / "served"
         folder.mkdir()
         config = write_config(demo, folder, args.max_request_kb)

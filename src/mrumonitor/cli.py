@@ -12,7 +12,16 @@ from rich.text import Text
 
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
-from mrumonitor.console import console, frame_table, unexpected_failure, ingest_table, out, progress_bars, quarantine_table, setup_logging
+from mrumonitor.console import (
+    console,
+    frame_table,
+    ingest_table,
+    out,
+    progress_bars,
+    quarantine_table,
+    setup_logging,
+    unexpected_failure,
+)
 from mrumonitor.dashboard.commands import serve
 from mrumonitor.errors import MruError
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
@@ -365,7 +374,8 @@ def print_run(manifest: dict) -> None:
     config = manifest.get("config", {})
     files = ", ".join(str(f.get("path", "?")) for f in config.get("files", []))
     out.print(f"Run {manifest.get('run_id', '-')}, created {manifest.get('created', '-')}, previous run "
-              f"{manifest.get('previous_run') or 'none'}; mrumonitor {manifest.get('software', {}).get('version', '-')}, "
+              f"{manifest.get('previous_run') or 'none'}; "
+              f"mrumonitor {manifest.get('software', {}).get('version', '-')}, "
               f"config {config.get('fingerprint', '-')}" + (f" ({files})" if files else ""))
     if counts.get("cadastre_by_source"):
         out.print(ingest_table(pd.DataFrame(counts["cadastre_by_source"]), "Cadastre records"))
@@ -384,7 +394,8 @@ def print_run(manifest: dict) -> None:
          for name, layer in manifest.get("layers", {}).items()],
         columns=["layer", "kind", "path", "period", "rows or pixels"])))
     if manifest.get("timings_s"):
-        out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in manifest["timings_s"].items()))
+        out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s"
+                                          for stage, seconds in manifest["timings_s"].items()))
     if manifest.get("warnings"):
         out.print(Text(f"Warnings ({len(manifest['warnings'])}): inputs that looked wrong and were used anyway",
                        style="bold yellow"))

@@ -114,11 +114,12 @@ def unexpected_failure(exc: BaseException) -> str:
     detail = "".join(traceback.format_exception(exc))
     try:
         with open(path, "a", encoding="utf-8") as log_file:
-            log_file.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} pid {os.getpid()}\n"
+            log_file.write(f"--- {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} pid {os.getpid()}\n"
                            f"{detail}\n")
         where = f"the details are in {path}"
     except OSError:
         where = "the details could not be written to a log file"
     kind = "not enough memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
     return (f"mrumonitor stopped on a problem it does not know how to explain ({kind}). A run stopped like this "
-            f"publishes nothing: the last published run is intact. This is a bug: {where}; please send that file with the command you ran.")
+            f"publishes nothing: the last published run is intact. This is a bug: {where}; please send that file "
+            "with the command you ran.")

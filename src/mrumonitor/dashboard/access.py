@@ -341,14 +341,21 @@ def _local_path(target: str) -> str:
     return "/"
 
 
-_LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log in — MRU mining monitor</title>
+def _page(title: str, body: str) -> str:
+    """A login or logout page: the project's name over `body`, styled by /login.css (no script)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} — MRU mining monitor</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/login.css"></head>
 <body><main class="login">
 <h1>MRU mining monitor</h1>
-<p>Kimberley Process Regional Approach — Mano River Union. Log in with the user name and password given by
-the regional team.</p>
+{body}
+</main></body></html>
+"""
+
+
+_LOGIN_PAGE = _page("Log in", """<p>Kimberley Process Regional Approach — Mano River Union. Log in with the user name
+and password given by the regional team.</p>
 {message}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
@@ -356,8 +363,12 @@ the regional team.</p>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button id="login-button" type="submit">Log in</button>
-</form></main></body></html>
-"""
+</form>""")
+
+_LOGOUT_PAGE = _page("Log out", """<form method="post" action="/logout">
+<input type="hidden" name="csrf" value="{csrf}">
+<button id="logout-button" type="submit">Log out</button>
+</form>""")
 
 _LOGOUT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log out — MRU mining monitor</title>
