@@ -177,8 +177,7 @@ def _read_ogr(source: VectorFile) -> RecordStream:
         with _gdal_warnings_muted():
             info = pyogrio.read_info(path, force_feature_count=True, **options)
     except _READ_ERRORS as exc:
-        raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
-                             f"check that the file is a complete {source.format} export.") from None
+        raise _unopenable(source, exc) from None
     if info["driver"] != _DRIVERS[source.format]:
         raise InputFileError(path, f"is a {info['driver']} file, not {source.format}.",
                              f"set {label}.format to match the file, or convert it.")
@@ -205,6 +204,12 @@ def _read_ogr(source: VectorFile) -> RecordStream:
     return RecordStream(label, path, crs, int(info["features"]), [str(f) for f in info["fields"]], batches)
 
 
+def _unopenable(source: VectorFile, exc: Exception) -> InputFileError:
+    """The error for a file GDAL cannot open as its configured format."""
+    return InputFileError(source.path, f"cannot be opened as {source.format} ({exc}).",
+                          f"check that the file is a complete {source.format} export.")
+
+
 def _layer(source: VectorFile) -> str | None:
     """The layer to read: the configured one, which must exist, or the file's only layer with geometry.
 
@@ -216,8 +221,7 @@ def _layer(source: VectorFile) -> str | None:
         with _gdal_warnings_muted():
             layers = pyogrio.list_layers(path)
     except _READ_ERRORS as exc:
-        raise InputFileError(path, f"cannot be opened as {source.format} ({exc}).",
-                             f"check that the file is a complete {source.format} export.") from None
+        raise _unopenable(source, exc) from None
     if not len(layers):
         raise InputFileError(path, "holds no layer at all (it is empty or damaged).",
                              f"check that the file is a complete {source.format} export.")
