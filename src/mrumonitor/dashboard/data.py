@@ -32,11 +32,12 @@ import pandas as pd
 import pyarrow
 import shapely
 
-from mrumonitor.analysis.summary import country_overview, load_admin_layer, registration_summary
+from mrumonitor.analysis.summary import country_overview, registration_summary
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import geojson
 from mrumonitor.errors import StoreError
 from mrumonitor.export.qgis_style import REGISTRATION_COLOURS, STATUS_COLOURS
+from mrumonitor.reference.admin import load_admin_layer
 from mrumonitor.reference.borders import load_borders
 from mrumonitor.reference.boundaries import load_boundaries
 from mrumonitor.reference.posts import load_border_posts

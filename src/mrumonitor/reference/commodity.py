@@ -79,9 +79,10 @@ def load_commodity_zones(path: str | Path, crs: Any) -> gpd.GeoDataFrame:
                                  f"Fix: use one of {', '.join(COMMODITIES)}.")
     if frame.crs is None:
         raise ReferenceDataError(f"{path}: declares no CRS. Fix: write the file with its CRS (e.g. WGS84).")
+    crs = norm_crs(crs, "commodity zone CRS")
     names = frame["name"].astype(str) if "name" in frame.columns else pd.Series(range(1, len(frame) + 1)).astype(str)
     return gpd.GeoDataFrame({"name": names.to_numpy(), "commodity": frame["commodity"].to_numpy()},
-                            geometry=frame.geometry.to_crs(norm_crs(crs, "commodity zone CRS")).to_numpy())
+                            geometry=frame.geometry.to_crs(crs).to_numpy(), crs=crs)
 
 
 def _read_source(path: Path) -> pd.DataFrame:
