@@ -33,6 +33,8 @@ from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
 from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.raster.summary import country_summary
+from mrumonitor.reference.layers import ReferenceLayers
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.runwarnings import collecting_warnings
 from mrumonitor.scope import RunScope, keep_other_countries, kept_inputs, run_scope, scope_caveat, scope_entry
 from mrumonitor.store.checksum import file_record, records_by_path
@@ -116,11 +118,13 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
     checkpoint("rasters", staging)
     with _timed(timings, "analyse"):
         analyse(settings, staging, staging, staging)
+        reference = ReferenceLayers.load(settings).write(RunFolder(staging))
     scoped = scope_entry(scope, settings, previous.get("run_id"), detected.limit)
     return {
         "config": {"files": [file_record(path) for path in settings.config_files],
                    "fingerprint": settings.fingerprint(), "effective": settings.model_dump(mode="json")},
         "thresholds": thresholds(settings),
+        "reference": reference,
         "periods": [{**period.model_dump(mode="json"),
                      "layer": f"activity_{period.name}" if period.name in detected.activity else None}
                     for period in settings.activity.periods],

@@ -9,6 +9,9 @@ Layout (top-level keys; the store writes those marked *, the build of the run gi
     software*          name, version, python, and the versions of the geospatial libraries
     config             files (path, bytes, sha256), fingerprint (Settings.fingerprint), effective (all keys)
     thresholds         the parameter tables that shape the figures (ingest, raster, detector, sites, analysis)
+    reference          the reference layers the run was computed with: name -> path in the run folder
+                       (boundaries, borders, border_zone, border_posts, commodity_zones, admin_<level>;
+                       `reference.layers.ReferenceLayers`)
     periods            imagery periods: name, start, end, observed, layer (null when no input covered it)
     baseline           the baseline period of the scene detector (or null)
     detect             per period: its fingerprint, processed or re-used (and the run that made it)
