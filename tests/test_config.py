@@ -18,7 +18,6 @@ def test_defaults_describe_the_four_countries_in_a_projected_crs():
     assert {s.country for s in settings.sources.values()} == {"SLE", "GIN", "LBR", "CIV"}
     assert settings.analysis_crs.is_projected
     assert settings.analysis_crs.axis_info[0].unit_name == "metre"
-    assert settings.exchange_crs.to_epsg() == 4326
 
 
 def test_every_key_of_default_toml_is_commented():
@@ -58,6 +57,8 @@ BAD = {
     "unknown country": ('[project]\ncountries = ["SLE", "XXX"]\n', r"project\.countries\.1: Input should be 'SLE'"),
     "csv without geometry columns": ('[sources.civ.csv]\nwkt = ""\n', r"set either 'wkt'"),
     "negative tolerance": ('[ingest]\ncountry_tolerance_km = -1\n', r"greater than or equal to 0"),
+    "removed crs.exchange": ('[crs]\nexchange = "EPSG:4326"\n',
+                             r"crs: unknown key 'exchange'; valid keys here: analysis; delete it or correct the spelling"),
     "new source missing required keys": ('[sources.extra]\ncountry = "SLE"\n',
                                          r"sources\.extra\.file: this key is required"),
 }

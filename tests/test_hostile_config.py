@@ -179,7 +179,7 @@ CLI = {
     "overlapping periods": (_periods(("H1", "2025-01-01", "2025-06-30"), ("H2", "2025-06-30", "2025-12-31")),
                             ["'H1'", "'H2'", "overlap"]),
     "nan in a threshold": ('[sites]\nmin_area_ha = nan\n', ["sites.min_area_ha", "got nan"]),
-    "CRS that does not parse": ('[crs]\nexchange = "WGS 84 please"\n', ["crs.exchange", "'WGS 84 please'"]),
+    "CRS that does not parse": ('[crs]\nanalysis = "WGS 84 please"\n', ["crs.analysis", "'WGS 84 please'"]),
 }
 
 

@@ -57,7 +57,8 @@ class _Strict(BaseModel):
             if unknown:
                 raise ValueError(
                     f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                    f"valid keys here: {', '.join(cls.model_fields)}"
+                    f"valid keys here: {', '.join(cls.model_fields)}; delete {'them' if len(unknown) > 1 else 'it'} "
+                    "or correct the spelling"
                 )
         return data
 
@@ -69,17 +70,11 @@ class ProjectSettings(_Strict):
 
 class CRSSettings(_Strict):
     analysis: str
-    exchange: str
 
     @field_validator("analysis")
     @classmethod
     def _projected(cls, value: str) -> str:
         return _checked_crs(value, projected=True)
-
-    @field_validator("exchange")
-    @classmethod
-    def _valid(cls, value: str) -> str:
-        return _checked_crs(value)
 
 
 class PathSettings(_Strict):
@@ -597,10 +592,6 @@ class Settings(_Strict):
     @property
     def analysis_crs(self) -> CRS:
         return norm_crs(self.crs.analysis, "crs.analysis")
-
-    @property
-    def exchange_crs(self) -> CRS:
-        return norm_crs(self.crs.exchange, "crs.exchange")
 
     def fingerprint(self) -> str:
         """A short hash of the effective configuration, for manifests and logs.
