@@ -24,16 +24,19 @@ import shapely
 
 from mrumonitor.config import load_settings
 from mrumonitor.crs import WGS84
-from mrumonitor.errors import ExportError
+from mrumonitor.errors import ExportError, StoreError
 from mrumonitor.export import export_layer, format_for_path, formats_for
 from mrumonitor.export.clip import clip_vector
-from mrumonitor.export.qgis_style import REGISTRATION_COLOURS, STATUS_COLOURS, layer_qml
+from mrumonitor.export.qgis_style import layer_qml
 from mrumonitor.export.shapefile_fields import MAX_FIELD_NAME, field_names
 from mrumonitor.export.sidecar import DETECTIONS_CREDIT
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import period_tags, write_activity_cog
 from mrumonitor.raster.grid import Grid
+from mrumonitor.reference.layers import ReferenceLayers, border_zone
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import LICENCE_STATUSES, REGISTRATION_CLASSES
+from mrumonitor.style import REGISTRATION_COLOURS, STATUS_COLOURS
 
 RUN_ID = "20260301T120000Z-3f2a"
 HOLDER = "Coopérative de Guéckédou"
@@ -71,8 +74,7 @@ def crs():
     return load_settings().analysis_crs
 
 
-@pytest.fixture(scope="module")
-def boundaries(crs) -> gpd.GeoDataFrame:
+def outlines(crs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"iso3": ["GIN", "CIV"], "name": ["Guinée", CIV_NAME]}, geometry=[GIN, CIV], crs=crs)
 
 
@@ -121,18 +123,33 @@ def run(tmp_path_factory, crs, activity):
     tags = period_tags("2025H2", "2025-07-01", "2025-12-31", "earth_index", region=f"{CIV_NAME} et Guinée")
     write_activity_cog(on_grid(da.from_array(values, chunks=16), grid), grid, run_dir / "activity_2025H2.tif", tags,
                        description="activity 2025H2")
-    manifest = {"run_id": RUN_ID, "created": "2026-03-01T12:00:00Z", "caveats": CAVEATS, "layers": LAYERS}
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    manifest = {"run_id": RUN_ID, "created": "2026-03-01T12:00:00Z", "caveats": CAVEATS, "layers": LAYERS,
+                **carried_reference(run_dir, outlines(crs))}
+    RunFolder(run_dir).manifest.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     return run_dir, manifest
+
+
+def carried_reference(run_dir, boundaries) -> dict:
+    """Write `boundaries` (and one border, no posts or zones) into the run as the reference layers it carries;
+    the manifest keys that name them and the run's CRS and countries."""
+    crs = boundaries.crs
+    borders = gpd.GeoDataFrame({"pair": ["CIV-GIN"], "a": ["CIV"], "b": ["GIN"], "length_km": [20.0]},
+                               geometry=[shapely.LineString([(0, 0), (0, 20_000)])], crs=crs)
+    nothing = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs))
+    layers = ReferenceLayers(boundaries=boundaries, borders=borders, border_zone=border_zone(borders, 5),
+                             border_posts=nothing, commodity_zones=nothing, admin={})
+    return {"reference": layers.write(RunFolder(run_dir)),
+            "config": {"effective": {"crs": {"analysis": crs.to_wkt()},
+                                     "project": {"countries": sorted(boundaries["iso3"])}}}}
 
 
 SUFFIX = {"gpkg": ".gpkg", "shp": ".zip", "geojson": ".geojson", "csv": ".csv", "parquet": ".parquet", "cog": ".tif"}
 
 
-def export(run, layer, fmt, tmp_path, country=None, boundaries=None, name=None):
+def export(run, layer, fmt, tmp_path, country=None, name=None):
     run_dir, manifest = run
     out = tmp_path / f"{name or layer}{SUFFIX[fmt]}"
-    return export_layer(run_dir, manifest, layer, fmt, out, country=country, boundaries=boundaries)
+    return export_layer(run_dir, manifest, layer, fmt, out, country=country)
 
 
 def reopen(result, fmt: str, layer: str, kind: str) -> pd.DataFrame:
@@ -222,9 +239,9 @@ def test_raster_export_round_trips_values_grid_tags_as_a_cog(run, tmp_path, acti
 @pytest.mark.parametrize("fmt", formats_for("vector"))
 @pytest.mark.parametrize("country, ids, straddling_ha", [("GIN", ["S1", "S2"], 100.0),
                                                          ("CIV", ["S2", "S3", "S4"], 300.0)])
-def test_country_export_cuts_a_transboundary_site_exactly_at_the_border(run, boundaries, fmt, country, ids,
+def test_country_export_cuts_a_transboundary_site_exactly_at_the_border(run, fmt, country, ids,
                                                                         straddling_ha, tmp_path, crs):
-    result = export(run, "sites", fmt, tmp_path, country=country, boundaries=boundaries)
+    result = export(run, "sites", fmt, tmp_path, country=country)
     got = reopen(result, fmt, "sites", "vector").to_crs(crs)
     outline = GIN if country == "GIN" else CIV
 
@@ -255,24 +272,24 @@ def test_a_site_crossing_the_border_twice_keeps_both_parts_inside(crs):
     assert got["area_ha"].iloc[0] == pytest.approx(12 / 10_000) and got["clipped"].tolist() == [True]
 
 
-def test_both_sides_of_the_border_add_up_to_the_whole_site(run, boundaries, tmp_path):
-    parts = [gpd.read_parquet(export(run, "sites", "parquet", tmp_path, c, boundaries, name=c).file)
+def test_both_sides_of_the_border_add_up_to_the_whole_site(run, tmp_path):
+    parts = [gpd.read_parquet(export(run, "sites", "parquet", tmp_path, c, name=c).file)
              for c in ("GIN", "CIV")]
     s2 = [part.loc[part["site_id"] == "S2", "area_ha"].iloc[0] for part in parts]
     assert sum(s2) == pytest.approx(SITES["S2"].area / 10_000, rel=1e-12)
 
 
-def test_country_table_export_keeps_the_country_rows(run, boundaries, tmp_path):
+def test_country_table_export_keeps_the_country_rows(run, tmp_path):
     got = pd.read_csv(export(run, "capacity", "csv", tmp_path, country="civ").file, encoding="utf-8-sig")
     assert got["country"].tolist() == ["CIV", "CIV"] and got["year"].tolist() == [2024, 2025]
     assert set(got["country_name"]) == {CIV_NAME}
 
 
 @pytest.mark.parametrize("country, outline, col_off", [("GIN", GIN, 0), ("CIV", CIV, 20)])
-def test_country_raster_export_sets_pixels_outside_to_nodata(run, boundaries, activity, country, outline, col_off,
+def test_country_raster_export_sets_pixels_outside_to_nodata(run, activity, country, outline, col_off,
                                                              tmp_path):
     values, _ = activity
-    result = export(run, "activity_2025H2", "cog", tmp_path, country=country, boundaries=boundaries)
+    result = export(run, "activity_2025H2", "cog", tmp_path, country=country)
     with rasterio.open(result.file) as dataset:
         data, transform, tags = dataset.read(1), dataset.transform, dataset.tags()
         assert dataset.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
@@ -343,8 +360,8 @@ def test_zipped_shapefile_holds_utf8_cpg_field_mapping_and_metadata(run, tmp_pat
     assert by_column["transboundary"]["conversion"].startswith("boolean written as integer")
 
 
-def test_sidecar_says_what_where_from_and_how_to_credit(run, boundaries, tmp_path, crs):
-    result = export(run, "sites", "gpkg", tmp_path, country="CIV", boundaries=boundaries)
+def test_sidecar_says_what_where_from_and_how_to_credit(run, tmp_path, crs):
+    result = export(run, "sites", "gpkg", tmp_path, country="CIV")
     assert result.sidecar == tmp_path / "sites.gpkg.metadata.json"
     assert result.paths == (result.file, result.sidecar)
     metadata = json.loads(result.sidecar.read_text(encoding="utf-8"))
@@ -380,10 +397,10 @@ def test_sidecar_says_what_where_from_and_how_to_credit(run, boundaries, tmp_pat
     ("sites", "gpkg", "x.gpkg", "LBR", "no country outline for 'LBR'; outlines exist for: CIV, GIN"),
     ("notes", "csv", "x.csv", "GIN", "'notes' has no country column"),
 ])
-def test_bad_requests_are_refused_with_the_choices(run, boundaries, tmp_path, layer, fmt, out, country, message):
+def test_bad_requests_are_refused_with_the_choices(run, tmp_path, layer, fmt, out, country, message):
     run_dir, manifest = run
     with pytest.raises(ExportError) as error:
-        export_layer(run_dir, manifest, layer, fmt, tmp_path / out, country=country, boundaries=boundaries)
+        export_layer(run_dir, manifest, layer, fmt, tmp_path / out, country=country)
     assert message in str(error.value)
     assert list(tmp_path.iterdir()) == []
 
@@ -396,9 +413,12 @@ def test_exports_are_never_written_into_the_run(run):
     assert (run_dir / "sites.parquet").read_bytes() == before
 
 
-def test_country_without_outlines_is_refused(run, tmp_path):
-    with pytest.raises(ExportError, match="needs the country outlines"):
-        export(run, "sites", "gpkg", tmp_path, country="GIN")
+def test_country_export_of_a_run_without_reference_layers_says_to_publish_a_new_run(run, tmp_path):
+    run_dir, manifest = run
+    older = {key: value for key, value in manifest.items() if key != "reference"}
+    with pytest.raises(StoreError, match="holds no reference layer boundaries.*Publish a new run"):
+        export_layer(run_dir, older, "sites", "gpkg", tmp_path / "x.gpkg", country="GIN")
+    assert export_layer(run_dir, older, "sites", "gpkg", tmp_path / "x.gpkg").file.is_file()  # the region: fine
 
 
 @pytest.mark.parametrize("path, message", [
@@ -440,11 +460,12 @@ def test_format_follows_the_file_name():
 # --- the command ---------------------------------------------------------------------------------------
 
 
-def test_export_command_writes_a_country_file_from_the_latest_run(run, boundaries, tmp_path):
+def test_export_command_cuts_a_country_file_from_the_latest_run_at_the_outline_it_carries(run, tmp_path, crs):
     run_dir, _ = run
     reference = tmp_path / "reference"
     reference.mkdir()
-    boundaries.to_crs(WGS84).to_file(reference / "boundaries.geojson", engine="pyogrio")
+    moved = outlines(crs).translate(xoff=100_000)  # today's configured outlines: far from every site of the run
+    moved.to_crs(WGS84).to_file(reference / "boundaries.geojson", engine="pyogrio")
     (run_dir.parent / "LATEST").write_text(RUN_ID, encoding="utf-8")
     config = tmp_path / "mrumonitor.toml"
     config.write_text(f'[paths]\nstore = "{run_dir.parent.parent}"\nreference = "reference"\n', encoding="utf-8")

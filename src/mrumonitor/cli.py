@@ -24,6 +24,7 @@ from mrumonitor.console import (
 )
 from mrumonitor.dashboard.commands import serve
 from mrumonitor.errors import MruError
+from mrumonitor.manifest import RunManifest
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
 
 log = logging.getLogger("mrumonitor")
@@ -139,14 +140,15 @@ def analyse(config_file: Path | None, ingest_dir: Path | None, detect_dir: Path 
 
 def run_analyse(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir: Path):
     """Analyse, print the picture; the layers go to `out_dir`."""
-    from mrumonitor.analysis.run import analyse as analyse_stage
+    from mrumonitor.analysis.run import analyse_folders
+    from mrumonitor.runfolder import RunFolder
 
     with console.status("analysing sites, borders and production capacity..."):
-        result = analyse_stage(settings, ingest_dir, detect_dir, out_dir)
+        result = analyse_folders(settings, ingest_dir, detect_dir, out_dir)
     print_picture(result.periods[-1], result.registration_summary, result.sites, result.border_corridors,
                   result.capacity.capacity, result.capacity.anomalies)
-    for name, path in result.written.items():
-        out.print(f"{name}: {path}")
+    for name in result.layers():
+        out.print(f"{name}: {RunFolder(out_dir).layer(name)}")
     return result
 
 
@@ -227,7 +229,7 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
               ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
     print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
                   layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
-    for caveat in published.manifest["caveats"]:
+    for caveat in published.manifest.caveats:
         out.print(f"[dim]caveat[/]: {caveat}")
     out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the runs "
               f"with `mrumonitor runs list --config {config_path}`, export a layer with `mrumonitor export`.")
@@ -267,19 +269,16 @@ def export(config_file: Path | None, layer: str, country: str | None, fmt: str |
     them). Vectors go to GeoPackage (opens styled in QGIS), zipped Shapefile (field names cut to 10
     characters, mapping in fields.csv), GeoJSON (RFC 7946, WGS84), CSV (WKT and lon/lat in WGS84) or
     GeoParquet; tables to CSV, Parquet or GeoPackage; activity rasters to Cloud-Optimized GeoTIFF. With
-    --country, vectors are cut at the country's border (a site crossing it keeps the part inside), tables
-    keep the country's rows and rasters the pixels inside. Next to the file, <file>.metadata.json gives the
-    run, the date, the sources to credit and the caveats.
+    --country, vectors are cut at the country's border (the outline the run was computed with; a site
+    crossing it keeps the part inside), tables keep the country's rows and rasters the pixels inside. Next
+    to the file, <file>.metadata.json gives the run, the date, the sources to credit and the caveats.
     """
     from mrumonitor.export import export_layer, format_for_path
-    from mrumonitor.reference import load_boundaries
     from mrumonitor.store.runs import read_manifest, resolve_run
 
     settings = load_settings(config_file)
     run_dir = resolve_run(settings.paths.store, run_id)
-    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs) if country else None
-    result = export_layer(run_dir, read_manifest(run_dir), layer, fmt or format_for_path(output), output,
-                          country, boundaries)
+    result = export_layer(run_dir, read_manifest(run_dir), layer, fmt or format_for_path(output), output, country)
     for path in result.paths:
         out.print(f"written: {path}")
 
@@ -360,51 +359,51 @@ def runs_list(config_file: Path | None) -> None:
 @click.argument("run_id", default="latest", metavar="[RUN_ID|latest]")
 def runs_show(config_file: Path | None, run_id: str) -> None:
     """Describe a run (default: the latest): inputs, counts, layers, and the caveats of its figures."""
-    from mrumonitor.store import read_manifest, resolve_run
+    from mrumonitor.runfolder import RunFolder
+    from mrumonitor.store import resolve_run
 
-    print_run(read_manifest(resolve_run(load_settings(config_file).paths.store, run_id)))
+    print_run(RunManifest.read(RunFolder(resolve_run(load_settings(config_file).paths.store, run_id))))
 
 
-def print_run(manifest: dict) -> None:
+def print_run(manifest: RunManifest) -> None:
     """What a run's manifest says, as tables; shared by `run` and `runs show`.
 
     A key the manifest lacks (a run of an older version, a hand-edited file) is shown as "-", never a failure.
     """
-    counts = manifest.get("counts", {})
-    config = manifest.get("config", {})
+    counts, config = manifest.counts, manifest.config
     files = ", ".join(str(f.get("path", "?")) for f in config.get("files", []))
-    out.print(f"Run {manifest.get('run_id', '-')}, created {manifest.get('created', '-')}, previous run "
-              f"{manifest.get('previous_run') or 'none'}; "
-              f"mrumonitor {manifest.get('software', {}).get('version', '-')}, "
+    out.print(f"Run {manifest.run_id or '-'}, created {manifest.created or '-'}, previous run "
+              f"{manifest.previous_run or 'none'}; "
+              f"mrumonitor {manifest.software.get('version', '-')}, "
               f"config {config.get('fingerprint', '-')}" + (f" ({files})" if files else ""))
     if counts.get("cadastre_by_source"):
         out.print(ingest_table(pd.DataFrame(counts["cadastre_by_source"]), "Cadastre records"))
     if counts.get("sites_by_country"):
         out.print(frame_table("Mining sites per country", pd.DataFrame(counts["sites_by_country"])))
-    if manifest.get("inputs"):
-        inputs = pd.DataFrame(manifest["inputs"], columns=["role", "path", "bytes", "sha256"])
+    if manifest.inputs:
+        inputs = pd.DataFrame(manifest.inputs, columns=["role", "path", "bytes", "sha256"])
         out.print(frame_table("Inputs", inputs.groupby("role", sort=False).agg(
             files=("path", "size"), bytes=("bytes", "sum")).reset_index()))
-    snapshots = ", ".join(f"{country} {day or 'not stated'}" for country, day in manifest.get("snapshots", {}).items())
+    snapshots = ", ".join(f"{country} {day or 'not stated'}" for country, day in manifest.snapshots.items())
     if snapshots:
         out.print(f"Cadastre snapshots: {snapshots}")
     out.print(frame_table("Layers", pd.DataFrame(
         [{"layer": name, "kind": layer.get("kind", "-"), "path": layer.get("path", "-"),
           "period": layer.get("period") or "", "rows or pixels": _layer_size(layer)}
-         for name, layer in manifest.get("layers", {}).items()],
+         for name, layer in manifest.layers.items()],
         columns=["layer", "kind", "path", "period", "rows or pixels"])))
-    if manifest.get("timings_s"):
+    if manifest.timings_s:
         out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s"
-                                          for stage, seconds in manifest["timings_s"].items()))
-    if manifest.get("warnings"):
-        out.print(Text(f"Warnings ({len(manifest['warnings'])}): inputs that looked wrong and were used anyway",
+                                          for stage, seconds in manifest.timings_s.items()))
+    if manifest.warnings:
+        out.print(Text(f"Warnings ({len(manifest.warnings)}): inputs that looked wrong and were used anyway",
                        style="bold yellow"))
-        for warning in manifest["warnings"]:
+        for warning in manifest.warnings:
             out.print(f"  - [{warning.get('stage', '-')}] {warning.get('subject', '-')}: {warning.get('message', '')}",
                       markup=False)
-    if manifest.get("caveats"):
+    if manifest.caveats:
         out.print("Caveats:")
-        for caveat in manifest["caveats"]:
+        for caveat in manifest.caveats:
             out.print(f"  - {caveat}", markup=False)
 
 

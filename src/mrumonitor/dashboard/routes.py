@@ -183,8 +183,7 @@ class _Routes:
         name = f"{layer}_{country or 'region'}_{manifest['run_id']}{export_format.suffixes[0]}"
         with tempfile.TemporaryDirectory(prefix="mrumonitor-download-") as folder:
             try:
-                result = export_layer(run_dir, manifest, layer, fmt, Path(folder) / name, country,
-                                      self.boundaries() if country else None)
+                result = export_layer(run_dir, manifest, layer, fmt, Path(folder) / name, country)
             except ExportError as exc:
                 raise _BadRequest(str(exc)) from None
             path = result.sidecar if part == "metadata" else result.file

@@ -50,17 +50,14 @@ class ActivityExtract:
     tags: dict[str, str]
 
 
-def country_outline(boundaries: gpd.GeoDataFrame | None, country: str, crs: Any) -> shapely.Geometry:
+def country_outline(boundaries: gpd.GeoDataFrame, country: str, crs: Any) -> shapely.Geometry:
     """The outline of `country` (ISO3) in `crs`, from the consistent country outlines.
 
     Raises
     ------
     ExportError
-        When no outlines are given, or none is the country's (the message lists those there are).
+        When none of the outlines is the country's (the message lists those there are).
     """
-    if boundaries is None:
-        raise ExportError(f"exporting {country} alone needs the country outlines; pass `boundaries` "
-                          "(mrumonitor.reference.load_boundaries).")
     rows = boundaries[boundaries["iso3"] == country]
     if rows.empty:
         raise ExportError(f"no country outline for {country!r}; outlines exist for: "
@@ -113,7 +110,8 @@ def filter_table(frame: pd.DataFrame, country: str, layer: str) -> pd.DataFrame:
     return frame[frame["country"] == country].reset_index(drop=True)
 
 
-def activity_extract(path: Path, boundaries: gpd.GeoDataFrame | None, country: str | None) -> ActivityExtract:
+def activity_extract(path: Path, boundaries: gpd.GeoDataFrame | None = None,
+                     country: str | None = None) -> ActivityExtract:
     """An activity layer, or (with `country`) its window over the country with pixels outside set to no data."""
     array, grid, tags = read_activity(path)
     if country is None:

@@ -14,7 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pyogrio.errors
 from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioError
@@ -22,6 +21,7 @@ from rasterio.errors import RasterioError
 from mrumonitor.errors import ExportError
 from mrumonitor.export.clip import activity_extract, clip_vector, country_outline, filter_table
 from mrumonitor.export.formats import check_export, get_format
+from mrumonitor.export.run_reference import run_reference
 from mrumonitor.export.sidecar import build_sidecar, now_text, write_sidecar
 from mrumonitor.export.source import LayerSource, layer_source, read_frame
 
@@ -53,7 +53,7 @@ class ExportResult:
 
 
 def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, out: Path,
-                 country: str | None = None, boundaries: gpd.GeoDataFrame | None = None) -> ExportResult:
+                 country: str | None = None) -> ExportResult:
     """Write `layer` of the run in `run_dir` as `fmt` to `out`, with a metadata sidecar beside it.
 
     Parameters
@@ -61,7 +61,8 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
     run_dir : Path
         Folder of a published run (holding `manifest.json`).
     manifest : dict
-        Its manifest: `layers` (name -> path, kind, title, description ...), `run_id`, `created`, `caveats`.
+        Its manifest: `layers` (name -> path, kind, title, description ...), `run_id`, `created`, `caveats`;
+        with `country`, also `reference` and `config.effective.crs.analysis` (`run_reference`).
     layer : str
         A layer name of the manifest.
     fmt : str
@@ -70,9 +71,8 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
         The file to write; its name must end like the format (.gpkg, .zip, .geojson, .csv, .parquet, .tif).
         It is replaced in one step: a failed export leaves an earlier file as it was.
     country : str, optional
-        ISO3 code: export only this country, cut exactly at its border (see `mrumonitor.export.clip`).
-    boundaries : GeoDataFrame, optional
-        The consistent country outlines (iso3, geometry), required with `country` for vectors and rasters.
+        ISO3 code: export only this country, cut exactly at its border (see `mrumonitor.export.clip`), the
+        outline the run carries (the one it was computed with).
 
     Returns
     -------
@@ -85,6 +85,8 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
         For an unknown layer, format or country, a format the layer cannot take, a file name not ending like
         the format or inside the run folder or naming a folder, a manifest path leading out of the run folder,
         or a write that failed (a full disk, a read-only folder, a protected file): nothing is left half-written.
+    StoreError
+        With `country`, for a run that carries no reference layers (published before runs did).
     """
     run_dir, out = Path(run_dir), Path(out)
     if out.resolve().is_relative_to(run_dir.resolve()):
@@ -96,7 +98,7 @@ def export_layer(run_dir: Path, manifest: dict[str, Any], layer: str, fmt: str, 
     if out.is_dir():
         raise ExportError(f"{out} is a folder; name the file to write, e.g. {out / (layer + export_format.suffixes[0])}.")
     country = country.upper() if country else None
-    data = _load(source, country, boundaries)
+    data = _load(run_dir, manifest, source, country)
     describe = partial(build_sidecar, manifest, source, export_format.name, export_format.title, out, country,
                        now_text())
     with _earlier_file_kept(out):
@@ -157,13 +159,14 @@ def write_problem(out: Path, exc: BaseException) -> str:
             f"~/{out.name}.")
 
 
-def _load(source: LayerSource, country: str | None, boundaries: gpd.GeoDataFrame | None):
-    """The layer's data, limited to `country` when one is given."""
+def _load(run_dir: Path, manifest: dict[str, Any], source: LayerSource, country: str | None):
+    """The layer's data, limited to `country` (cut at the outline the run carries) when one is given."""
+    if country is None:
+        return activity_extract(source.path) if source.kind == "raster" else read_frame(source)
+    if source.kind == "table":
+        return filter_table(read_frame(source), country, source.name)
+    boundaries = run_reference(run_dir, manifest).boundaries
     if source.kind == "raster":
         return activity_extract(source.path, boundaries, country)
     frame = read_frame(source)
-    if country is None:
-        return frame
-    if source.kind == "table":
-        return filter_table(frame, country, source.name)
     return clip_vector(frame, country_outline(boundaries, country, frame.crs))

@@ -18,28 +18,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from mrumonitor.style import REGISTRATION_COLOURS, STATUS_COLOURS
+
 #: Geometry column of every GeoPackage export (passed to GDAL, and named in the style's row).
 GEOMETRY_COLUMN = "geom"
-
-#: Colour (R, G, B) of each registration class of `sites` ("not_assessed": outside the cadastres held).
-REGISTRATION_COLOURS = {
-    "registered": (51, 160, 44),
-    "no_licence": (227, 26, 28),
-    "expired_licence": (255, 127, 0),
-    "exploration_only": (106, 61, 154),
-    "wrong_commodity": (153, 95, 45),
-    "suspended": (150, 150, 150),
-    "not_assessed": (166, 189, 219),
-}
-
-#: Colour of each licence status of `concessions`.
-STATUS_COLOURS = {
-    "active": (51, 160, 44),
-    "expired": (255, 127, 0),
-    "suspended": (150, 150, 150),
-    "pending": (31, 120, 180),
-    "unknown": (200, 200, 200),
-}
 
 #: Column a layer is coloured by, with its palette: the first one the layer has wins.
 CATEGORISED = {"registration": REGISTRATION_COLOURS, "status": STATUS_COLOURS}
