@@ -1,4 +1,5 @@
-"""Polygonal parts of overlay and repair results: one (Multi)Polygon per geometry."""
+"""Geometry clean-up shared by the stages: polygonal parts of overlay and repair results (one (Multi)Polygon per
+geometry), and which geometries have coordinates that can exist."""
 
 from __future__ import annotations
 
@@ -39,3 +40,11 @@ def polygonal(geoms: np.ndarray, missing: shapely.Geometry | None = None) -> np.
     owners, dense = np.unique(index[keep], return_inverse=True)
     out[owners] = shapely.multipolygons(parts[keep], indices=dense)
     return out
+
+
+def finite_coordinates(values: np.ndarray) -> np.ndarray:
+    """Per geometry: True when every x and y is a finite number (missing geometries count as finite)."""
+    coordinates, owner = shapely.get_coordinates(values, return_index=True)
+    finite = np.ones(len(values), dtype=bool)
+    finite[owner[~np.isfinite(coordinates).all(axis=1)]] = False
+    return finite

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from mrumonitor.polygons import as_multipolygons
+from mrumonitor.polygons import as_multipolygons, finite_coordinates
 from mrumonitor.schema import Reason
 
 _POLYGON, _MULTIPOLYGON = 3, 6
@@ -82,14 +82,6 @@ def check_geometries(geoms: gpd.GeoSeries, unparseable: np.ndarray, country: sha
     reason[ok] = None
     return GeometryCheck(geometry=np.where(ok, projected, None), reason=reason, detail=detail,
                          repaired=invalid & ok)
-
-
-def finite_coordinates(values: np.ndarray) -> np.ndarray:
-    """Per geometry: True when every x and y is a finite number (missing geometries count as finite)."""
-    coordinates, owner = shapely.get_coordinates(values, return_index=True)
-    finite = np.ones(len(values), dtype=bool)
-    finite[owner[~np.isfinite(coordinates).all(axis=1)]] = False
-    return finite
 
 
 def _km_outside(projected: np.ndarray, country: shapely.Geometry, usable: np.ndarray) -> np.ndarray:

@@ -8,9 +8,7 @@ Duplicate licence ids are resolved later, over the whole country (see `ingest.du
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,10 +17,10 @@ import shapely
 from pyproj import CRS
 
 from mrumonitor.config import SourceSettings
-from mrumonitor.ingest.geometry import check_geometries, finite_coordinates
-from mrumonitor.ingest.readers import UNPARSEABLE
+from mrumonitor.ingest.geometry import check_geometries
 from mrumonitor.ingest.terms import as_text, impossible_date, map_terms, parse_dates
-from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
+from mrumonitor.layerio import UNPARSEABLE, quarantine_rows
+from mrumonitor.schema import CONCESSION_COLUMNS, Reason
 
 
 @dataclass(frozen=True)
@@ -82,31 +80,6 @@ def _unparseable_detail(raw: gpd.GeoDataFrame, unparseable: np.ndarray, ctx: Sou
         detail[position] = (f"the WKT '{shown}' ({spec.wkt}) could not be parsed ({why}); fix the WKT of this "
                             "record in the source file")
     return detail
-
-
-def quarantine_rows(raw: gpd.GeoDataFrame, reason: pd.Series, detail: pd.Series, record_id: pd.Series, *,
-                    layer: str, source_name: str, country: str, source_file: Path, crs: CRS) -> gpd.GeoDataFrame:
-    """Quarantine rows keeping everything the source said: all attributes (JSON) and the raw WKT.
-
-    The geometry is the raw one placed in `crs` where that is possible (None where it cannot exist).
-    """
-    attributes = raw.drop(columns=[raw.geometry.name, UNPARSEABLE, "source_row"]).astype(object)
-    records = attributes.where(attributes.notna(), None).to_dict("records")
-    frame = pd.DataFrame({
-        "layer": layer,
-        "source_name": source_name,
-        "country": country,
-        "source_file": str(source_file),
-        "source_row": raw["source_row"].to_numpy(),
-        "record_id": record_id.to_numpy(),
-        "reason": reason.to_numpy(),
-        "detail": detail.to_numpy(),
-        "attributes": [json.dumps(record, ensure_ascii=False, default=str) for record in records],
-        "source_crs": raw.crs.to_string(),
-        "source_wkt": shapely.to_wkt(raw.geometry.to_numpy()),
-    }).astype({**QUARANTINE_COLUMNS, "source_crs": "string", "source_wkt": "string"})
-    located = raw.geometry.to_crs(crs).to_numpy()
-    return gpd.GeoDataFrame(frame, geometry=np.where(finite_coordinates(located), located, None), crs=crs)
 
 
 def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame, list]:

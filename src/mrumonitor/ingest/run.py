@@ -22,9 +22,9 @@ from mrumonitor.config import Settings
 from mrumonitor.errors import MruError, ReferenceDataError, StoreError
 from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.duplicates import find_duplicates
-from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch, quarantine_rows
-from mrumonitor.ingest.readers import UNPARSEABLE, no_records_error, open_source
-from mrumonitor.layerio import write_geoparquet
+from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch
+from mrumonitor.ingest.sources import no_records_error, open_source
+from mrumonitor.layerio import UNPARSEABLE, quarantine_rows, write_geoparquet
 from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 

@@ -27,9 +27,10 @@ import xarray as xr
 
 from mrumonitor.config import ActivityInput
 from mrumonitor.errors import ConfigError
+from mrumonitor.layerio import empty_quarantine
 from mrumonitor.raster.blocks import block_boxes, grid_array, grid_chunks, on_grid
 from mrumonitor.raster.combine import combine, land_on_grid
-from mrumonitor.raster.footprints import detection_footprints, empty_quarantine, rasterize_detections
+from mrumonitor.raster.footprints import detection_footprints, rasterize_detections
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.plausibility import check_raster_input
 from mrumonitor.raster.warp import warp_classes, warp_probability

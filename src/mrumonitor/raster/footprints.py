@@ -10,8 +10,8 @@ Implausible records are quarantined, never burnt: a footprint larger than `max_a
 ha: 12 times the largest of the 5,026 real detections of the region, 8,562 ha, and 1.4 % of Sierra Leone;
 one row of 1e12 ha once made the whole grid one site), a probability outside 0-1, a detection outside the
 region. A file that gives no usable detection at all is used (no mining anywhere) with a recorded warning.
-Files are read by the cadastre readers (`ingest.readers.open_vector`), and records that cannot become a
-footprint go to quarantine rows like the cadastre's.
+Files are read by the shared vector readers (`layerio.readers.open_vector`), and records that cannot become a
+footprint go to quarantine rows like the cadastre's (`layerio.quarantine`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from mrumonitor.config import ActivityInput, CsvGeometry
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError
 from mrumonitor.frames import concat_frames
-from mrumonitor.ingest.harmonise import quarantine_rows
-from mrumonitor.ingest.readers import UNPARSEABLE, RecordStream, open_vector
+from mrumonitor.layerio import UNPARSEABLE, RecordStream, open_vector, quarantine_rows
 from mrumonitor.raster.blocks import block_boxes, grid_array, on_grid
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK
@@ -53,7 +52,7 @@ FOOTPRINT_QUAD_SEGS = 16
 #: Detection files are read in batches of this many records.
 DETECTION_BATCH = 50_000
 
-#: Vector formats a detections file may come in, by file suffix (the readers of `ingest.readers`).
+#: Vector formats a detections file may come in, by file suffix (the readers of `layerio.readers`).
 DETECTION_FORMATS = {".csv": "csv", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson",
                      ".fgb": "flatgeobuf", ".shp": "shapefile", ".zip": "shapefile"}
 
@@ -104,11 +103,6 @@ def detection_footprints(path: str | Path, spec: ActivityInput, crs: Any, source
     log.info("%s: %d detection footprints, %d records quarantined (%s)", source_name, len(footprints),
              len(quarantine), path)
     return footprints, quarantine
-
-
-def empty_quarantine(crs: Any) -> gpd.GeoDataFrame:
-    """Quarantine rows of an input that quarantines nothing: no rows, the `schema.QUARANTINE_COLUMNS`."""
-    return concat_frames([], crs, QUARANTINE_COLUMNS)
 
 
 def _open_detections(path: Path, spec: ActivityInput, name: str) -> RecordStream:

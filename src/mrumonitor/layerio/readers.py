@@ -1,11 +1,11 @@
-"""Readers: one small interface over every vector format a national cadastre arrives in.
+"""Readers: one small interface over every vector format a cadastre or a detections file arrives in.
 
 `open_vector(path, fmt, label, ...)` picks the reader for `fmt` from `READERS` and returns a
 `RecordStream`: the file's CRS (resolved once, see `resolve_crs`), its record count, and batches of raw
 records as GeoDataFrames in the file's own CRS with a 1-based `source_row`. Reading is streamed in
 batches so that progress shows on long files and memory stays bounded. `label` is the configuration key
-that messages tell the user to fix (``sources.sle``, ``activity.inputs.earth_index``); `open_source`
-opens a cadastre source of the configuration through it.
+that messages tell the user to fix (``sources.sle``, ``activity.inputs.earth_index``). The stages open
+their files through it: `ingest.sources.open_source` a cadastre, `raster.footprints` a detections file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,10 +28,10 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
-from mrumonitor.config import CsvGeometry, SourceSettings
+from mrumonitor.config import CsvGeometry
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError, MissingCRSError
-from mrumonitor.ingest.filechecks import check_shapefile, require_file
+from mrumonitor.layerio.filechecks import check_shapefile
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 class RecordStream:
     """An opened source: what is known before reading, and a way to read it in batches."""
 
-    name: str  # the label given to `open_vector`; for `open_source`, the source's name
+    name: str  # the label given to `open_vector`; for a cadastre, its source name (`ingest.sources`)
     path: Path
     crs: CRS
     total: int
@@ -117,32 +117,6 @@ def open_vector(path: Path, fmt: str, label: str, crs: str | None = None, encodi
     return reader(VectorFile(Path(path), fmt, label, crs, encoding, csv, layer))
 
 
-def open_source(name: str, source: SourceSettings) -> RecordStream:
-    """Open the file of `sources.<name>` with the reader its format names."""
-    require_file(source.file, name)
-    stream = open_vector(source.file, source.format, f"sources.{name}", source.crs, source.encoding, source.csv,
-                         source.layer)
-    stream = replace(stream, name=name)  # a cadastre stream is named by its source name, not its label
-    if not stream.total:
-        raise no_records_error(name, source)
-    missing = [column for column in _mapped_columns(source) if column not in stream.columns]
-    if missing:
-        raise InputFileError(
-            source.file, f"has no column {', '.join(map(repr, missing))} (named in sources.{name}.fields); "
-                         f"its columns are: {', '.join(stream.columns)}.",
-            f"correct sources.{name}.fields to the file's column names.")
-    return stream
-
-
-def no_records_error(name: str, source: SourceSettings) -> InputFileError:
-    """The error for a cadastre without records: published, it would make all mining of its country unregistered."""
-    layer = f", layer {source.layer!r}" if source.layer else ""
-    return InputFileError(
-        source.file, f"holds no licence records (sources.{name}{layer}): with an empty cadastre every mining site "
-                     f"in {source.country} would count as unregistered.",
-        "check the export (its layer, a filter applied when exporting) and export the cadastre again.")
-
-
 def resolve_crs(file_crs: object, configured: str | None, path: Path, label: str) -> CRS:
     """The file's own CRS wins; the configured one (`<label>.crs`) is only an assumption for files that
     declare none."""
@@ -158,17 +132,9 @@ def resolve_crs(file_crs: object, configured: str | None, path: Path, label: str
                           f"set {label}.crs to the CRS its coordinates are in, e.g. 'EPSG:32629'.")
 
 
-def _mapped_columns(source: SourceSettings) -> list[str]:
-    columns = [column for column in source.fields.model_dump().values() if column]
-    if source.csv is not None:
-        columns += [column for column in (source.csv.wkt, source.csv.x, source.csv.y) if column]
-    return columns
-
-
 def _read_ogr(source: VectorFile) -> RecordStream:
     path, label = source.path, source.label
     if source.format == "shapefile":
-        # check_shapefile names `sources.<its argument>.encoding`: the cadastre's key, given the bare name
         check_shapefile(path, label, source.encoding)
     layer = _layer(source)
     encoding = _gdal_encoding(source.encoding, source.format)

@@ -33,11 +33,13 @@ _SHP_HEADER_BYTES = 100
 _DBF_HEADER_BYTES = 32
 
 
-def require_file(path: Path, source_name: str) -> None:
+def require_file(path: Path, setting: str) -> None:
+    """Refuse a `path` that does not exist or is a folder; `setting` is the configuration key that names it
+    (``sources.sle.file``), which the message tells the user to fix."""
     if not path.exists():
-        raise InputFileError(path, "file not found.", f"check sources.{source_name}.file in your configuration.")
+        raise InputFileError(path, "file not found.", f"check {setting} in your configuration.")
     if not path.is_file():
-        raise InputFileError(path, "is a folder, not a file.", f"point sources.{source_name}.file at the file.")
+        raise InputFileError(path, "is a folder, not a file.", f"point {setting} at the file.")
 
 
 def check_zip(path: Path) -> list[zipfile.ZipInfo]:
