@@ -25,10 +25,10 @@ from mrumonitor.analysis.summary import registration_summary
 from mrumonitor.config import PeriodSettings, load_settings
 from mrumonitor.errors import InputFileError, StageInputError
 from mrumonitor.layerio import write_geoparquet
-from mrumonitor.raster.sites import track_sites
 from mrumonitor.reference.borders import derive_borders
 from mrumonitor.reference.files import to_exchange, write_layer
 from mrumonitor.schema import CONCESSION_COLUMNS, REGISTRATION_CLASSES
+from mrumonitor.sites import track_sites
 
 SETTINGS = load_settings()
 CRS = SETTINGS.analysis_crs

@@ -128,7 +128,7 @@ def test_a_full_disk_in_the_middle_of_a_stage_publishes_nothing(two_runs, monkey
     def disk_full(frame, path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("mrumonitor.raster.sites.write_geoparquet", disk_full)
+    monkeypatch.setattr("mrumonitor.sites.layers.write_geoparquet", disk_full)
     with pytest.raises(StoreError, match="the disk is full .*sites.parquet"):
         run_pipeline(load_settings(config))
     assert resolve_run(store) == latest and len(list_runs(store)) == 2 and leftovers(store) == []

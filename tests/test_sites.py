@@ -20,10 +20,18 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import CRS
 
 from mrumonitor.raster.grid import Grid
-from mrumonitor.raster.sites import SITE_LINEAGE_COLUMNS, SiteLayers, country_shares, track_sites, vectorise
-from mrumonitor.raster.tracking import _new_ids
-from mrumonitor.raster.vectorise import _label_block
-from mrumonitor.schema import ACTIVITY_NODATA, SITE_COLUMNS, SITE_COUNTRY_AREA_COLUMNS, SITE_PERIOD_COLUMNS
+from mrumonitor.raster.vectorise import _label_block, vectorise
+from mrumonitor.schema import ACTIVITY_NODATA
+from mrumonitor.sites import (
+    SITE_COLUMNS,
+    SITE_COUNTRY_AREA_COLUMNS,
+    SITE_LINEAGE_COLUMNS,
+    SITE_PERIOD_COLUMNS,
+    SiteLayers,
+    country_shares,
+    track_sites,
+)
+from mrumonitor.sites.tracking import _new_ids
 
 # GDAL's in-memory datasets warn spuriously when shapes() runs in dask worker threads.
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")

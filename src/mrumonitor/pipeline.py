@@ -31,12 +31,12 @@ from mrumonitor.ingest.run import IngestResult, ProgressHook
 from mrumonitor.raster.gaps import gap_summary
 from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
-from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.raster.summary import country_summary
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.runwarnings import collecting_warnings
 from mrumonitor.scope import RunScope, keep_other_countries, kept_inputs, run_scope, scope_caveat, scope_entry
+from mrumonitor.sites import SiteLayers
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.provenance import describe_inputs, input_caveats, snapshots, thresholds

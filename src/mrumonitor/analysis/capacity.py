@@ -49,8 +49,8 @@ from mrumonitor.analysis.declared import (
     number,
 )
 from mrumonitor.config import CapacitySettings, CountryCapacity, PeriodSettings
-from mrumonitor.raster.tracking import OUTSIDE, country_shares
 from mrumonitor.schema import CAPACITY_COLUMNS, CAPACITY_PARAMETER_COLUMNS, CAPACITY_STOCK_COLUMNS
+from mrumonitor.sites import OUTSIDE, country_shares
 
 log = logging.getLogger(__name__)
 

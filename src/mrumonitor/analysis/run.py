@@ -31,10 +31,10 @@ from mrumonitor.analysis.summary import registration_summary
 from mrumonitor.config import Settings
 from mrumonitor.errors import StageInputError
 from mrumonitor.layerio import write_geoparquet, write_parquet
-from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.reference import load_border_posts, load_borders, load_boundaries, load_commodity_zones
 from mrumonitor.reference.admin import load_admin_layer
 from mrumonitor.schema import SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
+from mrumonitor.sites import SiteLayers
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mrumonitor.raster.tracking import OUTSIDE, country_shares
 from mrumonitor.schema import REGISTRATION_CLASSES, REGISTRATION_SUMMARY_COLUMNS, UNREGISTERED_CLASSES
+from mrumonitor.sites import OUTSIDE, country_shares
 
 #: Name of the level of the country rows in `registration_summary`.
 COUNTRY_LEVEL = "country"

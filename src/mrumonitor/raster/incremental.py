@@ -14,7 +14,7 @@ What a period's activity layer depends on is summed up in its **fingerprint**, a
 A run records the fingerprint of each period in its manifest (``detect.periods``). The next run re-uses a
 period when the previous run holds its layers under the same fingerprint, and processes it otherwise. Site
 tracking takes the periods of the previous run it does not process as history that *precedes* the periods
-it processes (`raster.sites`), so only a leading run of unchanged periods is re-used: from the first new or
+it processes (`sites.tracking`), so only a leading run of unchanged periods is re-used: from the first new or
 changed period on, every period is processed again. Appending a period — the scheduled update — processes
 that period alone, whatever the length of the history. No absolute path enters a fingerprint: a store and
 its inputs moved or copied elsewhere together keep re-using their periods.
@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mrumonitor.config import Settings
-from mrumonitor.raster.sites import SiteLayers
 from mrumonitor.reference.files import BOUNDARIES
+from mrumonitor.sites import SiteLayers
 from mrumonitor.store.runs import MANIFEST_FILE
 
 log = logging.getLogger(__name__)

@@ -39,9 +39,10 @@ from mrumonitor.raster.limit import BlockLimit, limit_activity
 from mrumonitor.raster.plausibility import check_active_share, check_scene_area
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
-from mrumonitor.raster.sites import SiteLayers, track_sites, vectorise
+from mrumonitor.raster.vectorise import vectorise
 from mrumonitor.reference import load_boundaries
 from mrumonitor.schema import QUARANTINE_COLUMNS
+from mrumonitor.sites import SiteLayers, track_sites
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mrumonitor.raster.sites import SiteLayers
+from mrumonitor.sites import SiteLayers
 
 
 def country_summary(layers: SiteLayers, periods: list[str]) -> pd.DataFrame:

@@ -1,7 +1,32 @@
-"""Tracking sites across periods and runs: the matching, the ids, the lineage and the country shares.
+"""Tracking mining sites across periods and runs: stable ids, lineage, and areas split between countries.
 
-The rules are stated in `mrumonitor.raster.sites`, the public module; `track` is the engine behind
-`track_sites`. In each period the patches are matched against *candidates*: the previous run's footprints
+The patches of each period come from its activity raster (`mrumonitor.raster.vectorise`: active pixels
+polygonised exactly whatever the chunking, patches under the minimum area dropped, area_ha = pixel count x
+pixel area). `track_sites` turns the patches of every period into `SiteLayers`, by these rules:
+
+- **Same site.** A patch that overlaps (shares area with, touching is not enough) a known site's latest
+  footprint keeps its id, also across periods in which the site was not seen (clouds, a pause).
+- **Across runs.** The previous run's footprints of a period this run processes again come first, so a
+  re-run gives back the published ids. Its periods this run does not process are kept as history (taken
+  to precede this run's periods): their rows stay in the layers and their sites can be matched.
+- **Merge.** A patch overlapping several sites keeps the id of the one it overlaps most; each other gets
+  `merged_into` = that id and is never matched again (its rows stay: its history is not rewritten).
+- **Split.** Of the patches overlapping one site, the one that overlaps it most keeps the id; each other
+  part gets a new id and `split_from` = the old id.
+- **New ids** are ``MS-`` + 10 hex digits of SHA-1("country|x|y"): the patch's main country and its
+  centroid in whole metres, in the period it first appears. Fresh runs on the same data give the same
+  ids; a collision with any id the run knows, or between two new patches (a blob inside a ring has the
+  ring's centroid), is hashed again with a counter (``|1``, ``|2``...), new patches taken in a canonical
+  order. An id once given is never given to another site.
+- **Countries.** Each footprint is cut by the consistent outlines (no overlap, no gap between
+  neighbours). The part outside every outline (sea, or a country beyond the region) is recorded as
+  country "" and not given to the nearest country, which would invent area for it. A site's shares in a
+  period sum to its area, so summing `site_country_areas` by country never counts a transboundary site
+  twice. `country` is the country of the largest share in the last period seen ("" when it lies in
+  none), `countries` every country with area there (";"-joined, sorted), `transboundary` whether there
+  are several ("" does not count).
+
+The engine: in each period the patches are matched against *candidates*: the previous run's footprints
 of this very period (anchors, ranked first so that re-running a published period gives back its ids), and
 every other live site's latest footprint before it. Pairs sharing area are taken greedily, best first
 (anchor, then larger overlap, larger patch, smaller id), by rounds of mutually best pairs; what is left
@@ -13,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,26 +45,41 @@ import pandas as pd
 import shapely
 
 from mrumonitor.schema import SITE_COLUMNS, SITE_COUNTRY_AREA_COLUMNS, SITE_LINEAGE_COLUMNS, SITE_PERIOD_COLUMNS
-
-if TYPE_CHECKING:
-    from mrumonitor.raster.sites import SiteLayers
+from mrumonitor.sites.countries import OUTSIDE, country_shares
+from mrumonitor.sites.layers import SiteLayers
 
 log = logging.getLogger(__name__)
 
-#: Country code of the part of a footprint that lies outside every outline.
-OUTSIDE = ""
 #: Prefix of every site id.
 ID_PREFIX = "MS-"
-#: Shares smaller than this (hectares; 0.01 m²) are floating-point noise of the overlay.
-_NOISE_HA = 1e-6
 
 
-def track(
+def track_sites(
     patches_by_period: dict[str, gpd.GeoDataFrame],
     boundaries: gpd.GeoDataFrame,
-    previous: SiteLayers | None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
-    """Sites, site periods and site country areas (see `mrumonitor.raster.sites.track_sites`)."""
+    previous: SiteLayers | None = None,
+) -> SiteLayers:
+    """Give the patches of each period stable site ids and build the site layers (rules: the module's docstring).
+
+    Parameters
+    ----------
+    patches_by_period : dict of str to GeoDataFrame
+        Period name -> patches (area_ha, geometry) as `raster.vectorise.vectorise` returns them, periods in time order.
+    boundaries : GeoDataFrame
+        iso3, geometry: the consistent country outlines (`mrumonitor.reference.load_boundaries`), in the
+        CRS of the patches: the analysis CRS.
+    previous : SiteLayers, optional
+        The layers of the previous run, for instance read back with `SiteLayers.read`.
+
+    Returns
+    -------
+    SiteLayers
+
+    Raises
+    ------
+    ValueError
+        When the patches of a period are not in the CRS of `boundaries`.
+    """
     crs = boundaries.crs
     history = _History.of(previous, list(patches_by_period), crs)
     rows, shares = history.rows, [history.shares]
@@ -64,7 +103,11 @@ def track(
         log.info("period %s: %d sites (%d new, %d split off, %d merged away)", period, len(found),
                  kinds.get("new", 0), kinds.get("split", 0), kinds.get("merged", 0))
     areas = _country_areas(pd.concat(shares, ignore_index=True))
-    return _assemble(rows, areas, pd.concat(events, ignore_index=True), history, crs)
+    layers = SiteLayers(*_assemble(rows, areas, pd.concat(events, ignore_index=True), history, crs))
+    log.info("%d sites over %d periods (%d transboundary)", len(layers.sites), layers.site_periods["period"].nunique(),
+             layers.sites["transboundary"].sum())
+    return layers
+
 
 
 def _check_crs(patches: gpd.GeoDataFrame, crs, period: str) -> None:
@@ -187,54 +230,6 @@ def _new_ids(patches: gpd.GeoDataFrame, country: np.ndarray, taken: set[str]) ->
 def _digest(key: str, salt: int) -> str:
     text = key if salt == 0 else f"{key}|{salt}"
     return ID_PREFIX + hashlib.sha1(text.encode()).hexdigest()[:10]
-
-
-def country_shares(geoms: np.ndarray, area_ha: np.ndarray, boundaries: gpd.GeoDataFrame, key: str = "iso3"
-                   ) -> pd.DataFrame:
-    """Area of each footprint in each country, summing exactly to `area_ha`.
-
-    Parameters
-    ----------
-    geoms : array of shapely geometries
-        Footprints in the CRS of `boundaries` (metres).
-    area_ha : array of float
-        Their exact areas (pixel counts x pixel area).
-    boundaries : GeoDataFrame
-        iso3, geometry: non-overlapping country outlines (or any non-overlapping areas, named by `key`).
-    key : str
-        Column of `boundaries` naming each area; its values fill the `country` column of the result.
-
-    Returns
-    -------
-    DataFrame
-        item (position in `geoms`), country (iso3, or `OUTSIDE` for the part outside every outline) and
-        area_ha > 0. Overlay noise (< 0.01 m²) is folded into each item's largest share.
-    """
-    outlines = np.asarray(boundaries.geometry)
-    iso = boundaries[key].astype(object).to_numpy()
-    shapely.prepare(outlines)
-    item, land = shapely.STRtree(outlines).query(geoms)
-    whole = shapely.covers(outlines[land], geoms[item])
-    cut = ~np.isin(item, item[whole])
-    cut[cut] = shapely.intersects(outlines[land[cut]], geoms[item[cut]])
-    inside = np.zeros(len(item))
-    inside[whole] = area_ha[item[whole]]
-    inside[cut] = shapely.area(shapely.intersection(geoms[item[cut]], outlines[land[cut]])) / 10_000.0
-    shares = pd.DataFrame({"item": item, "country": iso[land], "area_ha": inside})
-    outside = area_ha - np.bincount(item, weights=inside, minlength=len(geoms))
-    shares = pd.concat([shares, pd.DataFrame({"item": np.arange(len(geoms)), "country": OUTSIDE,
-                                              "area_ha": outside})], ignore_index=True)
-    return _fold_noise(shares[shares["area_ha"] > _NOISE_HA], area_ha)
-
-
-def _fold_noise(shares: pd.DataFrame, area_ha: np.ndarray) -> pd.DataFrame:
-    """Make each item's shares sum to its area: the largest becomes the area minus the others."""
-    shares = shares.sort_values(["item", "area_ha", "country"], ascending=[True, False, True], ignore_index=True)
-    largest = ~shares["item"].duplicated()
-    others = np.bincount(shares["item"], weights=np.where(largest, 0.0, shares["area_ha"]), minlength=area_ha.size)
-    item = shares.loc[largest, "item"].to_numpy()
-    shares.loc[largest, "area_ha"] = area_ha[item] - others[item]
-    return shares
 
 
 def _main_country(shares: pd.DataFrame, n: int) -> np.ndarray:
