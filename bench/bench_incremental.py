@@ -8,11 +8,11 @@ CC BY 4.0, with SYNTHETIC areas growing period by period; one detections CSV per
 demo's four synthetic cadastres, publishes a run of H periods, then times in ONE run:
 
 (a) incremental: the scheduled update — the configuration gains period H+1 and `run_pipeline` publishes a
-    new run, re-using the H published periods (`raster.incremental`);
+    new run, re-using the H published periods (`pipeline.incremental`);
 (b) full recompute: the same H+1 periods published into an empty store (what every update cost before);
 (c) incremental, limited to Sierra Leone: update (a) run as `--countries SLE` on a copy of the published
     history — period H+1 computed over the blocks of the regional grid touching Sierra Leone only, the other
-    countries' cadastres and pixels kept from the published run (`mrumonitor.scope`).
+    countries' cadastres and pixels kept from the published run (`pipeline.scope`).
 
 For each it reports the wall time, the seconds per stage from the manifest, the periods processed, and what
 was read: the cadastre sources and detection files opened (recorded at the readers), the input bytes hashed
@@ -72,10 +72,10 @@ def main() -> int:
                     started = time.perf_counter()
                     published = run_pipeline(load_settings(config), countries=countries)
                     wall = time.perf_counter() - started
-                blocks = published.manifest["scope"].get("blocks")
+                blocks = published.manifest.scope.get("blocks")
                 rows.append({"history": history, "mode": mode, "wall_s": round(wall, 2),
-                             **{f"{k}_s": v for k, v in published.manifest["timings_s"].items()},
-                             "processed": len(published.manifest["detect"]["processed"]),
+                             **{f"{k}_s": v for k, v in published.manifest.timings_s.items()},
+                             "processed": len(published.manifest.detect["processed"]),
                              "cadastres_read": len(recorder.sources),
                              "detection_files_read": len(recorder.opened),
                              "input_mb_hashed": round(recorder.hashed_bytes / 1e6, 2),

@@ -20,15 +20,19 @@ from mrumonitor.analysis.commodity import site_commodity
 from mrumonitor.analysis.corridors import cut_corridors
 from mrumonitor.analysis.leakage import border_signals, official_crossings
 from mrumonitor.analysis.registration import licence_classes, register
-from mrumonitor.analysis.run import analyse
+from mrumonitor.analysis.run import analyse, analyse_folders
 from mrumonitor.analysis.summary import registration_summary
 from mrumonitor.config import PeriodSettings, load_settings
 from mrumonitor.errors import InputFileError, StageInputError
 from mrumonitor.layerio import write_geoparquet
 from mrumonitor.reference.borders import derive_borders
 from mrumonitor.reference.files import to_exchange, write_layer
+from mrumonitor.reference.layers import ReferenceLayers
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import CONCESSION_COLUMNS, REGISTRATION_CLASSES
-from mrumonitor.sites import track_sites
+from mrumonitor.sites import SiteLayers, track_sites
+
+pytestmark = pytest.mark.unit
 
 SETTINGS = load_settings()
 CRS = SETTINGS.analysis_crs
@@ -265,10 +269,11 @@ def site_at(sites: gpd.GeoDataFrame, x: float, y: float) -> pd.Series:
 
 def test_analyse_writes_every_layer_with_the_expected_answers(world):
     settings, stages = world
-    result = analyse(settings, stages, stages, stages)
-    assert set(result.written) >= {"sites", "site_periods", "site_registration", "border_corridors",
-                                   "corridor_periods", "registration_summary", "capacity", "kp_anomalies"}
-    sites = gpd.read_parquet(result.written["sites"])
+    result = analyse_folders(settings, stages, stages, stages)
+    assert set(result.layers()) == {"sites", "site_periods", "site_registration", "border_corridors",
+                                    "corridor_periods", "registration_summary", "capacity", "kp_anomalies"}
+    assert all(RunFolder(stages).has_layers(name) for name in result.layers())
+    sites = gpd.read_parquet(RunFolder(stages).layer("sites"))
     assert site_at(sites, WEST + 100, 100)[["registration", "commodity", "licence_id"]].tolist() == [
         "registered", "diamond", "SL-VALID"]
     assert site_at(sites, -20 * KM + 100, 100)["registration"] == "expired_licence"
@@ -281,9 +286,18 @@ def test_analyse_writes_every_layer_with_the_expected_answers(world):
     assert bool(cross["transboundary"]) and cross["dist_border_km"] == 0.0 and bool(cross["in_border_zone"])
 
 
+def test_analyse_takes_the_stages_data_and_writes_nothing(world):
+    settings, stages = world
+    before = sorted(stages.iterdir())
+    result = analyse(settings, gpd.read_parquet(RunFolder(stages).layer("concessions")), SiteLayers.read(stages),
+                     ReferenceLayers.load(settings))
+    assert sorted(stages.iterdir()) == before
+    assert site_at(result.sites, WEST + 100, 100)["licence_id"] == "SL-VALID"
+
+
 def test_risk_score_recomputed_by_hand(world):
     settings, stages = world
-    sites = analyse(settings, stages, stages, stages).sites
+    sites = analyse_folders(settings, stages, stages, stages).sites
     weights = settings.analysis.risk
     near = site_at(sites, 600, 5 * KM)  # unlicensed, 0.5 km from the border, 12 km from a post, new, not transboundary
     expected = 100 * (weights.unregistered * 1.0 + weights.border * (1 - 0.5 / 15) + weights.far_from_post * 12 / 30
@@ -295,7 +309,7 @@ def test_risk_score_recomputed_by_hand(world):
 
 def test_corridors_are_ranked_by_unregistered_area_in_the_border_zone(world):
     settings, stages = world
-    result = analyse(settings, stages, stages, stages)
+    result = analyse_folders(settings, stages, stages, stages)
     top = result.border_corridors.iloc[0]
     assert top["rank"] == 1 and top["unregistered_ha"] > 0
     # the border zone holds the site 500 m from the border (4 ha) and the transboundary one (12 ha, ranked first)
@@ -310,7 +324,7 @@ def test_corridors_are_ranked_by_unregistered_area_in_the_border_zone(world):
 
 def test_summary_splits_a_transboundary_site_between_its_countries(world):
     settings, stages = world
-    summary = analyse(settings, stages, stages, stages).registration_summary
+    summary = analyse_folders(settings, stages, stages, stages).registration_summary
     last = summary[(summary["level"] == "country") & (summary["period"] == "2026H1")]
     by_country = last.groupby("country")["area_ha"].sum()
     # SLE: 4 + 4 + 4 ha of sites + 6 ha of the crossing site; GIN: 4 ha + the other 6 ha
@@ -329,7 +343,7 @@ def test_summary_by_admin_area(world, tmp_path):
     config = settings.config_files[-1]
     config.write_text(config.read_text() + '[analysis.admin.admin1]\nfile = "admin1.gpkg"\nname_field = "ADM1"\n'
                       'country_field = "ISO"\n', encoding="utf-8")
-    summary = analyse(load_settings(config), stages, stages, stages).registration_summary
+    summary = analyse_folders(load_settings(config), stages, stages, stages).registration_summary
     admin_rows = summary[(summary["level"] == "admin1") & (summary["period"] == "2026H1")]
     assert admin_rows.groupby("area")["area_ha"].sum().to_dict() == pytest.approx({"Kailahun": 18.0,
                                                                                    "Guéckédou": 10.0}, abs=0.01)
@@ -343,13 +357,13 @@ def test_admin_layer_with_a_wrong_field_names_the_file_and_the_fix(world, tmp_pa
     config.write_text(config.read_text() + '[analysis.admin.admin1]\nfile = "a.gpkg"\nname_field = "ADM1"\n',
                       encoding="utf-8")
     with pytest.raises(InputFileError, match=r"a\.gpkg: column\(s\) ADM1 not found .*Fix: set analysis\.admin"):
-        analyse(load_settings(config), stages, stages, stages)
+        analyse_folders(load_settings(config), stages, stages, stages)
 
 
 def test_analyse_before_detect_says_what_to_run(world, tmp_path):
     settings, stages = world
     with pytest.raises(StageInputError, match="run `mrumonitor detect` first"):
-        analyse(settings, stages, tmp_path / "nowhere", tmp_path / "out")
+        analyse_folders(settings, stages, tmp_path / "nowhere", tmp_path / "out")
 
 
 def test_summary_classes_sum_to_the_active_area():

@@ -21,12 +21,12 @@ from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError, StageInputError
 from mrumonitor.ingest import run as ingest_run
 from mrumonitor.pipeline import run_pipeline
+from mrumonitor.pipeline.scope import RunScope, run_scope
 from mrumonitor.raster import cog, footprints, warp
 from mrumonitor.raster.blocks import block_boxes
 from mrumonitor.raster.limit import BlockLimit
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.reference import load_boundaries
-from mrumonitor.scope import RunScope, run_scope
 from mrumonitor.store import checksum
 
 #: Blocks of 64 pixels of 2 km: the region is 11 x 8 blocks, Sierra Leone touches a few of them.
@@ -202,10 +202,10 @@ def test_a_limited_run_refreshes_its_country_and_keeps_the_others(tmp_path, read
     # the same limited run again re-uses what the first made; a full run then refreshes every country and
     # recomputes the periods the limited runs processed
     again = run_pipeline(load_settings(config), countries=["SLE"])
-    assert again.manifest["detect"]["processed"] == [] and again.manifest["detect"]["reused"] == ["P1", "P2", "P3"]
+    assert again.manifest.detect["processed"] == [] and again.manifest.detect["reused"] == ["P1", "P2", "P3"]
     pd.testing.assert_frame_equal(_rows(again, "concessions", others), _rows(first, "concessions", others))
     full = run_pipeline(load_settings(config))
-    assert full.manifest["detect"]["processed"] == ["P2", "P3"] and not full.manifest["scope"]["limited"]
+    assert full.manifest.detect["processed"] == ["P2", "P3"] and not full.manifest.scope["limited"]
     assert _rows(full, "concessions", ["GIN"])["holder"].tolist() == ["New holder"]
     with rasterio.open(full.path / "activity_P2.tif") as d:
         assert (d.read(1) == 100).sum() > (after == 100).sum()  # the grown LBR detection too

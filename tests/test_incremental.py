@@ -56,7 +56,7 @@ def reads(monkeypatch):
 def test_adding_a_period_reads_only_that_period(tmp_path, reads):
     config = write_run_inputs(tmp_path)
     first = run_pipeline(load_settings(config))
-    assert first.manifest["detect"]["processed"] == list(PERIODS)
+    assert first.manifest.detect["processed"] == list(PERIODS)
     assert sorted(reads["opened"]) == sorted(str(tmp_path / f"detections_{p}.csv") for p in PERIODS)
 
     reads["opened"].clear()
@@ -65,14 +65,14 @@ def test_adding_a_period_reads_only_that_period(tmp_path, reads):
 
     new_file = str(tmp_path / "detections_P3.csv")
     assert reads["opened"] == [new_file]
-    activity_inputs = {r["path"] for r in second.manifest["inputs"] if r["role"] == "activity"}
+    activity_inputs = {r["path"] for r in second.manifest.inputs if r["role"] == "activity"}
     assert [path for path in reads["hashed"] if path in activity_inputs] == [new_file]
-    assert second.manifest["detect"]["processed"] == ["P3"]
-    assert second.manifest["detect"]["reused"] == list(PERIODS)
-    assert {p["made_by"] for p in second.manifest["detect"]["periods"].values()} == {first.run_id, second.run_id}
+    assert second.manifest.detect["processed"] == ["P3"]
+    assert second.manifest.detect["reused"] == list(PERIODS)
+    assert {p["made_by"] for p in second.manifest.detect["periods"].values()} == {first.run_id, second.run_id}
     for period in PERIODS:  # the published COGs are re-used as they are: the same file, not a copy
         assert (second.path / f"activity_{period}.tif").samefile(first.path / f"activity_{period}.tif")
-    assert "activity_P3" in second.manifest["layers"] and "gaps" in second.manifest["layers"]
+    assert "activity_P3" in second.manifest.layers and "gaps" in second.manifest.layers
 
 
 def test_an_incremental_run_equals_a_full_recompute(tmp_path):
@@ -81,7 +81,7 @@ def test_an_incremental_run_equals_a_full_recompute(tmp_path):
     incremental = run_pipeline(load_settings(_add_period(tmp_path / "a")))
     shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("layers", "work"))
     full = run_pipeline(load_settings(tmp_path / "b" / "mrumonitor.toml"))
-    assert full.manifest["detect"]["processed"] == [*PERIODS, "P3"]
+    assert full.manifest.detect["processed"] == [*PERIODS, "P3"]
 
     for name in ("sites", "site_periods", "site_country_areas", "gaps", "activity_quarantine"):
         a = pd.read_parquet(incremental.path / f"{name}.parquet")
@@ -104,8 +104,8 @@ def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
     detections.loc[0, "area_ha"] *= 2
     detections.to_csv(tmp_path / "detections_P2.csv", index=False)
     rerun = run_pipeline(load_settings(config))
-    assert rerun.manifest["detect"]["processed"] == ["P2", "P3"]
-    assert rerun.manifest["detect"]["reused"] == ["P1"]
+    assert rerun.manifest.detect["processed"] == ["P2", "P3"]
+    assert rerun.manifest.detect["reused"] == ["P1"]
 
 
 def test_a_moved_or_copied_folder_keeps_reusing_its_periods(tmp_path, reads):
@@ -119,12 +119,12 @@ def test_a_moved_or_copied_folder_keeps_reusing_its_periods(tmp_path, reads):
     reads["hashed"].clear()
 
     second = run_pipeline(load_settings(moved / "mrumonitor.toml"))
-    assert (second.manifest["detect"]["processed"], second.manifest["detect"]["reused"]) == ([], list(PERIODS))
-    assert second.manifest["detect"]["reused_from"] == first.run_id
-    assert second.manifest["detect"]["periods"] == first.manifest["detect"]["periods"]
+    assert (second.manifest.detect["processed"], second.manifest.detect["reused"]) == ([], list(PERIODS))
+    assert second.manifest.detect["reused_from"] == first.run_id
+    assert second.manifest.detect["periods"] == first.manifest.detect["periods"]
     assert reads["opened"] == []
-    inputs = {r["path"] for r in second.manifest["inputs"]}
-    assert {r["relpath"] for r in second.manifest["inputs"] if r["role"] == "activity"} == \
+    inputs = {r["path"] for r in second.manifest.inputs}
+    assert {r["relpath"] for r in second.manifest.inputs if r["role"] == "activity"} == \
         {f"detections_{p}.csv" for p in PERIODS}
     assert [path for path in reads["hashed"] if path in inputs] == [], "moved inputs were hashed again"
 

@@ -29,9 +29,12 @@ from pystac.validation import validate_dict
 from mrumonitor.config import StoreSettings
 from mrumonitor.errors import RunLockedError, StoreError
 from mrumonitor.layerio import write_geoparquet, write_parquet
+from mrumonitor.manifest import RunBody, RunManifest
+from mrumonitor.pipeline.provenance import DEMO_MARK, input_caveats
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import period_tags, write_activity_cog
 from mrumonitor.raster.grid import Grid
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.store import (
     StoreLock,
     clean_leftovers,
@@ -43,16 +46,17 @@ from mrumonitor.store import (
     resolve_run,
 )
 from mrumonitor.store.faults import checkpoint
-from mrumonitor.store.provenance import DEMO_MARK, input_caveats
 from mrumonitor.store.retention import prune_runs, runs_to_delete
 from mrumonitor.store.runs import LATEST_FILE, new_run_id, run_ids, runs_dir
 from mrumonitor.store.storage import storage_problem
+
+pytestmark = pytest.mark.unit
 
 KEEP_ALL = StoreSettings(keep_last=100, keep_days=0)
 GRID = Grid.covering((300_000.0, 900_000.0, 306_400.0, 906_400.0), "EPSG:32629", 100.0)
 
 
-def tiny_build(context, fail: BaseException | None = None, caveat: str = "a caveat of the build") -> dict:
+def tiny_build(context, fail: BaseException | None = None, caveat: str = "a caveat of the build") -> RunBody:
     """Write sites (2 polygons), capacity (a table), activity_P1 and a scene-area COG; optionally fail."""
     sites = gpd.GeoDataFrame({"site_id": ["MS-1", "MS-2"]}, crs=GRID.crs,
                              geometry=[shapely.box(301_000, 901_000, 302_000, 902_000), shapely.Point(303_000,
@@ -67,7 +71,7 @@ def tiny_build(context, fail: BaseException | None = None, caveat: str = "a cave
         write_activity_cog(on_grid(da.from_array(values, chunks=32), GRID), GRID, path, {**tags, **extra})
     if fail is not None:
         raise fail
-    return {"counts": {"sites": 2}, "timings_s": {"build": 0.01}, "caveats": [caveat]}
+    return RunBody(counts={"sites": 2}, timings_s={"build": 0.01}, caveats=[caveat])
 
 
 def publish(store, **kwargs):
@@ -86,7 +90,8 @@ def test_publish_writes_a_complete_run_and_moves_latest(store):
     assert resolve_run(store) == published.path == runs / published.run_id
     assert [p.name for p in runs.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
     manifest = read_manifest(published.path)
-    assert manifest == published.manifest
+    assert manifest == published.manifest.as_dict() and RunManifest.read(RunFolder(published.path)) == published.manifest
+    assert list(manifest)[:2] == ["manifest_version", "run_id"] and list(manifest)[-2:] == ["layers", "catalog"]
     assert manifest["run_id"] == published.run_id and manifest["previous_run"] is None
     assert manifest["created"].startswith(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
     assert manifest["software"]["name"] == "mrumonitor" and manifest["counts"] == {"sites": 2}
@@ -96,7 +101,7 @@ def test_publish_writes_a_complete_run_and_moves_latest(store):
 
 
 def test_layers_are_described_from_their_files(store):
-    layers = publish(store).manifest["layers"]
+    layers = publish(store).manifest.layers
     assert set(layers) == {"sites", "capacity", "activity_P1", "activity_zone_P1"}
     sites, capacity = layers["sites"], layers["capacity"]
     assert (sites["path"], sites["kind"], sites["count"], sites["crs"]) == ("sites.parquet", "vector", 2, "EPSG:32629")
@@ -115,7 +120,7 @@ def test_layers_are_described_from_their_files(store):
 def test_the_catalog_is_valid_stac_and_travels_with_the_run(store, tmp_path):
     published = publish(store)
     moved = shutil.copytree(published.path, tmp_path / "elsewhere")
-    catalog = pystac.Catalog.from_file(str(moved / published.manifest["catalog"]))
+    catalog = pystac.Catalog.from_file(str(moved / published.manifest.catalog))
     items = {item.id: item for item in catalog.get_items()}
     assert set(items) == {"activity_P1", "activity_zone_P1"}
     item = items["activity_P1"]
@@ -133,7 +138,7 @@ def test_the_catalog_is_valid_stac_and_travels_with_the_run(store, tmp_path):
 def test_runs_are_listed_in_order_with_the_latest_marked(store):
     first, second = publish(store), publish(store)
     assert first.run_id < second.run_id  # a run started in the same second waits for the next one
-    assert second.manifest["previous_run"] == first.run_id
+    assert second.manifest.previous_run == first.run_id
     summaries = list_runs(store)
     assert [(s.run_id, s.latest, s.status) for s in summaries] == [(first.run_id, False, "published"),
                                                                   (second.run_id, True, "published")]
@@ -162,6 +167,29 @@ def test_a_damaged_latest_pointer_is_a_clear_error(store):
     (runs_dir(store) / LATEST_FILE).write_text("20990101T000000Z-abcd\n")
     with pytest.raises(StoreError, match=r"LATEST names '20990101T000000Z-abcd', which is not a run"):
         resolve_run(store)
+
+
+def test_an_older_manifest_reads_with_defaults_for_the_keys_it_lacks(store):
+    published = publish(store)
+    older = {key: value for key, value in read_manifest(published.path).items() if key not in ("reference", "scope")}
+    folder = RunFolder(published.path)
+    folder.manifest.write_text(json.dumps(older), encoding="utf-8")
+    manifest = RunManifest.read(folder)
+    assert (manifest.reference, manifest.scope, manifest.run_id) == ({}, {}, published.run_id)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ({"counts": [1, 2]}, r"wrong kind of value under counts"),
+    ({"run_id": 7, "baseline": ["P1"]}, r"wrong kind of value under run_id, baseline"),
+    ({"layers": None}, r"it is not a JSON object with a `layers` object"),
+])
+def test_a_manifest_with_garbage_is_refused_naming_the_file(store, damage, message):
+    published = publish(store)
+    folder = RunFolder(published.path)
+    folder.manifest.write_text(json.dumps({**read_manifest(folder.path), **damage}), encoding="utf-8")
+    with pytest.raises(StoreError, match=rf"{folder.name}/manifest\.json: the manifest is damaged \({message}"):
+        RunManifest.read(folder)
+    assert list_runs(store)[0].status.startswith("damaged: ")
 
 
 @pytest.mark.parametrize("failure", [ValueError("bug in a stage"), KeyboardInterrupt()])

@@ -219,13 +219,14 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
     dashboard of the run (until Ctrl+C; --no-serve exits instead).
     """
     from mrumonitor.demo.build import build_demo
+    from mrumonitor.runfolder import RunFolder
 
     config_path = build_demo(workdir, seed=seed)
     log.info("demo inputs written to %s (synthetic cadastres and scenes, real detections)", workdir)
     settings = load_settings(config_path)
     published = publish_with_progress(settings)
     run_dir = published.path
-    layers = {name: pd.read_parquet(run_dir / f"{name}.parquet") for name in
+    layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name)) for name in
               ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
     print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
                   layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])

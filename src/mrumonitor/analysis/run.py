@@ -1,19 +1,23 @@
 """The analysis stage: concessions + tracked sites + reference layers -> the layers the regional team reads.
 
-Reads `concessions.parquet` (ingest) and the site layers (detect), and writes:
+`analyse` takes the concessions (ingest), the tracked sites (detect) and the run's reference layers as data
+and returns an `AnalysisResult`, whose `write` puts its layers into a run folder:
 
-- `sites.parquet`, `site_periods.parquet`: the detect layers with the analysis columns added
-  (SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS); they supersede detect's files of the same name;
-- `site_registration.parquet`: every footprint cut by registration class and licence;
-- `border_corridors.parquet` (ranked) and `corridor_periods.parquet`;
-- `registration_summary.parquet`: area per country (and admin area) per period and class;
-- `capacity.parquet` and `kp_anomalies.parquet`: production capacity against declared KP figures.
+- `sites`, `site_periods`: the detect layers with the analysis columns added (SITE_ANALYSIS_COLUMNS,
+  SITE_PERIOD_ANALYSIS_COLUMNS); they supersede detect's layers of the same name;
+- `site_registration`: every footprint cut by registration class and licence;
+- `border_corridors` (ranked) and `corridor_periods`;
+- `registration_summary`: area per country (and admin area) per period and class;
+- `capacity` and `kp_anomalies`: production capacity against declared KP figures.
+
+`analyse_folders` is the stage as a command on its own: it reads its inputs from the folders of the
+ingest and detect commands and the configured reference layers.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,17 +35,17 @@ from mrumonitor.analysis.summary import registration_summary
 from mrumonitor.config import Settings
 from mrumonitor.errors import StageInputError
 from mrumonitor.layerio import write_geoparquet, write_parquet
-from mrumonitor.reference import load_border_posts, load_borders, load_boundaries, load_commodity_zones
-from mrumonitor.reference.admin import load_admin_layer
+from mrumonitor.reference.layers import ReferenceLayers
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
 from mrumonitor.sites import SiteLayers
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnalysisResult:
-    """The analysis layers (analysis CRS) and where they were written."""
+    """The analysis layers, in the analysis CRS."""
 
     sites: gpd.GeoDataFrame
     site_periods: gpd.GeoDataFrame
@@ -51,11 +55,71 @@ class AnalysisResult:
     registration_summary: pd.DataFrame
     capacity: CapacityResult
     periods: list[str]
-    written: dict[str, Path] = field(default_factory=dict)
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """Every layer the analysis publishes, by its name in a run folder (vectors, then tables)."""
+        return {"sites": self.sites, "site_periods": self.site_periods, "site_registration": self.site_registration,
+                "border_corridors": self.border_corridors, "corridor_periods": self.corridor_periods,
+                "registration_summary": self.registration_summary, "capacity": self.capacity.capacity,
+                "kp_anomalies": self.capacity.anomalies}
+
+    def write(self, folder: RunFolder) -> dict[str, Path]:
+        """Write every layer into `folder` (GeoParquet for the vectors, Parquet for the tables); name -> file."""
+        return {name: (write_geoparquet if isinstance(frame, gpd.GeoDataFrame) else write_parquet)(
+            frame, folder.layer(name)) for name, frame in self.layers().items()}
 
 
-def analyse(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir: Path) -> AnalysisResult:
-    """Run the analysis on the outputs of ingest (`ingest_dir`) and detect (`detect_dir`); write to `out_dir`.
+def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayers,
+            reference: ReferenceLayers) -> AnalysisResult:
+    """Judge the detected sites against the ingested concessions and the reference layers of the run.
+
+    Parameters
+    ----------
+    settings : Settings
+    concessions : GeoDataFrame
+        The ingested licences (`ingest.IngestResult.concessions`), in the analysis CRS.
+    layers : SiteLayers
+        The tracked sites of detect (`raster.run.DetectResult.sites`), in the analysis CRS.
+    reference : ReferenceLayers
+        The run's outlines, borders, border posts, commodity zones and admin areas (`ReferenceLayers.load`).
+
+    Raises
+    ------
+    StageInputError
+        When the site layers hold a period the configuration does not list.
+    InputFileError
+        When the declared KP figures are unusable.
+    """
+    periods = _periods(settings, layers)
+    boundaries = reference.boundaries
+    commodity = site_commodity(layers.sites, reference.commodity_zones, settings.analysis.commodity_default)
+    project = boundaries[boundaries["iso3"].isin(settings.project.countries)]
+    assessed = shapely.union_all(project.geometry.to_numpy())
+    registration = register(layers.site_periods, concessions, commodity, periods, assessed)
+    corridors = cut_corridors(reference.borders, settings.analysis.corridor_length_km)
+    crossings = official_crossings(reference.border_posts, settings.analysis)
+    signals = border_signals(layers.site_periods, corridors, crossings, settings.analysis)
+    site_periods = layers.site_periods.join(registration.per_period.set_axis(layers.site_periods.index)).join(signals)
+    site_periods = site_periods.astype(SITE_PERIOD_ANALYSIS_COLUMNS)
+    names = [period.name for period in periods]
+    sites = _site_columns(layers.sites, site_periods, commodity, names[-1], settings)
+    border_corridors, corridor_periods = corridor_figures(corridors, site_periods, crossings, names)
+    declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
+    result = AnalysisResult(
+        sites=sites, site_periods=site_periods, site_registration=registration.pieces,
+        border_corridors=border_corridors, corridor_periods=corridor_periods,
+        registration_summary=registration_summary(registration.pieces, boundaries, reference.admin),
+        capacity=capacity_tables(site_periods, sites, project, periods, settings.capacity, declared),
+        periods=names)
+    log.info("analysed %d sites over %d periods: %d in the border zone, %d corridors", len(sites), len(names),
+             int(sites["in_border_zone"].sum()), len(border_corridors))
+    return result
+
+
+def analyse_folders(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir: Path) -> AnalysisResult:
+    """The analysis as a command on its own (`mrumonitor analyse`): read the concessions of ingest
+    (`ingest_dir`), the site layers of detect (`detect_dir`) and the configured reference layers, analyse,
+    and write the layers into `out_dir`.
 
     Raises
     ------
@@ -64,47 +128,21 @@ def analyse(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir: Pat
     ReferenceDataError, InputFileError
         When a reference layer, the commodity zones, an admin layer or the declared KP figures are unusable.
     """
-    crs = settings.analysis_crs
-    concessions, layers = _stage_inputs(Path(ingest_dir), Path(detect_dir), crs)
-    periods = _periods(settings, layers)
-    reference = settings.paths.reference
-    boundaries = load_boundaries(reference, crs)
-    zones = load_commodity_zones(settings.analysis.commodity_zones, crs)
-    commodity = site_commodity(layers.sites, zones, settings.analysis.commodity_default)
-    project = boundaries[boundaries["iso3"].isin(settings.project.countries)]
-    assessed = shapely.union_all(project.geometry.to_numpy())
-    registration = register(layers.site_periods, concessions, commodity, periods, assessed)
-    corridors = cut_corridors(load_borders(reference, crs), settings.analysis.corridor_length_km)
-    crossings = official_crossings(load_border_posts(reference, crs), settings.analysis)
-    signals = border_signals(layers.site_periods, corridors, crossings, settings.analysis)
-    site_periods = layers.site_periods.join(registration.per_period.set_axis(layers.site_periods.index)).join(signals)
-    site_periods = site_periods.astype(SITE_PERIOD_ANALYSIS_COLUMNS)
-    names = [period.name for period in periods]
-    sites = _site_columns(layers.sites, site_periods, commodity, names[-1], settings)
-    border_corridors, corridor_periods = corridor_figures(corridors, site_periods, crossings, names)
-    admin = {level: load_admin_layer(level, spec, crs) for level, spec in settings.analysis.admin.items()}
-    declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
-    result = AnalysisResult(
-        sites=sites, site_periods=site_periods, site_registration=registration.pieces,
-        border_corridors=border_corridors, corridor_periods=corridor_periods,
-        registration_summary=registration_summary(registration.pieces, boundaries, admin),
-        capacity=capacity_tables(site_periods, sites, project, periods, settings.capacity, declared),
-        periods=names)
-    result.written = _write(result, Path(out_dir))
-    log.info("analysed %d sites over %d periods: %d in the border zone, %d corridors", len(sites), len(names),
-             int(sites["in_border_zone"].sum()), len(border_corridors))
+    concessions, layers = _stage_inputs(RunFolder(ingest_dir), RunFolder(detect_dir), settings.analysis_crs)
+    result = analyse(settings, concessions, layers, ReferenceLayers.load(settings))
+    result.write(RunFolder(out_dir))
     return result
 
 
-def _stage_inputs(ingest_dir: Path, detect_dir: Path, crs) -> tuple[gpd.GeoDataFrame, SiteLayers]:
-    concessions = ingest_dir / "concessions.parquet"
+def _stage_inputs(ingest: RunFolder, detect: RunFolder, crs) -> tuple[gpd.GeoDataFrame, SiteLayers]:
+    concessions = ingest.layer("concessions")
     if not concessions.is_file():
         raise StageInputError(f"{concessions}: no concessions layer. Fix: run `mrumonitor ingest` first "
-                              f"(or point --ingest-dir at the folder holding concessions.parquet).")
-    if not SiteLayers.exists(detect_dir):
-        raise StageInputError(f"{detect_dir}: no site layers (sites, site_periods, site_country_areas). "
+                              f"(or point --ingest-dir at the folder holding {concessions.name}).")
+    if not SiteLayers.exists(detect.path):
+        raise StageInputError(f"{detect.path}: no site layers (sites, site_periods, site_country_areas). "
                               f"Fix: run `mrumonitor detect` first (or point --detect-dir at its output).")
-    layers = SiteLayers.read(detect_dir)
+    layers = SiteLayers.read(detect.path)
     layers = SiteLayers(layers.sites.to_crs(crs), layers.site_periods.to_crs(crs), layers.site_country_areas)
     return gpd.read_parquet(concessions).to_crs(crs), layers
 
@@ -133,13 +171,3 @@ def _site_columns(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, commo
     enriched["risk_score"] = risk_score(factors, settings.analysis)
     columns = [column for column in enriched.columns if column != "geometry"]
     return enriched[[*columns, "geometry"]].astype(SITE_ANALYSIS_COLUMNS)
-
-
-def _write(result: AnalysisResult, out: Path) -> dict[str, Path]:
-    vectors = {"sites": result.sites, "site_periods": result.site_periods,
-               "site_registration": result.site_registration, "border_corridors": result.border_corridors}
-    tables = {"corridor_periods": result.corridor_periods, "registration_summary": result.registration_summary,
-              "capacity": result.capacity.capacity, "kp_anomalies": result.capacity.anomalies}
-    written = {name: write_geoparquet(frame, out / f"{name}.parquet") for name, frame in vectors.items()}
-    written.update({name: write_parquet(frame, out / f"{name}.parquet") for name, frame in tables.items()})
-    return written

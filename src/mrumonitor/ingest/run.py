@@ -25,6 +25,7 @@ from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.harmonise import SourceContext, harmonise_batch
 from mrumonitor.ingest.sources import no_records_error, open_source
 from mrumonitor.layerio import UNPARSEABLE, quarantine_rows, write_geoparquet
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.runwarnings import record_warning
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS, Reason
 
@@ -48,10 +49,13 @@ def ingest_sources(settings: Settings, outlines: Mapping[str, shapely.Geometry] 
                    on_progress: ProgressHook | None = None, only: list[str] | None = None) -> IngestResult:
     """Read, harmonise and validate the configured sources (or the `only` ones, by source name; [] reads none).
 
-    `outlines` maps ISO3 -> country outline in the analysis CRS; by default the committed reference
-    boundaries are used.
+    `outlines` maps ISO3 -> country outline in the analysis CRS (`country_outlines`: the pipeline passes those
+    of the run's reference layers); by default they are read from the reference boundaries (``paths.reference``).
     """
-    outlines = outlines if outlines is not None else _reference_outlines(settings)
+    if outlines is None:
+        from mrumonitor.reference import load_boundaries
+
+        outlines = country_outlines(load_boundaries(settings.paths.reference, settings.analysis_crs))
     names = list(settings.sources) if only is None else only
     unknown = sorted(set(names) - set(settings.sources))
     if unknown:
@@ -88,7 +92,7 @@ def write_ingest(result: IngestResult, out_dir: Path) -> dict[str, Path]:
     A folder that cannot be written (a file in the way, read-only, a full disk) is a `StoreError` naming it.
     """
     try:
-        return {layer: write_geoparquet(frame, Path(out_dir) / f"{layer}.parquet")
+        return {layer: write_geoparquet(frame, RunFolder(out_dir).layer(layer))
                 for layer, frame in (("concessions", result.concessions), ("quarantine", result.quarantine))}
     except OSError as exc:
         raise StoreError(f"{exc.filename or out_dir}: the ingested layers cannot be written there "
@@ -96,11 +100,9 @@ def write_ingest(result: IngestResult, out_dir: Path) -> dict[str, Path]:
                          "space left on its disk.") from None
 
 
-def _reference_outlines(settings: Settings) -> dict[str, shapely.Geometry]:
-    from mrumonitor.reference import load_boundaries
-
-    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
-    return dict(zip(boundaries["iso3"], boundaries.geometry))
+def country_outlines(boundaries: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
+    """ISO3 -> outline of the country boundaries (iso3, geometry), as `ingest_sources` takes them."""
+    return dict(zip(boundaries["iso3"], boundaries.geometry, strict=True))
 
 
 def _context(name: str, settings: Settings, outlines: Mapping[str, shapely.Geometry]) -> SourceContext:

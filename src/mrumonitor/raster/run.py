@@ -5,9 +5,9 @@ probability/class rasters warped, scene areas detected at their own resolution a
 combine by maximum, the result is written as a COG, and the sites drawn from it are tracked across periods.
 The no-data parts of each period's layer make the gap report (`raster.gaps`).
 
-Given a `DetectPlan` (`raster.incremental`), the periods it re-uses are taken from the previous run — their
-COGs linked, their gap and quarantine rows copied, their sites kept as history by the tracking — and only the
-other periods' inputs are read. A plan limited to some countries computes the periods it processes over
+Given a `DetectPlan` (`raster.plan`, made by `pipeline.incremental`), the periods it re-uses are taken from
+the previous run — their COGs linked, their gap and quarantine rows copied, their sites kept as history by the
+tracking — and only the other periods' inputs are read. A plan limited to some countries computes the periods it processes over
 their blocks only, the rest coming from the previous run (`raster.limit`). The raster work runs on local
 threads or a dask.distributed cluster (`raster.engine`), the same graphs either way. GDAL's block cache is
 held to `raster.gdal_cache_mb` meanwhile, so memory follows the chunk size, not the size of the rasters read.
@@ -34,13 +34,14 @@ from mrumonitor.raster.detector import detect_scenes
 from mrumonitor.raster.engine import dask_engine
 from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
-from mrumonitor.raster.incremental import DetectPlan, link_layer
 from mrumonitor.raster.limit import BlockLimit, limit_activity
+from mrumonitor.raster.plan import DetectPlan, link_layer
 from mrumonitor.raster.plausibility import check_active_share, check_scene_area
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.vectorise import vectorise
 from mrumonitor.reference import load_boundaries
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import QUARANTINE_COLUMNS
 from mrumonitor.sites import SiteLayers, track_sites
 
@@ -64,7 +65,8 @@ class DetectResult:
 
 
 def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | None = None,
-           on_chunk: ChunkHook | None = None, plan: DetectPlan | None = None) -> DetectResult:
+           on_chunk: ChunkHook | None = None, plan: DetectPlan | None = None,
+           boundaries: gpd.GeoDataFrame | None = None) -> DetectResult:
     """Run the detect stage over the configured periods and write its layers into one folder.
 
     Parameters
@@ -79,17 +81,21 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     on_chunk : callable, optional
         Progress hook ``(task label, chunks done, chunks in all)``.
     plan : DetectPlan, optional
-        Which periods to re-use from the previous run (`raster.incremental.plan_detect`), and the countries
+        Which periods to re-use from the previous run (`pipeline.incremental.plan_detect`), and the countries
         a limited run computes (`raster.limit`). Default: process every period over the whole region.
+    boundaries : GeoDataFrame, optional
+        The country outlines (iso3, geometry) in the analysis CRS, as the pipeline holds them
+        (`ReferenceLayers.boundaries`). Default: read from ``paths.reference``.
     """
     periods = settings.activity.periods
     if not periods or not settings.activity.inputs:
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
     _check_scene_resolution(settings)
-    out = Path(out) if out is not None else settings.paths.work / "detect"
+    out = RunFolder(out if out is not None else settings.paths.work / "detect")
     plan = plan or DetectPlan({period.name: "" for period in periods})
-    boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    if boundaries is None:
+        boundaries = load_boundaries(settings.paths.reference, settings.analysis_crs)
     grid = regional_grid(settings, boundaries)
     chunk = settings.raster.chunk_size
     limit = BlockLimit.over(plan.countries, grid, chunk, boundaries) if plan.countries else None
@@ -110,13 +116,13 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
                     quarantine.append(rejected)
             combined = combine(layers) if layers else None
             if limit is not None:
-                before = plan.previous / f"activity_{period.name}.tif" if plan.previous else None
+                before = RunFolder(plan.previous).activity(period.name) if plan.previous else None
                 combined, kept = limit_activity(combined, grid, chunk, limit, before)
                 outside_from[period.name] = plan.previous.name if kept else None
             if combined is None:
                 log.warning("period %s: no input covers it; skipped", period.name)
                 continue
-            path = out / f"activity_{period.name}.tif"
+            path = out.activity(period.name)
             write_activity_cog(combined, grid, path, _tags(period, settings, countries=plan.countries),
                                on_chunk=_hook(on_chunk, f"activity {period.name}"),
                                in_flight=settings.dask.blocks_in_flight)
@@ -151,20 +157,20 @@ def _check_scene_resolution(settings: Settings) -> None:
                           f"{coarse:g}.")
 
 
-def _reused(settings: Settings, plan: DetectPlan, out: Path) -> tuple[dict, dict, list, list]:
+def _reused(settings: Settings, plan: DetectPlan, out: RunFolder) -> tuple[dict, dict, list, list]:
     """Link the re-used periods' COGs into `out`; their activity and area paths, gap and quarantine rows."""
     activity, areas = {}, {}
     if not plan.reuse:
         return activity, areas, [], []
-    source = plan.source
+    source = RunFolder(plan.source)
     for period in plan.reuse:
-        activity[period] = link_layer(source / f"activity_{period}.tif", out / f"activity_{period}.tif")
+        activity[period] = link_layer(source.activity(period), out.activity(period))
         for name, spec in settings.activity.inputs.items():
-            published = source / "areas" / f"activity_{name}_{period}.tif"
+            published = source.area_activity(name, period)
             if spec.kind == "scenes" and published.is_file():
-                areas.setdefault(name, {})[period] = link_layer(published, out / "areas" / published.name)
-    gaps = gpd.read_parquet(source / "gaps.parquet")
-    quarantine = gpd.read_parquet(source / "activity_quarantine.parquet")
+                areas.setdefault(name, {})[period] = link_layer(published, out.area_activity(name, period))
+    gaps = gpd.read_parquet(source.layer("gaps"))
+    quarantine = gpd.read_parquet(source.layer("activity_quarantine"))
     files = {str(period_path(spec, period)) for period in plan.reuse for spec in settings.activity.inputs.values()}
     log.info("re-used %d periods of run %s: %s", len(plan.reuse), source.name, ", ".join(plan.reuse))
     return (activity, areas, [gaps[gaps["period"].isin(plan.reuse)]],
@@ -175,7 +181,8 @@ def _order(settings: Settings, period: str) -> int:
     return [p.name for p in settings.activity.periods].index(period)
 
 
-def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: DetectPlan, limit: BlockLimit | None):
+def _scene_areas(settings: Settings, grid: Grid, out: RunFolder, on_chunk, plan: DetectPlan,
+                 limit: BlockLimit | None):
     """Detect activity in each scene area at the detector's resolution, for the periods the plan processes
     (their scenes and the baseline's are read, no other); land it on the regional grid. An area a `limit`
     does not touch is not read: the previous run's layers of the area are linked instead, when it has them."""
@@ -201,7 +208,7 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: Dete
         layers[name], paths[name] = {}, {}
         for period_name in (p for p in process if p in detected):
             period = next(p for p in settings.activity.periods if p.name == period_name)
-            path = out / "areas" / f"activity_{name}_{period_name}.tif"
+            path = out.area_activity(name, period_name)
             write_activity_cog(detected[period_name], fine, path, _tags(period, settings, area=name),
                                on_chunk=_hook(on_chunk, f"{name} {period_name}"),
                                in_flight=settings.dask.blocks_in_flight)
@@ -211,10 +218,11 @@ def _scene_areas(settings: Settings, grid: Grid, out: Path, on_chunk, plan: Dete
     return layers, paths
 
 
-def _kept_areas(name: str, process: list[str], previous: Path | None, out: Path) -> dict[str, Path]:
+def _kept_areas(name: str, process: list[str], previous: Path | None, out: RunFolder) -> dict[str, Path]:
     """The previous run's layers of scene area `name` for the periods in `process`, linked into `out`."""
-    published = {period: previous / "areas" / f"activity_{name}_{period}.tif" for period in process} if previous else {}
-    return {period: link_layer(path, out / "areas" / path.name) for period, path in published.items() if path.is_file()}
+    published = {period: RunFolder(previous).area_activity(name, period) for period in process} if previous else {}
+    return {period: link_layer(path, out.area_activity(name, period)) for period, path in published.items()
+            if path.is_file()}
 
 
 def _tags(period: PeriodSettings, settings: Settings, area: str | None = None,
@@ -234,13 +242,13 @@ def _hook(on_chunk: ChunkHook | None, label: str):
     return (lambda done, total: on_chunk(label, done, total)) if on_chunk else None
 
 
-def _previous_sites(out: Path) -> SiteLayers | None:
+def _previous_sites(out: RunFolder) -> SiteLayers | None:
     """The sites of the last detect run in this work folder, so that ids carry over."""
-    return SiteLayers.read(out) if SiteLayers.exists(out) else None
+    return SiteLayers.read(out.path) if SiteLayers.exists(out.path) else None
 
 
-def _write_sites(result: DetectResult, out: Path) -> dict[str, Path]:
-    written = result.sites.write(out)
-    written["activity_quarantine"] = write_geoparquet(result.quarantine, out / "activity_quarantine.parquet")
-    written["gaps"] = write_geoparquet(result.gaps, out / "gaps.parquet")
+def _write_sites(result: DetectResult, out: RunFolder) -> dict[str, Path]:
+    written = result.sites.write(out.path)
+    written["activity_quarantine"] = write_geoparquet(result.quarantine, out.layer("activity_quarantine"))
+    written["gaps"] = write_geoparquet(result.gaps, out.layer("gaps"))
     return written

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{type(exc).__name__}: {exc} (a bug: the traceback is in {log_path(store)})"
         record_failure(conn, args.row_id, message, policy, clock())
         return 1
-    periods = published.manifest.get("detect", {}).get("processed", [])
+    periods = published.manifest.detect.get("processed", [])
     record_success(conn, args.row_id, published.run_id, periods, clock())
     log.info("succeeded: run %s published (periods processed: %s)", published.run_id, ", ".join(periods) or "none")
     return 0

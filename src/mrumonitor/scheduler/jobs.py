@@ -2,7 +2,7 @@
 
 A job is a name, a cron expression (read in the job's time zone), the configuration its runs use, which
 must write to the store the job is scheduled in, and the countries its runs refresh (all, or some: see
-`mrumonitor.scope`). Jobs are rows of ``jobs`` in ``<store>/scheduler.sqlite``;
+`mrumonitor.pipeline.scope`). Jobs are rows of ``jobs`` in ``<store>/scheduler.sqlite``;
 their history stays in ``job_runs`` until the job is removed.
 
 A configuration whose folder holds the store (the usual layout: ``mrumonitor.toml`` beside ``layers/``) is
@@ -20,11 +20,11 @@ from pathlib import Path
 
 from mrumonitor.config import Settings
 from mrumonitor.errors import ConfigError
+from mrumonitor.pipeline.scope import RunScope, run_scope
 from mrumonitor.scheduler.clock import Clock, system_clock
 from mrumonitor.scheduler.cron import first_due
 from mrumonitor.scheduler.db import connect, connect_readonly, utc_text
 from mrumonitor.scheduler.history import transaction
-from mrumonitor.scope import RunScope, run_scope
 
 #: A job name: letters, digits, - and _.
 JOB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -1,11 +1,13 @@
 """The layer store: immutable runs published atomically under ``<paths.store>/runs/``, one writer at a time.
 
+The store knows runs, not stages: a run folder's files are named by `mrumonitor.runfolder`, and what a run
+holds is the build's business (`mrumonitor.pipeline`).
+
 - `runs`: run ids, `resolve_run`, `list_runs`, `read_manifest` (what readers use);
 - `lock`: `StoreLock`, the one-writer lock a run and the scheduler share;
 - `publish`: `publish_run` (staging folder, manifest, catalog, rename, LATEST) and leftovers of dead runs;
 - `layers`: the registry of published layers and how a run's files are described;
-- `manifest`, `catalog`: ``manifest.json`` and the STAC catalog of the rasters;
-- `provenance`: what a pipeline run records about its inputs, thresholds and caveats;
+- `manifest`, `catalog`: the store's keys of a run's manifest (`mrumonitor.manifest`), the STAC catalog;
 - `retention`: which old runs are kept; `storage`: disk failures as clear errors; `faults`: test checkpoints.
 """
 

@@ -1,9 +1,9 @@
 """The STAC catalog of a run's raster layers: one Item per activity COG, with relative links only.
 
-The catalog sits at ``stac/catalog.json`` inside the run folder, each Item at ``stac/<layer>/<layer>.json``
-with its asset pointing back at the COG (``../../activity_2026H1.tif``), so the run folder can be moved or
-copied whole (a self-contained catalog). An Item covers its period (start_datetime to the end of its last
-day, UTC) and the raster's footprint in WGS84, and carries the raster's CRS, shape and transform with the
+The catalog sits at `RunFolder.catalog` inside the run folder, each Item in a folder of its own beside it,
+with its asset pointing back at the COG by a relative link, so the run folder can be moved or copied whole
+(a self-contained catalog). An Item covers its period (start_datetime to the end of its last day, UTC) and
+the raster's footprint in WGS84, and carries the raster's CRS, shape and transform with the
 projection extension. Only the core STAC schemas are validated: extension schemas would have to be
 fetched from the web, and the store works offline.
 """
@@ -19,8 +19,7 @@ from pyproj import CRS
 from pystac.extensions.projection import ProjectionExtension
 from pystac.validation import validate_dict
 
-#: The catalog, relative to the run folder.
-CATALOG_PATH = "stac/catalog.json"
+from mrumonitor.runfolder import RunFolder
 
 
 def write_catalog(run_dir: Path, run_id: str, layers: dict[str, dict], title: str) -> Path:
@@ -35,7 +34,7 @@ def write_catalog(run_dir: Path, run_id: str, layers: dict[str, dict], title: st
     for name, layer in layers.items():
         if layer["kind"] == "raster":
             catalog.add_item(_item(name, layer, run_dir))
-    path = Path(run_dir) / CATALOG_PATH
+    path = RunFolder(run_dir).catalog
     catalog.normalize_hrefs(str(path.parent))
     catalog.make_all_asset_hrefs_relative()
     for stac_object in (catalog, *catalog.get_items()):

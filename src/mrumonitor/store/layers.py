@@ -1,7 +1,7 @@
 """The layers a run publishes: what each one is (the registry), and how a run folder's files are described.
 
-A run folder holds its layers flat: vectors and tables as (Geo)Parquet (``<name>.parquet``), activity
-rasters as COGs (``activity_<period>.tif``, scene areas under ``areas/activity_<area>_<period>.tif``).
+A run folder holds its layers flat (`mrumonitor.runfolder`): vectors and tables as (Geo)Parquet, activity
+rasters as COGs (scene areas under ``areas/``).
 `describe_layers` turns the files of a folder into the ``layers`` entry of the manifest, reading only
 their metadata (Parquet footers, GeoTIFF headers) and their bytes for the checksum.
 """
@@ -18,6 +18,8 @@ import rasterio
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
+from mrumonitor.manifest import RunManifest
+from mrumonitor.runfolder import RunFolder, is_activity_layer
 from mrumonitor.store.checksum import sha256_file
 
 log = logging.getLogger(__name__)
@@ -106,9 +108,6 @@ ACTIVITY = LayerInfo(
     "Share of each cell under mining activity in the period, in percent (0-100; 255 = no valid observation), "
     "as a Cloud-Optimized GeoTIFF.")
 
-#: Where rasters of scene areas sit inside a run folder.
-AREAS_DIR = "areas"
-
 
 def describe_layers(run_dir: Path, previous: Path | None = None) -> dict[str, dict]:
     """The ``layers`` entry of a manifest: every layer file of `run_dir`, by layer name.
@@ -121,26 +120,21 @@ def describe_layers(run_dir: Path, previous: Path | None = None) -> dict[str, di
     `previous` is the folder of the previous run: a layer file that is that run's very file (hard-linked by
     an incremental run: same inode) keeps the SHA-256 its manifest recorded, without being read again.
     """
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     known = _published_checksums(previous)
-    tables = sorted(run_dir.glob("*.parquet"))
-    rasters = sorted(run_dir.glob("activity_*.tif")) + sorted((run_dir / AREAS_DIR).glob("activity_*.tif"))
-    return {path.stem: {"path": path.relative_to(run_dir).as_posix(), **describe(path),
-                        "bytes": path.stat().st_size, "sha256": _checksum(path, run_dir, previous, known)}
-            for paths, describe in ((tables, _table), (rasters, _raster)) for path in paths}
+    return {path.stem: {"path": folder.relative(path), **describe(path), "bytes": path.stat().st_size,
+                        "sha256": _checksum(path, folder, previous, known)}
+            for paths, describe in ((folder.tables(), _table), (folder.rasters(), _raster)) for path in paths}
 
 
-def _published_checksums(run_dir: Path | None) -> dict[str, str]:
-    """Relative path -> SHA-256 of the layers a published run's manifest lists ({} when there is none)."""
-    try:
-        layers = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))["layers"]
-    except (TypeError, OSError, ValueError, KeyError):
-        return {}
-    return {layer["path"]: layer["sha256"] for layer in layers.values() if "sha256" in layer}
+def _published_checksums(previous: Path | None) -> dict[str, str]:
+    """Relative path -> SHA-256 of the layers the previous run's manifest lists ({} when there is none)."""
+    layers = RunManifest.previous(previous).layers
+    return {layer["path"]: layer["sha256"] for layer in layers.values() if "path" in layer and "sha256" in layer}
 
 
-def _checksum(path: Path, run_dir: Path, previous: Path | None, known: dict[str, str]) -> str:
-    relative = path.relative_to(run_dir).as_posix()
+def _checksum(path: Path, folder: RunFolder, previous: Path | None, known: dict[str, str]) -> str:
+    relative = folder.relative(path)
     if relative in known and (previous / relative).exists() and (previous / relative).samefile(path):
         return known[relative]
     return sha256_file(path)
@@ -152,7 +146,7 @@ def layer_caveats(layers: dict[str, dict]) -> list[str]:
 
 
 def _info(name: str) -> LayerInfo:
-    if name.startswith("activity_") and name not in REGISTRY:
+    if is_activity_layer(name) and name not in REGISTRY:
         return ACTIVITY
     if name not in REGISTRY:
         log.warning("layer %s is not in the layer registry (mrumonitor.store.layers); published without a "

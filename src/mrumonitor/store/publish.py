@@ -6,7 +6,7 @@
 2. picks a run id later than every existing one, and calls the build with ``runs/.staging-<run_id>/``: on
    the same file system as the runs, so that the rename of step 5 is atomic. The build writes the layers
    there and returns the body of the manifest;
-3. describes the layers, writes the STAC catalog and ``manifest.json`` (`store.manifest`);
+3. describes the layers, writes the STAC catalog and ``manifest.json`` (`mrumonitor.manifest`);
 4. fsyncs every file and folder of the staging folder, and writes the marker ``.publishing-<run_id>``;
 5. renames the staging folder to ``runs/<run_id>/`` (complete, but not yet published);
 6. writes the new id to ``.LATEST.<pid>.tmp``, fsyncs it and `os.replace`s it over ``LATEST``: a reader
@@ -37,11 +37,13 @@ from pathlib import Path
 
 from mrumonitor.config import StoreSettings
 from mrumonitor.errors import StoreError
+from mrumonitor.manifest import RunBody, RunManifest
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.store.catalog import write_catalog
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.layers import describe_layers
 from mrumonitor.store.lock import StoreLock
-from mrumonitor.store.manifest import assemble_manifest, write_manifest
+from mrumonitor.store.manifest import assemble_manifest
 from mrumonitor.store.retention import TRASH_PREFIX, prune_runs
 from mrumonitor.store.runs import (
     LATEST_FILE,
@@ -80,8 +82,8 @@ class RunContext:
     previous: Path | None
 
 
-#: Writes a run's layers into ``context.staging`` and returns the body of its manifest (`store.manifest`).
-BuildRun = Callable[[RunContext], dict]
+#: Writes a run's layers into ``context.staging`` and returns the body of its manifest (`mrumonitor.manifest`).
+BuildRun = Callable[[RunContext], RunBody]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class PublishedRun:
 
     run_id: str
     path: Path
-    manifest: dict
+    manifest: RunManifest
     cleaned: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
 
@@ -104,7 +106,7 @@ def publish_run(store_dir: str | Path, build: BuildRun, retention: StoreSettings
     store_dir : path
         The layer store (``paths.store``); runs go under ``<store_dir>/runs/``.
     build : callable
-        ``build(context: RunContext) -> dict``: writes the layers, returns the manifest body.
+        ``build(context: RunContext) -> RunBody``: writes the layers, returns the manifest body.
     retention : StoreSettings
         keep_last and keep_days of the retention rule.
     title : str
@@ -186,7 +188,7 @@ def _next_run_id(store_dir: Path) -> str:
         time.sleep(0.2)
 
 
-def _complete(context: RunContext, body: dict, title: str, previous: str | None) -> dict:
+def _complete(context: RunContext, body: RunBody, title: str, previous: str | None) -> RunManifest:
     """Describe the built layers, write the STAC catalog and the manifest into the staging folder."""
     started = time.monotonic()
     layers = describe_layers(context.staging, context.previous)
@@ -194,7 +196,7 @@ def _complete(context: RunContext, body: dict, title: str, previous: str | None)
     checkpoint("catalog", context.staging)
     created = run_started(context.run_id).isoformat().replace("+00:00", "Z")
     manifest = assemble_manifest(context.run_id, created, previous, body, layers, time.monotonic() - started)
-    write_manifest(context.staging, manifest)
+    manifest.write(RunFolder(context.staging))
     log.info("run %s: %d layers described, catalog and manifest written", context.run_id, len(layers))
     return manifest
 

@@ -5,7 +5,7 @@ Layout of a store (``<paths.store>``)::
     runs/
       LATEST                     the id of the latest run, one line, replaced atomically (os.replace)
       .lock                      flock-ed by the process writing to the store (see `store.lock`)
-      20261122T101500Z-3f2a/     a published run: manifest.json, the layers, stac/catalog.json
+      20261122T101500Z-3f2a/     a published run (`mrumonitor.runfolder`): its manifest, layers and catalog
       .staging-<run_id>/         a run being built, or left by a run that died (see `store.publish`)
       .publishing-<run_id>       a publish in progress: renamed into place, LATEST not yet moved
       .trash-<run_id>/           a run being deleted by the retention rule
@@ -19,20 +19,19 @@ against `RUN_ID` first.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from mrumonitor.errors import StoreError
+from mrumonitor.manifest import RunManifest, read_manifest  # noqa: F401  (read_manifest: the readers' entry)
+from mrumonitor.runfolder import RunFolder
 
 #: Folder of the runs inside a store.
 RUNS_DIR = "runs"
 #: File naming the latest run, inside RUNS_DIR.
 LATEST_FILE = "LATEST"
-#: The manifest of a run, inside its folder.
-MANIFEST_FILE = "manifest.json"
 #: A run id: the UTC second the run started, then 4 random hex digits. Ids sort in time order.
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{4}$")
 #: Prefix of the marker of a publish in progress (see `store.publish`).
@@ -141,25 +140,6 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
     return runs_dir(store_dir) / run_id
 
 
-def read_manifest(run_dir: str | Path) -> dict:
-    """The manifest of the run in `run_dir` (see `store.publish` for its layout)."""
-    path = Path(run_dir) / MANIFEST_FILE
-    damaged = f"{path}: the manifest is damaged ({{}}). Publish a new run with `mrumonitor run`."
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StoreError(f"{path}: the run has no manifest; it is not a complete run of mrumonitor. "
-                         "Delete the folder, or publish a new run with `mrumonitor run`.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(damaged.format(exc)) from None
-    except OSError as exc:
-        raise StoreError(f"{path}: the manifest cannot be read ({exc.strerror or exc}).") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("layers"), dict) or not all(
-            isinstance(entry, dict) for entry in manifest["layers"].values()):
-        raise StoreError(damaged.format("it is not a JSON object with a `layers` object of layer entries"))
-    return manifest
-
-
 def list_runs(store_dir: str | Path) -> list[RunSummary]:
     """Every run folder of the store, oldest first, with what its manifest says."""
     latest = latest_run_id(store_dir)
@@ -168,16 +148,16 @@ def list_runs(store_dir: str | Path) -> list[RunSummary]:
 
 def _summary(path: Path, latest: bool) -> RunSummary:
     try:
-        manifest = read_manifest(path)
+        manifest = RunManifest.read(RunFolder(path))
     except StoreError as exc:
         return RunSummary(path.name, path, "", latest, [], None, f"damaged: {exc}")
-    layers = manifest.get("layers", {})
+    layers = manifest.layers
     periods = list(dict.fromkeys(layer["period"] for layer in layers.values() if layer.get("period")))
     sites = layers.get("sites", {}).get("count")
     status = "published"
     if not latest and (path.parent / f"{PUBLISHING_PREFIX}{path.name}").exists():
         status = "unpublished: its run stopped before LATEST named it; the next run removes it"
-    return RunSummary(path.name, path, manifest.get("created", ""), latest, periods, sites, status)
+    return RunSummary(path.name, path, manifest.created, latest, periods, sites, status)
 
 
 def _listing(ids: list[str]) -> str:

@@ -13,13 +13,12 @@ given and keeps the others as the previous published run left them:
 
 A limited run needs a published run to start from. The manifest's ``scope`` section and one of its caveats
 say what was refreshed and what was kept, and from which run; a later full run refreshes everything (the
-periods a limited run processed carry the country list in their fingerprint, `raster.incremental`).
+periods a limited run processed carry the country list in their fingerprint, `pipeline.incremental`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +27,8 @@ from mrumonitor.config import Settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.frames import concat_frames
 from mrumonitor.ingest.run import IngestResult
+from mrumonitor.manifest import RunManifest
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import CONCESSION_COLUMNS, QUARANTINE_COLUMNS
 
 
@@ -76,7 +77,7 @@ def run_scope(settings: Settings, countries: list[str] | tuple[str, ...] | None)
     return RunScope(tuple(code for code in known if code in codes))
 
 
-def keep_other_countries(ingested: IngestResult, previous: Path, manifest: dict, scope: RunScope,
+def keep_other_countries(ingested: IngestResult, previous: RunFolder, manifest: RunManifest, scope: RunScope,
                          settings: Settings) -> IngestResult:
     """The ingest of a limited run completed with the previous run's rows of the countries it did not read.
 
@@ -85,11 +86,11 @@ def keep_other_countries(ingested: IngestResult, previous: Path, manifest: dict,
     ingest report (which lists the sources in configuration order).
     """
     order = {name: rank for rank, name in enumerate(settings.sources)}
-    kept = [_other_rows(gpd.read_parquet(previous / f"{layer}.parquet"), scope)
+    kept = [_other_rows(gpd.read_parquet(previous.layer(layer)), scope)
             for layer in ("concessions", "quarantine")]
     concessions = concat_frames([kept[0], ingested.concessions], settings.analysis_crs, CONCESSION_COLUMNS)
     quarantine = concat_frames([kept[1], ingested.quarantine], settings.analysis_crs, QUARANTINE_COLUMNS)
-    report = pd.DataFrame((manifest.get("counts") or {}).get("cadastre_by_source", []))
+    report = pd.DataFrame(manifest.counts.get("cadastre_by_source", []))
     report = report[~report["country"].map(scope.covers)] if len(report) else report
     report = pd.concat([report, ingested.report], ignore_index=True)
     reasons = [column for column in report.columns if column not in ("source", "country")]
@@ -98,10 +99,10 @@ def keep_other_countries(ingested: IngestResult, previous: Path, manifest: dict,
     return IngestResult(concessions, quarantine, report)
 
 
-def kept_inputs(inputs: list[dict], manifest: dict, scope: RunScope) -> list[dict]:
+def kept_inputs(inputs: list[dict], manifest: RunManifest, scope: RunScope) -> list[dict]:
     """The input records of a limited run: its own, but for the cadastres it did not read, those of the
     previous run (whose `manifest` is given) that made the rows it kept, marked ``kept_from``."""
-    kept = [{**record, "kept_from": manifest["run_id"]} for record in manifest.get("inputs", [])
+    kept = [{**record, "kept_from": manifest.run_id} for record in manifest.inputs
             if record["role"] == "cadastre" and not scope.covers(record["country"])]
     own = [record for record in inputs if record["role"] != "cadastre" or scope.covers(record["country"])]
     return kept + own

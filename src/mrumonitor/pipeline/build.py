@@ -1,13 +1,15 @@
 """One batch update: ingest -> detect -> analyse into a staging folder, published as a new run of the store.
 
-`run_pipeline` is what `mrumonitor run` (and later the scheduler) calls. The stages write flat into the
-run's staging folder: ingest its concessions and quarantine, detect its activity COGs and site layers,
-analyse its layers (its enriched ``sites`` and ``site_periods`` replace detect's). The site layers of the
-previous run are handed to detect, so site ids carry over from run to run. The store then describes the
+`run_pipeline` is what `mrumonitor run` and the scheduler call. The reference layers are read once
+(`reference.layers.ReferenceLayers`) and handed to the stages as data; each stage returns what it made and
+the run's staging folder (`mrumonitor.runfolder`) receives it: ingest's concessions and quarantine, detect's
+activity COGs and site layers (detect writes its rasters chunk by chunk), analyse's layers (its enriched
+``sites`` and ``site_periods`` replace detect's), then the reference layers themselves. The site layers of
+the previous run are handed to detect, so site ids carry over from run to run. The store then describes the
 layers, writes the catalog and manifest and publishes the run atomically (`store.publish`).
 
 A run limited to some countries (``countries``) refreshes their data only and keeps the other countries'
-from the previous run (`mrumonitor.scope`); the manifest's ``scope`` section and a caveat say so.
+from the previous run (`pipeline.scope`); the manifest's ``scope`` section and a caveat say so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -25,23 +28,30 @@ import pandas as pd
 from mrumonitor import __version__
 from mrumonitor.analysis.run import analyse
 from mrumonitor.config import Settings
-from mrumonitor.errors import StageInputError, StoreError
+from mrumonitor.errors import StageInputError
 from mrumonitor.ingest import ingest_sources, write_ingest
-from mrumonitor.ingest.run import IngestResult, ProgressHook
+from mrumonitor.ingest.run import IngestResult, ProgressHook, country_outlines
+from mrumonitor.manifest import RunBody, RunManifest
+from mrumonitor.pipeline.incremental import detect_entry, plan_detect
+from mrumonitor.pipeline.provenance import describe_inputs, input_caveats, snapshots, thresholds
+from mrumonitor.pipeline.scope import (
+    RunScope,
+    keep_other_countries,
+    kept_inputs,
+    run_scope,
+    scope_caveat,
+    scope_entry,
+)
 from mrumonitor.raster.gaps import gap_summary
-from mrumonitor.raster.incremental import plan_detect
 from mrumonitor.raster.run import ChunkHook, DetectResult, detect
 from mrumonitor.raster.summary import country_summary
 from mrumonitor.reference.layers import ReferenceLayers
-from mrumonitor.runfolder import RunFolder
+from mrumonitor.runfolder import RunFolder, activity_layer
 from mrumonitor.runwarnings import collecting_warnings
-from mrumonitor.scope import RunScope, keep_other_countries, kept_inputs, run_scope, scope_caveat, scope_entry
 from mrumonitor.sites import SiteLayers
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
-from mrumonitor.store.provenance import describe_inputs, input_caveats, snapshots, thresholds
 from mrumonitor.store.publish import PublishedRun, RunContext, publish_run
-from mrumonitor.store.runs import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +72,7 @@ def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
         How long to wait for another run holding the store lock (default: refuse at once).
     countries : list of str, optional
         Refresh only these countries (ISO3 codes of ``project.countries``), keeping the others' data from
-        the latest run (`mrumonitor.scope`). Default: the whole region.
+        the latest run (`pipeline.scope`). Default: the whole region.
 
     Raises
     ------
@@ -82,77 +92,67 @@ def run_pipeline(settings: Settings, on_records: ProgressHook | None = None,
 
 
 def build_run(settings: Settings, context: RunContext, on_records: ProgressHook | None = None,
-              on_chunk: ChunkHook | None = None, scope: RunScope | None = None) -> dict:
-    """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`store.manifest`).
+              on_chunk: ChunkHook | None = None, scope: RunScope | None = None) -> RunBody:
+    """Run ingest, detect and analyse into ``context.staging``; return the manifest body (`mrumonitor.manifest`).
 
-    Every warning recorded while it runs (`mrumonitor.runwarnings`) goes into the manifest's ``warnings``.
+    The reference layers are read once (`ReferenceLayers.load`), handed to the stages and written into the
+    run. Every warning recorded while it runs (`mrumonitor.runwarnings`) goes into the manifest's ``warnings``.
     Detect is incremental: the periods whose inputs and configuration are those of the previous run are
-    re-used from it (`raster.incremental`), the others processed; the manifest's ``detect`` section says which.
+    re-used from it (`pipeline.incremental`), the others processed; the manifest's ``detect`` section says which.
     A limited `scope` reads the sources of its countries only and computes activity over them only.
     """
     with collecting_warnings() as warnings:
         body = _build(settings, context, on_records, on_chunk, scope or RunScope())
-    return {**body, "warnings": [warning.as_dict() for warning in warnings]}
+    return replace(body, warnings=[warning.as_dict() for warning in warnings])
 
 
 def _build(settings: Settings, context: RunContext, on_records: ProgressHook | None, on_chunk: ChunkHook | None,
-           scope: RunScope) -> dict:
-    staging, timings = context.staging, {}
-    previous = _previous_manifest(context.previous)
-    if scope.limited and not _has_vectors(context.previous):
+           scope: RunScope) -> RunBody:
+    staging, timings = RunFolder(context.staging), {}
+    previous = RunManifest.previous(context.previous)
+    if scope.limited and not (context.previous and RunFolder(context.previous).has_layers("concessions",
+                                                                                           "quarantine")):
         raise StageInputError(f"a run limited to {scope.label()} keeps the other countries' data from the latest "
                               f"run, and the store {settings.paths.store} has none that holds them: run "
                               "`mrumonitor run` without --countries first.")
+    reference = ReferenceLayers.load(settings)
     with _timed(timings, "ingest"):
-        ingested = ingest_sources(settings, on_progress=on_records, only=scope.sources(settings))
+        ingested = ingest_sources(settings, country_outlines(reference.boundaries), on_progress=on_records,
+                                  only=scope.sources(settings))
         if scope.limited:
-            ingested = keep_other_countries(ingested, context.previous, previous, scope, settings)
-        write_ingest(ingested, staging)
-    checkpoint("vectors", staging)
+            ingested = keep_other_countries(ingested, RunFolder(context.previous), previous, scope, settings)
+        write_ingest(ingested, staging.path)
+    checkpoint("vectors", staging.path)
     with _timed(timings, "detect"):
-        inputs = describe_inputs(_read_by(settings, scope), known=records_by_path(previous.get("inputs")))
+        inputs = describe_inputs(_read_by(settings, scope), known=records_by_path(previous.inputs))
         inputs = kept_inputs(inputs, previous, scope) if scope.limited else inputs
-        plan = plan_detect(settings, inputs, context.previous, scope.countries)
-        detected = detect(settings, out=staging, previous=_previous_sites(context.previous), on_chunk=on_chunk,
-                          plan=plan)
-    checkpoint("rasters", staging)
+        plan = plan_detect(settings, inputs, context.previous, previous, scope.countries)
+        detected = detect(settings, out=staging.path, previous=_previous_sites(context.previous), on_chunk=on_chunk,
+                          plan=plan, boundaries=reference.boundaries)
+    checkpoint("rasters", staging.path)
     with _timed(timings, "analyse"):
-        analyse(settings, staging, staging, staging)
-        reference = ReferenceLayers.load(settings).write(RunFolder(staging))
-    scoped = scope_entry(scope, settings, previous.get("run_id"), detected.limit)
-    return {
-        "config": {"files": [file_record(path) for path in settings.config_files],
-                   "fingerprint": settings.fingerprint(), "effective": settings.model_dump(mode="json")},
-        "thresholds": thresholds(settings),
-        "reference": reference,
-        "periods": [{**period.model_dump(mode="json"),
-                     "layer": f"activity_{period.name}" if period.name in detected.activity else None}
-                    for period in settings.activity.periods],
-        "baseline": settings.activity.baseline,
-        "detect": plan.manifest_entry(context.run_id),
-        "scope": scoped,
-        "gaps": gap_summary(detected.gaps),
-        "inputs": inputs,
-        "snapshots": {**snapshots(settings), **_kept_snapshots(previous, scope)},
-        "reproduce": _reproduce(settings, scope),
-        "timings_s": timings,
-        "counts": _counts(ingested, detected),
-        "caveats": input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c],
-    }
-
-
-def _previous_manifest(previous: Path | None) -> dict:
-    """The manifest of the previous run ({} when there is none or it cannot be read)."""
-    try:
-        return read_manifest(previous) if previous is not None else {}
-    except StoreError:
-        return {}
-
-
-def _has_vectors(previous: Path | None) -> bool:
-    """Whether the previous run holds the concessions and quarantine a limited run keeps."""
-    return previous is not None and all((previous / f"{name}.parquet").is_file() for name in ("concessions",
-                                                                                               "quarantine"))
+        analyse(settings, ingested.concessions, detected.sites, reference).write(staging)
+        written = reference.write(staging)
+    scoped = scope_entry(scope, settings, previous.run_id or None, detected.limit)
+    return RunBody(
+        config={"files": [file_record(path) for path in settings.config_files],
+                "fingerprint": settings.fingerprint(), "effective": settings.model_dump(mode="json")},
+        thresholds=thresholds(settings),
+        reference=written,
+        periods=[{**period.model_dump(mode="json"),
+                  "layer": activity_layer(period.name) if period.name in detected.activity else None}
+                 for period in settings.activity.periods],
+        baseline=settings.activity.baseline,
+        detect=detect_entry(plan, context.run_id),
+        scope=scoped,
+        gaps=gap_summary(detected.gaps),
+        inputs=inputs,
+        snapshots={**snapshots(settings), **_kept_snapshots(previous, scope)},
+        reproduce=_reproduce(settings, scope),
+        timings_s=timings,
+        counts=_counts(ingested, detected),
+        caveats=input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c],
+    )
 
 
 def _read_by(settings: Settings, scope: RunScope) -> Settings:
@@ -162,9 +162,9 @@ def _read_by(settings: Settings, scope: RunScope) -> Settings:
     return settings.model_copy(update={"sources": {name: settings.sources[name] for name in scope.sources(settings)}})
 
 
-def _kept_snapshots(previous: dict, scope: RunScope) -> dict:
+def _kept_snapshots(previous: RunManifest, scope: RunScope) -> dict:
     """The cadastre snapshot dates a limited run keeps from the previous run (of the countries it did not read)."""
-    return {country: day for country, day in previous.get("snapshots", {}).items()
+    return {country: day for country, day in previous.snapshots.items()
             if scope.limited and not scope.covers(country)}
 
 
