@@ -372,3 +372,50 @@ def demo_url(demo_app):
     """The URL of `demo_app` served by waitress for the test module."""
     with running_server(demo_app.server, threads=8) as url:
         yield url
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Test kinds (pyproject.toml's markers say what each means). Every test carries exactly one; browser and demo
+# tests are slow by this rule, so `python -m pytest -m "not slow"` is the fast lane and never builds the demo.
+
+#: The kind markers: exactly one per test.
+KINDS = ("unit", "integration", "browser", "demo")
+
+#: Kinds that are slow whatever the test: a browser start, or the session's demo (minutes).
+SLOW_KINDS = ("browser", "demo")
+
+#: dash[testing]'s fixtures that start chromium.
+BROWSER_FIXTURES = {"dash_duo", "dash_br"}
+
+#: The fixtures that build the session's demo, and the kind a test using one must carry (browser tests
+#: draw the demo too).
+DEMO_FIXTURES = {"session_demo", "demo_settings"}
+
+
+def _kind_problem(item: pytest.Item, kinds: list[str]) -> str | None:
+    """Why `item`'s kind markers `kinds` are wrong, or None when they are right."""
+    if len(kinds) != 1:
+        return f"has {len(kinds)} kind markers {kinds or ''}: give it exactly one of {', '.join(KINDS)}"
+    uses = set(getattr(item, "fixturenames", ()))
+    if uses & BROWSER_FIXTURES and kinds != ["browser"]:
+        return f"drives a browser ({', '.join(sorted(uses & BROWSER_FIXTURES))}): mark it browser"
+    if uses & DEMO_FIXTURES and kinds[0] not in SLOW_KINDS:
+        return f"uses the session's demo ({', '.join(sorted(uses & DEMO_FIXTURES))}): mark it demo"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test has exactly one kind marker, consistent with the fixtures it uses; browser and demo tests
+    are also `slow`. A test that breaks the rule stops the collection with its name and the fix."""
+    problems = []
+    for item in items:
+        kinds = [kind for kind in KINDS if item.get_closest_marker(kind)]
+        problem = _kind_problem(item, kinds)
+        if problem:
+            problems.append(f"{item.nodeid} {problem}")
+        elif kinds[0] in SLOW_KINDS:
+            item.add_marker(pytest.mark.slow)
+    if problems:
+        raise pytest.UsageError("tests without a valid kind marker (pyproject.toml's [tool.pytest.ini_options] "
+                                "markers; a whole module takes `pytestmark = pytest.mark.<kind>`):\n  "
+                                + "\n  ".join(problems))

@@ -36,6 +36,8 @@ from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.raster.testing import write_sparse_raster
 
+pytestmark = pytest.mark.unit
+
 #: The test grid: 100 x 90 pixels of 100 m near the origin of the analysis CRS (about 8.8 W, 8.5 N).
 GRID_BOUNDS = (0.0, 0.0, 10_000.0, 9_000.0)
 

@@ -23,6 +23,8 @@ from mrumonitor.config import (
 from mrumonitor.errors import ConfigError, InputFileError
 from mrumonitor.schema import CAPACITY_COLUMNS, KP_ANOMALY_COLUMNS
 
+pytestmark = pytest.mark.unit
+
 HEADER = ",".join(DECLARED_COLUMNS)
 
 

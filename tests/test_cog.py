@@ -16,6 +16,8 @@ from mrumonitor.raster.activity import grid_array, on_grid
 from mrumonitor.raster.cog import period_tags, read_activity, write_activity_cog
 from mrumonitor.raster.grid import Grid
 
+pytestmark = pytest.mark.unit
+
 #: Larger than one 512 COG tile both ways, so that the COG has tiles and overviews.
 SHAPE = (1100, 1300)
 

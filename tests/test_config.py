@@ -11,6 +11,8 @@ from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.resources import default_config_path
 
+pytestmark = pytest.mark.unit
+
 
 def test_defaults_describe_the_four_countries_in_a_projected_crs():
     settings = load_settings()

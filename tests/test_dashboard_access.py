@@ -51,6 +51,7 @@ from mrumonitor.store.runs import resolve_run
 AGENCY = Access("nma_sle", "agency", "SLE")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("countries", "agency_sees"), [
     ("SLE", True), ("sle", True), ("GIN", False), (None, False), ("", False), ("GIN;SLE", True),
     ("CIV;GHA", False), ("GIN, SLE", True), (["GIN", "SLE"], True), (("LBR",), False), (["GIN;SLE"], True)])
@@ -64,16 +65,19 @@ def test_agency_sees_sites_of_its_country_and_those_crossing_into_it(countries, 
             AGENCY.require_sites(countries)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("layer", sorted(SITE_LEVEL_LAYERS) + ["activity_2026H1", "activity_scenes_koidu_2025H2"])
 def test_site_level_layers(layer):
     assert is_site_level(layer)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("layer", sorted(AGGREGATE_LAYERS))
 def test_aggregate_layers(layer):
     assert not is_site_level(layer)
 
 
+@pytest.mark.integration
 def test_everyone_is_regional_when_auth_is_off(dashboard_store, tmp_path):
     settings = load_settings().model_copy(update={"paths": load_settings().paths.model_copy(
         update={"store": dashboard_store})})
@@ -90,6 +94,7 @@ def test_everyone_is_regional_when_auth_is_off(dashboard_store, tmp_path):
     assert client.get(overlay_url(DASHBOARD_RUN, "2025H2")).status_code == 200
 
 
+@pytest.mark.unit
 def test_auth_without_its_secret_key_is_a_clear_error(auth_settings, monkeypatch):
     monkeypatch.delenv(TEST_SECRET_ENV, raising=False)
     with pytest.raises(ConfigError, match=f"environment variable {TEST_SECRET_ENV}"):
@@ -127,6 +132,7 @@ DATA_REQUESTS = [
     ("GET", "/download/..%2F..%2Fetc%2Fpasswd")]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("method", "path"), DATA_REQUESTS)
 def test_data_requests_without_a_session_get_401(client, method, path):
     reply = client.request(method, path)
@@ -134,6 +140,7 @@ def test_data_requests_without_a_session_get_401(client, method, path):
     assert "Log in first" in reply.text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", ["/", "/map", "/downloads?country=GIN", "/whoami"])
 def test_pages_without_a_session_redirect_to_the_login_page(client, path):
     reply = client.request("GET", path)
@@ -143,6 +150,7 @@ def test_pages_without_a_session_redirect_to_the_login_page(client, path):
     assert path.split("?")[0] in location.replace("%2F", "/")
 
 
+@pytest.mark.integration
 def test_login_page_and_its_stylesheet_are_public_and_local(client):
     page = client.request("GET", "/login")
     assert page.status == 200 and '<form method="post" action="/login">' in page.text
@@ -151,6 +159,7 @@ def test_login_page_and_its_stylesheet_are_public_and_local(client):
     assert style.status == 200 and style.headers["Content-Type"].startswith("text/css")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("user", sorted(DASHBOARD_USERS))
 def test_a_user_logs_in_and_out(client, user):
     reply = log_in(client, user, next_page="/whoami")
@@ -162,12 +171,14 @@ def test_a_user_logs_in_and_out(client, user):
     assert client.request("GET", download_url(DASHBOARD_RUN, "capacity", "csv")).status == 401
 
 
+@pytest.mark.integration
 def test_session_cookie_is_http_only_and_same_site(client):
     reply = log_in(client, "nma_sle")
     cookie = reply.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("user", "password"), [("nma_sle", "wrong"), ("nobody", "koidu-2026"),
                                                 ("nma_sle", ""), ("kp_team", "koidu-2026")])
 def test_wrong_credentials_are_refused(client, user, password):
@@ -176,6 +187,7 @@ def test_wrong_credentials_are_refused(client, user, password):
     assert client.request("GET", "/whoami").status == 302
 
 
+@pytest.mark.integration
 def test_login_without_the_form_token_is_refused(client):
     client.request("GET", "/login")
     reply = client.request("POST", "/login", data={"username": "nma_sle", "password": "koidu-2026", "csrf": "forged"})
@@ -183,6 +195,7 @@ def test_login_without_the_form_token_is_refused(client):
     assert client.request("GET", "/whoami").status == 302
 
 
+@pytest.mark.integration
 def test_a_second_login_page_keeps_the_first_forms_token(client):
     """The browser's favicon request, redirected to /login, or a second tab must not expire the form shown."""
     first = client.request("GET", "/login")
@@ -192,6 +205,7 @@ def test_a_second_login_page_keeps_the_first_forms_token(client):
     assert reply.status == 302
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"])
 def test_login_never_redirects_to_another_site(client, target):
     reply = log_in(client, "nma_sle", next_page=target.replace("/", "%2F").replace("\\", "%5C"))
@@ -199,6 +213,7 @@ def test_login_never_redirects_to_another_site(client, target):
     assert re.sub(r"^http://[^/]+", "", reply.headers["Location"]) == "/"
 
 
+@pytest.mark.unit
 def test_hash_password_prints_a_hash_that_checks():
     result = CliRunner().invoke(cli, ["serve", "--hash-password"], input="s3cret-pass\ns3cret-pass\n")
     assert result.exit_code == 0, result.output
@@ -251,6 +266,7 @@ def site_callbacks(client: HttpClient, country: str) -> dict[str, list[str]]:
     return answers
 
 
+@pytest.mark.demo
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"), ("POST", "/_dash-update-component"),
     ("GET", "/assets/style.css"), ("GET", "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.min.js"),
@@ -262,12 +278,14 @@ def test_full_app_refuses_data_without_a_session(demo_url, method, path):
     assert reply.status == 401, reply.text
 
 
+@pytest.mark.demo
 @pytest.mark.parametrize("path", ["/", "/map", "/unregistered", "/border", "/downloads", "/runs", "/site/x"])
 def test_full_app_pages_redirect_to_login_without_a_session(demo_url, path):
     reply = user_client(demo_url, None).request("GET", path)
     assert reply.status == 302 and "/login?next=" in reply.headers["Location"]
 
 
+@pytest.mark.demo
 def test_agency_gets_no_other_countrys_sites_from_the_dash_callbacks(demo_url, site_countries):
     guinea_only = {site for site, countries in site_countries.items() if "SLE" not in countries}
     regional = site_callbacks(user_client(demo_url, "kp_team"), "GIN")
@@ -281,6 +299,7 @@ def test_agency_gets_no_other_countrys_sites_from_the_dash_callbacks(demo_url, s
     assert own and all("SLE" in site_countries[site] for site in own)
 
 
+@pytest.mark.demo
 def test_agency_gets_no_other_countrys_sites_from_any_route(demo_url, demo_run, site_countries):
     agency, regional = user_client(demo_url, "nma_sle"), user_client(demo_url, "kp_team")
     run_id = demo_run.name
@@ -311,6 +330,7 @@ def wait_for_file(folder: Path, suffix: str, timeout: float = 60.0) -> Path:
     raise AssertionError(f"no {suffix} arrived in {folder}: {sorted(p.name for p in folder.iterdir())}")
 
 
+@pytest.mark.browser
 def test_browser_logs_in_and_downloads_its_countrys_geopackage(dash_br, demo_url, demo_run, site_countries):
     """Headless Chromium: the login page, then the Downloads page's GeoPackage button; the file opens."""
     driver = dash_br.driver

@@ -14,6 +14,8 @@ from selenium.webdriver.common.by import By
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.data import load_run
 
+pytestmark = pytest.mark.browser
+
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 #: page name: (path, an element that shows the page has rendered its data).

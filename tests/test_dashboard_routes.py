@@ -36,6 +36,8 @@ from mrumonitor.dashboard.overlay import MAX_WIDTH, RAMP, WEB_MERCATOR, encode_p
 from mrumonitor.dashboard.routes import download_url, install_routes, overlay_bounds, overlay_url
 from mrumonitor.reference import load_boundaries
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def server(auth_settings, secret_key) -> flask.Flask:

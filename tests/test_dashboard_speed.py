@@ -17,6 +17,8 @@ from mrumonitor.dashboard import data as dd
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.app import create_app
 
+pytestmark = pytest.mark.demo
+
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 GIN_AGENCY = Access("gin", "agency", "GIN")
 

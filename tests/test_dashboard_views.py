@@ -22,6 +22,8 @@ from mrumonitor.dashboard.routes import reference_url
 from mrumonitor.dashboard.views import load_views
 from mrumonitor.errors import AccessDenied, ConfigError
 
+pytestmark = pytest.mark.demo
+
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 
 

@@ -16,6 +16,8 @@ from mrumonitor.errors import ConfigError
 from mrumonitor.raster.engine import ENV_SCHEDULER, compute_bounded, dask_engine, scheduler_address
 from mrumonitor.raster.run import detect
 
+pytestmark = pytest.mark.integration
+
 distributed = pytest.importorskip("distributed")
 
 

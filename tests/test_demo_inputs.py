@@ -27,6 +27,8 @@ from mrumonitor.demo.detections import SURVEY_DATE
 from mrumonitor.ingest import ingest_sources
 from mrumonitor.schema import PRODUCTION_LICENCE_TYPES, Reason
 
+pytestmark = pytest.mark.demo
+
 SEED = 2026
 SOURCES = ("sle", "gin", "lbr", "civ")
 SETTINGS = load_settings()

@@ -14,6 +14,8 @@ import shapely
 from mrumonitor.config import load_settings
 from mrumonitor.store.runs import read_manifest, resolve_run
 
+pytestmark = pytest.mark.demo
+
 PERIODS = ("2023H2", "2024H2", "2025H2", "2026H1")
 
 

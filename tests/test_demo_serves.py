@@ -11,10 +11,13 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from mrumonitor.config import load_settings
 from mrumonitor.store.runs import resolve_run
+
+pytestmark = pytest.mark.demo
 
 
 def _free_port() -> int:

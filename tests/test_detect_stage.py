@@ -15,6 +15,8 @@ from mrumonitor.errors import ConfigError, InputFileError
 from mrumonitor.raster.run import detect
 from mrumonitor.reference import load_borders
 
+pytestmark = pytest.mark.integration
+
 PERIODS = """
 [activity]
 periods = [{ name = "P1", start = 2025-01-01, end = 2025-06-30 },

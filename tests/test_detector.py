@@ -33,6 +33,8 @@ from mrumonitor.raster.region import area_grid
 from mrumonitor.raster.scenes import SCENE_BANDS, assign_periods, discover_scenes, read_scene_window
 from mrumonitor.schema import ACTIVITY_NODATA
 
+pytestmark = pytest.mark.unit
+
 SETTINGS = load_settings()
 DETECTOR = SETTINGS.detector
 CRS_ANALYSIS = SETTINGS.analysis_crs

@@ -194,6 +194,7 @@ def file_crs(fmt, crs):
 # --- every format round-trips --------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("fmt", formats_for("vector"))
 def test_vector_export_round_trips_features_attributes_crs_and_accents(run, fmt, tmp_path, crs):
     result = export(run, "sites", fmt, tmp_path)
@@ -212,6 +213,7 @@ def test_vector_export_round_trips_features_attributes_crs_and_accents(run, fmt,
     assert HOLDER in set(got["holder"]) and CIV_NAME in set(got["country_name"])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("fmt", formats_for("table"))
 def test_table_export_round_trips_rows_and_accents(run, fmt, tmp_path):
     got = reopen(export(run, "capacity", fmt, tmp_path), fmt, "capacity", "table")
@@ -220,6 +222,7 @@ def test_table_export_round_trips_rows_and_accents(run, fmt, tmp_path):
     assert CIV_NAME in set(got["country_name"])
 
 
+@pytest.mark.unit
 def test_raster_export_round_trips_values_grid_tags_as_a_cog(run, tmp_path, activity, crs):
     values, grid = activity
     result = export(run, "activity_2025H2", "cog", tmp_path)
@@ -236,6 +239,7 @@ def test_raster_export_round_trips_values_grid_tags_as_a_cog(run, tmp_path, acti
 # --- per-country exports -------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("fmt", formats_for("vector"))
 @pytest.mark.parametrize("country, ids, straddling_ha", [("GIN", ["S1", "S2"], 100.0),
                                                          ("CIV", ["S2", "S3", "S4"], 300.0)])
@@ -262,6 +266,7 @@ def test_country_export_cuts_a_transboundary_site_exactly_at_the_border(run, fmt
     assert HOLDER in set(got["holder"])
 
 
+@pytest.mark.unit
 def test_a_site_crossing_the_border_twice_keeps_both_parts_inside(crs):
     u_shaped = shapely.Polygon([(0, 0), (10, 0), (10, 10), (6, 10), (6, 5), (4, 5), (4, 10), (0, 10)])
     frame = gpd.GeoDataFrame({"area_ha": [9.0, 9.0]}, crs=crs,
@@ -272,6 +277,7 @@ def test_a_site_crossing_the_border_twice_keeps_both_parts_inside(crs):
     assert got["area_ha"].iloc[0] == pytest.approx(12 / 10_000) and got["clipped"].tolist() == [True]
 
 
+@pytest.mark.unit
 def test_both_sides_of_the_border_add_up_to_the_whole_site(run, tmp_path):
     parts = [gpd.read_parquet(export(run, "sites", "parquet", tmp_path, c, name=c).file)
              for c in ("GIN", "CIV")]
@@ -279,12 +285,14 @@ def test_both_sides_of_the_border_add_up_to_the_whole_site(run, tmp_path):
     assert sum(s2) == pytest.approx(SITES["S2"].area / 10_000, rel=1e-12)
 
 
+@pytest.mark.unit
 def test_country_table_export_keeps_the_country_rows(run, tmp_path):
     got = pd.read_csv(export(run, "capacity", "csv", tmp_path, country="civ").file, encoding="utf-8-sig")
     assert got["country"].tolist() == ["CIV", "CIV"] and got["year"].tolist() == [2024, 2025]
     assert set(got["country_name"]) == {CIV_NAME}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("country, outline, col_off", [("GIN", GIN, 0), ("CIV", CIV, 20)])
 def test_country_raster_export_sets_pixels_outside_to_nodata(run, activity, country, outline, col_off,
                                                              tmp_path):
@@ -309,6 +317,7 @@ def test_country_raster_export_sets_pixels_outside_to_nodata(run, activity, coun
 # --- GeoPackage style, Shapefile fields, sidecar ---------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_geopackage_opens_styled_by_registration_class(run, tmp_path):
     result = export(run, "sites", "gpkg", tmp_path)
     styles = pyogrio.read_dataframe(result.file, layer="layer_styles")
@@ -321,6 +330,7 @@ def test_geopackage_opens_styled_by_registration_class(run, tmp_path):
     assert {symbol.get("type") for symbol in renderer.iter("symbol")} == {"fill"}
 
 
+@pytest.mark.unit
 def test_styles_cover_every_class_and_fall_back_to_one_symbol(crs):
     assert set(REGISTRATION_COLOURS) == set(REGISTRATION_CLASSES)
     assert set(STATUS_COLOURS) == set(LICENCE_STATUSES)
@@ -331,6 +341,7 @@ def test_styles_cover_every_class_and_fall_back_to_one_symbol(crs):
     assert renderer.get("type") == "singleSymbol" and renderer.find("symbols/symbol").get("type") == "marker"
 
 
+@pytest.mark.unit
 def test_field_names_are_short_unique_ascii_and_deterministic():
     columns = ["site_id", "registration", "registration_licence_id", "distance_to_border_km",
                "distance_to_border_post_km", "Région", "area_ha", "AREA_HA", "2nd_source", "été à Guéckédou"]
@@ -344,6 +355,7 @@ def test_field_names_are_short_unique_ascii_and_deterministic():
     assert field_names(columns) == names
 
 
+@pytest.mark.unit
 def test_zipped_shapefile_holds_utf8_cpg_field_mapping_and_metadata(run, tmp_path):
     result = export(run, "sites", "shp", tmp_path)
     with zipfile.ZipFile(result.file) as archive:
@@ -360,6 +372,7 @@ def test_zipped_shapefile_holds_utf8_cpg_field_mapping_and_metadata(run, tmp_pat
     assert by_column["transboundary"]["conversion"].startswith("boolean written as integer")
 
 
+@pytest.mark.unit
 def test_sidecar_says_what_where_from_and_how_to_credit(run, tmp_path, crs):
     result = export(run, "sites", "gpkg", tmp_path, country="CIV")
     assert result.sidecar == tmp_path / "sites.gpkg.metadata.json"
@@ -387,6 +400,7 @@ def test_sidecar_says_what_where_from_and_how_to_credit(run, tmp_path, crs):
 # --- refusals --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("layer, fmt, out, country, message", [
     ("mines", "gpkg", "x.gpkg", None, "has no layer 'mines'; its layers are: activity_2025H2, capacity, notes, sites"),
     ("sites", "kml", "x.kml", None, "unknown export format 'kml'; formats: gpkg, shp, geojson, csv, parquet, cog"),
@@ -405,6 +419,7 @@ def test_bad_requests_are_refused_with_the_choices(run, tmp_path, layer, fmt, ou
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.unit
 def test_exports_are_never_written_into_the_run(run):
     run_dir, _ = run
     before = (run_dir / "sites.parquet").read_bytes()
@@ -413,6 +428,7 @@ def test_exports_are_never_written_into_the_run(run):
     assert (run_dir / "sites.parquet").read_bytes() == before
 
 
+@pytest.mark.unit
 def test_country_export_of_a_run_without_reference_layers_says_to_publish_a_new_run(run, tmp_path):
     run_dir, manifest = run
     older = {key: value for key, value in manifest.items() if key != "reference"}
@@ -421,6 +437,7 @@ def test_country_export_of_a_run_without_reference_layers_says_to_publish_a_new_
     assert export_layer(run_dir, older, "sites", "gpkg", tmp_path / "x.gpkg").file.is_file()  # the region: fine
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("path, message", [
     ("../outside.parquet", "leads out of the run folder"),
     ("/etc/passwd", "is not a path relative to the run folder"),
@@ -437,6 +454,7 @@ def test_manifest_paths_never_lead_out_of_the_run(run, tmp_path, path, message):
         export_layer(run_dir, tampered, "sites", "gpkg", tmp_path / "x.gpkg")
 
 
+@pytest.mark.unit
 def test_a_failed_export_leaves_the_earlier_file_and_nothing_aside(run, tmp_path, monkeypatch):
     first = export(run, "sites", "gpkg", tmp_path)
     before = first.file.read_bytes()
@@ -451,6 +469,7 @@ def test_a_failed_export_leaves_the_earlier_file_and_nothing_aside(run, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.gpkg", "sites.gpkg.metadata.json"]
 
 
+@pytest.mark.unit
 def test_format_follows_the_file_name():
     assert format_for_path("sites_SLE.shp.zip") == "shp" and format_for_path("A.GPKG") == "gpkg"
     with pytest.raises(ExportError, match="cannot tell the export format.*--format"):
@@ -460,6 +479,7 @@ def test_format_follows_the_file_name():
 # --- the command ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_export_command_cuts_a_country_file_from_the_latest_run_at_the_outline_it_carries(run, tmp_path, crs):
     run_dir, _ = run
     reference = tmp_path / "reference"

@@ -27,7 +27,7 @@ from mrumonitor.ingest import ingest_sources, write_ingest
 from mrumonitor.runwarnings import collecting_warnings
 from mrumonitor.store.runs import read_manifest, resolve_run
 
-pytestmark = pytest.mark.hostile
+pytestmark = [pytest.mark.hostile, pytest.mark.integration]
 
 #: The SLE attribute columns of `sle_licences`, in order, for CSV files written by hand.
 HEADER = "LICENCE_NO,HOLDER,LIC_TYPE,MINERAL,STATUS,GRANTED,EXPIRES"

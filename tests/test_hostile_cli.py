@@ -14,7 +14,7 @@ import pytest
 from conftest import write_config, write_dashboard_run
 from hostile import assert_no_traceback, assert_refused, mrumonitor
 
-pytestmark = pytest.mark.hostile
+pytestmark = [pytest.mark.hostile, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,7 @@ def folder(tmp_path):
     return tmp_path
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_value_is_refused_at_load_naming_key_value_and_fix(case, folder):
     text, words = BAD[case]
@@ -152,6 +153,7 @@ UNREADABLE = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", UNREADABLE, ids=list(UNREADABLE))
 def test_unreadable_configuration_file_is_explained(case, tmp_path):
     make, words = UNREADABLE[case]
@@ -163,6 +165,7 @@ def test_unreadable_configuration_file_is_explained(case, tmp_path):
     assert message.startswith(str(path)) and all(word in message for word in words), message
 
 
+@pytest.mark.unit
 def test_default_configuration_still_loads_with_every_check():
     settings = load_settings()
     assert settings.sources["sle"].encoding == "UTF-8"
@@ -183,6 +186,7 @@ CLI = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", CLI, ids=list(CLI))
 def test_command_refuses_a_bad_configuration_in_plain_words(case, folder):
     text, words = CLI[case]
@@ -192,6 +196,7 @@ def test_command_refuses_a_bad_configuration_in_plain_words(case, folder):
     assert not any(mark in output for mark in PYDANTIC_DUMP), output
 
 
+@pytest.mark.integration
 def test_missing_source_file_is_named_with_its_key(folder):
     path = write_config(folder, '[paths]\nwork = "work"\n[sources.sle]\nfile = "exports/sle_2026.zip"\n')
     result = mrumonitor("ingest", "--config", str(path), "--source", "sle", cwd=folder)

@@ -86,6 +86,7 @@ def exported(config: Path, layer: str, out: Path, *extra: str) -> subprocess.Com
 
 # --- formula injection ----------------------------------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("layer", ["licences", "holders"])
 def test_csv_export_neutralises_formulas_and_keeps_everything_else(holders, layer, tmp_path):
     config, _ = holders
@@ -103,6 +104,7 @@ def test_csv_export_neutralises_formulas_and_keeps_everything_else(holders, laye
     assert "\n=HYPERLINK" not in raw and ",=HYPERLINK" not in raw and ",@SUM" not in raw
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("fmt", "suffix"), [("gpkg", ".gpkg"), ("geojson", ".geojson"), ("parquet", ".parquet"),
                                              ("shp", ".zip")])
 def test_other_formats_keep_holder_names_exactly(holders, fmt, suffix, tmp_path):
@@ -155,6 +157,7 @@ def assert_nothing_left(folder: Path, *expected: str) -> None:
     assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("layer", "name"), [("licences", "out.gpkg"), ("licences", "out.csv"),
                                              ("licences", "out.zip"), ("activity_2025H2", "out.tif")])
 def test_export_to_a_read_only_folder_is_refused_plainly(holders, layer, name, tmp_path, request):
@@ -167,6 +170,7 @@ def test_export_to_a_read_only_folder_is_refused_plainly(holders, layer, name, t
     assert_nothing_left(folder)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("layer", "name"), [("licences", "out.gpkg"), ("licences", "out.geojson"),
                                              ("holders", "out.csv"), ("licences", "out.parquet"),
                                              ("licences", "out.zip"), ("activity_2025H2", "out.tif")])
@@ -177,6 +181,7 @@ def test_export_to_a_full_disk_is_refused_and_leaves_nothing(holders, layer, nam
     assert_nothing_left(tiny_disk, "filler")
 
 
+@pytest.mark.unit
 def test_a_full_disk_while_the_sidecar_is_written_puts_the_earlier_export_back(holders, tmp_path, monkeypatch):
     _, run_dir = holders
     out = tmp_path / "licences.gpkg"
@@ -192,6 +197,7 @@ def test_a_full_disk_while_the_sidecar_is_written_puts_the_earlier_export_back(h
     assert_nothing_left(tmp_path, "licences.gpkg")
 
 
+@pytest.mark.integration
 def test_export_onto_a_protected_file_keeps_it(holders, tmp_path, request):
     config, _ = holders
     out = tmp_path / "licences.csv"
@@ -201,6 +207,7 @@ def test_export_onto_a_protected_file_keeps_it(holders, tmp_path, request):
     assert out.read_text(encoding="utf-8") == "the earlier export"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["licences.gpkg", "licences.csv"])
 def test_export_to_a_path_that_is_a_folder_is_refused(holders, tmp_path, name):
     config, run_dir = holders
@@ -211,6 +218,7 @@ def test_export_to_a_path_that_is_a_folder_is_refused(holders, tmp_path, name):
     assert_nothing_left(tmp_path / name)
 
 
+@pytest.mark.integration
 def test_export_under_a_file_is_refused(holders, tmp_path):
     config, _ = holders
     (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
@@ -241,6 +249,7 @@ LATEST_CASES = {"garbage bytes": b"\xff\xfe\x00\x89PNG\r\n\x1a\n\x00\x00", "empt
                 "a megabyte": b"2" * 1_000_000}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", sorted(LATEST_CASES))
 def test_a_damaged_latest_pointer_is_a_plain_message(damaged, case, tmp_path):
     config, run_dir = damaged
@@ -257,6 +266,7 @@ MANIFEST_CASES = {"not JSON": b'{"run_id": "x", "layers": {', "binary": b"\x00\x
                   "a layer not an object": b'{"run_id": "x", "layers": {"sites": 3}}'}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", sorted(MANIFEST_CASES))
 def test_a_broken_manifest_is_a_plain_message(damaged, case, tmp_path):
     config, run_dir = damaged
@@ -292,6 +302,7 @@ def damaged_server(damaged, secret_key):
         yield client, run_dir
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 @pytest.mark.parametrize("path", [download_url("latest", "sites", "gpkg", "SLE"), overlay_url("latest", "2025H2"),
                                   download_url(DASHBOARD_RUN, "sites", "csv")])
@@ -331,6 +342,7 @@ def page_content(client: HttpClient, dependencies, path: str):
 KEPT_IN_MEMORY = {"manifest broken", "layer files gone"}
 
 
+@pytest.mark.demo
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 @pytest.mark.parametrize("path", ["/", "/runs", "/map", "/downloads"])
 def test_pages_of_a_damaged_store_say_what_is_wrong(damaged_dashboard, damage, path):
@@ -349,6 +361,7 @@ def test_pages_of_a_damaged_store_say_what_is_wrong(damaged_dashboard, damage, p
     assert_no_traceback(layout.text)
 
 
+@pytest.mark.demo
 def test_a_callback_on_a_deleted_store_is_a_plain_503(damaged_dashboard):
     client, dependencies, run_dir = damaged_dashboard
     body = callback_body(dependencies, "unreg-table.data", {

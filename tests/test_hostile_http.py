@@ -89,6 +89,7 @@ def logged_in(base: str, user: str = "nma_sle") -> HttpClient:
 
 # --- login throttling -----------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_forty_wrong_passwords_in_four_seconds_are_throttled_and_the_right_one_does_not_get_in(
         auth_settings, secret_key):
     with running_server(guarded_server(with_dashboard(auth_settings, login_attempts="10 per minute"))) as base:
@@ -106,6 +107,7 @@ def test_forty_wrong_passwords_in_four_seconds_are_throttled_and_the_right_one_d
 
 # --- next= after login ----------------------------------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("target", [
     "/%09/evil.example", "//evil.example", "https://evil.example/", "%5C%5Cevil.example", "/%5Cevil.example",
     "javascript:alert(1)", "/%0D%0A/evil.example", "http:/evil.example", "%20//evil.example", "%2F%2Fevil.example",
@@ -123,6 +125,7 @@ def test_login_follows_only_same_site_paths(url, target):
     assert re.sub(r"^http://[^/]+", "", reply.headers["Location"]) == "/", reply.headers["Location"]
 
 
+@pytest.mark.integration
 def test_login_follows_a_same_site_path(url):
     reply = log_in(HttpClient(url), "nma_sle", next_page="/map?site=SLE-1")
     assert re.sub(r"^http://[^/]+", "", reply.headers["Location"]) == "/map?site=SLE-1"
@@ -130,6 +133,7 @@ def test_login_follows_a_same_site_path(url):
 
 # --- logout and sessions --------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_a_cookie_captured_before_logout_no_longer_works_after_it(url):
     victim = logged_in(url)
     thief = HttpClient(url)
@@ -141,6 +145,7 @@ def test_a_cookie_captured_before_logout_no_longer_works_after_it(url):
         plain_refusal(client.request("GET", download_url(DASHBOARD_RUN, "sites", "csv", "SLE")), 401, "Log in")
 
 
+@pytest.mark.integration
 def test_logout_by_a_link_from_another_site_does_not_log_out(url):
     client = logged_in(url)
     assert client.request("GET", "/logout").status == 200  # the page with the button, nothing else
@@ -148,6 +153,7 @@ def test_logout_by_a_link_from_another_site_does_not_log_out(url):
     assert client.request("GET", "/whoami").text == "nma_sle agency SLE"
 
 
+@pytest.mark.integration
 def test_a_login_form_token_from_another_session_is_refused(url):
     attacker = HttpClient(url)
     token = re.search(r'name="csrf" value="([^"]+)"', attacker.request("GET", "/login").text).group(1)
@@ -165,6 +171,7 @@ def forged_cookie(key: str, session: dict) -> str:
     return SecureCookieSessionInterface().get_signing_serializer(app).dumps(session)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("key", ["changeme", "secret", "test-secret-" + "0" * 32, "<the server's own key>"])
 def test_a_forged_regional_session_is_refused(url, key, monkeypatch):
     import os
@@ -178,6 +185,7 @@ def test_a_forged_regional_session_is_refused(url, key, monkeypatch):
     plain_refusal(client.request("GET", download_url(DASHBOARD_RUN, "sites", "gpkg", "GIN")), 401, "Log in")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("key", ["changeme", "secret", "x" * 31, "changeme" * 4, "a" * 64, "ab" * 40,
                                  "my-dashboard-password-0123456789abcdef", "default-key-" + "0123456789" * 3])
 def test_a_short_or_guessable_secret_is_refused(key):
@@ -185,6 +193,7 @@ def test_a_short_or_guessable_secret_is_refused(key):
         check_secret(key, "MRUMONITOR_SECRET_KEY")
 
 
+@pytest.mark.integration
 def test_serve_refuses_to_start_with_a_guessable_secret(auth_settings, tmp_path):
     from conftest import auth_config
 
@@ -205,6 +214,7 @@ def free_port() -> int:
 
 # --- request size ---------------------------------------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", ["/login", "/_dash-update-component", "/whoami", "/logout",
                                   download_url(DASHBOARD_RUN, "capacity", "csv")])
 def test_an_oversized_body_is_answered_413_by_every_route(url, path):
@@ -215,6 +225,7 @@ def test_an_oversized_body_is_answered_413_by_every_route(url, path):
     assert client.request("GET", "/whoami").text == "nma_sle agency SLE"  # the server goes on
 
 
+@pytest.mark.integration
 def test_an_oversized_body_without_a_length_is_answered_413(url):
     """Sent in chunks (no Content-Length): the cap holds while the body is read."""
     client = logged_in(url)
@@ -228,6 +239,7 @@ def test_an_oversized_body_without_a_length_is_answered_413(url):
     assert_no_traceback(reply.text)
 
 
+@pytest.mark.integration
 def test_flask_itself_caps_the_body_with_a_plain_message(auth_settings, secret_key):
     """Where no WSGI server caps the body (gunicorn has no such limit), Flask's 413 is plain words."""
     server = guarded_server(auth_settings)
@@ -237,6 +249,7 @@ def test_flask_itself_caps_the_body_with_a_plain_message(auth_settings, secret_k
     assert b"at most 1024 KiB" in reply.data and b"max_request_kb" in reply.data
 
 
+@pytest.mark.integration
 def test_a_huge_query_string_gets_a_clear_answer(url):
     client = logged_in(url)
     reply = client.request("GET", download_url(DASHBOARD_RUN, "capacity", "csv") + "?country=" + "A" * 200_000)
@@ -246,6 +259,7 @@ def test_a_huge_query_string_gets_a_clear_answer(url):
 
 # --- routes: other countries, path tricks, methods ------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", [
     download_url(DASHBOARD_RUN, "sites", "gpkg", "GIN"), download_url("latest", "sites", "csv"),
     download_url(DASHBOARD_RUN, "activity_2025H2", "cog", "GIN"), download_url("latest", "sites", "geojson", "gin"),
@@ -254,6 +268,7 @@ def test_an_agency_gets_no_other_countrys_site_layer(url, path):
     plain_refusal(logged_in(url).request("GET", path), 403, "site-level data of SLE only")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("path", "status"), [
     ("/download/..%2F..%2Fetc/passwd", 404), ("/download/latest/..%2Fmanifest.json", 404),
     ("/download/latest/manifest.json", 404), ("/download/latest/..manifest.gpkg", 404),
@@ -266,6 +281,7 @@ def test_path_traversal_in_ids_is_refused(url, path, status):
     assert "root:" not in text and '"layers"' not in text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("method", "path"), [
     ("PUT", "/login"), ("DELETE", download_url(DASHBOARD_RUN, "capacity", "csv")), ("PATCH", "/logout"),
     ("POST", overlay_url(DASHBOARD_RUN, "2025H2"))])
@@ -275,6 +291,7 @@ def test_a_wrong_method_is_a_plain_405(url, method, path):
 
 # --- headers --------------------------------------------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", ["/login", "/whoami", download_url(DASHBOARD_RUN, "capacity", "csv"), "/nowhere"])
 def test_every_answer_carries_the_security_headers(url, path):
     reply = logged_in(url).request("GET", path)
@@ -286,6 +303,7 @@ def test_every_answer_carries_the_security_headers(url, path):
     assert "Strict-Transport-Security" not in headers  # not over plain HTTP unless configured
 
 
+@pytest.mark.integration
 def test_behind_https_cookies_are_secure_and_browsers_told_to_stay_on_https(auth_settings, secret_key):
     with running_server(guarded_server(with_dashboard(auth_settings, https=True))) as base:
         client = HttpClient(base)
@@ -341,6 +359,7 @@ CALLBACK_CASES = {
 }
 
 
+@pytest.mark.demo
 @pytest.mark.parametrize("case", sorted(CALLBACK_CASES))
 def test_a_broken_callback_request_is_a_plain_400(demo_url, dependencies, case):
     body = CALLBACK_CASES[case](dependencies)
@@ -352,6 +371,7 @@ def test_a_broken_callback_request_is_a_plain_400(demo_url, dependencies, case):
     assert good.status == 200  # the same user's next request is answered
 
 
+@pytest.mark.demo
 def test_the_largest_callback_body_of_the_dashboard_is_far_under_the_cap(demo_url, dependencies):
     """A table row selected sends its whole page of rows: the largest body the dashboard's pages post."""
     client = logged_in(demo_url)
@@ -362,6 +382,7 @@ def test_the_largest_callback_body_of_the_dashboard_is_far_under_the_cap(demo_ur
     assert size < LIMIT / 50, size
 
 
+@pytest.mark.demo
 def test_an_oversized_callback_body_is_413_on_the_dashboard(demo_url):
     client = logged_in(demo_url)
     reply = client.request("POST", "/_dash-update-component", data=b"[" + b"0," * LIMIT + b"0]",
@@ -370,6 +391,7 @@ def test_an_oversized_callback_body_is_413_on_the_dashboard(demo_url):
     assert_no_traceback(reply.text)
 
 
+@pytest.mark.demo
 def test_a_chunked_oversized_callback_body_is_413_where_no_server_caps_it(demo_app):
     """gunicorn passes a body sent without a length on to the app, and werkzeug stops reading it at the cap
     without a word: the callback check says 413 rather than parse what was cut."""
@@ -381,6 +403,7 @@ def test_a_chunked_oversized_callback_body_is_413_where_no_server_caps_it(demo_a
     plain_refusal(reply, 413, "max_request_kb")
 
 
+@pytest.mark.demo
 @pytest.mark.parametrize("path", ["/site/..%2F..%2Fetc%2Fpasswd", "/site/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
                                   "/map?site=" + "x" * 5000, "/dossier/latest/..%2F..%2Fetc%2Fpasswd.html"])
 def test_tricks_in_page_and_dossier_addresses_get_a_clear_answer(demo_url, path):
@@ -390,6 +413,7 @@ def test_tricks_in_page_and_dossier_addresses_get_a_clear_answer(demo_url, path)
     assert "root:" not in reply.text and "<script>alert" not in reply.text
 
 
+@pytest.mark.demo
 def test_dashboard_pages_carry_a_policy_allowing_dashs_own_script_only(demo_url):
     reply = logged_in(demo_url).request("GET", "/")
     policy = reply.headers["Content-Security-Policy"]
@@ -408,6 +432,7 @@ def components(node):
         yield from components(node["props"].get("children"))
 
 
+@pytest.mark.demo
 def test_logout_button_posts_the_session_token(demo_url):
     client = logged_in(demo_url)
     layout = json.loads(client.request("GET", "/_dash-layout").body)
@@ -418,6 +443,7 @@ def test_logout_button_posts_the_session_token(demo_url):
     assert client.request("GET", "/_dash-layout").status == 401
 
 
+@pytest.mark.integration
 def test_a_users_passwords_are_never_in_an_answer(url):
     client = logged_in(url, "kp_team")
     for path in ("/login", "/whoami", "/logout"):
@@ -425,6 +451,7 @@ def test_a_users_passwords_are_never_in_an_answer(url):
         assert all(password not in text for _, _, password in DASHBOARD_USERS.values())
 
 
+@pytest.mark.demo
 def test_logout_ends_the_session_in_every_gunicorn_worker(demo_settings, tmp_path):
     """The real `mrumonitor serve --workers 2`: a cookie copied before logging out is refused by both workers
     (the logins are recorded in one SQLite file that every worker reads)."""
@@ -468,6 +495,7 @@ def test_logout_ends_the_session_in_every_gunicorn_worker(demo_settings, tmp_pat
             server.wait(10)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("setting", "words"), [
     ('login_attempts = "ten a minute"', ("login_attempts", "10 per minute")),
     ("max_request_kb = 4", ("max_request_kb", "16")),

@@ -26,7 +26,7 @@ from mrumonitor.raster.testing import write_sparse_raster
 from mrumonitor.runwarnings import collecting_warnings
 from mrumonitor.store import read_manifest, resolve_run
 
-pytestmark = pytest.mark.hostile
+pytestmark = [pytest.mark.hostile, pytest.mark.integration]
 
 #: A one-degree box in Sierra Leone (west, south, east, north), where the small rasters lie.
 SIERRA_LEONE = (-12.0, 7.5, -11.0, 8.5)

@@ -14,6 +14,8 @@ from pyproj import Transformer
 from conftest import sle_licences, write_zipped_shapefile
 from mrumonitor.ingest import ingest_sources
 
+pytestmark = pytest.mark.unit
+
 BOWTIE = shapely.Polygon([(-11.5, 8.5), (-11.4, 8.6), (-11.4, 8.5), (-11.5, 8.6)])
 
 

@@ -13,6 +13,8 @@ from conftest import sle_licences, write_zipped_shapefile
 from mrumonitor.errors import InputFileError, MissingCRSError
 from mrumonitor.ingest import ingest_sources, open_source
 
+pytestmark = pytest.mark.unit
+
 
 def _write_shapefile(frame, tmp_path):
     frame.to_crs(32629).to_file(tmp_path / "sle.shp", encoding="UTF-8")

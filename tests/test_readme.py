@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.demo
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

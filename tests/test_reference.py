@@ -26,6 +26,8 @@ from mrumonitor.reference.commodity import COMMODITY_ZONES, COMMODITY_ZONES_SOUR
 from mrumonitor.reference.files import BORDER_POSTS, BORDER_POSTS_SOURCE, BORDERS, BOUNDARIES, SOURCE_OUTLINES
 from mrumonitor.reference.posts import POST_KINDS, read_post_sources
 
+pytestmark = pytest.mark.unit
+
 #: A projected CRS in metres for the hand-made squares.
 UTM = "EPSG:32629"
 #: A transverse Mercator on the meridian 0°, along which the snapping tests draw their border line.

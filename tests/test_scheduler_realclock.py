@@ -23,6 +23,8 @@ from mrumonitor.scheduler.loop import Scheduler
 from mrumonitor.scheduler.status import job_history
 from mrumonitor.store.runs import latest_run_id
 
+pytestmark = pytest.mark.integration
+
 #: A minute slot, the job's run (about 10 s here) and the machine being busy: well within this.
 DEADLINE_S = 150
 

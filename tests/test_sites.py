@@ -34,7 +34,7 @@ from mrumonitor.sites import (
 from mrumonitor.sites.tracking import _new_ids
 
 # GDAL's in-memory datasets warn spuriously when shapes() runs in dask worker threads.
-pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"), pytest.mark.unit]
 
 CRS_M = CRS.from_epsg(32629)
 GRID = Grid(CRS_M, left=0.0, top=6400.0, resolution=100.0, width=64, height=64)
