@@ -1,4 +1,5 @@
-"""Helpers of the hostile-input suites (tests/test_hostile_*.py): run the real command, check what a person sees.
+"""Run the real `mrumonitor` command and check what a person sees: the helpers of the hostile-input suites
+(tests/test_hostile_*.py) and of every test that runs the command in its own process.
 
 Every hostile case is marked ``@pytest.mark.hostile``; ``python -m pytest -m hostile --collect-only -q``
 counts them.

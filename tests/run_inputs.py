@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,7 +29,7 @@ def write_run_inputs(folder: Path) -> Path:
     for name, source in settings.sources.items():
         centres[source.country] = outlines[source.country].representative_point()
         path = folder / f"{name}{_SUFFIX[source.format]}"
-        _write(_licence(name, source, centres[source.country]), path, source)
+        write_source(_licence(name, source, centres[source.country]), path, source)
         blocks.append(f'[sources.{name}]\nfile = "{path.name}"\n')
     sle, lbr = centres["SLE"], centres["LBR"]
     for number, period in enumerate(PERIODS, start=1):
@@ -68,7 +69,8 @@ def _licence(name: str, source: SourceSettings, centre: shapely.Point) -> gpd.Ge
     return gpd.GeoDataFrame([row], geometry=[box], crs=4326)
 
 
-def _write(frame: gpd.GeoDataFrame, path: Path, source: SourceSettings) -> None:
+def write_source(frame: gpd.GeoDataFrame, path: Path, source: SourceSettings) -> None:
+    """Write the licences `frame` (WGS84) to `path` in the format, layer and CSV layout `source` declares."""
     if source.format == "shapefile":
         write_zipped_shapefile(frame, path)
     elif source.format == "csv":
@@ -77,3 +79,14 @@ def _write(frame: gpd.GeoDataFrame, path: Path, source: SourceSettings) -> None:
         table.to_csv(path, sep=source.csv.delimiter, index=False)
     else:
         frame.to_file(path, driver={"geojson": "GeoJSON", "gpkg": "GPKG"}[source.format], layer=source.layer)
+
+
+def add_period(folder: Path, name: str = "P3") -> Path:
+    """Write the detections of one more period into the inputs of `write_run_inputs(folder)` and add the period to
+    their config (periods end to end); returns the config."""
+    shutil.copy(folder / f"detections_{PERIODS[-1]}.csv", folder / f"detections_{name}.csv")
+    config = folder / "mrumonitor.toml"
+    text = config.read_text()
+    text = text.replace(" }]\n", f' }}, {{ name = "{name}", start = 2026-01-01, end = 2026-06-30 }}]\n', 1)
+    config.write_text(text)
+    return config

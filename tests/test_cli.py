@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-
 from conftest import sle_licences, write_config, write_zipped_shapefile
+from hostile import mrumonitor
 
-
-def mrumonitor(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "mrumonitor.cli", *args]
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("args, words", [

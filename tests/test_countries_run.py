@@ -11,11 +11,9 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from hostile import mrumonitor
 from rasterio.transform import from_origin
-from run_inputs import _write as write_source
-from run_inputs import write_run_inputs
-from test_cli import mrumonitor
-from test_incremental import _add_period
+from run_inputs import add_period, write_run_inputs, write_source
 
 from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError, StageInputError
@@ -28,6 +26,8 @@ from mrumonitor.raster.limit import BlockLimit
 from mrumonitor.raster.region import area_grid, regional_grid
 from mrumonitor.reference import load_boundaries
 from mrumonitor.store import checksum
+
+pytestmark = pytest.mark.integration
 
 #: Blocks of 64 pixels of 2 km: the region is 11 x 8 blocks, Sierra Leone touches a few of them.
 SMALL_BLOCKS = "[raster]\nchunk_size = 64\n"
@@ -138,7 +138,7 @@ def test_a_limited_run_refreshes_its_country_and_keeps_the_others(tmp_path, read
     detections = pd.read_csv(tmp_path / "detections_P2.csv")
     detections.loc[detections["det_id"].isin([1, 2]), "area_ha"] *= 3
     detections.to_csv(tmp_path / "detections_P2.csv", index=False)
-    config = _add_period(tmp_path)
+    config = add_period(tmp_path)
     for name in ("sle", "gin"):
         _new_holder(config, name)
     for seen in reads.values():

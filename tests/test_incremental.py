@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import rasterio
 from hostile import mrumonitor
-from run_inputs import PERIODS, write_run_inputs
+from run_inputs import PERIODS, add_period, write_run_inputs
 
 from mrumonitor.config import load_settings
 from mrumonitor.pipeline import run_pipeline
@@ -23,15 +23,7 @@ from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.store import checksum
 from mrumonitor.store.runs import read_manifest, resolve_run
 
-
-def _add_period(folder, name="P3"):
-    """Write the detections of one more period and add it to the config (periods end to end)."""
-    shutil.copy(folder / f"detections_{PERIODS[-1]}.csv", folder / f"detections_{name}.csv")
-    config = folder / "mrumonitor.toml"
-    text = config.read_text()
-    text = text.replace(" }]\n", f' }}, {{ name = "{name}", start = 2026-01-01, end = 2026-06-30 }}]\n', 1)
-    config.write_text(text)
-    return config
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def test_adding_a_period_reads_only_that_period(tmp_path, reads):
 
     reads["opened"].clear()
     reads["hashed"].clear()
-    second = run_pipeline(load_settings(_add_period(tmp_path)))
+    second = run_pipeline(load_settings(add_period(tmp_path)))
 
     new_file = str(tmp_path / "detections_P3.csv")
     assert reads["opened"] == [new_file]
@@ -78,7 +70,7 @@ def test_adding_a_period_reads_only_that_period(tmp_path, reads):
 def test_an_incremental_run_equals_a_full_recompute(tmp_path):
     config = write_run_inputs(tmp_path / "a")
     run_pipeline(load_settings(config))
-    incremental = run_pipeline(load_settings(_add_period(tmp_path / "a")))
+    incremental = run_pipeline(load_settings(add_period(tmp_path / "a")))
     shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("layers", "work"))
     full = run_pipeline(load_settings(tmp_path / "b" / "mrumonitor.toml"))
     assert full.manifest.detect["processed"] == [*PERIODS, "P3"]
@@ -99,7 +91,7 @@ def test_an_incremental_run_equals_a_full_recompute(tmp_path):
 def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
     config = write_run_inputs(tmp_path)
     run_pipeline(load_settings(config))
-    run_pipeline(load_settings(_add_period(tmp_path)))
+    run_pipeline(load_settings(add_period(tmp_path)))
     detections = pd.read_csv(tmp_path / "detections_P2.csv")
     detections.loc[0, "area_ha"] *= 2
     detections.to_csv(tmp_path / "detections_P2.csv", index=False)

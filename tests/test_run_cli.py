@@ -9,13 +9,15 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from conftest import write_config
+from hostile import mrumonitor
 from run_inputs import PERIODS, write_run_inputs
-from test_cli import mrumonitor
 
 from mrumonitor.config import load_settings
 from mrumonitor.errors import StoreError
 from mrumonitor.pipeline import run_pipeline
 from mrumonitor.store import leftovers, list_runs, read_manifest, resolve_run
+
+pytestmark = pytest.mark.integration
 
 STAGE_LAYERS = {"concessions", "quarantine", "sites", "site_periods", "site_country_areas", "activity_quarantine",
                 "site_registration", "border_corridors", "registration_summary", "capacity", "kp_anomalies",

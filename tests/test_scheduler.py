@@ -12,8 +12,8 @@ import sys
 import time
 
 import pytest
+from hostile import mrumonitor
 from run_inputs import write_run_inputs
-from test_cli import mrumonitor
 
 from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError
@@ -24,6 +24,8 @@ from mrumonitor.scheduler.db import db_path
 from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.scheduler.loop import Scheduler
 from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
+
+pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2030, 1, 6, 9, 30, tzinfo=dt.UTC)  # a Sunday
 FAST = "[scheduler]\npoll_s = 0.2\nretry_backoff_s = 0.3\nretry_backoff_max_s = 1.0\nmax_attempts = 3\n"

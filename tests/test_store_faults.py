@@ -19,12 +19,14 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import rasterio
+from hostile import mrumonitor
 from run_inputs import write_run_inputs
-from test_cli import mrumonitor
 
 from mrumonitor.store import leftovers, read_manifest, resolve_run
 from mrumonitor.store.faults import CHECKPOINTS, PAUSE_ENV
 from mrumonitor.store.runs import run_ids, runs_dir
+
+pytestmark = pytest.mark.integration
 
 WAIT_S = 180
 
