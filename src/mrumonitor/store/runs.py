@@ -12,8 +12,8 @@ Layout of a store (``<paths.store>``)::
 
 A run folder appears under its id only once it is complete (it is built aside and renamed), and a run
 is published when LATEST names it. Readers (the dashboard, the exports) go through `resolve_run`,
-`list_runs` and `read_manifest` only, and never build a path from a user's text: a run id is checked
-against `RUN_ID` first.
+`list_runs` and `read_manifest` (a run's manifest as JSON; `mrumonitor.manifest.RunManifest.read` gives it
+typed) only, and never build a path from a user's text: a run id is checked against `RUN_ID` first.
 """
 
 from __future__ import annotations
