@@ -241,7 +241,7 @@ def world(tmp_path):
         licence("SL-VALID", (WEST - 1_000, -1_000, WEST + 1_000, 1_000)),
         licence("SL-EXPIRED", (-20 * KM, -1_000, -18 * KM, 1_000), expires="2026-06-23"),
         licence("SL-HALF", (-40 * KM - 1_000, -1_000, -40 * KM + 100, 1_000)))
-    write_geoparquet(licences, tmp_path / "stages" / "concessions.parquet")
+    write_geoparquet(licences, RunFolder(tmp_path / "stages").layer("concessions"))
     patches = {
         "2025H2": footprints(("", "", (WEST, 0, WEST + 200, 200))),
         "2026H1": footprints(("", "", (WEST, 0, WEST + 200, 200)),  # registered, in the diamond zone

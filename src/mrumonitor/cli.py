@@ -52,7 +52,7 @@ def cli(verbose: int) -> None:
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Ingest only this source (a [sources.NAME] block); repeat for several. Default: all.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for concessions.parquet and quarantine.parquet. Default: <paths.work>/ingest.")
+              help="Folder for the concessions and quarantine layers (GeoParquet). Default: <paths.work>/ingest.")
 @click.option("--show-quarantine", default=10, show_default=True, metavar="N",
               help="List the first N quarantined records with what to fix.")
 def ingest(config_file: Path | None, sources: tuple[str, ...], out_dir: Path | None, show_quarantine: int) -> None:
@@ -117,7 +117,7 @@ def run_detect(settings: Settings):
 @cli.command()
 @config_option
 @click.option("--ingest-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding concessions.parquet. Default: <paths.work>/ingest.")
+              help="Folder holding the concessions layer of `mrumonitor ingest`. Default: <paths.work>/ingest.")
 @click.option("--detect-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the site layers. Default: <paths.work>/detect.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -43,7 +43,7 @@ class LayerInfo:
     caveat: str | None = None
 
 
-#: Vector and table layers, by name (the file is ``<name>.parquet``). Keep in step with the stages.
+#: Vector and table layers, by name (the file is `RunFolder.layer(name)`). Keep in step with the stages.
 REGISTRY: dict[str, LayerInfo] = {
     "concessions": LayerInfo(
         "Mining licences",
