@@ -27,7 +27,7 @@ store's folder) in a subprocess on localhost:
    processes (threads of one process would time each other behind one GIL), and the server runs
    `--workers` processes (default: one per core; gunicorn, the run loaded once before forking).
 3. baseline, same run: the same server with the dashboard's run cache disabled
-   (`mrumonitor.dashboard.data.CACHED_RUNS = 0`: every callback reads the run's parquet files and
+   (`mrumonitor.dashboard.run.CACHED_RUNS = 0`: every callback reads the run's parquet files and
    rebuilds its per-view tables), one user replaying a sample of the same callback requests in turn.
 
 Prints a table and writes bench/results/dashboard.json. The client runs on the same machine as the server.
@@ -134,7 +134,7 @@ def start_server(config: Path, cached: bool, threads: int, workers: int) -> tupl
     cache disabled. Its output goes to `server.log` beside the config: a pipe nobody reads would fill up
     (64 kB) with the server's log lines and then block the server in the middle of the load."""
     port = free_port()
-    patch = "" if cached else "import mrumonitor.dashboard.data as d; d.CACHED_RUNS = 0; "
+    patch = "" if cached else "import mrumonitor.dashboard.run as d; d.CACHED_RUNS = 0; "
     command = [sys.executable, "-c", f"{patch}from mrumonitor.cli import main; main()", "serve", "--config",
                str(config), "--port", str(port), "--threads", str(threads), "--workers", str(workers)]
     log = config.parent / "server.log"

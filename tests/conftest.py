@@ -27,6 +27,8 @@ from mrumonitor.crs import WGS84
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import period_tags, write_activity_cog
 from mrumonitor.raster.grid import Grid
+from mrumonitor.reference.layers import ReferenceLayers
+from mrumonitor.runfolder import RunFolder
 
 #: A hand-made "Sierra Leone": a lon/lat box standing in for the outline in ingest tests.
 SLE_BOX = (-13.3, 6.9, -10.3, 10.0)
@@ -131,8 +133,11 @@ DASHBOARD_RASTER_BOX = (-13.5, 6.8, -9.0, 10.5)
 
 
 def write_dashboard_run(store: Path, run_id: str = DASHBOARD_RUN) -> Path:
-    """Write a small published run into the layer store `store`, make it LATEST, return its folder."""
-    crs = load_settings().analysis_crs
+    """Write a small published run into the layer store `store`, make it LATEST, return its folder. Like a real
+    run, it carries the reference layers it was computed with (those of the default configuration), and its
+    manifest records them, its CRS and its countries."""
+    settings = load_settings()
+    crs = settings.analysis_crs
     run_dir = store / "runs" / run_id
     run_dir.mkdir(parents=True)
     centres = gpd.GeoSeries([shapely.Point(xy) for xy, _, _ in DASHBOARD_SITES.values()], crs=WGS84).to_crs(crs)
@@ -167,8 +172,10 @@ def write_dashboard_run(store: Path, run_id: str = DASHBOARD_RUN) -> Path:
     }
     manifest = {"run_id": run_id, "created": "2026-03-01T12:00:00Z", "layers": layers,
                 "periods": [{"name": DASHBOARD_PERIOD, "start": "2025-07-01", "end": "2025-12-31", "layer": layer}],
-                "caveats": ["A test run: four square sites, one uniform activity raster."]}
-    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+                "caveats": ["A test run: four square sites, one uniform activity raster."],
+                "reference": ReferenceLayers.load(settings).write(RunFolder(run_dir)),
+                "config": {"effective": settings.model_dump(mode="json")}}
+    RunFolder(run_dir).manifest.write_text(json.dumps(manifest), encoding="utf-8")
     (store / "runs" / "LATEST").write_text(run_id, encoding="utf-8")
     return run_dir
 

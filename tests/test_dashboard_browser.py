@@ -12,7 +12,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.data import load_run
+from mrumonitor.dashboard.run import load_run
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,14 @@ from conftest import callback_body
 
 from mrumonitor.analysis.summary import country_overview
 from mrumonitor.dashboard import context
-from mrumonitor.dashboard import data as dd
 from mrumonitor.dashboard.access import REGIONAL, Access
+from mrumonitor.dashboard.aggregates import _overview, overview
 from mrumonitor.dashboard.app import create_app
+from mrumonitor.dashboard.filters import default_filters
+from mrumonitor.dashboard.memo import Memo
+from mrumonitor.dashboard.prepared import sites_as_of
+from mrumonitor.dashboard.run import load_run
+from mrumonitor.dashboard.site_level import site_rows, site_table
 
 pytestmark = pytest.mark.demo
 
@@ -25,7 +30,7 @@ GIN_AGENCY = Access("gin", "agency", "GIN")
 
 @pytest.fixture(scope="module")
 def run(demo_settings):
-    return dd.load_run(demo_settings)
+    return load_run(demo_settings)
 
 
 def visible_countries(values: pd.Series, access) -> np.ndarray:
@@ -51,7 +56,7 @@ def plain_site_rows(run, filters, access):
 def filter_cases(run):
     for period, country, commodity, classes, border in itertools.product(
             run.periods, ["", "SLE", "GIN"], [None, "diamond"], [[], ["no_licence", "expired_licence"]], [False, True]):
-        yield dd.default_filters(run, period=period, countries=[country], commodity=commodity, classes=classes,
+        yield default_filters(run, period=period, countries=[country], commodity=commodity, classes=classes,
                                  border_only=border)
 
 
@@ -59,8 +64,8 @@ def test_site_rows_and_table_are_those_of_plain_masks(run):
     for filters in filter_cases(run):
         for access in (REGIONAL, SLE_AGENCY):
             expected = plain_site_rows(run, filters, access)
-            pd.testing.assert_frame_equal(dd.site_rows(run, filters, access), expected)
-            rows, total = dd.site_table(run, filters, access, page=1, page_size=7)
+            pd.testing.assert_frame_equal(site_rows(run, filters, access), expected)
+            rows, total = site_table(run, filters, access, page=1, page_size=7)
             assert total == len(expected)
             ordered = expected.sort_values(["area_ha", "site_id"], ascending=[False, True])
             assert [r["site_id"] for r in rows] == list(ordered["site_id"].iloc[7:14])
@@ -68,8 +73,8 @@ def test_site_rows_and_table_are_those_of_plain_masks(run):
 
 def test_overview_is_country_overview_of_the_filtered_sites_with_and_without_the_store(run, monkeypatch):
     for filters in filter_cases(run):
-        cached = dd.overview(run, filters)
-        sites = dd._sites_as_of(run, filters.period)
+        cached = overview(run, filters)
+        sites = sites_as_of(run.sites, run.site_periods, filters.period, run.last_period)
         summary = run.summary(filters.commodity, filters.border_only)
         if filters.classes:
             summary = summary[summary["registration"].isin(filters.classes)]
@@ -80,32 +85,32 @@ def test_overview_is_country_overview_of_the_filtered_sites_with_and_without_the
             sites = sites[sites["in_border_zone"].astype(bool)]
         pd.testing.assert_frame_equal(cached, country_overview(summary, sites, filters.period))
     assert len(run.overviews) > 0
-    monkeypatch.setattr(run, "overviews", dd.Memo(0))  # nothing kept: computed again, same answer
+    monkeypatch.setattr(run.overviews, "size", 0)  # nothing kept: computed again, same answer
     filters = next(filter_cases(run))
-    pd.testing.assert_frame_equal(dd.overview(run, filters), dd._overview(run, filters))
+    pd.testing.assert_frame_equal(overview(run, filters), _overview(run, filters))
 
 
 def test_memo_is_bounded_and_least_recently_used_goes_first():
-    memo, calls = dd.Memo(2), []
+    memo, calls = Memo(2), []
     for key in ("a", "b", "a", "c", "b"):
         memo.get(key, lambda key=key: calls.append(key) or key.upper())
     assert calls == ["a", "b", "c", "b"] and len(memo) == 2  # "b" was dropped when "c" came, "a" kept
 
 
 def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
-    monkeypatch.setattr(run, "results", dd.Memo(100))
+    run.results.clear()
     inputs = ("", run.last_period, "", [], [])
     asked = []
 
     def answer(access):
         return context.remembered(run, "site table", access, inputs,
-                                  lambda: asked.append(access.country) or dd.site_table(
-                                      run, dd.default_filters(run), access))
+                                  lambda: asked.append(access.country) or site_table(
+                                      run, default_filters(run), access))
 
     regional, sle = answer(REGIONAL), answer(SLE_AGENCY)
-    assert sle != regional and sle == dd.site_table(run, dd.default_filters(run), SLE_AGENCY)
+    assert sle != regional and sle == site_table(run, default_filters(run), SLE_AGENCY)
     assert answer(Access("another_sle_user", "agency", "SLE")) is sle  # same scope: stored answer
-    assert answer(GIN_AGENCY) == dd.site_table(run, dd.default_filters(run), GIN_AGENCY)
+    assert answer(GIN_AGENCY) == site_table(run, default_filters(run), GIN_AGENCY)
     assert asked == [None, "SLE", "GIN"]
 
 
@@ -117,7 +122,7 @@ def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, mo
 
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").get_json()
-    monkeypatch.setattr(run, "results", dd.Memo(100))
+    run.results.clear()
     computed, compute = [], border.border_outputs
     monkeypatch.setattr(border, "border_outputs", lambda *args: computed.append(args[2]) or compute(*args))
     requests = (("SLE", "", [], []), ("SLE", "diamond", ["no_licence", "expired_licence"], ["border"]),
@@ -133,6 +138,6 @@ def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, mo
         answers.append(reply.get_json()["response"])
     assert [filters.countries for filters in computed] == [("SLE",), ("GIN",)]
     assert answers[0] == answers[1] == answers[2] != answers[3]
-    picked = (dd.default_filters(run, classes=order) for order in (["no_licence", "expired_licence"],
+    picked = (default_filters(run, classes=order) for order in (["no_licence", "expired_licence"],
                                                                     ["expired_licence", "no_licence"]))
     assert next(picked) == next(picked)

@@ -14,13 +14,17 @@ import pytest
 from conftest import callback_body
 
 from mrumonitor.analysis.summary import country_overview
-from mrumonitor.dashboard import data as dd
 from mrumonitor.dashboard.access import REGIONAL, Access
+from mrumonitor.dashboard.aggregates import kpis, overview
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.dossier import UnknownSite, dossier_html, site_dossier
+from mrumonitor.dashboard.dossier import dossier_html, site_dossier
+from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.routes import reference_url
+from mrumonitor.dashboard.run import load_run
+from mrumonitor.dashboard.site_level import concession_layer, site_layer, site_table
 from mrumonitor.dashboard.views import load_views
-from mrumonitor.errors import AccessDenied, ConfigError
+from mrumonitor.errors import AccessDenied, ConfigError, UnknownSite
+from mrumonitor.runfolder import RunFolder
 
 pytestmark = pytest.mark.demo
 
@@ -29,48 +33,48 @@ SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 
 @pytest.fixture(scope="module")
 def run(demo_settings):
-    return dd.load_run(demo_settings)
+    return load_run(demo_settings)
 
 
 def test_overview_is_what_the_command_line_prints(run):
-    layers = {name: pd.read_parquet(run.run_dir / f"{name}.parquet") for name in ("registration_summary", "sites")}
+    layers = {name: pd.read_parquet(RunFolder(run.run_dir).layer(name)) for name in ("registration_summary", "sites")}
     printed = country_overview(layers["registration_summary"], layers["sites"], run.last_period)
-    pd.testing.assert_frame_equal(dd.overview(run, dd.default_filters(run)), printed)
+    pd.testing.assert_frame_equal(overview(run, default_filters(run)), printed)
 
 
 def test_kpis_follow_the_filters(run):
-    region = dd.kpis(run, dd.default_filters(run))
-    sle = dd.kpis(run, dd.default_filters(run, countries=["SLE"]))
-    table = dd.overview(run, dd.default_filters(run)).set_index("country")
+    region = kpis(run, default_filters(run))
+    sle = kpis(run, default_filters(run, countries=["SLE"]))
+    table = overview(run, default_filters(run)).set_index("country")
     assert sle["active_ha"] == pytest.approx(table.loc["SLE", "active ha"])
     assert region["active_ha"] == pytest.approx(table.loc[list(run.countries), "active ha"].sum())
-    border = dd.kpis(run, dd.default_filters(run, border_only=True))
+    border = kpis(run, default_filters(run, border_only=True))
     assert border["active_ha"] < region["active_ha"] and border["border_zone_sites"] == region["border_zone_sites"]
-    unregistered = dd.kpis(run, dd.default_filters(run, classes=["no_licence"]))
+    unregistered = kpis(run, default_filters(run, classes=["no_licence"]))
     assert unregistered["unregistered_share"] == pytest.approx(100.0)
 
 
 def test_site_layer_is_limited_by_access_zoom_and_bounds(run):
-    filters = dd.default_filters(run)
-    region = dd.site_layer(run, filters, REGIONAL, 6, None)
+    filters = default_filters(run)
+    region = site_layer(run, filters, REGIONAL, 6, None)
     assert region["summary"]["shape"] == "cells" and len(region["features"]) < 500
-    agency = dd.site_layer(run, filters, SLE_AGENCY, 9, None)
+    agency = site_layer(run, filters, SLE_AGENCY, 9, None)
     assert agency["summary"]["shape"] == "points"
     shown = {f["properties"]["site_id"] for f in agency["features"]}
     countries = run.sites.set_index("site_id").loc[list(shown), "countries"]
     assert shown and all("SLE" in c for c in countries)
-    gin = dd.site_layer(run, dd.default_filters(run, countries=["GIN"]), SLE_AGENCY, 9, None)
+    gin = site_layer(run, default_filters(run, countries=["GIN"]), SLE_AGENCY, 9, None)
     assert gin["features"] == []
     site = run.sites[run.sites["last_seen"] == run.last_period].iloc[0]
     box = [[site["lat"] - 0.01, site["lon"] - 0.01], [site["lat"] + 0.01, site["lon"] + 0.01]]
-    close = dd.site_layer(run, filters, REGIONAL, 14, box)
+    close = site_layer(run, filters, REGIONAL, 14, box)
     assert close["summary"]["shape"] == "polygons"
     assert site["site_id"] in {f["properties"]["site_id"] for f in close["features"]}
 
 
 def test_site_table_pages_sorts_filters_and_hides_other_countries(run):
-    filters = dd.default_filters(run)
-    rows, total = dd.site_table(run, filters, SLE_AGENCY, page=0, page_size=10,
+    filters = default_filters(run)
+    rows, total = site_table(run, filters, SLE_AGENCY, page=0, page_size=10,
                                 sort_by=[{"column_id": "risk_score", "direction": "desc"}],
                                 filter_query='{registration} contains "no_licence" && {area_ha} > 5')
     assert 0 < len(rows) <= 10 < total
@@ -78,17 +82,17 @@ def test_site_table_pages_sorts_filters_and_hides_other_countries(run):
                                                                                     for r in rows)
     assert [r["risk_score"] for r in rows] == sorted((r["risk_score"] for r in rows), reverse=True)
     assert all(r["registration"] == "no_licence" and r["area_ha"] > 5 for r in rows)
-    _, everyone = dd.site_table(run, filters, REGIONAL)
-    _, agency = dd.site_table(run, filters, SLE_AGENCY)
+    _, everyone = site_table(run, filters, REGIONAL)
+    _, agency = site_table(run, filters, SLE_AGENCY)
     assert agency < everyone
 
 
 def test_concessions_follow_access(run):
-    filters = dd.default_filters(run)
-    licences = dd.concession_layer(run, filters, SLE_AGENCY, 9, None)["features"]
+    filters = default_filters(run)
+    licences = concession_layer(run, filters, SLE_AGENCY, 9, None)["features"]
     ids = {f["properties"]["licence_id"] for f in licences}
     assert ids and set(run.concessions.set_index("licence_id").loc[list(ids), "country"]) == {"SLE"}
-    assert dd.concession_layer(run, filters, REGIONAL, 6, None)["features"] == []  # region-wide: too heavy
+    assert concession_layer(run, filters, REGIONAL, 6, None)["features"] == []  # region-wide: too heavy
 
 
 def test_dossier_and_its_export(run):
@@ -110,12 +114,12 @@ def test_callbacks_as_plain_functions(demo_settings, run):
     from mrumonitor.dashboard.pages import downloads, overview, unregistered
 
     with app.server.test_request_context():
-        region = overview.overview_outputs(run, dd.default_filters(run))
-        sle = overview.overview_outputs(run, dd.default_filters(run, countries=["SLE"]))
+        region = overview.overview_outputs(run, default_filters(run))
+        sle = overview.overview_outputs(run, default_filters(run, countries=["SLE"]))
         assert region[0] != sle[0]  # active area KPI
         layer, status = sites_for_map(run, SLE_AGENCY, "GIN", None, "", [], [], 9, None)
         assert layer["features"] == [] and "not available to your role" in status
-        rows, pages, _note = unregistered.table_page(run, SLE_AGENCY, dd.default_filters(run), 0, 20, [], "")
+        rows, pages, _note = unregistered.table_page(run, SLE_AGENCY, default_filters(run), 0, 20, [], "")
         assert rows and {r["country"] for r in rows} <= {"SLE", "GIN"} and pages >= 1
         links = str(downloads.download_rows(run.manifest, "GIN", SLE_AGENCY))
         assert "/download/" not in links.split("site_periods")[1].split("sites")[0]
@@ -130,8 +134,8 @@ def test_charts_are_valid_plotly_figures_and_plain_json(demo_settings, run):
     from mrumonitor.dashboard.pages import border, overview
 
     with app.server.test_request_context():
-        answers = [overview.overview_outputs(run, dd.default_filters(run, classes=["no_licence"])),
-                   border.border_outputs(run, REGIONAL, dd.default_filters(run, countries=["SLE"]))]
+        answers = [overview.overview_outputs(run, default_filters(run, classes=["no_licence"])),
+                   border.border_outputs(run, REGIONAL, default_filters(run, countries=["SLE"]))]
     charts = [item for answer in answers for item in answer if isinstance(item, dict) and "data" in item]
     charts.append(border.capacity_figure(run))
     assert len(charts) == 5
@@ -152,9 +156,9 @@ def test_map_reference_layers_come_by_url_once_per_run(demo_settings, run):
     assert reply.status_code == 200 and reply.mimetype == "application/geo+json"
     assert "max-age=86400" in reply.headers["Cache-Control"]
     outlines = reply.get_json()
-    assert sorted(f["properties"]["iso3"] for f in outlines["features"]) == sorted(run.boundaries["iso3"])
+    assert sorted(f["properties"]["iso3"] for f in outlines["features"]) == sorted(run.reference.boundaries["iso3"])
     posts = client.get(reference_url("latest", "border_posts")).get_json()
-    assert len(posts["features"]) == len(run.posts)
+    assert len(posts["features"]) == len(run.reference.border_posts)
     for path in (reference_url(run.run_id, "sites"), reference_url(run.run_id, "countries.json"),
                  reference_url("20990101T000000Z-ffff", "countries"), "/reference/countries.geojson"):
         answer = client.get(path)
@@ -189,7 +193,7 @@ def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):
     assert client.get(f"/dossier/{run.run_id}/{gin}.html").status_code == 200
     monkeypatch.setattr(dossier, "current_access", lambda: SLE_AGENCY)
     answer = client.get(f"/dossier/{run.run_id}/{gin}.html")
-    assert answer.status_code == 403 and b"Not allowed" in answer.data
+    assert answer.status_code == 403 and b"may see site-level data of SLE only" in answer.data
     assert client.get(f"/dossier/{run.run_id}/MS-nope.html").status_code == 404
 
 

@@ -60,3 +60,35 @@ class ExportError(MruError):
 
 class AccessDenied(MruError):
     """A dashboard user asked for data their role may not see (e.g. another country's site-level layer)."""
+
+
+# --- what a request for a run's data may name wrongly; the dashboard answers each with one HTTP status
+# (`mrumonitor.dashboard.answers.STATUS`), the command line with its message.
+
+
+class UnknownRun(StoreError):
+    """No published run of that id in the layer store (or no latest run)."""
+
+
+class UnknownLayer(ExportError):
+    """The run has no layer, period or map layer of that name."""
+
+
+class UnsupportedFormat(ExportError):
+    """An export format that is not known, or one the layer cannot take."""
+
+
+class UnknownCountry(ExportError):
+    """A country the run does not cover: not one of its countries, or one it holds no outline of."""
+
+
+class UnknownSite(MruError):
+    """The run has no site of that id."""
+
+
+class UnknownOption(MruError):
+    """A request's option (``part=``) has a value the address does not take."""
+
+
+class UnknownAddress(MruError):
+    """A dashboard address that names nothing it serves (a wrong suffix or shape)."""

@@ -14,13 +14,30 @@ from functools import partial
 import flask
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from mrumonitor.errors import AccessDenied, ConfigError, ExportError, MruError, StoreError
+from mrumonitor.errors import (
+    AccessDenied,
+    ConfigError,
+    ExportError,
+    MruError,
+    StoreError,
+    UnknownAddress,
+    UnknownCountry,
+    UnknownLayer,
+    UnknownOption,
+    UnknownRun,
+    UnknownSite,
+    UnsupportedFormat,
+)
 
 log = logging.getLogger(__name__)
 
-#: HTTP status of each of the project's errors reaching a request.
-STATUS: dict[type[MruError], int] = {AccessDenied: 403, ExportError: 400, StoreError: 503, ConfigError: 500,
-                                     MruError: 500}
+#: HTTP status of each of the project's errors reaching a request (titiler's DEFAULT_STATUS_CODES): the routes
+#: raise the narrow errors, and this table alone says how each is answered.
+STATUS: dict[type[MruError], int] = {
+    UnknownRun: 404, UnknownLayer: 404, UnknownSite: 404, UnknownAddress: 404,
+    UnsupportedFormat: 400, UnknownCountry: 400, UnknownOption: 400,
+    AccessDenied: 403, ExportError: 400, StoreError: 503, ConfigError: 500, MruError: 500,
+}
 
 
 def plain(message: str, status: int) -> flask.Response:

@@ -74,7 +74,7 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
         When auth is enabled and its secret key is not set.
     """
     from mrumonitor.dashboard.app import create_app
-    from mrumonitor.dashboard.data import load_run
+    from mrumonitor.dashboard.run import load_run
     from mrumonitor.dashboard.security import waitress_limits
     from mrumonitor.store.runs import resolve_run
 

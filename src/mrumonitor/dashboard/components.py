@@ -12,9 +12,11 @@ from typing import Any
 import pandas as pd
 from dash import Input, dash_table, dcc, html
 
-from mrumonitor.dashboard.data import CLASS_COLOURS, Filters, RunData, default_filters
+from mrumonitor.dashboard.filters import Filters, default_filters
+from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.views import FILTERS, View
 from mrumonitor.schema import COMMODITIES, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
+from mrumonitor.style import REGISTRATION_CSS
 
 #: Component ids of the filter bar, one per filter of `views.FILTERS`.
 FILTER_IDS = {
@@ -99,7 +101,7 @@ def kpi_text(name: str, value: Any) -> str:
 def legend() -> html.Div:
     """The map legend: site colours by registration class, and what the other symbols are."""
     items = [html.Div(className="legend-item", children=[
-        html.Span(className="swatch", style={"background": CLASS_COLOURS[name]}),
+        html.Span(className="swatch", style={"background": REGISTRATION_CSS[name]}),
         name.replace("_", " ") + (" (unregistered)" if name in UNREGISTERED_CLASSES else "")])
         for name in REGISTRATION_CLASSES]
     items += [html.Div(className="legend-item", children=[html.Span(className="swatch post"), "official border post"]),

@@ -15,7 +15,7 @@ import flask
 from dash import html
 
 from mrumonitor.config import Settings
-from mrumonitor.dashboard.data import RunData, load_run
+from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.dashboard.views import View, load_views
 from mrumonitor.errors import MruError
 

@@ -23,8 +23,9 @@ import shapely
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
-from mrumonitor.dashboard.data import CLASS_COLOURS, STATUS_CSS, RunData, load_run, synthetic_licences
-from mrumonitor.errors import AccessDenied, StoreError
+from mrumonitor.dashboard.run import RunData, load_run
+from mrumonitor.errors import UnknownAddress, UnknownSite
+from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
 
 #: Half-width of the dossier map around the site, at least (metres).
 MAP_MARGIN_M = 1500.0
@@ -45,10 +46,6 @@ class Dossier:
     svg: str
     caveats: list[str]
     synthetic_licences: bool
-
-
-class UnknownSite(LookupError):
-    """No site of that id in the run."""
 
 
 def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
@@ -78,7 +75,7 @@ def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
     licences = licences.assign(granted=licences["granted"].astype(str), expires=licences["expires"].astype(str))
     return Dossier(run_id=data.run_id, site_id=site_id, facts=_facts(data, site), history=history, classes=classes,
                    licences=licences.reset_index(drop=True), svg=site_map_svg(data, site_id, rows.index.to_numpy()),
-                   caveats=data.caveats, synthetic_licences=synthetic_licences(data))
+                   caveats=data.caveats, synthetic_licences=data.synthetic_licences)
 
 
 def _joined(values: pd.Series) -> str:
@@ -86,7 +83,7 @@ def _joined(values: pd.Series) -> str:
 
 
 def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
-    post = data.posts[data.posts["post_id"] == site["nearest_post_id"]]
+    post = data.reference.border_posts[data.reference.border_posts["post_id"] == site["nearest_post_id"]]
     post_name = f"{post['name'].iloc[0]} ({site['nearest_post_id']})" if len(post) else str(site["nearest_post_id"])
 
     def num(value: Any, unit: str, digits: int = 1) -> str:
@@ -137,7 +134,7 @@ def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
     for geom, status in zip(data.concession_shapes[near], data.concessions["status"].astype(str).to_numpy()[near]):
         out.append(f'<path d="{path(shapely.intersection(geom, box))}" fill="{STATUS_CSS.get(status, "#999")}" '
                    'fill-opacity="0.15" stroke="#555" stroke-dasharray="4 3" fill-rule="evenodd"/>')
-    for geom in data.borders.geometry[data.borders.intersects(box)]:
+    for geom in data.reference.borders.geometry[data.reference.borders.intersects(box)]:
         clipped = shapely.intersection(geom, box)
         for line in getattr(clipped, "geoms", [clipped]):
             if line.geom_type == "LineString" and not line.is_empty:
@@ -146,11 +143,11 @@ def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
     registration = data.site_periods["registration"].astype(str).to_numpy()[rows]
     for i, (geom, cls) in enumerate(zip(shapes, registration)):
         last = i == len(shapes) - 1
-        colour = CLASS_COLOURS.get(cls, "#777")
+        colour = REGISTRATION_CSS.get(cls, "#777")
         out.append(f'<path d="{path(geom)}" fill="{colour if last else "none"}" fill-opacity="0.55" '
                    f'stroke="{colour}" stroke-width="{2 if last else 1}" '
                    f'stroke-dasharray="{"none" if last else "3 2"}" fill-rule="evenodd"/>')
-    for post in data.posts[data.posts.intersects(box)].itertuples():
+    for post in data.reference.border_posts[data.reference.border_posts.intersects(box)].itertuples():
         x, y = (post.geometry.x - (cx - half)) * scale, ((cy + half) - post.geometry.y) * scale
         out.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#fff" stroke="#000" '
                    f'stroke-width="2"/><text x="{x + 8:.1f}" y="{y + 4:.1f}">{htmltext.escape(post.name)}</text>')
@@ -213,15 +210,9 @@ def _export(run_id: str, filename: str) -> flask.Response:
     access = current_access()
     site_id, dot, suffix = filename.rpartition(".")
     if not dot or suffix != "html":
-        return flask.Response("Dossiers are HTML files: ask for /dossier/<run_id>/<site_id>.html.\n", 404,
-                              mimetype="text/plain")
-    try:
-        data = load_run(context.settings(), run_id)
-        dossier = site_dossier(data, site_id, access)
-    except (StoreError, UnknownSite) as exc:
-        return flask.Response(f"{exc}\n", 404, mimetype="text/plain")
-    except AccessDenied as exc:
-        return flask.Response(f"Not allowed: {exc}\n", 403, mimetype="text/plain")
+        raise UnknownAddress("Dossiers are HTML files: ask for /dossier/<run_id>/<site_id>.html.")
+    data = load_run(context.settings(), run_id)
+    dossier = site_dossier(data, site_id, access)
     response = flask.Response(dossier_html(dossier), mimetype="text/html")
     response.headers["Content-Disposition"] = f'attachment; filename="dossier_{site_id}_{data.run_id}.html"'
     return response

@@ -21,8 +21,9 @@ from dash import Input, Output, dcc, html, no_update
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_inputs, filters_from, legend
-from mrumonitor.dashboard.data import RunData, concession_layer, site_layer
 from mrumonitor.dashboard.routes import overlay_bounds, overlay_url, reference_url
+from mrumonitor.dashboard.run import RunData
+from mrumonitor.dashboard.site_level import concession_layer, site_layer
 from mrumonitor.dashboard.views import View
 
 #: Initial view: the four countries.

@@ -8,14 +8,16 @@
     The period's activity raster as a transparent PNG in Web Mercator (see `overlay`), cached in memory;
     its corners for ``dl.ImageOverlay`` come from `overlay_bounds`.
 ``GET /reference/<run_id>/<name>.geojson``
-    A run-wide map layer (`RunData.reference`: country outlines, borders, border zone, border posts,
-    corridors; aggregates, the same for every role) as GeoJSON, serialised once per run. The maps load them
+    A run-wide map layer (`RunData.map_layers`: country outlines, borders, border zone, border posts,
+    corridors, drawn from the reference layers the run carries; aggregates, the same for every role) as
+    GeoJSON, serialised once per run. The maps load them
     by URL rather than in the page layout, so a page change carries none of them and the browser caches
     them per run (a run id never changes).
 
 Nothing the user types becomes a path: the run id must name a published run of the store (or be
 ``latest``), the layer a layer of that run's manifest, the format one of `FORMATS`, the period one of the
-run's periods, the country one of ``[project] countries``; anything else is a 404 or 400 with a plain
+run's periods, the country one of the run's countries; anything else raises one of the narrow errors of
+`mrumonitor.errors` (unknown run, layer, format, country ...), answered by `answers.STATUS` with a plain
 message. An agency user gets a site-level layer (`access.is_site_level`) only with ``country`` = its own
 country (403 otherwise) and overlays masked to its country; aggregates come whole or for any country.
 """
@@ -25,27 +27,34 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import threading
 from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import dash
 import flask
-import geopandas as gpd
 import shapely
 from werkzeug.exceptions import NotFound
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import current_access, is_site_level
 from mrumonitor.dashboard.answers import install_answers, plain
-from mrumonitor.dashboard.data import Memo, load_run
+from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.overlay import WEB_MERCATOR, overlay_bounds_of, render_overlay
-from mrumonitor.errors import ExportError, StoreError
+from mrumonitor.dashboard.run import load_run
+from mrumonitor.errors import (
+    StoreError,
+    UnknownAddress,
+    UnknownCountry,
+    UnknownLayer,
+    UnknownOption,
+    UnknownRun,
+    UnsupportedFormat,
+)
 from mrumonitor.export import FORMATS, export_layer
 from mrumonitor.export.clip import country_outline
+from mrumonitor.export.run_reference import run_countries, run_reference
 from mrumonitor.export.source import layer_source
-from mrumonitor.reference import load_boundaries
 from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,8 @@ PARTS = ("file", "metadata")
 OVERLAY_CACHE_SIZE = 64
 #: Reference layers kept serialised in memory (five per run, 1-50 kB each).
 REFERENCE_CACHE_SIZE = 32
+#: Country outlines (of a run, in Web Mercator) kept for masking the overlays of agency users.
+OUTLINE_CACHE_SIZE = 32
 
 
 def download_url(run_id: str, layer: str, fmt: str, country: str | None = None, part: str = "file") -> str:
@@ -80,7 +91,7 @@ def overlay_url(run_id: str, period: str) -> str:
 
 
 def reference_url(run_id: str, name: str) -> str:
-    """The URL of the run-wide map layer `name` (a key of `RunData.reference`) of run `run_id`."""
+    """The URL of the run-wide map layer `name` (a key of `RunData.map_layers`) of run `run_id`."""
     return f"/reference/{quote(run_id, safe='')}/{quote(name, safe='')}.geojson"
 
 
@@ -95,20 +106,18 @@ def _bounds(run_dir: Path, period: str) -> list[list[float]]:
 
 
 def _period_raster(run_dir: Path, manifest: dict, period: str) -> Path:
-    """The activity COG of `period` in the run (its `periods` entry names the layer)."""
+    """The activity COG of `period` in the run (its `periods` entry names the layer).
+
+    Raises
+    ------
+    UnknownLayer
+        The run has no such period, or no activity layer for it.
+    """
     layers = {entry.get("name"): entry.get("layer") for entry in manifest.get("periods", [])}
     if period not in layers:
-        raise StoreError(f"run {manifest.get('run_id')} has no period {period!r}; its periods are: "
-                        f"{', '.join(map(str, layers)) or 'none'}.")
+        raise UnknownLayer(f"run {manifest.get('run_id')} has no period {period!r}; its periods are: "
+                           f"{', '.join(map(str, layers)) or 'none'}.")
     return layer_source(run_dir, manifest, layers[period]).path
-
-
-class _NotFound(Exception):
-    """Answered 404 with the message."""
-
-
-class _BadRequest(Exception):
-    """Answered 400 with the message."""
 
 
 def install_routes(app: dash.Dash, settings: Settings) -> None:
@@ -124,8 +133,6 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
                             merge_slashes=False)
     install_answers(server)
     server.register_error_handler(NotFound, _not_found)
-    server.register_error_handler(_NotFound, lambda exc: plain(str(exc), 404))
-    server.register_error_handler(_BadRequest, lambda exc: plain(str(exc), 400))
 
 
 def _unknown(prefix: str, rest: str) -> flask.Response:
@@ -153,12 +160,11 @@ def _cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
 
 
 class _Routes:
-    """The route handlers, with what they share: the settings, the country outlines, the overlay cache."""
+    """The route handlers, with what they share: the settings, the runs' country outlines, the overlay cache."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._boundaries: gpd.GeoDataFrame | None = None
-        self._lock = threading.Lock()
+        self.outlines = Memo(OUTLINE_CACHE_SIZE)
         self.overlays = Memo(OVERLAY_CACHE_SIZE)
         self.references = Memo(REFERENCE_CACHE_SIZE)
 
@@ -168,24 +174,21 @@ class _Routes:
         layer, _, fmt = filename.rpartition(".")
         entry = manifest.get("layers", {}).get(layer)
         if not layer or entry is None:
-            raise _NotFound(f"run {manifest['run_id']} has no layer {layer or filename!r}; its layers are: "
-                            f"{', '.join(sorted(manifest.get('layers', {})))}.")
+            raise UnknownLayer(f"run {manifest['run_id']} has no layer {layer or filename!r}; its layers are: "
+                               f"{', '.join(sorted(manifest.get('layers', {})))}.")
         export_format = FORMATS.get(fmt)
         if export_format is None or entry.get("kind") not in export_format.kinds:
             fits = [name for name, known in FORMATS.items() if entry.get("kind") in known.kinds]
-            raise _BadRequest(f"layer {layer!r} cannot be downloaded as {fmt!r}; formats: {', '.join(fits)}.")
-        country = self._country(flask.request.args.get("country"))
+            raise UnsupportedFormat(f"layer {layer!r} cannot be downloaded as {fmt!r}; formats: {', '.join(fits)}.")
+        country = self._country(run_dir, manifest, flask.request.args.get("country"))
         part = flask.request.args.get("part", "file")
         if part not in PARTS:
-            raise _BadRequest(f"part={part!r} is not known; ask for part=file (the default) or part=metadata.")
+            raise UnknownOption(f"part={part!r} is not known; ask for part=file (the default) or part=metadata.")
         if is_site_level(layer):
             access.require_sites(country)
         name = f"{layer}_{country or 'region'}_{manifest['run_id']}{export_format.suffixes[0]}"
         with tempfile.TemporaryDirectory(prefix="mrumonitor-download-") as folder:
-            try:
-                result = export_layer(run_dir, manifest, layer, fmt, Path(folder) / name, country)
-            except ExportError as exc:
-                raise _BadRequest(str(exc)) from None
+            result = export_layer(run_dir, manifest, layer, fmt, Path(folder) / name, country)
             path = result.sidecar if part == "metadata" else result.file
             handle = path.open("rb")  # still readable once the folder is removed (POSIX)
         log.info("download %s by %s", path.name, access.user or "anonymous")
@@ -197,53 +200,53 @@ class _Routes:
         run_dir, manifest = self._run(run_id)
         period, dot, suffix = filename.rpartition(".")
         if not dot or suffix != "png":
-            raise _NotFound(f"overlays are PNG images: ask for /overlay/{run_id}/<period>.png.")
-        try:
-            path = _period_raster(run_dir, manifest, period)
-        except (StoreError, ExportError) as exc:
-            raise _NotFound(str(exc)) from None
+            raise UnknownAddress(f"overlays are PNG images: ask for /overlay/{run_id}/<period>.png.")
+        path = _period_raster(run_dir, manifest, period)
         country = None if access.regional else access.country
         png = self.overlays.get((manifest["run_id"], period, country),
-                                lambda: render_overlay(path, self.outline(country) if country else None))
+                                lambda: render_overlay(path, self.outline(run_dir, manifest, country) if country
+                                                       else None))
         return _cached_per_run(flask.Response(png, mimetype="image/png"), run_id)
 
     def reference(self, run_id: str, filename: str) -> flask.Response:
         _, manifest = self._run(run_id)
         name, dot, suffix = filename.rpartition(".")
-        layers = load_run(self.settings, manifest["run_id"]).reference
+        layers = load_run(self.settings, manifest["run_id"]).map_layers
         if not dot or suffix != "geojson" or name not in layers:
-            raise _NotFound(f"no map layer {filename!r}; ask for /reference/{run_id}/<name>.geojson with a name "
+            raise UnknownLayer(f"no map layer {filename!r}; ask for /reference/{run_id}/<name>.geojson with a name "
                             f"of: {', '.join(layers)}.")
         body = self.references.get((manifest["run_id"], name), lambda: json.dumps(layers[name]).encode())
         return _cached_per_run(flask.Response(body, mimetype="application/geo+json"), run_id)
 
     def _run(self, run_id: str) -> tuple[Path, dict]:
-        """The folder and manifest of a published run of the store (`run_id` or "latest"), else 404."""
+        """The folder and manifest of a published run of the store (`run_id` or "latest").
+
+        Raises
+        ------
+        UnknownRun
+            No such published run, or its manifest cannot be read.
+        """
         store = self.settings.paths.store
         published = [summary.run_id for summary in list_runs(store) if summary.status == "published"]
         if run_id != "latest" and run_id not in published:
-            raise _NotFound(f"no published run {run_id!r}; runs: {', '.join(published) or 'none'} (or latest).")
+            raise UnknownRun(f"no published run {run_id!r}; runs: {', '.join(published) or 'none'} (or latest).")
         try:
             run_dir = resolve_run(store, run_id)
             return run_dir, read_manifest(run_dir)
         except StoreError as exc:
-            raise _NotFound(str(exc)) from None
+            raise UnknownRun(str(exc)) from None
 
-    def _country(self, country: str | None) -> str | None:
+    @staticmethod
+    def _country(run_dir: Path, manifest: dict, country: str | None) -> str | None:
+        """`country` (ISO3, any case) when it is one of the run's countries; None when none is asked for."""
         if not country:
             return None
-        known = self.settings.project.countries
+        known = run_countries(run_dir, manifest)
         if country.upper() not in known:
-            raise _BadRequest(f"country={country!r} is not one of {', '.join(known)}.")
+            raise UnknownCountry(f"country={country!r} is not one of {', '.join(known)}.")
         return country.upper()
 
-    def boundaries(self) -> gpd.GeoDataFrame:
-        """The consistent country outlines in the analysis CRS, read once."""
-        with self._lock:
-            if self._boundaries is None:
-                self._boundaries = load_boundaries(self.settings.paths.reference, self.settings.analysis_crs)
-            return self._boundaries
-
-    def outline(self, country: str) -> shapely.Geometry:
-        """`country`'s outline in Web Mercator."""
-        return country_outline(self.boundaries(), country, WEB_MERCATOR)
+    def outline(self, run_dir: Path, manifest: dict, country: str) -> shapely.Geometry:
+        """`country`'s outline in Web Mercator, as the run carries it (read once per run)."""
+        return self.outlines.get((manifest["run_id"], country), lambda: country_outline(
+            run_reference(run_dir, manifest).boundaries, country, WEB_MERCATOR))

@@ -28,7 +28,7 @@ from affine import Affine
 from rasterio.features import geometry_mask
 
 from mrumonitor.crs import require_projected
-from mrumonitor.errors import ExportError
+from mrumonitor.errors import ExportError, UnknownCountry
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import read_activity
 from mrumonitor.raster.grid import Grid
@@ -60,7 +60,7 @@ def country_outline(boundaries: gpd.GeoDataFrame, country: str, crs: Any) -> sha
     """
     rows = boundaries[boundaries["iso3"] == country]
     if rows.empty:
-        raise ExportError(f"no country outline for {country!r}; outlines exist for: "
+        raise UnknownCountry(f"no country outline for {country!r}; outlines exist for: "
                           f"{', '.join(sorted(boundaries['iso3']))}.")
     return shapely.union_all(np.asarray(rows.to_crs(crs).geometry))
 

@@ -34,7 +34,7 @@ import pyogrio
 import shapely
 
 from mrumonitor.crs import WGS84
-from mrumonitor.errors import ExportError
+from mrumonitor.errors import ExportError, UnsupportedFormat
 from mrumonitor.export.clip import ActivityExtract
 from mrumonitor.export.qgis_style import GEOMETRY_COLUMN, add_default_style, layer_qml
 from mrumonitor.export.shapefile_fields import shapefile_attributes
@@ -162,7 +162,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 def get_format(name: str) -> Format:
     """The format called `name`; ExportError listing the known ones when there is none."""
     if name not in FORMATS:
-        raise ExportError(f"unknown export format {name!r}; formats: {', '.join(FORMATS)}.")
+        raise UnsupportedFormat(f"unknown export format {name!r}; formats: {', '.join(FORMATS)}.")
     return FORMATS[name]
 
 
@@ -184,7 +184,7 @@ def format_for_path(path: Path) -> str:
 def check_export(fmt: Format, kind: str, layer: str, out: Path) -> None:
     """Refuse a format the layer's kind cannot take, or a file name that does not end like the format."""
     if kind not in fmt.kinds:
-        raise ExportError(f"layer {layer!r} is a {kind} layer; it can be exported as "
+        raise UnsupportedFormat(f"layer {layer!r} is a {kind} layer; it can be exported as "
                           f"{', '.join(formats_for(kind))}, not {fmt.name}.")
     if not Path(out).name.lower().endswith(fmt.suffixes):
         raise ExportError(f"{out}: a {fmt.title} export must be a file ending with {' or '.join(fmt.suffixes)}.")

@@ -14,7 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
-from mrumonitor.errors import ExportError
+from mrumonitor.errors import ExportError, UnknownLayer
+from mrumonitor.runfolder import RunFolder
 
 #: Kinds of layer a manifest may declare.
 KINDS = ("vector", "table", "raster")
@@ -53,12 +54,12 @@ def layer_source(run_dir: Path, manifest: dict[str, Any], layer: str) -> LayerSo
     """
     layers = manifest.get("layers") or {}
     if layer not in layers:
-        raise ExportError(f"run {manifest.get('run_id', run_dir.name)} has no layer {layer!r}; "
+        raise UnknownLayer(f"run {manifest.get('run_id', run_dir.name)} has no layer {layer!r}; "
                           f"its layers are: {', '.join(sorted(layers)) or 'none'}.")
     entry = layers[layer]
     kind = entry.get("kind")
     if kind not in KINDS:
-        raise ExportError(f"{run_dir / 'manifest.json'}: layer {layer!r} has kind {kind!r}, not one of "
+        raise ExportError(f"{RunFolder(run_dir).manifest}: layer {layer!r} has kind {kind!r}, not one of "
                           f"{', '.join(KINDS)}. Fix: publish the run again.")
     return LayerSource(layer, kind, _inside_run(run_dir, entry.get("path"), layer), entry)
 
@@ -68,11 +69,11 @@ def _inside_run(run_dir: Path, relative: Any, layer: str) -> Path:
     root = Path(run_dir).resolve()
     fix = "publish the run again; never edit a run's manifest by hand."
     if not isinstance(relative, str) or not relative or PurePath(relative).is_absolute():
-        raise ExportError(f"{root / 'manifest.json'}: layer {layer!r} has path {relative!r}, which is not a "
+        raise ExportError(f"{RunFolder(root).manifest}: layer {layer!r} has path {relative!r}, which is not a "
                           f"path relative to the run folder. Fix: {fix}")
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
-        raise ExportError(f"{root / 'manifest.json'}: the path of layer {layer!r} ({relative!r}) leads out of "
+        raise ExportError(f"{RunFolder(root).manifest}: the path of layer {layer!r} ({relative!r}) leads out of "
                           f"the run folder; it is refused. Fix: {fix}")
     if not path.is_file():
         raise ExportError(f"{path}: the file of layer {layer!r} is missing from the run. Fix: {fix}")

@@ -12,18 +12,14 @@ from dash import Output, html
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.aggregates import capacity_table, corridor_ranking, post_distances
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, frame_table, graph, page_header
-from mrumonitor.dashboard.data import (
-    CLASS_COLOURS,
-    Filters,
-    RunData,
-    capacity_table,
-    corridor_ranking,
-    post_distances,
-    site_rows,
-)
 from mrumonitor.dashboard.figures import axis, columns_side_by_side, figure, values
+from mrumonitor.dashboard.filters import Filters
+from mrumonitor.dashboard.run import RunData
+from mrumonitor.dashboard.site_level import site_rows
 from mrumonitor.schema import UNREGISTERED_CLASSES
+from mrumonitor.style import REGISTRATION_CSS
 
 dash.register_page(__name__, path="/border", name="Border watch", title="Border watch — MRU mining monitor")
 
@@ -75,7 +71,7 @@ def update_border(country, period, commodity, classes, border):
 def border_outputs(data: RunData, access, filters: Filters) -> tuple:
     ranking = corridor_ranking(data, filters).head(TOP)
     corridors = figure([{"type": "bar", "orientation": "h", "x": values(ranking["unregistered_ha"]),
-                         "y": values(ranking["corridor_id"]), "marker": {"color": CLASS_COLOURS["no_licence"]},
+                         "y": values(ranking["corridor_id"]), "marker": {"color": REGISTRATION_CSS["no_licence"]},
                          "customdata": ranking[["dist_post_km", "sites"]].to_numpy().tolist(),
                          "hovertemplate": "%{y}: %{x:,.0f} ha unregistered, %{customdata[1]} sites, "
                                           "%{customdata[0]:.0f} km to a crossing<extra></extra>"}],
@@ -84,9 +80,9 @@ def border_outputs(data: RunData, access, filters: Filters) -> tuple:
     unregistered = distances["registration"].isin(UNREGISTERED_CLASSES)
     hist = figure([{"type": "histogram", "x": values(distances.loc[mask, "dist_post_km"]), "name": name,
                     "marker": {"color": colour}, "xbins": {"size": 10}, "opacity": 0.8}
-                   for name, mask, colour in (("unregistered", unregistered, CLASS_COLOURS["no_licence"]),
+                   for name, mask, colour in (("unregistered", unregistered, REGISTRATION_CSS["no_licence"]),
                                               ("registered or not assessed", ~unregistered,
-                                               CLASS_COLOURS["registered"]))],
+                                               REGISTRATION_CSS["registered"]))],
                   barmode="stack", xaxis=axis("km to the nearest official crossing"), yaxis=axis("sites"), **_LAYOUT)
     rows = site_rows(data, filters, access)
     return (corridors, corridor_columns(ranking).to_dict("records"), hist,

@@ -30,6 +30,7 @@ REGION = ""
 def layout(view, **_query):
     settings = context.settings()
     runs = [run for run in list_runs(settings.paths.store) if run.status == "published"]
+    data = context.run_data()
     access = current_access()
     default_country = REGION if access.regional else access.country
     return html.Div([
@@ -37,13 +38,13 @@ def layout(view, **_query):
                           "country is chosen. Each file comes with a .metadata.json sidecar (credits, caveats)."),
         html.Div(className="filter-bar", children=[
             html.Div(className="filter", children=[html.Label("Run", htmlFor=RUN), dcc.Dropdown(
-                id=RUN, clearable=False, value=context.run_data().run_id,
+                id=RUN, clearable=False, value=data.run_id,
                 options=[{"label": f"{run.run_id}{' (latest)' if run.latest else ''}", "value": run.run_id}
                          for run in reversed(runs)])]),
             html.Div(className="filter", children=[html.Label("Country", htmlFor=COUNTRY), dcc.Dropdown(
                 id=COUNTRY, clearable=False, value=default_country,
                 options=[{"label": "Whole region", "value": REGION}]
-                + [{"label": code, "value": code} for code in settings.project.countries])])]),
+                + [{"label": code, "value": code} for code in data.countries])])]),
         html.Div(className="grid-2", children=[html.Div(id=LIST, className="card"),
                                                html.Div(id=MANIFEST, className="card")])])
 

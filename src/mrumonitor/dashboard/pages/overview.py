@@ -11,6 +11,7 @@ from dash import Output, html
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.aggregates import kpis, overview, trends
 from mrumonitor.dashboard.components import (
     filter_bar,
     filter_inputs,
@@ -21,9 +22,10 @@ from mrumonitor.dashboard.components import (
     kpi_text,
     page_header,
 )
-from mrumonitor.dashboard.data import Filters, RunData, kpis, overview, trends
 from mrumonitor.dashboard.figures import axis, figure, values
+from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.maplayers import map_panel, register_map_callbacks
+from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.views import KPIS, LAYERS
 
 dash.register_page(__name__, path="/", name="Regional overview", title="Regional overview — MRU mining monitor")

@@ -12,8 +12,8 @@ from dash import html
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import frame_table, not_allowed, page_header
-from mrumonitor.dashboard.dossier import Dossier, UnknownSite, dossier_export_url, site_dossier
-from mrumonitor.errors import AccessDenied
+from mrumonitor.dashboard.dossier import Dossier, dossier_export_url, site_dossier
+from mrumonitor.errors import AccessDenied, UnknownSite
 
 dash.register_page(__name__, path_template="/site/<site_id>", name="Site dossier",
                    title="Site dossier — MRU mining monitor")

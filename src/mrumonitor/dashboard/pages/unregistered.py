@@ -12,8 +12,11 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, page_header
-from mrumonitor.dashboard.data import TABLE_COLUMNS, Filters, RunData, site_table
+from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.maplayers import DETAIL_ZOOM, ids, map_panel, register_map_callbacks
+from mrumonitor.dashboard.prepared import TABLE_COLUMNS
+from mrumonitor.dashboard.run import RunData
+from mrumonitor.dashboard.site_level import site_table
 from mrumonitor.dashboard.views import LAYERS
 
 dash.register_page(__name__, path="/unregistered", name="Unregistered production",
