@@ -1,6 +1,8 @@
 """The dashboard's shell: `create_app` builds the multi-page Dash app; each page lives in `pages/`.
 
-The shell is only the frame — navigation from dashboards/views.toml, the page container, and a footer with
+The shell is only the frame — navigation from Dash's page registry in the order of dashboards/views.toml
+(each page module registers its own path, named after its view; the shell only links them), the page
+container, and a footer with
 the run's caveats and the detections' CC BY 4.0 credit. Pages own their layouts and callbacks; access
 control and the download/overlay routes come from `access` and `routes`, the dossier export from `dossier`.
 Everything is served from the app itself (scripts, styles, images): no CDN, no tile server.
@@ -31,9 +33,6 @@ from mrumonitor.store.runs import read_manifest, resolve_run
 _HERE = Path(__file__).resolve().parent
 #: Brotli quality of the script bundles, compressed once per file (plotly.js: 4.8 MB -> 1.2 MB in 0.4 s).
 BUNDLE_QUALITY = 9
-#: Paths of the pages, by view name (each page module registers its own path; the shell only links them).
-PAGE_PATHS = {"overview": "/", "map": "/map", "unregistered": "/unregistered", "border": "/border",
-              "downloads": "/downloads", "runs": "/runs"}
 
 
 def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
@@ -99,16 +98,21 @@ def install_bundle_compression(app: dash.Dash) -> None:
 
 def shell() -> html.Div:
     """The frame around every page (built per page load: the run and the user may have changed)."""
-    views = context.views()
-    links = [dcc.Link(views[name].title, href=path, className="nav-link")
-             for name, path in PAGE_PATHS.items() if name in views and views[name].nav]
     return html.Div([
         html.Header(className="topbar", children=[
             html.Div(className="brand", children=["MRU mining monitor",
                                                   html.Small("Kimberley Process Regional Approach")]),
-            html.Nav(links), _who()]),
+            html.Nav(navigation()), _who()]),
         html.Main(dash.page_container, className="content"),
         _footer()])
+
+
+def navigation() -> list[dcc.Link]:
+    """A link to each page of the views file with ``nav = true``, in the file's order, to the path its module
+    registered (`dash.page_registry`: a page module is named after its view)."""
+    paths = {page["module"].rpartition(".")[2]: page["path"] for page in dash.page_registry.values()}
+    return [dcc.Link(view.title, href=paths[name], className="nav-link")
+            for name, view in context.views().items() if view.nav and name in paths]
 
 
 def _who() -> html.Div:
