@@ -11,7 +11,6 @@ their files through it: `ingest.sources.open_source` a cadastre, `raster.footpri
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -32,8 +31,6 @@ from mrumonitor.config import CsvGeometry
 from mrumonitor.crs import norm_crs
 from mrumonitor.errors import ConfigError, InputFileError, MissingCRSError
 from mrumonitor.layerio.filechecks import check_shapefile
-
-log = logging.getLogger(__name__)
 
 #: Column a reader adds: True where the file held geometry text that could not be parsed.
 UNPARSEABLE = "_geometry_unparseable"
