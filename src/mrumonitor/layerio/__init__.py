@@ -1,7 +1,7 @@
 """Shared layer I/O below the stages: opening vector files, checking them, writing layers, quarantine rows.
 
-Every stage (ingest, raster, sites, analysis) reads and writes its layers through this package; it imports
-no stage.
+The stages (ingest, reference, raster, sites, analysis) and the export read and write their layers through
+this package; it imports no stage (tests/test_rooms.py).
 
 - `readers`: `open_vector` and the `RecordStream` it gives, over every vector format an input arrives in;
 - `filechecks`: the checks made on a file before any library reads it (zips, Shapefile parts);
