@@ -402,7 +402,8 @@ DEMO_FIXTURES = {"session_demo", "demo_settings"}
 def _kind_problem(item: pytest.Item, kinds: list[str]) -> str | None:
     """Why `item`'s kind markers `kinds` are wrong, or None when they are right."""
     if len(kinds) != 1:
-        return f"has {len(kinds)} kind markers {kinds or ''}: give it exactly one of {', '.join(KINDS)}"
+        found = f"{len(kinds)} kind markers ({', '.join(kinds)})" if kinds else "no kind marker"
+        return f"has {found}: give it exactly one of {', '.join(KINDS)}"
     uses = set(getattr(item, "fixturenames", ()))
     if uses & BROWSER_FIXTURES and kinds != ["browser"]:
         return f"drives a browser ({', '.join(sorted(uses & BROWSER_FIXTURES))}): mark it browser"
@@ -411,7 +412,8 @@ def _kind_problem(item: pytest.Item, kinds: list[str]) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects: the slow markers added here count
+def pytest_collection_modifyitems(items):
     """Every test has exactly one kind marker, consistent with the fixtures it uses; browser and demo tests
     are also `slow`. A test that breaks the rule stops the collection with its name and the fix."""
     problems = []

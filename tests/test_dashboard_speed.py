@@ -22,8 +22,6 @@ from mrumonitor.dashboard.prepared import sites_as_of
 from mrumonitor.dashboard.run import load_run
 from mrumonitor.dashboard.site_level import site_rows, site_table
 
-pytestmark = pytest.mark.demo
-
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 GIN_AGENCY = Access("gin", "agency", "GIN")
 
@@ -60,6 +58,7 @@ def filter_cases(run):
                                  border_only=border)
 
 
+@pytest.mark.demo
 def test_site_rows_and_table_are_those_of_plain_masks(run):
     for filters in filter_cases(run):
         for access in (REGIONAL, SLE_AGENCY):
@@ -71,6 +70,7 @@ def test_site_rows_and_table_are_those_of_plain_masks(run):
             assert [r["site_id"] for r in rows] == list(ordered["site_id"].iloc[7:14])
 
 
+@pytest.mark.demo
 def test_overview_is_country_overview_of_the_filtered_sites_with_and_without_the_store(run, monkeypatch):
     for filters in filter_cases(run):
         cached = overview(run, filters)
@@ -90,6 +90,7 @@ def test_overview_is_country_overview_of_the_filtered_sites_with_and_without_the
     pd.testing.assert_frame_equal(overview(run, filters), _overview(run, filters))
 
 
+@pytest.mark.unit
 def test_memo_is_bounded_and_least_recently_used_goes_first():
     memo, calls = Memo(2), []
     for key in ("a", "b", "a", "c", "b"):
@@ -97,6 +98,7 @@ def test_memo_is_bounded_and_least_recently_used_goes_first():
     assert calls == ["a", "b", "c", "b"] and len(memo) == 2  # "b" was dropped when "c" came, "a" kept
 
 
+@pytest.mark.demo
 def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
     run.results.clear()
     inputs = ("", run.last_period, "", [], [])
@@ -114,6 +116,7 @@ def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
     assert asked == [None, "SLE", "GIN"]
 
 
+@pytest.mark.demo
 def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, monkeypatch):
     """Requests that differ only in what a callback ignores share one stored answer: the border page reads the
     country and the period only; the order in which classes were picked changes no filter."""

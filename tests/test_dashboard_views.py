@@ -26,8 +26,6 @@ from mrumonitor.dashboard.views import load_views
 from mrumonitor.errors import AccessDenied, ConfigError, UnknownSite
 from mrumonitor.runfolder import RunFolder
 
-pytestmark = pytest.mark.demo
-
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 
 
@@ -36,12 +34,14 @@ def run(demo_settings):
     return load_run(demo_settings)
 
 
+@pytest.mark.demo
 def test_overview_is_what_the_command_line_prints(run):
     layers = {name: pd.read_parquet(RunFolder(run.run_dir).layer(name)) for name in ("registration_summary", "sites")}
     printed = country_overview(layers["registration_summary"], layers["sites"], run.last_period)
     pd.testing.assert_frame_equal(overview(run, default_filters(run)), printed)
 
 
+@pytest.mark.demo
 def test_kpis_follow_the_filters(run):
     region = kpis(run, default_filters(run))
     sle = kpis(run, default_filters(run, countries=["SLE"]))
@@ -54,6 +54,7 @@ def test_kpis_follow_the_filters(run):
     assert unregistered["unregistered_share"] == pytest.approx(100.0)
 
 
+@pytest.mark.demo
 def test_site_layer_is_limited_by_access_zoom_and_bounds(run):
     filters = default_filters(run)
     region = site_layer(run, filters, REGIONAL, 6, None)
@@ -72,6 +73,7 @@ def test_site_layer_is_limited_by_access_zoom_and_bounds(run):
     assert site["site_id"] in {f["properties"]["site_id"] for f in close["features"]}
 
 
+@pytest.mark.demo
 def test_site_table_pages_sorts_filters_and_hides_other_countries(run):
     filters = default_filters(run)
     rows, total = site_table(run, filters, SLE_AGENCY, page=0, page_size=10,
@@ -87,6 +89,7 @@ def test_site_table_pages_sorts_filters_and_hides_other_countries(run):
     assert agency < everyone
 
 
+@pytest.mark.demo
 def test_concessions_follow_access(run):
     filters = default_filters(run)
     licences = concession_layer(run, filters, SLE_AGENCY, 9, None)["features"]
@@ -95,6 +98,7 @@ def test_concessions_follow_access(run):
     assert concession_layer(run, filters, REGIONAL, 6, None)["features"] == []  # region-wide: too heavy
 
 
+@pytest.mark.demo
 def test_dossier_and_its_export(run):
     site = run.sites[run.sites["country"] == "GIN"].iloc[0]["site_id"]
     dossier = site_dossier(run, site, REGIONAL)
@@ -108,6 +112,7 @@ def test_dossier_and_its_export(run):
         site_dossier(run, "MS-nope", REGIONAL)
 
 
+@pytest.mark.demo
 def test_callbacks_as_plain_functions(demo_settings, run):
     app = create_app(demo_settings)
     from mrumonitor.dashboard.maplayers import click_target, sites_for_map
@@ -127,6 +132,7 @@ def test_callbacks_as_plain_functions(demo_settings, run):
     assert click_target({"properties": {"kind": "site", "site_id": "MS-1"}})[0] == "/site/MS-1"
 
 
+@pytest.mark.demo
 def test_charts_are_valid_plotly_figures_and_plain_json(demo_settings, run):
     """The charts are dicts plotly's own validation accepts, and every chart callback's answer is plain JSON
     data: orjson takes it as it is, without Dash's slow path through every value of the answer."""
@@ -150,6 +156,7 @@ def test_charts_are_valid_plotly_figures_and_plain_json(demo_settings, run):
     assert all(capacity["layout"][f"yaxis{i}"]["matches"] == "y" for i in range(2, len(panels) + 1))
 
 
+@pytest.mark.demo
 def test_map_reference_layers_come_by_url_once_per_run(demo_settings, run):
     client = create_app(demo_settings).server.test_client()
     reply = client.get(reference_url(run.run_id, "countries"))
@@ -171,6 +178,7 @@ def test_map_reference_layers_come_by_url_once_per_run(demo_settings, run):
     assert '"coordinates"' not in layout  # no layer's geometry travels with a page
 
 
+@pytest.mark.demo
 def test_pages_add_no_warning_per_view(demo_settings):
     """`mrumonitor serve` logs warnings; a page with tables must not add one per view (Dash's DataTable
     deprecation notice came with every page served: 250 kB of log a minute under load)."""
@@ -184,6 +192,7 @@ def test_pages_add_no_warning_per_view(demo_settings):
     assert [str(w.message) for w in caught if "DataTable" in str(w.message)] == []
 
 
+@pytest.mark.demo
 def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):
     from mrumonitor.dashboard import dossier
 
@@ -197,6 +206,7 @@ def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):
     assert client.get(f"/dossier/{run.run_id}/MS-nope.html").status_code == 404
 
 
+@pytest.mark.demo
 def test_a_page_the_views_file_leaves_out_is_not_offered(demo_settings, tmp_path):
     views = Path(demo_settings.dashboard.views).read_text(encoding="utf-8")
     start = views.index("[pages.border]")
@@ -218,6 +228,7 @@ def test_a_page_the_views_file_leaves_out_is_not_offered(demo_settings, tmp_path
     assert "not part of this dashboard" not in page("/unregistered")
 
 
+@pytest.mark.unit
 def test_views_file_is_checked(tmp_path):
     bad = tmp_path / "views.toml"
     bad.write_text('[pages.overview]\ntitle = "x"\nkpis = ["carats"]\n', encoding="utf-8")

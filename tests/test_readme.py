@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.demo
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -49,12 +47,14 @@ def how_to_run(command: str) -> list[str] | None:
     return [*argv, "--help"] if long_running else argv
 
 
+@pytest.mark.unit
 def test_the_readme_states_the_two_set_up_commands():
     commands = bash_commands(README.read_text(encoding="utf-8"))
     assert commands[:4] == ["pip install -e .", "mrumonitor demo", 'pip install -e ".[test]"', "python -m pytest"]
     assert "--no-serve" in README.read_text(encoding="utf-8")
 
 
+@pytest.mark.demo
 def test_every_readme_command_runs_on_the_demo(session_demo, tmp_path):
     demo_dir, _ = session_demo
     shutil.copytree(demo_dir, tmp_path / demo_dir.name, symlinks=True)
@@ -71,6 +71,7 @@ def test_every_readme_command_runs_on_the_demo(session_demo, tmp_path):
     assert len(ran) >= 10, ran
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command, expected", [
     ("pip install -e .", None),
     ("python -m pytest", None),
