@@ -158,8 +158,8 @@ def test_a_limited_run_refreshes_its_country_and_keeps_the_others(tmp_path, read
 
     # activity: P2 and P3 processed over Sierra Leone's blocks only
     manifest = limited.manifest
-    assert manifest["detect"]["processed"] == ["P2", "P3"] and manifest["detect"]["limited_to"] == ["SLE"]
-    scope = manifest["scope"]
+    assert manifest.detect["processed"] == ["P2", "P3"] and manifest.detect["limited_to"] == ["SLE"]
+    scope = manifest.scope
     assert scope["limited"] and scope["countries"] == ["SLE"] and scope["kept_from"] == first.run_id
     assert scope["sources_read"] == ["sle"] and scope["sources_kept"] == ["gin", "lbr", "civ"]
     assert scope["outside_from"] == {"P2": first.run_id, "P3": None}
@@ -194,9 +194,9 @@ def test_a_limited_run_refreshes_its_country_and_keeps_the_others(tmp_path, read
     assert sites_after["site_id"].tolist() == sites_before["site_id"].tolist()
     assert sites_after["area_ha"].tolist() == sites_before["area_ha"].tolist()
     assert any("limited to SLE" in caveat and f"run {first.run_id}" in caveat and "none for P3" in caveat
-               for caveat in manifest["caveats"])
-    assert "--countries SLE" in manifest["reproduce"]["command"]
-    kept = [r for r in manifest["inputs"] if r["role"] == "cadastre" and r["country"] != "SLE"]
+               for caveat in manifest.caveats)
+    assert "--countries SLE" in manifest.reproduce["command"]
+    kept = [r for r in manifest.inputs if r["role"] == "cadastre" and r["country"] != "SLE"]
     assert kept and all(r["kept_from"] == first.run_id for r in kept)
 
     # the same limited run again re-uses what the first made; a full run then refreshes every country and
