@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from conftest import write_config
 from pyproj import CRS
 
-from conftest import write_config
 from mrumonitor.config import load_settings
-from mrumonitor.errors import ConfigError, InputFileError
+from mrumonitor.errors import ConfigError, InputFileError, ReferenceDataError
 from mrumonitor.raster.run import detect
-from mrumonitor.reference import load_borders
+from mrumonitor.reference import load_borders, load_boundaries
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +100,18 @@ def test_a_second_run_gives_the_same_site_ids(run):
     second = detect(settings)
     pd.testing.assert_frame_equal(first.sites.sites.drop(columns="geometry"),
                                   second.sites.sites.drop(columns="geometry"))
+
+
+def test_detect_takes_the_outlines_it_is_given_and_reads_none(run, tmp_path):
+    """The pipeline hands detect the run's outlines: given them, detect never opens paths.reference."""
+    settings, first = run
+    outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    nowhere = settings.model_copy(update={"paths": settings.paths.model_copy(update={"reference": tmp_path / "none"})})
+    with pytest.raises(ReferenceDataError):
+        detect(nowhere, out=tmp_path / "without")
+    again = detect(nowhere, out=tmp_path / "with", boundaries=outlines)
+    assert list(again.activity) == list(first.activity)
+    pd.testing.assert_frame_equal(first.sites.sites[["countries", "area_ha"]], again.sites.sites[["countries", "area_ha"]])
 
 
 def test_no_periods_is_a_clear_configuration_error(tmp_path):
