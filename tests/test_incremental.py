@@ -18,7 +18,7 @@ from mrumonitor.raster import footprints
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.gaps import observation_gaps
 from mrumonitor.raster.grid import Grid
-from mrumonitor.reference import load_boundaries
+from mrumonitor.reference import boundaries, load_boundaries
 from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.store import checksum
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every detections file opened and every file hashed while the fixture is active."""
-    seen = {"opened": [], "hashed": []}
-    open_vector, sha256_file = footprints.open_vector, checksum.sha256_file
+    """Every detections file opened, every file hashed and every reference layer read while the fixture is active."""
+    seen = {"opened": [], "hashed": [], "reference": []}
+    open_vector, sha256_file, read_layer = footprints.open_vector, checksum.sha256_file, boundaries.read_layer
 
     def recording_open(path, *args, **kwargs):
         seen["opened"].append(str(path))
@@ -40,16 +40,23 @@ def reads(monkeypatch):
         seen["hashed"].append(str(path))
         return sha256_file(path)
 
+    def recording_read(folder, name, *args, **kwargs):
+        seen["reference"].append(name)
+        return read_layer(folder, name, *args, **kwargs)
+
     monkeypatch.setattr(footprints, "open_vector", recording_open)
     monkeypatch.setattr(checksum, "sha256_file", recording_hash)
+    monkeypatch.setattr(boundaries, "read_layer", recording_read)
     return seen
 
 
 def test_adding_a_period_reads_only_that_period(tmp_path, reads):
     config = write_run_inputs(tmp_path)
+    reads["reference"].clear()
     first = run_pipeline(load_settings(config))
     assert first.manifest.detect["processed"] == list(PERIODS)
     assert sorted(reads["opened"]) == sorted(str(tmp_path / f"detections_{p}.csv") for p in PERIODS)
+    assert reads["reference"] == [boundaries.BOUNDARIES]  # read once, handed to ingest, detect and analyse
 
     reads["opened"].clear()
     reads["hashed"].clear()
