@@ -27,7 +27,7 @@ from mrumonitor.config import Settings
 from mrumonitor.dashboard import geojson
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.prepared import LicenceViews, SiteViews, prepare_licences, prepare_sites, run_map_layers
-from mrumonitor.errors import StoreError, UnknownRun
+from mrumonitor.errors import StoreError
 from mrumonitor.export.run_reference import run_countries, run_crs, run_reference
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -110,16 +110,11 @@ def load_run(settings: Settings, run: str = "latest") -> RunData:
 
     Raises
     ------
-    UnknownRun
-        No such run in the store.
     StoreError
-        A layer missing or damaged; a run that carries no reference layers (published before
+        No such run in the store; a layer missing or damaged; a run that carries no reference layers (published before
         runs did: the message says to publish a new run).
     """
-    try:
-        run_dir = resolve_run(settings.paths.store, run)
-    except StoreError as exc:
-        raise UnknownRun(str(exc)) from None
+    run_dir = resolve_run(settings.paths.store, run)
     key = str(run_dir.resolve())
     with _RUNS_LOCK:
         if key in _RUNS:
