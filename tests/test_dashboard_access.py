@@ -46,6 +46,7 @@ from mrumonitor.dashboard.access import (
 )
 from mrumonitor.dashboard.routes import download_url, install_routes, overlay_url, reference_url
 from mrumonitor.errors import AccessDenied, ConfigError
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.store.runs import resolve_run
 
 AGENCY = Access("nma_sle", "agency", "SLE")
@@ -232,7 +233,7 @@ def demo_run(demo_settings) -> Path:
 @pytest.fixture(scope="module")
 def site_countries(demo_run) -> dict[str, set[str]]:
     """site_id -> the countries the site lies in."""
-    sites = pd.read_parquet(demo_run / "sites.parquet", columns=["site_id", "countries"])
+    sites = pd.read_parquet(RunFolder(demo_run).layer("sites"), columns=["site_id", "countries"])
     return {site: set(str(countries).split(";")) for site, countries in zip(sites["site_id"], sites["countries"])}
 
 

@@ -55,13 +55,16 @@ SITES = {
     "S5": shapely.box(5_000, -3_000, 6_000, -2_000),
 }
 
+#: The hand-made run's folder layout (file names only through `RunFolder`).
+FOLDER = RunFolder("run")
+
 LAYERS = {
-    "sites": {"path": "sites.parquet", "kind": "vector", "title": "Mining sites",
+    "sites": {"path": FOLDER.relative(FOLDER.layer("sites")), "kind": "vector", "title": "Mining sites",
               "description": f"Sites in {CIV_NAME} and Guinée"},
-    "capacity": {"path": "capacity.parquet", "kind": "table", "title": "Estimated production capacity",
+    "capacity": {"path": FOLDER.relative(FOLDER.layer("capacity")), "kind": "table", "title": "Estimated production capacity",
                  "description": "Carats per country and year"},
-    "notes": {"path": "notes.parquet", "kind": "table", "title": "Notes", "description": "No country column"},
-    "activity_2025H2": {"path": "activity_2025H2.tif", "kind": "raster", "title": "Mining activity 2025H2",
+    "notes": {"path": FOLDER.relative(FOLDER.layer("notes")), "kind": "table", "title": "Notes", "description": "No country column"},
+    "activity_2025H2": {"path": FOLDER.relative(FOLDER.activity("2025H2")), "kind": "raster", "title": "Mining activity 2025H2",
                         "description": "Percent", "period": "2025H2"},
 }
 
@@ -116,12 +119,13 @@ def run(tmp_path_factory, crs, activity):
     """A published run folder written by hand, and its manifest."""
     run_dir = tmp_path_factory.mktemp("store") / "runs" / RUN_ID
     run_dir.mkdir(parents=True)
-    sites_frame(crs).to_parquet(run_dir / "sites.parquet")
-    capacity_frame().to_parquet(run_dir / "capacity.parquet")
-    pd.DataFrame({"note": ["aucune"]}).to_parquet(run_dir / "notes.parquet")
+    folder = RunFolder(run_dir)
+    sites_frame(crs).to_parquet(folder.layer("sites"))
+    capacity_frame().to_parquet(folder.layer("capacity"))
+    pd.DataFrame({"note": ["aucune"]}).to_parquet(folder.layer("notes"))
     values, grid = activity
     tags = period_tags("2025H2", "2025-07-01", "2025-12-31", "earth_index", region=f"{CIV_NAME} et Guinée")
-    write_activity_cog(on_grid(da.from_array(values, chunks=16), grid), grid, run_dir / "activity_2025H2.tif", tags,
+    write_activity_cog(on_grid(da.from_array(values, chunks=16), grid), grid, folder.activity("2025H2"), tags,
                        description="activity 2025H2")
     manifest = {"run_id": RUN_ID, "created": "2026-03-01T12:00:00Z", "caveats": CAVEATS, "layers": LAYERS,
                 **carried_reference(run_dir, outlines(crs))}
@@ -422,10 +426,10 @@ def test_bad_requests_are_refused_with_the_choices(run, tmp_path, layer, fmt, ou
 @pytest.mark.unit
 def test_exports_are_never_written_into_the_run(run):
     run_dir, _ = run
-    before = (run_dir / "sites.parquet").read_bytes()
+    before = RunFolder(run_dir).layer("sites").read_bytes()
     with pytest.raises(ExportError, match="never written inside the run folder"):
         export(run, "sites", "parquet", run_dir)
-    assert (run_dir / "sites.parquet").read_bytes() == before
+    assert RunFolder(run_dir).layer("sites").read_bytes() == before
 
 
 @pytest.mark.unit
@@ -446,7 +450,7 @@ def test_country_export_of_a_run_without_reference_layers_says_to_publish_a_new_
 ])
 def test_manifest_paths_never_lead_out_of_the_run(run, tmp_path, path, message):
     run_dir, manifest = run
-    (run_dir.parent / "outside.parquet").write_bytes((run_dir / "sites.parquet").read_bytes())
+    (run_dir.parent / "outside.parquet").write_bytes(RunFolder(run_dir).layer("sites").read_bytes())
     (run_dir / "link.parquet").unlink(missing_ok=True)
     (run_dir / "link.parquet").symlink_to(run_dir.parent / "outside.parquet")
     tampered = {**manifest, "layers": {"sites": {**LAYERS["sites"], "path": path}}}

@@ -40,6 +40,7 @@ from mrumonitor.dashboard.routes import download_url, install_routes, overlay_ur
 from mrumonitor.dashboard.security import install_security
 from mrumonitor.errors import ExportError
 from mrumonitor.export import export_layer
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.hostile
@@ -56,19 +57,22 @@ def store_with_holders(root: Path) -> tuple[Path, Path]:
     `holders` table of them; returns the config file and the run folder."""
     store = root / "layers"
     run_dir = write_dashboard_run(store)
+    folder = RunFolder(run_dir)
     names = FORMULAS + HARMLESS
     crs = load_settings().analysis_crs
     boxes = gpd.GeoSeries([shapely.box(-12.0 + 0.05 * i, 8.0, -11.98 + 0.05 * i, 8.02) for i in range(len(names))],
                           crs=4326).to_crs(crs)
     gpd.GeoDataFrame({"licence_id": [f"L-{i}" for i in range(len(names))], "holder": names,
                       "area_ha": [-1.5 + i for i in range(len(names))], "country": "SLE"},
-                     geometry=boxes, crs=crs).to_parquet(run_dir / "licences.parquet")
+                     geometry=boxes, crs=crs).to_parquet(folder.layer("licences"))
     pd.DataFrame({"country": "SLE", "holder": names, "carats": [-3.0] * len(names)}).to_parquet(
-        run_dir / "holders.parquet")
+        folder.layer("holders"))
     manifest = read_manifest(run_dir)
-    manifest["layers"]["licences"] = {"path": "licences.parquet", "kind": "vector", "title": "Licences"}
-    manifest["layers"]["holders"] = {"path": "holders.parquet", "kind": "table", "title": "Holders"}
-    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    manifest["layers"]["licences"] = {"path": folder.relative(folder.layer("licences")), "kind": "vector",
+                                      "title": "Licences"}
+    manifest["layers"]["holders"] = {"path": folder.relative(folder.layer("holders")), "kind": "table",
+                                     "title": "Holders"}
+    folder.manifest.write_text(json.dumps(manifest), encoding="utf-8")
     config = write_config(root, f'[paths]\nstore = "{store}"\nwork = "{root / "work"}"\n')
     return config, run_dir
 
@@ -270,7 +274,7 @@ MANIFEST_CASES = {"not JSON": b'{"run_id": "x", "layers": {', "binary": b"\x00\x
 @pytest.mark.parametrize("case", sorted(MANIFEST_CASES))
 def test_a_broken_manifest_is_a_plain_message(damaged, case, tmp_path):
     config, run_dir = damaged
-    (run_dir / "manifest.json").write_bytes(MANIFEST_CASES[case])
+    RunFolder(run_dir).manifest.write_bytes(MANIFEST_CASES[case])
     assert_refused(mrumonitor("export", "sites", "--config", str(config), "-o", str(tmp_path / "s.gpkg")),
                    "manifest", "mrumonitor run")
     assert not (tmp_path / "s.gpkg").exists()
@@ -281,7 +285,7 @@ def test_a_broken_manifest_is_a_plain_message(damaged, case, tmp_path):
 DAMAGE = {
     "LATEST garbage": lambda run_dir: write_latest(run_dir, b"\xff\xfe garbage"),
     "LATEST empty": lambda run_dir: write_latest(run_dir, b""),
-    "manifest broken": lambda run_dir: (run_dir / "manifest.json").write_bytes(b"{broken"),
+    "manifest broken": lambda run_dir: RunFolder(run_dir).manifest.write_bytes(b"{broken"),
     "layer files gone": lambda run_dir: [path.unlink() for path in run_dir.glob("*.*") if path.suffix != ".json"],
     "store deleted": lambda run_dir: shutil.rmtree(run_dir.parent.parent),
 }
