@@ -34,7 +34,9 @@ from mrumonitor.crs import WGS84
 from mrumonitor.dashboard.access import install_access
 from mrumonitor.dashboard.overlay import MAX_WIDTH, RAMP, WEB_MERCATOR, encode_png
 from mrumonitor.dashboard.routes import download_url, install_routes, overlay_bounds, overlay_url
-from mrumonitor.reference import load_boundaries
+from mrumonitor.export.run_reference import run_reference
+from mrumonitor.runfolder import activity_layer
+from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +73,9 @@ def regional(make_client):
 
 @pytest.fixture(scope="module")
 def outlines(auth_settings) -> gpd.GeoDataFrame:
-    return load_boundaries(auth_settings.paths.reference, auth_settings.analysis_crs).set_index("iso3")
+    """The country outlines the dashboard run carries (what its downloads are cut at, its overlays masked to)."""
+    run_dir = resolve_run(auth_settings.paths.store, DASHBOARD_RUN)
+    return run_reference(run_dir, read_manifest(run_dir)).boundaries.set_index("iso3")
 
 
 def gpkg_sites(reply, tmp_path) -> gpd.GeoDataFrame:
@@ -121,8 +125,8 @@ def test_agency_gets_the_metadata_of_its_export(agency):
     download_url(DASHBOARD_RUN, "sites", "gpkg"),
     download_url("latest", "sites", "geojson", "GIN"),
     download_url(DASHBOARD_RUN, "sites", "csv", "GIN", part="metadata"),
-    download_url(DASHBOARD_RUN, f"activity_{DASHBOARD_PERIOD}", "cog", "GIN"),
-    download_url(DASHBOARD_RUN, f"activity_{DASHBOARD_PERIOD}", "cog"),
+    download_url(DASHBOARD_RUN, activity_layer(DASHBOARD_PERIOD), "cog", "GIN"),
+    download_url(DASHBOARD_RUN, activity_layer(DASHBOARD_PERIOD), "cog"),
     f"/download/{DASHBOARD_RUN}/sites.gpkg?country=gin",
     f"/download/{DASHBOARD_RUN}/sites.gpkg?country=SLE&country=GIN",
 ], ids=["gin", "region", "latest-gin", "metadata-gin", "raster-gin", "raster-region", "lower-case", "twice"])
@@ -147,7 +151,7 @@ def test_agency_gets_aggregates_of_any_country(agency, layer, country, rows):
 
 @pytest.mark.parametrize(("layer", "fmt", "country"), [
     ("sites", "gpkg", None), ("sites", "gpkg", "GIN"), ("sites", "shp", "SLE"), ("sites", "geojson", None),
-    (f"activity_{DASHBOARD_PERIOD}", "cog", None), (f"activity_{DASHBOARD_PERIOD}", "cog", "GIN")])
+    (activity_layer(DASHBOARD_PERIOD), "cog", None), (activity_layer(DASHBOARD_PERIOD), "cog", "GIN")])
 def test_regional_gets_every_layer(regional, layer, fmt, country, tmp_path):
     reply = regional.request("GET", download_url("latest", layer, fmt, country))
     assert reply.status == 200, reply.text
