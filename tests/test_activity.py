@@ -247,6 +247,7 @@ def test_classes_become_the_share_of_active_pixels_per_cell(tmp_path, crs, grid)
     assert values[0, 0] == 255 and valid[1, 1] == 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("read_side", [64, 4096])
 def test_a_much_finer_source_is_averaged_in_bounded_pieces(tmp_path, crs, grid, monkeypatch, read_side):
     # 5 m classes on the 100 m grid: averaged into 20 m cells (factor 4 x 4), read in pieces of at most read_side²
@@ -262,6 +263,7 @@ def test_a_much_finer_source_is_averaged_in_bounded_pieces(tmp_path, crs, grid, 
     assert max(max(w.width, w.height) for w in reads) <= read_side
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nodata", [None, 255])
 def test_unwritten_blocks_of_a_sparse_raster_are_not_read_and_give_what_reading_gives(tmp_path, crs, grid, monkeypatch,
                                                                                       nodata):
@@ -298,6 +300,7 @@ def test_a_raster_without_crs_is_warped_when_a_crs_is_assumed(tmp_path, crs, gri
     assert (warp_probability(path, grid, 64, crs=crs).values[:10, :10] == 25).all()
 
 
+@pytest.mark.slow
 def test_warping_in_threads_leaves_the_warnings_filters_as_they_were(tmp_path, crs):
     # rasterio's reproject of arrays sets a process-wide "ignore" filter per call; dask threads left one behind
     grid = Grid.covering((0.0, 0.0, 51_200.0, 51_200.0), crs, 100.0)  # 2 x 2 warp tiles

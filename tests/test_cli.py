@@ -6,7 +6,7 @@ import pytest
 from conftest import sle_licences, write_config, write_zipped_shapefile
 from hostile import mrumonitor
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("args, words", [

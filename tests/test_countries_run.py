@@ -94,6 +94,7 @@ def test_country_codes_are_checked_against_the_project():
     assert "SLE, GIN, LBR, CIV" in str(error.value)
 
 
+@pytest.mark.slow
 def test_the_cli_takes_several_codes_and_refuses_a_limited_first_run(tmp_path):
     config = _inputs(tmp_path)
     result = mrumonitor("run", "--countries", "sle", "gin", "--config", str(config))
@@ -128,6 +129,7 @@ def _inside(windows, grid_bounds_of, outline):
     return all(shapely.intersects(shapely.box(*grid_bounds_of(window)), outline) for window in windows)
 
 
+@pytest.mark.slow
 def test_a_limited_run_refreshes_its_country_and_keeps_the_others(tmp_path, reads):
     config = _inputs(tmp_path, model=True)
     first = run_pipeline(load_settings(config))

@@ -98,6 +98,7 @@ def test_urls_quote_their_parts():
 
 # --- downloads ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_agency_gets_its_own_sites_clipped_at_its_border(agency, outlines, tmp_path):
     reply = agency.request("GET", download_url(DASHBOARD_RUN, "sites", "gpkg", "SLE"))
     assert reply.status == 200, reply.text
@@ -111,6 +112,7 @@ def test_agency_gets_its_own_sites_clipped_at_its_border(agency, outlines, tmp_p
     assert 0 < across["area_ha"] < 900  # the part inside SLE of a 900 ha square cut by the border
 
 
+@pytest.mark.slow
 def test_agency_gets_the_metadata_of_its_export(agency):
     reply = agency.request("GET", download_url(DASHBOARD_RUN, "sites", "gpkg", "SLE", part="metadata"))
     assert reply.status == 200, reply.text
@@ -120,6 +122,7 @@ def test_agency_gets_the_metadata_of_its_export(agency):
     assert metadata["caveats"] == ["A test run: four square sites, one uniform activity raster."]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", [
     download_url(DASHBOARD_RUN, "sites", "gpkg", "GIN"),
     download_url(DASHBOARD_RUN, "sites", "gpkg"),
@@ -139,6 +142,7 @@ def test_agency_is_refused_other_countries_site_layers(agency, url):
     assert "SLE" in reply.text and reply.headers["Content-Type"].startswith("text/plain")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("layer", "country", "rows"), [
     ("capacity", None, 4), ("capacity", "GIN", 1), ("registration_summary", "GIN", 1),
     ("registration_summary", None, 3)])
@@ -149,6 +153,7 @@ def test_agency_gets_aggregates_of_any_country(agency, layer, country, rows):
     assert len(pd.read_csv(io.BytesIO(reply.body), encoding="utf-8-sig")) == rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("layer", "fmt", "country"), [
     ("sites", "gpkg", None), ("sites", "gpkg", "GIN"), ("sites", "shp", "SLE"), ("sites", "geojson", None),
     (activity_layer(DASHBOARD_PERIOD), "cog", None), (activity_layer(DASHBOARD_PERIOD), "cog", "GIN")])
@@ -169,6 +174,7 @@ def test_regional_gets_every_layer(regional, layer, fmt, country, tmp_path):
         assert set(pyogrio.read_dataframe(path, layer="sites" if fmt == "gpkg" else None)["site_id"]) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "status"), [
     (f"/download/{DASHBOARD_RUN}/../../manifest.json", 404),
     (f"/download/{DASHBOARD_RUN}/..%2F..%2Fmanifest.json", 404),
@@ -229,6 +235,7 @@ def test_overlay_bounds_are_the_raster_extent_in_lat_lon(bounds):
     assert -13.6 < west < -13.5 and -9.0 < east < -8.9 and 6.7 < south < 6.8 and 10.5 < north < 10.6
 
 
+@pytest.mark.slow
 def test_regional_overlay_colours_activity_and_leaves_no_data_transparent(regional, bounds):
     reply = regional.request("GET", overlay_url(DASHBOARD_RUN, DASHBOARD_PERIOD))
     assert reply.status == 200 and reply.headers["Content-Type"] == "image/png"
@@ -249,6 +256,7 @@ def _aspect(bounds) -> float:
     return (top - bottom) / (right - left)
 
 
+@pytest.mark.slow
 def test_agency_overlay_is_transparent_outside_its_country(agency, bounds):
     reply = agency.request("GET", overlay_url("latest", DASHBOARD_PERIOD))
     assert reply.status == 200
@@ -259,6 +267,7 @@ def test_agency_overlay_is_transparent_outside_its_country(agency, bounds):
     assert 0 < (rgba[..., 3] > 0).mean() < 0.5
 
 
+@pytest.mark.slow
 def test_overlay_is_cached_per_run_period_and_country(server, agency):
     cache = server.extensions["mrumonitor_routes"].overlays
     first = agency.request("GET", overlay_url(DASHBOARD_RUN, DASHBOARD_PERIOD)).body

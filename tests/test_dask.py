@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 distributed = pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_detect_on_a_local_cluster_equals_the_local_run(tmp_path):
     settings = load_settings(write_run_inputs(tmp_path))
     local = detect(settings, out=tmp_path / "local")
@@ -43,6 +44,7 @@ def test_the_environment_variable_overrides_the_configuration(monkeypatch):
     assert scheduler_address(DaskSettings()) == ""
 
 
+@pytest.mark.slow
 def test_an_unreachable_cluster_is_a_config_error(monkeypatch):
     monkeypatch.setattr("mrumonitor.raster.engine._CONNECT_TIMEOUT_S", 1)
     with pytest.raises(ConfigError, match="cannot be reached"), dask_engine(DaskSettings(

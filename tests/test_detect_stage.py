@@ -15,7 +15,7 @@ from mrumonitor.errors import ConfigError, InputFileError, ReferenceDataError
 from mrumonitor.raster.run import detect
 from mrumonitor.reference import load_borders, load_boundaries
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PERIODS = """
 [activity]

@@ -325,6 +325,7 @@ def test_scene_in_another_crs_and_resolution_lands_in_place(tmp_path, grid):
     assert abs(mask.sum() - disc(grid.shape, *PIT).sum()) <= 0.25 * disc(grid.shape, *PIT).sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", ["aligned", "utm_10m"])
 def test_chunks_of_32_equal_one_chunk_of_64(tmp_path, grid, stack):
     folder = planted_stack(tmp_path, grid, clouds={"20241124": disc(grid.shape, 30, 30, 9)}) \
@@ -334,6 +335,7 @@ def test_chunks_of_32_equal_one_chunk_of_64(tmp_path, grid, stack):
     np.testing.assert_array_equal(detect(folder, grid, chunk=27, scheduler="threads"), whole)
 
 
+@pytest.mark.slow
 def test_threaded_run_leaves_warning_filters_alone(tmp_path, grid):
     """rasterio's in-memory datasets toggle warning filters unsafely across threads; the reader avoids them."""
     before = list(warnings.filters)

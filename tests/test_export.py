@@ -483,6 +483,7 @@ def test_format_follows_the_file_name():
 # --- the command ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_export_command_cuts_a_country_file_from_the_latest_run_at_the_outline_it_carries(run, tmp_path, crs):
     run_dir, _ = run

@@ -238,6 +238,7 @@ QUARANTINED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", QUARANTINED, ids=list(QUARANTINED))
 def test_bad_record_is_quarantined_with_its_reason(case, tmp_path, sle_settings, outlines):
     given, reason, words = QUARANTINED[case]
@@ -334,6 +335,7 @@ READ_RIGHT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", READ_RIGHT, ids=list(READ_RIGHT))
 def test_awkward_but_valid_file_is_read_right_into_the_written_layers(case, tmp_path, sle_settings, outlines):
     build, check = READ_RIGHT[case]
@@ -389,6 +391,7 @@ CLI_REFUSED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CLI_REFUSED, ids=list(CLI_REFUSED))
 def test_ingest_command_refuses_with_one_clear_message(case, tmp_path):
     build, file, overrides, words = CLI_REFUSED[case]
@@ -398,6 +401,7 @@ def test_ingest_command_refuses_with_one_clear_message(case, tmp_path):
     assert not (tmp_path / "work" / "ingest" / "concessions.parquet").exists()
 
 
+@pytest.mark.slow
 def test_ingest_command_writes_latin1_text_right_end_to_end(tmp_path):
     """The documented fix for a Shapefile without .cpg, `encoding = "latin-1"`, gives the right text in the layer."""
     frame = sle_licences(3)
@@ -412,6 +416,7 @@ def test_ingest_command_writes_latin1_text_right_end_to_end(tmp_path):
     assert codecs.lookup("latin-1").name == "iso8859-1"  # the alias GDAL silently mis-decoded
 
 
+@pytest.mark.slow
 def test_ingest_command_shows_quarantined_nan_vertex(tmp_path):
     _csv(tmp_path, _wkt_row("SL-AML-0001", SQUARE),
          _wkt_row("SL-AML-0002", "POLYGON ((-12 8, -11.9 8, nan 8.1, -12 8))"))
@@ -424,6 +429,7 @@ def test_ingest_command_shows_quarantined_nan_vertex(tmp_path):
     assert "invalid_geometry" in " ".join(result.stdout.split())
 
 
+@pytest.mark.slow
 def test_run_publishes_latin1_text_right_and_warns_about_a_cadastre_mostly_in_quarantine(tmp_path):
     """`mrumonitor run` end to end: the Latin-1 Shapefile's text reaches the published run intact (it used to
     crash the run), and a cadastre whose records mostly went to quarantine is published with a warning that
@@ -486,6 +492,7 @@ def _damage(data: bytes, rng: np.random.Generator) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["shapefile", "gpkg", "flatgeobuf", "geojson", "csv"])
 def test_damaged_files_end_in_the_projects_error_or_a_complete_ingest(fmt, tmp_path, sle_settings, outlines):
     """Seeded random damage (bytes changed, file cut, zeros): before issue 14, IndexError and UnicodeDecodeError
@@ -507,6 +514,7 @@ def test_damaged_files_end_in_the_projects_error_or_a_complete_ingest(fmt, tmp_p
         write_ingest(result, folder / "out")
 
 
+@pytest.mark.slow
 def test_ingest_command_refuses_an_output_folder_inside_a_file(tmp_path):
     _shapefile(tmp_path)
     (tmp_path / "out").write_text("a file, not a folder", encoding="utf-8")

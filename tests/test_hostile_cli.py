@@ -31,6 +31,7 @@ def _args(folder, *args: str) -> list[str]:
     return [arg.replace("{folder}", str(folder)) for arg in args] + ["--config", str(folder / "mrumonitor.toml")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (("export", "no_such_layer", "-o", "x.gpkg"), ["has no layer 'no_such_layer'", "sites"]),
     (("export", "sites", "--country", "XXX", "-o", "x.gpkg"), ["no country outline for 'XXX'", "SLE"]),
@@ -55,6 +56,7 @@ def test_bad_arguments_are_refused_plainly(store_folder, args, words):
     assert_refused(mrumonitor(*_args(store_folder, *args), cwd=store_folder), *words)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (("frobnicate",), ["No such command 'frobnicate'"]),
     (("demo", "--port", "70000", "--no-serve"), ["--port", "70000 is not in the range"]),
@@ -66,6 +68,7 @@ def test_bad_commands_and_options_are_refused_plainly(tmp_path, args, words):
     assert_refused(mrumonitor(*args, cwd=tmp_path), *words)
 
 
+@pytest.mark.slow
 def test_a_config_that_is_not_text_is_named(tmp_path):
     config = tmp_path / "binary.toml"
     config.write_bytes(b"\xff\xfe[paths\x00")
@@ -73,6 +76,7 @@ def test_a_config_that_is_not_text_is_named(tmp_path):
                    str(config), "is not UTF-8 text", "Save it again as UTF-8")
 
 
+@pytest.mark.slow
 def test_runs_show_takes_a_manifest_with_missing_keys(store_folder):
     """A run of an older version (no software, inputs, timings): shown with "-", not a failure."""
     result = mrumonitor(*_args(store_folder, "runs", "show"), cwd=store_folder)
@@ -81,6 +85,7 @@ def test_runs_show_takes_a_manifest_with_missing_keys(store_folder):
     assert "mrumonitor -" in result.stdout and "activity_2025H2" in result.stdout
 
 
+@pytest.mark.slow
 def test_runs_show_prints_the_run_warnings(tmp_path):
     run_dir = write_dashboard_run(tmp_path / "layers")
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -117,6 +122,7 @@ def test_an_unforeseen_failure_is_a_plain_message_and_a_log_file(tmp_path, monke
     assert "Traceback (most recent call last)" in logged and "an impossible value" in logged
 
 
+@pytest.mark.slow
 def test_a_store_path_that_is_a_file_is_named(store_folder, tmp_path):
     shutil.copy(store_folder / "a_file", tmp_path / "layers")
     config = write_config(tmp_path, f'[paths]\nstore = "{tmp_path / "layers"}"\n')

@@ -186,6 +186,7 @@ CLI = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("case", CLI, ids=list(CLI))
 def test_command_refuses_a_bad_configuration_in_plain_words(case, folder):
@@ -196,6 +197,7 @@ def test_command_refuses_a_bad_configuration_in_plain_words(case, folder):
     assert not any(mark in output for mark in PYDANTIC_DUMP), output
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_missing_source_file_is_named_with_its_key(folder):
     path = write_config(folder, '[paths]\nwork = "work"\n[sources.sle]\nfile = "exports/sle_2026.zip"\n')

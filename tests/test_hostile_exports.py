@@ -90,6 +90,7 @@ def exported(config: Path, layer: str, out: Path, *extra: str) -> subprocess.Com
 
 # --- formula injection ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("layer", ["licences", "holders"])
 def test_csv_export_neutralises_formulas_and_keeps_everything_else(holders, layer, tmp_path):
@@ -108,6 +109,7 @@ def test_csv_export_neutralises_formulas_and_keeps_everything_else(holders, laye
     assert "\n=HYPERLINK" not in raw and ",=HYPERLINK" not in raw and ",@SUM" not in raw
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize(("fmt", "suffix"), [("gpkg", ".gpkg"), ("geojson", ".geojson"), ("parquet", ".parquet"),
                                              ("shp", ".zip")])
@@ -161,6 +163,7 @@ def assert_nothing_left(folder: Path, *expected: str) -> None:
     assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize(("layer", "name"), [("licences", "out.gpkg"), ("licences", "out.csv"),
                                              ("licences", "out.zip"), ("activity_2025H2", "out.tif")])
@@ -174,6 +177,7 @@ def test_export_to_a_read_only_folder_is_refused_plainly(holders, layer, name, t
     assert_nothing_left(folder)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize(("layer", "name"), [("licences", "out.gpkg"), ("licences", "out.geojson"),
                                              ("holders", "out.csv"), ("licences", "out.parquet"),
@@ -201,6 +205,7 @@ def test_a_full_disk_while_the_sidecar_is_written_puts_the_earlier_export_back(h
     assert_nothing_left(tmp_path, "licences.gpkg")
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_export_onto_a_protected_file_keeps_it(holders, tmp_path, request):
     config, _ = holders
@@ -211,6 +216,7 @@ def test_export_onto_a_protected_file_keeps_it(holders, tmp_path, request):
     assert out.read_text(encoding="utf-8") == "the earlier export"
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["licences.gpkg", "licences.csv"])
 def test_export_to_a_path_that_is_a_folder_is_refused(holders, tmp_path, name):
@@ -222,6 +228,7 @@ def test_export_to_a_path_that_is_a_folder_is_refused(holders, tmp_path, name):
     assert_nothing_left(tmp_path / name)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_export_under_a_file_is_refused(holders, tmp_path):
     config, _ = holders
@@ -253,6 +260,7 @@ LATEST_CASES = {"garbage bytes": b"\xff\xfe\x00\x89PNG\r\n\x1a\n\x00\x00", "empt
                 "a megabyte": b"2" * 1_000_000}
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("case", sorted(LATEST_CASES))
 def test_a_damaged_latest_pointer_is_a_plain_message(damaged, case, tmp_path):
@@ -270,6 +278,7 @@ MANIFEST_CASES = {"not JSON": b'{"run_id": "x", "layers": {', "binary": b"\x00\x
                   "a layer not an object": b'{"run_id": "x", "layers": {"sites": 3}}'}
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("case", sorted(MANIFEST_CASES))
 def test_a_broken_manifest_is_a_plain_message(damaged, case, tmp_path):
@@ -306,6 +315,7 @@ def damaged_server(damaged, secret_key):
         yield client, run_dir
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 @pytest.mark.parametrize("path", [download_url("latest", "sites", "gpkg", "SLE"), overlay_url("latest", "2025H2"),

@@ -89,6 +89,7 @@ def logged_in(base: str, user: str = "nma_sle") -> HttpClient:
 
 # --- login throttling -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_forty_wrong_passwords_in_four_seconds_are_throttled_and_the_right_one_does_not_get_in(
         auth_settings, secret_key):
@@ -193,6 +194,7 @@ def test_a_short_or_guessable_secret_is_refused(key):
         check_secret(key, "MRUMONITOR_SECRET_KEY")
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_serve_refuses_to_start_with_a_guessable_secret(auth_settings, tmp_path):
     from conftest import auth_config
@@ -249,6 +251,7 @@ def test_flask_itself_caps_the_body_with_a_plain_message(auth_settings, secret_k
     assert b"at most 1024 KiB" in reply.data and b"max_request_kb" in reply.data
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_huge_query_string_gets_a_clear_answer(url):
     client = logged_in(url)
@@ -495,6 +498,7 @@ def test_logout_ends_the_session_in_every_gunicorn_worker(demo_settings, tmp_pat
             server.wait(10)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize(("setting", "words"), [
     ('login_attempts = "ten a minute"', ("login_attempts", "10 per minute")),

@@ -226,6 +226,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("builder", "words", "cli"), [case[1:] for case in REFUSED],
                          ids=[case[0] for case in REFUSED])
 def test_a_bad_raster_input_is_refused_naming_the_file(tmp_path, builder, words, cli):
@@ -248,6 +249,7 @@ def test_a_large_sparse_raster_of_no_data_is_refused_after_a_scan(tmp_path):
         run_detect(detect_config(tmp_path, raster_input(path, scale=100.0)))
 
 
+@pytest.mark.slow
 def test_valid_pixels_too_few_for_the_sample_are_found_by_the_scan(tmp_path):
     path = write_sparse_raster(tmp_path / "speck.tif", 8192, SIERRA_LEONE, "EPSG:4326", [(4001, 4001, 2, 90)],
                                nodata=255)
@@ -265,6 +267,7 @@ SCENE_REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "bands", "resolution", "words"), [case[1:] for case in SCENE_REFUSED],
                          ids=[case[0] for case in SCENE_REFUSED])
 def test_a_bad_scene_input_is_refused_through_the_cli(tmp_path, name, bands, resolution, words):
@@ -285,6 +288,7 @@ def test_a_scene_folder_whose_scenes_miss_the_area_is_refused(tmp_path):
         run_detect(scene_config(tmp_path, inputs))
 
 
+@pytest.mark.slow
 def test_a_scene_that_misses_the_area_is_used_with_a_warning(tmp_path):
     inputs = _scene_folder(tmp_path, "S2A_20250105_T29PNL.tif", more=("S2A_20240105_T32VNM.tif",))
     result, warnings = run_detect(scene_config(tmp_path, inputs))
@@ -301,6 +305,7 @@ GRID_REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("resolution", "bounds", "words"), [case[1:] for case in GRID_REFUSED],
                          ids=[case[0] for case in GRID_REFUSED])
 def test_a_grid_too_large_is_refused_with_its_size_and_the_limit(tmp_path, resolution, bounds, words):
@@ -335,6 +340,7 @@ WARNED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("builder", "words"), [case[1:] for case in WARNED], ids=[case[0] for case in WARNED])
 def test_a_suspicious_raster_is_used_with_a_recorded_warning(tmp_path, builder, words):
     result, warnings = run_detect(detect_config(tmp_path, builder(tmp_path)))
@@ -343,6 +349,7 @@ def test_a_suspicious_raster_is_used_with_a_recorded_warning(tmp_path, builder, 
     assert all(warning.stage == "detect" for warning in warnings)
 
 
+@pytest.mark.slow
 def test_nan_and_inf_become_no_data_not_activity(tmp_path):
     config = detect_config(tmp_path, raster_input(write_raster(tmp_path / "inf.tif", blob(np.inf, background=0.2))),
                            resolution=1000.0)
@@ -350,12 +357,14 @@ def test_nan_and_inf_become_no_data_not_activity(tmp_path):
     assert result.sites.sites.empty  # an infinite probability is not 100 % activity
 
 
+@pytest.mark.slow
 def test_rounding_beyond_one_is_clipped_not_refused(tmp_path):
     result, warnings = run_detect(detect_config(tmp_path, raster_input(write_raster(tmp_path / "p.tif",
                                                                                     blob(1.004)))))
     assert len(result.sites.sites) == 1 and not warnings
 
 
+@pytest.mark.slow
 def test_the_warning_is_in_the_published_manifest_and_runs_show(tmp_path):
     config = write_run_inputs(tmp_path)
     write_raster(tmp_path / "p01.tif", blob(0.9))
@@ -371,6 +380,7 @@ def test_the_warning_is_in_the_published_manifest_and_runs_show(tmp_path):
     assert "Warnings (" in shown.stdout and "all values lie within 0-1" in " ".join(shown.stdout.split())
 
 
+@pytest.mark.slow
 def test_a_huge_sparse_raster_is_processed_in_bounded_memory(tmp_path):
     """A 24,000² sparse raster (a few hundred KB) over the region at a 2 km grid: before issue 14 a tile read its
     whole source window at once (about 2 GB here; 26.8 GiB for 60,000² at 1 km)."""
@@ -424,6 +434,7 @@ QUARANTINED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("row", "reason", "detail"), [case[1:] for case in QUARANTINED],
                          ids=[case[0] for case in QUARANTINED])
 def test_an_implausible_detection_is_quarantined_with_its_reason(tmp_path, row, reason, detail):
@@ -435,6 +446,7 @@ def test_an_implausible_detection_is_quarantined_with_its_reason(tmp_path, row, 
     assert quarantine["source_file"].iloc[0].endswith("detections.csv")
 
 
+@pytest.mark.slow
 def test_a_detection_of_1e12_ha_does_not_make_the_grid_one_site_through_the_cli(tmp_path):
     config = detections_config(tmp_path, [*GOOD, (9, -11.2, 8.5, 1e12, 0.9)])
     result = mrumonitor("detect", "--config", str(config), cwd=tmp_path)
@@ -447,12 +459,14 @@ def test_a_detection_of_1e12_ha_does_not_make_the_grid_one_site_through_the_cli(
     assert quarantine["reason"].tolist() == ["invalid_area"]
 
 
+@pytest.mark.slow
 def test_a_detection_of_1e12_ha_under_a_raised_max_area_is_refused_through_the_cli(tmp_path):
     config = detections_config(tmp_path, [*GOOD, (9, -11.2, 8.5, 1e12, 0.9)], max_area_ha=1e13)
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path),
                    "of the regional grid is active", "survey (detections", "detections.csv")
 
 
+@pytest.mark.slow
 def test_a_polygon_the_size_of_a_country_is_quarantined(tmp_path):
     country = gpd.GeoDataFrame({"det_id": [1, 2]}, geometry=[shapely.box(-12.5, 7.0, -10.5, 9.5),
                                                              shapely.box(-11.51, 7.99, -11.49, 8.01)], crs=4326)
@@ -486,6 +500,7 @@ DETECTION_FILES_REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("builder", "words"), [case[1:] for case in DETECTION_FILES_REFUSED],
                          ids=[case[0] for case in DETECTION_FILES_REFUSED])
 def test_a_detections_file_that_cannot_be_read_is_refused_through_the_cli(tmp_path, builder, words):
@@ -494,6 +509,7 @@ def test_a_detections_file_that_cannot_be_read_is_refused_through_the_cli(tmp_pa
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), *words)
 
 
+@pytest.mark.slow
 def test_a_detections_csv_in_latin_1_is_read_with_its_encoding(tmp_path):
     config = detections_config(tmp_path, GOOD, encoding="latin-1")
     table = pd.read_csv(tmp_path / "detections.csv").assign(site=["Kpévé", "Bô"])
@@ -502,11 +518,13 @@ def test_a_detections_csv_in_latin_1_is_read_with_its_encoding(tmp_path):
     assert len(result.sites.sites) == 2 and result.quarantine.empty
 
 
+@pytest.mark.slow
 def test_an_unknown_encoding_of_detections_is_refused_when_the_configuration_is_loaded(tmp_path):
     config = detections_config(tmp_path, GOOD, encoding="klingon")
     assert_refused(mrumonitor("detect", "--config", str(config), cwd=tmp_path), "klingon", "cp1252")
 
 
+@pytest.mark.slow
 def test_a_geopackage_of_detections_with_two_layers_needs_its_layer(tmp_path):
     points = gpd.GeoDataFrame({"area_ha": [500.0, 800.0]}, geometry=gpd.points_from_xy([-11.5, -11.0], [8.0, 9.0]),
                               crs=4326)
@@ -519,12 +537,14 @@ def test_a_geopackage_of_detections_with_two_layers_needs_its_layer(tmp_path):
     assert len(result.sites.sites) == 2
 
 
+@pytest.mark.slow
 def test_a_detections_file_with_no_usable_record_is_used_with_a_warning(tmp_path):
     result, warnings = run_detect(detections_config(tmp_path, [(9, None, None, 20.0, 0.9)]))
     assert result.sites.sites.empty and len(result.quarantine) == 1
     assert any("gives no usable detection (1 records, all quarantined)" in w.message for w in warnings)
 
 
+@pytest.mark.slow
 def test_a_detection_probability_sets_its_activity(tmp_path):
     config = detections_config(tmp_path, [(1, -11.5, 8.0, 900.0, 0.3), (2, -11.0, 9.0, 900.0, 0.8)])
     result, _ = run_detect(config)
@@ -533,6 +553,7 @@ def test_a_detection_probability_sets_its_activity(tmp_path):
     assert len(result.sites.sites) == 1  # 30 % is under the activity threshold (50)
 
 
+@pytest.mark.slow
 def test_a_probability_column_the_file_lacks_is_refused_naming_it(tmp_path):
     config = detections_config(tmp_path, [(1, -11.5, 8.0, 50.0)], probability=False)
     config.write_text(config.read_text().replace("area_ha = \"area_ha\"\n", 'area_ha = "area_ha"\nprobability = "p"\n'))

@@ -20,7 +20,7 @@ from mrumonitor.scheduler.db import db_path
 from mrumonitor.scheduler.jobs import add_job
 from mrumonitor.scheduler.loop import Scheduler
 
-pytestmark = [pytest.mark.hostile, pytest.mark.integration]
+pytestmark = [pytest.mark.hostile, pytest.mark.integration, pytest.mark.slow]
 
 MINIMAL = '[paths]\nstore = "layers"\nwork = "work"\n'
 

@@ -50,6 +50,7 @@ def reads(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 def test_adding_a_period_reads_only_that_period(tmp_path, reads):
     config = write_run_inputs(tmp_path)
     reads["reference"].clear()
@@ -74,6 +75,7 @@ def test_adding_a_period_reads_only_that_period(tmp_path, reads):
     assert "activity_P3" in second.manifest.layers and "gaps" in second.manifest.layers
 
 
+@pytest.mark.slow
 def test_an_incremental_run_equals_a_full_recompute(tmp_path):
     config = write_run_inputs(tmp_path / "a")
     run_pipeline(load_settings(config))
@@ -95,6 +97,7 @@ def test_an_incremental_run_equals_a_full_recompute(tmp_path):
             assert np.array_equal(a.read(), b.read())
 
 
+@pytest.mark.slow
 def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
     config = write_run_inputs(tmp_path)
     run_pipeline(load_settings(config))
@@ -107,6 +110,7 @@ def test_a_changed_input_reprocesses_its_period_and_those_after(tmp_path):
     assert rerun.manifest.detect["reused"] == ["P1"]
 
 
+@pytest.mark.slow
 def test_a_moved_or_copied_folder_keeps_reusing_its_periods(tmp_path, reads):
     """Store, inputs, configuration and scheduled job moved together, then copied: no absolute path in the
     fingerprints or the input records, so every period is re-used and no input file is read again."""

@@ -149,6 +149,7 @@ def sources(reference_dir, crs):
     return gpd.read_file(reference_dir / SOURCE_OUTLINES).to_crs(crs).set_index("iso_a3").geometry
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [BOUNDARIES, BORDERS, BORDER_POSTS, COMMODITY_ZONES])
 def test_committed_files_are_up_to_date(rebuilt, reference_dir, name):
     folder, _ = rebuilt
@@ -193,6 +194,7 @@ def test_six_pairs_with_plausible_lengths(borders):
     assert (borders["pair"] == borders["country_a"] + "-" + borders["country_b"]).all()
 
 
+@pytest.mark.slow
 def test_border_lines_are_the_shared_edges(borders, boundaries):
     for a, b, line in zip(borders["country_a"], borders["country_b"], borders.geometry, strict=True):
         assert line.buffer(0.5).contains(boundaries[a].intersection(boundaries[b]))

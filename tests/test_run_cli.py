@@ -17,7 +17,7 @@ from mrumonitor.errors import StoreError
 from mrumonitor.pipeline import run_pipeline
 from mrumonitor.store import leftovers, list_runs, read_manifest, resolve_run
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 STAGE_LAYERS = {"concessions", "quarantine", "sites", "site_periods", "site_country_areas", "activity_quarantine",
                 "site_registration", "border_corridors", "registration_summary", "capacity", "kp_anomalies",

@@ -76,6 +76,7 @@ def test_day_of_week_is_read_as_crontab_reads_it(weekday, days):
         dt.timedelta(days=6)
 
 
+@pytest.mark.slow
 def test_a_cron_expression_that_never_fires_is_refused(store_config):
     with pytest.raises(ConfigError, match="never fires"):
         add_job(load_settings(store_config), "february", "0 2 31 2 *", store_config)
@@ -103,6 +104,7 @@ def test_missed_runs_are_coalesced_and_recorded_beyond_the_grace(store_config):
     assert (status["last_status"], status["next_due"]) == ("missed", "2030-01-10T02:00:00+00:00")
 
 
+@pytest.mark.slow
 def test_two_schedulers_started_together_run_a_job_once(store_config):
     settings = load_settings(store_config)
     add_job(settings, "nightly", "0 2 * * *", store_config, clock=at(T0))
@@ -116,6 +118,7 @@ def test_two_schedulers_started_together_run_a_job_once(store_config):
     assert "stage ingest done" in log and "stage detect done" in log and "stage analyse done" in log
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_retried_while_another_job_runs(store_config, tmp_path):
     settings = load_settings(store_config)
     broken = tmp_path / "broken.toml"
@@ -161,6 +164,7 @@ def test_a_job_process_that_dies_is_recorded_and_the_scheduler_goes_on(store_con
     assert row["status"] == "failed" and "exit status -9" in row["error"] and row["retry_at"] is not None
 
 
+@pytest.mark.slow
 def test_a_job_limited_to_some_countries_runs_for_them_only(store_config):
     settings = load_settings(store_config)
     with pytest.raises(ConfigError, match="valid codes"):

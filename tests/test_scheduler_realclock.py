@@ -42,6 +42,7 @@ def _published(history, store) -> bool:
     return not done.empty and done["run_id"].iloc[0] == latest_run_id(store)
 
 
+@pytest.mark.slow
 def test_a_scheduler_on_the_real_clock_publishes_a_job_due_every_minute(config):
     store = load_settings(config).paths.store
     added = mrumonitor("schedule", "add", "every-minute", "--cron", "* * * * *", "--config", str(config))
@@ -68,6 +69,7 @@ def test_a_scheduler_on_the_real_clock_publishes_a_job_due_every_minute(config):
     assert_no_traceback(shown.stdout, shown.stderr, output)
 
 
+@pytest.mark.slow
 def test_scheduler_once_on_the_real_clock_runs_the_slot_due_now(config):
     settings = load_settings(config)
     now = dt.datetime.now(dt.UTC)

@@ -26,7 +26,7 @@ from mrumonitor.store import leftovers, read_manifest, resolve_run
 from mrumonitor.store.faults import CHECKPOINTS, PAUSE_ENV
 from mrumonitor.store.runs import run_ids, runs_dir
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WAIT_S = 180
 
