@@ -3,7 +3,7 @@
 A run folder is what the pipeline's stages write into (its staging folder) and what the store publishes::
 
     <run_id>/
-      manifest.json                       what the run is, read it, trust it, reproduce it (`store.manifest`)
+      manifest.json                       what the run is: read it, trust it, reproduce it (`mrumonitor.manifest`)
       stac/catalog.json                   its STAC catalog
       <layer>.parquet                     the vector layers and tables (concessions, quarantine, sites, ...)
       activity_<period>.tif               the regional activity COG of a period
