@@ -399,7 +399,7 @@ BROWSER_FIXTURES = {"dash_duo", "dash_br"}
 DEMO_FIXTURES = {"session_demo", "demo_settings"}
 
 
-def _kind_problem(item: pytest.Item, kinds: list[str]) -> str | None:
+def kind_problem(item: pytest.Item, kinds: list[str]) -> str | None:
     """Why `item`'s kind markers `kinds` are wrong, or None when they are right."""
     if len(kinds) != 1:
         found = f"{len(kinds)} kind markers ({', '.join(kinds)})" if kinds else "no kind marker"
@@ -419,7 +419,7 @@ def pytest_collection_modifyitems(items):
     problems = []
     for item in items:
         kinds = [kind for kind in KINDS if item.get_closest_marker(kind)]
-        problem = _kind_problem(item, kinds)
+        problem = kind_problem(item, kinds)
         if problem:
             problems.append(f"{item.nodeid} {problem}")
         elif kinds[0] in SLOW_KINDS:
