@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import write_config
+
 from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.resources import default_config_path

@@ -7,9 +7,9 @@ Each case writes its own user file over configs/default.toml. The last cases run
 from __future__ import annotations
 
 import pytest
-
 from conftest import write_config
 from hostile import assert_no_traceback, assert_refused, mrumonitor
+
 from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError
 
