@@ -204,6 +204,8 @@ def test_dossier_route_refuses_other_countries(demo_settings, run, monkeypatch):
     answer = client.get(f"/dossier/{run.run_id}/{gin}.html")
     assert answer.status_code == 403 and b"may see site-level data of SLE only" in answer.data
     assert client.get(f"/dossier/{run.run_id}/MS-nope.html").status_code == 404
+    unknown_run = client.get(f"/dossier/20990101T000000Z-abcd/{gin}.html")  # a well-formed id of no run
+    assert unknown_run.status_code == 404 and b"no run '20990101T000000Z-abcd'" in unknown_run.data
 
 
 @pytest.mark.demo

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from mrumonitor.errors import StoreError
+from mrumonitor.errors import StoreError, UnknownRun
 from mrumonitor.manifest import RunManifest, read_manifest  # noqa: F401  (read_manifest: the readers' entry)
 from mrumonitor.runfolder import RunFolder
 
@@ -124,7 +124,9 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
     Raises
     ------
     StoreError
-        When the store has no published run, or no run of that id (the message lists the ids there are).
+        When the store has no published run.
+    UnknownRun
+        When the store has no run of that id (the message lists the ids there are).
     """
     ids = run_ids(store_dir)
     if run == "latest":
@@ -135,7 +137,7 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
     elif run in ids:
         run_id = run
     else:
-        raise StoreError(f"no run {run!r} in the layer store {Path(store_dir)}; "
+        raise UnknownRun(f"no run {run!r} in the layer store {Path(store_dir)}; "
                          f"runs there: {_listing(ids)} (or say latest).")
     return runs_dir(store_dir) / run_id
 
