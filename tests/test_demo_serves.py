@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,9 +38,11 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float) -> requests.R
     raise AssertionError(f"nothing answered at {url} within {seconds:.0f} s")
 
 
-def test_demo_publishes_then_serves_the_dashboard_of_its_run(tmp_path):
+def test_demo_publishes_then_serves_the_dashboard_of_its_run(session_demo, tmp_path):
     port = _free_port()
-    workdir = tmp_path / "demo"
+    # a copy of the session's demo folder: the command rebuilds the same inputs there and, as a user's second
+    # `mrumonitor demo` does, re-uses the periods already computed, then publishes a new run and serves it
+    workdir = shutil.copytree(session_demo[0], tmp_path / "demo", symlinks=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "mrumonitor.cli", "demo", "--workdir", str(workdir), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
