@@ -81,11 +81,12 @@ class PathSettings(_Strict):
     reference: Path
     store: Path
     work: Path
+    imagery_cache: Path | None = None
 
-    @field_validator("reference", "store", "work")
+    @field_validator("reference", "store", "work", "imagery_cache")
     @classmethod
-    def _folder_or_nothing_yet(cls, value: Path) -> Path:
-        if value.exists() and not value.is_dir():
+    def _folder_or_nothing_yet(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
             raise ValueError(f"{str(value)!r} is a file, not a folder; point this key at a folder (it is created "
                              "if it does not exist yet)")
         return value
@@ -274,14 +275,98 @@ class PeriodSettings(_Strict):
         return self
 
 
-ActivityKind = Literal["detections", "probability", "classes", "scenes"]
+ActivityKind = Literal["detections", "probability", "classes", "scenes", "stac"]
+
+#: Bands a kind = "stac" input reads per item: those of the built-in detector and the scene classification.
+STAC_BANDS = ("B02", "B03", "B04", "B08", "B11", "SCL")
+
+PeriodStep = Literal["month", "quarter", "half", "year"]
+_STEP_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
+class RollingPeriods(_Strict):
+    """Periods given as a rule: every calendar `every` since `since`, each once complete (see [activity])."""
+
+    every: PeriodStep
+    since: dt.date
+    complete_after_days: int = Field(default=30, ge=0, le=3660)
+
+    @field_validator("since")
+    @classmethod
+    def _starts_a_period(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        every = info.data.get("every")
+        if every and (value.day != 1 or (value.month - 1) % _STEP_MONTHS[every]):
+            first = dt.date(value.year, (value.month - 1) // _STEP_MONTHS[every] * _STEP_MONTHS[every] + 1, 1)
+            raise ValueError(f"{value} is not the first day of a {every}; periods are calendar {every}s, so start "
+                             f"them on {first}")
+        return value
+
+    def periods(self, today: dt.date) -> list[PeriodSettings]:
+        """Every period of the rule that is complete on `today` (its end plus `complete_after_days` has passed),
+        oldest first, named 2024-01 (month), 2024Q1 (quarter), 2024H1 (half) or 2024 (year)."""
+        months = _STEP_MONTHS[self.every]
+        found, start = [], self.since
+        while True:
+            following = _add_months(start, months)
+            end = following - dt.timedelta(days=1)
+            if end + dt.timedelta(days=self.complete_after_days) >= today:
+                return found
+            found.append(PeriodSettings(name=_period_name(start, self.every), start=start, end=end))
+            start = following
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _period_name(start: dt.date, every: str) -> str:
+    return {"month": f"{start:%Y-%m}", "quarter": f"{start.year}Q{(start.month - 1) // 3 + 1}",
+            "half": f"{start.year}H{(start.month - 1) // 6 + 1}", "year": f"{start.year}"}[every]
+
+
+class StacProvider(_Strict):
+    """A STAC API and how its Sentinel-2 L2A items name their assets (see [imagery.providers] in default.toml)."""
+
+    api: str
+    collection: str
+    assets: dict[str, str]
+    signing: Literal["none", "planetary-computer"] = "none"
+    description: str = ""
+
+    @field_validator("api")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL of a STAC API root, e.g. "
+                             "https://earth-search.aws.element84.com/v1")
+        return value.rstrip("/")
+
+    @field_validator("assets")
+    @classmethod
+    def _every_band(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [band for band in STAC_BANDS if band not in value]
+        if missing:
+            raise ValueError(f"names no asset for band{'s' if len(missing) > 1 else ''} {', '.join(missing)}; give "
+                             f"the asset key of each of {', '.join(STAC_BANDS)} (e.g. B04 = \"red\")")
+        return value
+
+
+class ImagerySettings(_Strict):
+    """How STAC inputs search and read (see [imagery] in default.toml)."""
+
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    retries: int = Field(default=4, ge=0, le=20)
+    backoff_s: float = Field(default=1.0, ge=0, le=600)
+    max_items: int = Field(default=2000, ge=1)
+    providers: dict[str, StacProvider] = {}
 
 
 class ActivityInput(_Strict):
     """One source of mining activity; see the [activity] comments of default.toml."""
 
     kind: ActivityKind
-    path: str
+    path: str = ""
     crs: str | None = None
     x: str | None = None
     y: str | None = None
@@ -293,6 +378,9 @@ class ActivityInput(_Strict):
     scale: float = Field(default=1.0, gt=0)
     active_classes: list[int] = []
     bounds: tuple[float, float, float, float] | None = None
+    provider: str | None = None
+    collection: str | None = None
+    max_cloud_cover: float = Field(default=60.0, ge=0, le=100)
 
     @field_validator("crs")
     @classmethod
@@ -322,13 +410,34 @@ class ActivityInput(_Strict):
         if self.kind == "scenes" and self.bounds is None:
             raise ValueError("kind 'scenes' needs bounds = [west, south, east, north] of the detection area "
                              "in degrees (WGS84)")
+        if self.kind == "stac" and not self.provider:
+            raise ValueError("kind 'stac' needs provider = the name of an [imagery.providers.<name>] block, e.g. "
+                             "\"earth-search\"")
+        if self.kind != "stac" and not self.path:
+            raise ValueError(f"kind {self.kind!r} needs path = the input file or folder")
         return self
 
 
 class ActivitySettings(_Strict):
     periods: list[PeriodSettings] = []
+    rolling: RollingPeriods | None = None
     baseline: str | None = None
     inputs: dict[str, ActivityInput] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_rolling_periods(cls, data: Any) -> Any:
+        """Append the periods of the `rolling` rule complete today (the real clock) to the listed ones; a period
+        already listed under its name (a dumped configuration read again) is not added twice."""
+        if not isinstance(data, dict) or not isinstance(data.get("rolling"), dict | RollingPeriods):
+            return data
+        try:
+            rule = RollingPeriods.model_validate(data["rolling"])
+        except ValidationError:
+            return data  # validation of the `rolling` field names the problem
+        listed = list(data.get("periods") or [])
+        names = {p.get("name") if isinstance(p, dict) else getattr(p, "name", None) for p in listed}
+        return {**data, "periods": listed + [p for p in rule.periods(dt.date.today()) if p.name not in names]}
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivitySettings:
@@ -343,8 +452,8 @@ class ActivitySettings(_Strict):
                                  f"start {after.name!r} after {before.end}")
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not one of the periods ({', '.join(names)})")
-        if any(i.kind == "scenes" for i in self.inputs.values()) and self.baseline is None:
-            raise ValueError("scene inputs need a baseline period to detect change against")
+        if any(i.kind in ("scenes", "stac") for i in self.inputs.values()) and self.baseline is None:
+            raise ValueError("scene and STAC inputs need a baseline period to detect change against")
         return self
 
 
@@ -577,6 +686,7 @@ class Settings(_Strict):
     dashboard: DashboardSettings
     scheduler: SchedulerSettings = SchedulerSettings()
     dask: DaskSettings = DaskSettings()
+    imagery: ImagerySettings = ImagerySettings()
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -587,7 +697,17 @@ class Settings(_Strict):
                     f"sources.{name}.country is {source.country!r}, which is not in project.countries "
                     f"({', '.join(self.project.countries)})"
                 )
+        for name, spec in self.activity.inputs.items():
+            if spec.kind == "stac" and spec.provider not in self.imagery.providers:
+                raise ValueError(f"activity.inputs.{name}.provider is {spec.provider!r}, which names no "
+                                 f"[imagery.providers.<name>] block (there are: "
+                                 f"{', '.join(self.imagery.providers) or 'none'}); use one of them or add yours")
         return self
+
+    @property
+    def imagery_cache(self) -> Path:
+        """Where STAC composites are kept between runs: ``paths.imagery_cache``, else ``<store>/imagery-cache``."""
+        return self.paths.imagery_cache or self.paths.store / "imagery-cache"
 
     @property
     def analysis_crs(self) -> CRS:

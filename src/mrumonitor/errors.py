@@ -46,6 +46,11 @@ class StageInputError(MruError):
     """A stage needs the output of an earlier stage that is not there (e.g. analyse before detect)."""
 
 
+class ImageryUnavailable(MruError):
+    """A STAC API cannot be searched (down, unreachable, answering errors after the retries): the run stops
+    before publishing anything, with the address and the answer it got."""
+
+
 class StoreError(MruError):
     """The layer store cannot be read or written: no such run, a damaged run, a full disk, a read-only folder."""
 

@@ -57,10 +57,18 @@ _DATE = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 @dataclass(frozen=True)
 class Scene:
-    """One acquisition: its file and its acquisition date."""
+    """One acquisition: where its bands are, its acquisition date and its reflectance offset.
 
-    path: Path
+    A scene file holds every band (found by band description, `band_indexes`). A STAC item (`raster.stac.items`)
+    has one single-band COG per band: `assets` maps each band of `SCENE_BANDS` it provides to its URL, and `path`
+    then names the item (for messages). `offset` is the digital-number offset of this acquisition read from its
+    metadata (-1000 for Sentinel-2 processing baseline 04.00 and later); None: `detector.reflectance_offset`.
+    """
+
+    path: Path | str
     date: dt.date
+    assets: tuple[tuple[str, str], ...] = ()
+    offset: float | None = None
 
 
 def discover_scenes(folder: str | Path) -> list[Scene]:
