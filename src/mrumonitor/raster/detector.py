@@ -104,7 +104,11 @@ def composite_array(scenes: Sequence[Scene], grid: Grid, settings: DetectorSetti
 
 def composite_block(scenes: Sequence[Scene], grid: Grid, window: Window, settings: DetectorSettings) -> np.ndarray:
     """The composite indices (and the valid-observation count) of one window, as float32 layers."""
-    median, count = median_composite(scenes, grid, window, settings)
+    return composite_indices(*median_composite(scenes, grid, window, settings))
+
+
+def composite_indices(median: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The layers `COMPOSITE_LAYERS` (indices, then count) of a median composite of `DETECTOR_BANDS`, as float32."""
     named = dict(zip(DETECTOR_BANDS, median, strict=True))
     layers = [index(named) for index in INDICES.values()]
     return np.stack([*layers, count.astype(np.float32)])
@@ -116,16 +120,21 @@ def median_composite(scenes: Sequence[Scene], grid: Grid, window: Window, settin
 
     Returns float32 ``(len(DETECTOR_BANDS), h, w)`` (NaN where no observation is valid) and the uint16
     count of valid observations per pixel. An observation is valid where its SCL class is in
-    `settings.valid_scl` and every band has a value.
+    `settings.valid_scl` and every band has a value. Each scene's digital numbers are shifted by its own
+    `Scene.offset` (a STAC item's, from its metadata), else by `settings.reflectance_offset`.
     """
     shape = (len(DETECTOR_BANDS), int(window.height), int(window.width))
     stack = np.full((len(scenes), *shape), np.nan, dtype=np.float32)
     for i, scene in enumerate(scenes):
         reflectance, scl = read_scene_window(scene, grid, window, DETECTOR_BANDS, settings.reflectance_scale,
-                                             settings.valid_scl, settings.reflectance_offset)
+                                             settings.valid_scl, _offset(scene, settings))
         valid = np.isin(scl, settings.valid_scl) & np.isfinite(reflectance).all(axis=0)
         np.copyto(stack[i], reflectance, where=valid)
     return nanmedian(stack), np.isfinite(stack[:, 0]).sum(axis=0, dtype=np.uint16)
+
+
+def _offset(scene: Scene, settings: DetectorSettings) -> float:
+    return settings.reflectance_offset if scene.offset is None else scene.offset
 
 
 def nanmedian(stack: np.ndarray) -> np.ndarray:

@@ -8,6 +8,9 @@ reflectance, nearest for SCL), GDAL reading only the blocks of the file that win
 scene's extent, where SCL is 0 or the file's nodata value, and where a band is 0, there is no observation
 (NaN reflectance, SCL 0).
 
+A STAC item (`raster.stac.items`) is a `Scene` with one single-band COG per band (`Scene.assets`, paths or
+URLs read over HTTP range requests) and its own reflectance offset; it is read the same way, band by band.
+
 Every file is opened through `mrumonitor.raster.io` (GeoTIFF only, CRS required, read errors name the file).
 """
 
@@ -157,39 +160,81 @@ def read_scene_window(scene: Scene, grid: Grid, window: Window, bands: Sequence[
 
 def _warp_window(scene: Scene, grid: Grid, window: Window, bands: Sequence[str], scale: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`window` of `grid` (may reach outside it) warped from the scene file: reflectance, SCL, coverage.
+    """`window` of `grid` (may reach outside it) warped from the scene: reflectance, SCL, coverage.
 
     The warp declares no nodata (GDAL's fast kernels, ~3x faster than with one), so the file's no-data
     fill is resampled like any value: the caller masks where it was mixed in. `covered` is False beyond
-    the raster's extent (from the alpha band GDAL adds to the nearest-neighbour warp).
+    the raster's extent (from the alpha band GDAL adds to the nearest-neighbour warp). A scene with `assets`
+    is read from one single-band COG per band (each at its own resolution), a URL over HTTP range requests.
     """
-    shape = (int(window.height), int(window.width))
+    if scene.assets:
+        return _warp_assets(scene, grid, window, bands, scale)
     with open_raster(scene.path, bands=len(SCENE_BANDS)) as dataset:
         indexes = band_indexes(dataset)
         if not _overlaps(dataset, grid, window):
-            return (np.zeros((len(bands), *shape), np.float32), np.full(shape, SCL_NODATA, np.uint8),
-                    np.zeros(shape, bool))
-        target = dict(crs=grid.crs, transform=_window_transform(grid, window), width=shape[1],
-                      height=shape[0], src_nodata=None, nodata=None, tolerance=WARP_TOLERANCE_PX,
-                      **_kernel_scale(dataset, grid))
-        with WarpedVRT(dataset, resampling=Resampling.bilinear, dtype="float32", **target) as vrt:
-            values = _read(scene, vrt, [indexes[band] for band in bands])
-        with WarpedVRT(dataset, resampling=Resampling.nearest, add_alpha=True, **target) as vrt:
-            scl, alpha = _read(scene, vrt, [indexes["SCL"], vrt.count])
-        if dataset.nodata is not None:
-            scl[scl == dataset.nodata] = SCL_NODATA
+            return _outside(window, len(bands))
+        values = _warp_bands(scene.path, dataset, grid, window, [indexes[band] for band in bands])
+        scl, covered = _warp_scl(scene.path, dataset, grid, window, indexes["SCL"])
     values /= np.float32(scale)
-    return values, np.where(scl > 255, SCL_NODATA, scl).astype(np.uint8), alpha > 0
+    return values, scl, covered
 
 
-def _read(scene: Scene, vrt, indexes):
-    """`read_checked` through a WarpedVRT, with errors naming the scene file (not the VRT)."""
+def _warp_assets(scene: Scene, grid: Grid, window: Window, bands: Sequence[str], scale: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_warp_window` for a scene given as one single-band COG (path or URL) per band."""
+    urls = dict(scene.assets)
+    missing = [band for band in (*bands, "SCL") if band not in urls]
+    if missing:
+        raise InputFileError(scene.path, f"has no asset for band{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(missing)}.", "name the asset key of each band in the provider's `assets`.")
+    with open_raster(urls["SCL"], bands=1) as dataset:
+        if not _overlaps(dataset, grid, window):
+            return _outside(window, len(bands))
+        scl, covered = _warp_scl(urls["SCL"], dataset, grid, window, 1)
+    values = np.empty((len(bands), int(window.height), int(window.width)), np.float32)
+    for i, band in enumerate(bands):
+        with open_raster(urls[band], bands=1) as dataset:
+            values[i] = _warp_bands(urls[band], dataset, grid, window, [1])[0]
+    values /= np.float32(scale)
+    return values, scl, covered
+
+
+def _outside(window: Window, bands: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What `_warp_window` returns for a window the scene does not reach: nothing covered."""
+    shape = (int(window.height), int(window.width))
+    return np.zeros((bands, *shape), np.float32), np.full(shape, SCL_NODATA, np.uint8), np.zeros(shape, bool)
+
+
+def _warp_bands(source: Path | str, dataset, grid: Grid, window: Window, indexes: list[int]) -> np.ndarray:
+    """Bands `indexes` of `dataset` warped bilinearly onto `window` of `grid`, as float32 digital numbers."""
+    with WarpedVRT(dataset, resampling=Resampling.bilinear, dtype="float32", **_target(dataset, grid, window)) as vrt:
+        return _read(source, vrt, indexes)
+
+
+def _warp_scl(source: Path | str, dataset, grid: Grid, window: Window, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Band `index` (SCL) of `dataset` warped (nearest) onto `window` of `grid`: uint8 classes and coverage."""
+    with WarpedVRT(dataset, resampling=Resampling.nearest, add_alpha=True, **_target(dataset, grid, window)) as vrt:
+        scl, alpha = _read(source, vrt, [index, vrt.count])
+    if dataset.nodata is not None:
+        scl[scl == dataset.nodata] = SCL_NODATA
+    return np.where(scl > 255, SCL_NODATA, scl).astype(np.uint8), alpha > 0
+
+
+def _target(dataset, grid: Grid, window: Window) -> dict:
+    """WarpedVRT options putting `dataset` onto `window` of `grid`."""
+    return dict(crs=grid.crs, transform=_window_transform(grid, window), width=int(window.width),
+                height=int(window.height), src_nodata=None, nodata=None, tolerance=WARP_TOLERANCE_PX,
+                **_kernel_scale(dataset, grid))
+
+
+def _read(source: Path | str, vrt, indexes):
+    """`read_checked` through a WarpedVRT, with errors naming the scene file or asset URL (not the VRT)."""
     try:
         return read_checked(vrt, indexes)
     except InputFileError as exc:
-        raise InputFileError(scene.path, exc.problem, exc.fix) from None
+        raise InputFileError(source, exc.problem, exc.fix) from None
     except WarpOperationError as exc:
-        raise InputFileError(scene.path, f"is damaged or truncated: warping it failed ({exc}).",
+        raise InputFileError(source, f"is damaged or truncated: warping it failed ({exc}).",
                              "copy or download the file again.") from None
 
 
