@@ -276,6 +276,8 @@ class PeriodSettings(_Strict):
 
 
 ActivityKind = Literal["detections", "probability", "classes", "scenes", "stac"]
+#: Kinds the built-in detector scores against the baseline period, area by area.
+DETECTOR_KINDS = ("scenes", "stac")
 
 #: Bands a kind = "stac" input reads per item: those of the built-in detector and the scene classification.
 STAC_BANDS = ("B02", "B03", "B04", "B08", "B11", "SCL")
@@ -452,7 +454,7 @@ class ActivitySettings(_Strict):
                                  f"start {after.name!r} after {before.end}")
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not one of the periods ({', '.join(names)})")
-        if any(i.kind in ("scenes", "stac") for i in self.inputs.values()) and self.baseline is None:
+        if any(i.kind in DETECTOR_KINDS for i in self.inputs.values()) and self.baseline is None:
             raise ValueError("scene and STAC inputs need a baseline period to detect change against")
         return self
 

@@ -3,11 +3,13 @@
 What a period's activity layer depends on is summed up in its **fingerprint**, a hash of
 
 - the detect configuration: the analysis CRS, the [raster] (but its chunk size, which changes no pixel),
-  [detector] and [sites] tables, the baseline and every [activity.inputs] block (but its path: where the
-  files lie changes no pixel, what they hold is in their SHA-256 below), and the period's dates;
+  [detector] and [sites] tables, the baseline, every [activity.inputs] block (but its path: where the
+  files lie changes no pixel, what they hold is in their SHA-256 below), the imagery providers' collections and
+  asset names (not their URLs), and the period's dates;
 - the country outlines (they make the grid, and the sites' country shares);
 - the SHA-256 of the period's input files (`pipeline.provenance.describe_inputs`): the period's file of each
   detections, probability or classes input; for a scene input its scenes of the period and of the baseline;
+  for a STAC input the fingerprints of its items of the period and of the baseline (`raster.stac.items`);
 - for a run limited to some countries (`pipeline.scope`), the list of those countries: the layer of a
   period it processes is fresh over them only (`raster.limit`).
 
@@ -33,7 +35,7 @@ import json
 import logging
 from pathlib import Path
 
-from mrumonitor.config import Settings
+from mrumonitor.config import DETECTOR_KINDS, ActivityInput, Settings
 from mrumonitor.manifest import RunManifest
 from mrumonitor.raster.plan import DetectPlan
 from mrumonitor.reference.files import BOUNDARIES
@@ -42,6 +44,8 @@ from mrumonitor.sites import SiteLayers
 
 log = logging.getLogger(__name__)
 
+#: Keys of an [activity.inputs] block that only STAC inputs use.
+_STAC_KEYS = ("provider", "collection", "max_cloud_cover")
 #: Layers of the previous run whose rows of the re-used periods are carried over (with its site layers).
 _CARRIED = ("gaps", "activity_quarantine")
 
@@ -95,8 +99,7 @@ def period_fingerprints(settings: Settings, inputs: list[dict], countries: tuple
     raster = settings.raster.model_dump(mode="json", exclude={"chunk_size"})
     common = {"crs": settings.crs.analysis, "raster": raster, "detector": settings.detector.model_dump(mode="json"),
               "sites": settings.sites.model_dump(mode="json"), "baseline": settings.activity.baseline,
-              "inputs": {name: spec.model_dump(mode="json", exclude={"path"})
-                         for name, spec in settings.activity.inputs.items()},
+              "inputs": {name: _input_entry(settings, spec) for name, spec in settings.activity.inputs.items()},
               "outlines": sorted(r["sha256"] for r in inputs
                                  if r["role"] == "reference" and Path(r["path"]).name == BOUNDARIES)}
     if countries:
@@ -106,10 +109,22 @@ def period_fingerprints(settings: Settings, inputs: list[dict], countries: tuple
     for period in settings.activity.periods:
         files = sorted((r["input"], r["period"], r["sha256"]) for r in activity
                        if r["period"] == period.name
-                       or (r["kind"] == "scenes" and r["period"] == settings.activity.baseline))
+                       or (r["kind"] in DETECTOR_KINDS and r["period"] == settings.activity.baseline))
         payload = {**common, "period": period.model_dump(mode="json"), "files": files}
         fingerprints[period.name] = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
     return fingerprints
+
+
+def _input_entry(settings: Settings, spec: ActivityInput) -> dict:
+    """What an activity input block contributes to a fingerprint: its keys but the path, and for a STAC input its
+    provider's collection and asset names (not its URL: the same items served elsewhere give the same pixels). The
+    STAC keys of other kinds are left out, so that their fingerprints are those runs recorded before STAC inputs."""
+    if spec.kind != "stac":
+        return spec.model_dump(mode="json", exclude={"path", *_STAC_KEYS})
+    entry = spec.model_dump(mode="json", exclude={"path"})
+    entry["provider_block"] = settings.imagery.providers[spec.provider].model_dump(
+        mode="json", exclude={"api", "description"})
+    return entry
 
 
 def _run_layers_present(folder: RunFolder) -> bool:
@@ -120,5 +135,5 @@ def _run_layers_present(folder: RunFolder) -> bool:
 def _layers_present(folder: RunFolder, period: str, settings: Settings) -> bool:
     """Whether the run holds the period's activity layer and those of its scene areas (but the baseline's)."""
     areas = [folder.area_activity(name, period) for name, spec in settings.activity.inputs.items()
-             if spec.kind == "scenes" and period != settings.activity.baseline]
+             if spec.kind in DETECTOR_KINDS and period != settings.activity.baseline]
     return all(path.is_file() for path in [folder.activity(period), *areas])
