@@ -15,7 +15,8 @@ killed mid-period resumes with the windows it saved, and a later run finds the C
 
 A window whose asset cannot be read after GDAL's retries (HTTP errors, a timeout, a truncated COG) is not saved
 (the next run tries it again): it reads as no observation (count 0, so the activity there is 255, never 0),
-and the failure is returned as a `ReadFailure` for the gap report.
+and the failure is returned as a `ReadFailure` for the gap report. `composite_activity` is the detector's
+activity (`detector.activity_block`) of a period's composite against the baseline's, read back window by window.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from io import BytesIO
 from pathlib import Path
 
 import dask
+import dask.array as da
 import numpy as np
 import pystac
 import rasterio
@@ -41,8 +43,9 @@ from rasterio.windows import Window
 
 from mrumonitor.config import DetectorSettings, ImagerySettings, StacProvider
 from mrumonitor.errors import InputFileError
+from mrumonitor.raster.blocks import grid_array
 from mrumonitor.raster.cog import COG_OPTIONS, GDAL_CACHE_BYTES
-from mrumonitor.raster.detector import DETECTOR_BANDS, median_composite
+from mrumonitor.raster.detector import DETECTOR_BANDS, activity_block, composite_indices, median_composite
 from mrumonitor.raster.engine import compute_bounded
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.io import http_options, open_raster, read_checked
@@ -173,6 +176,20 @@ def period_composite(period: str, items: Sequence[pystac.Item], provider: StacPr
         return Composite(composite.folder, grid, chunk, tuple(failures))
     _finish(composite)
     return composite
+
+
+def composite_activity(base: Composite, period: Composite, settings: DetectorSettings) -> da.Array:
+    """Lazy uint8 activity of `period` against `base` (composites on the same grid and chunk), window by window."""
+    return grid_array(base.grid, base.chunk, _activity_window, base, period, settings, name="stac-activity")
+
+
+def _activity_window(window: Window, base: Composite, period: Composite, settings: DetectorSettings) -> np.ndarray:
+    return activity_block(_indices(base.read(window)), _indices(period.read(window)), settings)
+
+
+def _indices(layers: np.ndarray) -> np.ndarray:
+    """`detector.COMPOSITE_LAYERS` of composite layers (median bands, then count) read from the cache."""
+    return composite_indices(layers[:-1], layers[-1])
 
 
 def window_composite(scenes: Sequence[Scene], grid: Grid, window: Window, settings: DetectorSettings,
