@@ -42,16 +42,16 @@ def specs() -> tuple[ItemSpec, ItemSpec]:
 
 
 class Fault:
-    """WSGI middleware factory: requests for the target asset of the partial item get `answer` (the first `times`
-    of them; all when None), the others go to the API."""
+    """WSGI middleware factory: requests for `target` (the path's end: an item's asset) get `answer` (the first
+    `times` of them; all when None), the others go to the API. `hits` counts the requests for `target`."""
 
-    def __init__(self, answer: Callable, times: int | None = None):
+    def __init__(self, answer: Callable, target: str = "", times: int | None = None):
         self.answer, self.times, self.hits = answer, times, 0
+        self.target = target or f"{specs()[1].id}/{TARGET}"
 
     def __call__(self, app):
         def middleware(environ, start_response):
-            path = environ.get("PATH_INFO", "")
-            if path.endswith(f"{specs()[1].id}/{TARGET}"):
+            if environ.get("PATH_INFO", "").endswith(self.target):
                 self.hits += 1
                 if self.times is None or self.hits <= self.times:
                     return self.answer(app, environ, start_response)
