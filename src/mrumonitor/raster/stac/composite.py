@@ -167,7 +167,9 @@ def period_composite(period: str, items: Sequence[pystac.Item], provider: StacPr
         if isinstance(result, np.ndarray):
             _write_atomically(composite.window_file(todo[k]), _npy(result))
         else:
-            failures.append(ReadFailure(period, shapely.box(*grid.window_bounds(todo[k])), *result))
+            scene, band, reason = result
+            failures.append(ReadFailure(period, shapely.box(*grid.window_bounds(todo[k])), items[scene].id, band,
+                                        reason))
         if on_window is not None:
             on_window(done, len(todo))
     if failures:
@@ -193,8 +195,8 @@ def _indices(layers: np.ndarray) -> np.ndarray:
 
 
 def window_composite(scenes: Sequence[Scene], grid: Grid, window: Window, settings: DetectorSettings,
-                     imagery: ImagerySettings) -> np.ndarray | tuple[str, str, str]:
-    """One window's composite layers (`LAYERS`), or (item, band, reason) when an asset could not be read."""
+                     imagery: ImagerySettings) -> np.ndarray | tuple[int, str, str]:
+    """One window's composite layers (`LAYERS`), or (scene index, band, reason) when an asset could not be read."""
     with rasterio.Env(**http_options(imagery)):
         try:
             median, count = median_composite(scenes, grid, window, settings)
@@ -203,13 +205,13 @@ def window_composite(scenes: Sequence[Scene], grid: Grid, window: Window, settin
     return np.concatenate([median, count[np.newaxis].astype(np.float32)])
 
 
-def failed_asset(scenes: Sequence[Scene], exc: InputFileError) -> tuple[str, str, str]:
-    """(item, band, reason) of a read error: the scene and band whose asset the error names."""
-    for scene in scenes:
+def failed_asset(scenes: Sequence[Scene], exc: InputFileError) -> tuple[int, str, str]:
+    """(scene index, band, reason) of a read error: the scene and band whose asset the error names."""
+    for index, scene in enumerate(scenes):
         for band, url in scene.assets:
             if Path(url) == exc.path:
-                return str(scene.path), band, exc.problem
-    return str(exc.path), "all bands", exc.problem
+                return index, band, exc.problem
+    raise exc
 
 
 def _finish(composite: Composite) -> None:
