@@ -1,9 +1,10 @@
 """The detect stage: activity inputs -> one regional activity layer per period (COG) -> tracked sites.
 
 For each period every configured input lands on the regional grid (detections rasterised, external
-probability/class rasters warped, scene areas detected at their own resolution and landed); the layers
+probability/class rasters warped, scene areas and STAC inputs detected at their own resolution and landed); the layers
 combine by maximum, the result is written as a COG, and the sites drawn from it are tracked across periods.
-The no-data parts of each period's layer make the gap report (`raster.gaps`).
+The no-data parts of each period's layer make the gap report (`raster.gaps`), with the windows of STAC composites
+whose imagery could not be read under their own reason.
 
 Given a `DetectPlan` (`raster.plan`, made by `pipeline.incremental`), the periods it re-uses are taken from
 the previous run — their COGs linked, their gap and quarantine rows copied, their sites kept as history by the
@@ -24,7 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import rasterio
 
-from mrumonitor.config import PeriodSettings, Settings
+from mrumonitor.config import DETECTOR_KINDS, PeriodSettings, Settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.frames import concat_frames
 from mrumonitor.layerio import write_geoparquet
@@ -39,6 +40,8 @@ from mrumonitor.raster.plan import DetectPlan, link_layer
 from mrumonitor.raster.plausibility import check_active_share, check_scene_area
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
+from mrumonitor.raster.stac.detect import stac_activity
+from mrumonitor.raster.stac.search import input_bounds
 from mrumonitor.raster.vectorise import vectorise
 from mrumonitor.reference import load_boundaries
 from mrumonitor.runfolder import RunFolder
@@ -103,14 +106,14 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
     with dask_engine(settings.dask) as engine, rasterio.Env(GDAL_CACHEMAX=settings.raster.gdal_cache_mb):
         log.info("detect on %s: processing %s", engine, ", ".join(plan.process) or "no period")
         activity, area_paths, gaps, quarantine = _reused(settings, plan, out)
-        area_layers, processed_areas = _scene_areas(settings, grid, out, on_chunk, plan, limit)
+        area_layers, processed_areas, failed = _scene_areas(settings, grid, out, on_chunk, plan, limit)
         for name, paths in processed_areas.items():
             area_paths.setdefault(name, {}).update(paths)
         patches = {}
         for period in (p for p in periods if p.name in plan.process):
             layers = [area_layers[name][period.name] for name in area_layers if period.name in area_layers[name]]
             for name, spec in settings.activity.inputs.items():
-                if spec.kind != "scenes":
+                if spec.kind not in DETECTOR_KINDS:
                     layer, rejected = input_activity(name, spec, period.name, grid, chunk)
                     layers.append(layer)
                     quarantine.append(rejected)
@@ -131,7 +134,7 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
             check_active_share(stored, settings.raster.activity_threshold, period.name, settings.activity.inputs)
             patches[period.name] = vectorise(stored, grid, settings.raster.activity_threshold,
                                              settings.sites.min_area_ha, settings.sites.connectivity, chunk)
-            gaps.append(observation_gaps(stored, grid, boundaries, period.name, chunk))
+            gaps.append(observation_gaps(stored, grid, boundaries, period.name, chunk, failed.get(period.name, [])))
             log.info("period %s: %d active patches", period.name, len(patches[period.name]))
     sites = track_sites(patches, boundaries, previous=previous if previous is not None else _previous_sites(out))
     result = DetectResult(grid, dict(sorted(activity.items(), key=lambda item: _order(settings, item[0]))),
@@ -145,7 +148,7 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
 def _check_scene_resolution(settings: Settings) -> None:
     """Refuse a regional resolution that is not a whole multiple of the detector's, when scenes are read:
     a scene area is landed on the regional grid by averaging whole detector pixels into each cell."""
-    scenes = [name for name, spec in settings.activity.inputs.items() if spec.kind == "scenes"]
+    scenes = [name for name, spec in settings.activity.inputs.items() if spec.kind in DETECTOR_KINDS]
     coarse, fine = settings.raster.resolution_m, settings.detector.resolution_m
     ratio = coarse / fine
     if scenes and (ratio < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9)):
@@ -167,7 +170,7 @@ def _reused(settings: Settings, plan: DetectPlan, out: RunFolder) -> tuple[dict,
         activity[period] = link_layer(source.activity(period), out.activity(period))
         for name, spec in settings.activity.inputs.items():
             published = source.area_activity(name, period)
-            if spec.kind == "scenes" and published.is_file():
+            if spec.kind in DETECTOR_KINDS and published.is_file():
                 areas.setdefault(name, {})[period] = link_layer(published, out.area_activity(name, period))
     gaps = gpd.read_parquet(source.layer("gaps"))
     quarantine = gpd.read_parquet(source.layer("activity_quarantine"))
@@ -183,28 +186,30 @@ def _order(settings: Settings, period: str) -> int:
 
 def _scene_areas(settings: Settings, grid: Grid, out: RunFolder, on_chunk, plan: DetectPlan,
                  limit: BlockLimit | None):
-    """Detect activity in each scene area at the detector's resolution, for the periods the plan processes
-    (their scenes and the baseline's are read, no other); land it on the regional grid. An area a `limit`
-    does not touch is not read: the previous run's layers of the area are linked instead, when it has them."""
-    layers, paths = {}, {}
+    """Detect activity in each scene area and STAC input at the detector's resolution, for the periods the plan
+    processes (their scenes or items and the baseline's are read, no other); land it on the regional grid. An
+    area a `limit` does not touch is not read: the previous run's layers of the area are linked instead, when it
+    has them. Also returns, per period, the windows of STAC composites left without observation (read failures)."""
+    layers, paths, failed = {}, {}, {}
     process = plan.process
-    needed = {*process, settings.activity.baseline}
     for name, spec in settings.activity.inputs.items():
-        if spec.kind != "scenes" or not set(process) - {settings.activity.baseline}:
+        if spec.kind not in DETECTOR_KINDS or not set(process) - {settings.activity.baseline}:
             continue
-        fine = area_grid(spec.bounds, settings.detector.resolution_m, settings.analysis_crs)
-        check_grid_size(fine, f"scene area {name} (activity.inputs.{name}.bounds)", "detector.resolution_m",
+        bounds = spec.bounds if spec.kind == "scenes" else input_bounds(settings, spec)
+        fine = area_grid(bounds, settings.detector.resolution_m, settings.analysis_crs)
+        what = f"{'scene' if spec.kind == 'scenes' else 'STAC'} area {name}"
+        check_grid_size(fine, f"{what} (activity.inputs.{name}.bounds)", "detector.resolution_m",
                         settings.raster.max_grid_pixels)
         if limit is not None and not limit.touches(fine.bounds):
-            log.info("scene area %s lies outside %s: not read", name, ", ".join(limit.countries))
+            log.info("%s lies outside %s: not read", what, ", ".join(limit.countries))
             paths[name] = _kept_areas(name, process, plan.previous, out)
             continue
-        found = discover_scenes(Path(spec.path))
-        check_scene_area(name, spec.path, [scene.path for scene in found], fine, grid)
-        scenes = assign_periods(found, settings.activity.periods)
-        scenes = {period: found for period, found in scenes.items() if period in needed}
-        detected = detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine,
-                                 settings.detector, settings.raster.chunk_size)
+        if spec.kind == "scenes":
+            detected = _detect_scene_folder(settings, name, fine, grid, process)
+        else:
+            detected, failures = stac_activity(settings, name, fine, process, on_chunk)
+            for period, areas in failures.items():
+                failed.setdefault(period, []).extend(areas)
         layers[name], paths[name] = {}, {}
         for period_name in (p for p in process if p in detected):
             period = next(p for p in settings.activity.periods if p.name == period_name)
@@ -215,7 +220,19 @@ def _scene_areas(settings: Settings, grid: Grid, out: RunFolder, on_chunk, plan:
             paths[name][period_name] = path
             stored, _, _ = read_activity(path)
             layers[name][period_name] = land_on_grid(stored, fine, grid, chunk=settings.raster.chunk_size)
-    return layers, paths
+    return layers, paths, failed
+
+
+def _detect_scene_folder(settings: Settings, name: str, fine: Grid, grid: Grid, process: list[str]) -> dict:
+    """Lazy activity of scene area `name` on `fine` for the periods in `process` (their scenes and the baseline's)."""
+    spec = settings.activity.inputs[name]
+    found = discover_scenes(Path(spec.path))
+    check_scene_area(name, spec.path, [scene.path for scene in found], fine, grid)
+    needed = {*process, settings.activity.baseline}
+    scenes = {period: found for period, found in assign_periods(found, settings.activity.periods).items()
+              if period in needed}
+    return detect_scenes(scenes, settings.activity.periods, settings.activity.baseline, fine, settings.detector,
+                         settings.raster.chunk_size)
 
 
 def _kept_areas(name: str, process: list[str], previous: Path | None, out: RunFolder) -> dict[str, Path]:

@@ -17,7 +17,7 @@ from mrumonitor.config import Settings
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.stac.composite import Composite, composite_activity, period_composite
-from mrumonitor.raster.stac.search import period_items
+from mrumonitor.raster.stac.search import input_provider, period_items
 
 #: Gap areas of a period: (window polygon in the grid CRS, reason in plain words), as `gaps.observation_gaps` takes.
 FailedAreas = list[tuple[shapely.Polygon, str]]
@@ -49,13 +49,13 @@ def stac_activity(settings: Settings, name: str, grid: Grid, periods: Sequence[s
         composite or the baseline's (which leaves the period without activity there as well).
     """
     baseline = settings.activity.baseline
-    spec = settings.activity.inputs[name]
+    provider = input_provider(settings, name)
     wanted = [period for period in settings.activity.periods if period.name in {*periods, baseline}]
     items = period_items(settings, name, wanted)
 
     def composite(period: str) -> Composite:
         hook = (lambda done, total: on_window(f"{name} {period} composite", done, total)) if on_window else None
-        return period_composite(period, items.get(period, []), settings.imagery.providers[spec.provider], grid,
+        return period_composite(period, items.get(period, []), provider, grid,
                                 settings.raster.chunk_size, settings.detector, settings.imagery,
                                 settings.imagery_cache / name, settings.dask.blocks_in_flight, hook)
 
