@@ -23,11 +23,12 @@ from test_stac_composite import asset_requests, served
 from test_stac_faults import Fault, server_error
 
 from mrumonitor.config import load_settings
+from mrumonitor.errors import ConfigError
 from mrumonitor.raster.run import detect
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import ACTIVITY_NODATA
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 #: Surface reflectance of the detector's bands.
 FOREST = {"B02": 0.020, "B03": 0.045, "B04": 0.025, "B08": 0.320, "B11": 0.150}
@@ -58,10 +59,11 @@ def catalogue() -> list[ItemSpec]:
     return baseline + period
 
 
-def stac_config(folder: Path, api: str) -> Path:
-    """Detect only, a baseline P0 and a period P1, the STAC input over the items' footprint (a little inside)."""
+def stac_config(folder: Path, api: str, bounds: list[float] | None = None) -> Path:
+    """Detect only, a baseline P0 and a period P1, the STAC input over `bounds` (default: the items' footprint, a
+    little inside)."""
     west, south, east, north = footprint()
-    bounds = [west + 0.0005, south + 0.0005, east - 0.0005, north - 0.0005]
+    bounds = bounds or [west + 0.0005, south + 0.0005, east - 0.0005, north - 0.0005]
     assets = ", ".join(f'{band} = "{key}"' for band, key in BAND_ASSETS.items())
     return write_config(folder, f"""[paths]
 work = "work"
@@ -105,6 +107,7 @@ def utm_columns(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return activity, (utm_x - TRANSFORM.c) / TRANSFORM.a
 
 
+@pytest.mark.slow
 def test_stac_input_detects_the_pit_and_reuses_its_composites(tmp_path):
     with served(tmp_path / "stac", catalogue()) as (api, _):
         settings = load_settings(stac_config(tmp_path, api.url))
@@ -126,6 +129,7 @@ def test_stac_input_detects_the_pit_and_reuses_its_composites(tmp_path):
             np.testing.assert_array_equal(dataset.read(1), activity)
 
 
+@pytest.mark.slow
 def test_unreadable_asset_is_a_gap_with_its_reason_through_the_command(tmp_path):
     failing = catalogue()[-1].id
     fault = Fault(server_error, f"{failing}/B04.tif")
@@ -144,3 +148,11 @@ def test_unreadable_asset_is_a_gap_with_its_reason_through_the_command(tmp_path)
     with rasterio.open(folder.area_activity("s2", "P1")) as dataset:
         assert (dataset.read(1) == ACTIVITY_NODATA).all(), "a window of an unreadable asset is not no data"
 
+
+
+def test_area_outside_the_region_is_refused_before_any_search(tmp_path):
+    with served(tmp_path / "stac", catalogue()[:1]) as (api, _):
+        settings = load_settings(stac_config(tmp_path, api.url, bounds=[9.0, 60.0, 9.1, 60.1]))
+        with pytest.raises(ConfigError, match=r"activity.inputs.s2.bounds lie outside the region"):
+            detect(settings)
+        assert api.requests == []

@@ -185,13 +185,18 @@ def check_active_share(activity: xr.DataArray, threshold: int, period: str, inpu
                           f"the scale, active_classes and areas of the inputs: {named}.")
 
 
-def check_scene_area(name: str, folder: str | Path, scenes: list[Path], area: Grid, grid: Grid) -> None:
-    """Check scene input `name`: its detection `area` (a grid) lies in the regional `grid`, and its `scenes`
-    (files of `folder`) reach the area; a scene that does not is recorded as a warning."""
+def check_area_in_region(name: str, area: Grid, grid: Grid) -> None:
+    """Refuse the detection `area` (a grid) of scene or STAC input `name` when it lies outside the regional `grid`."""
     if not _overlap(area.bounds, grid.bounds):
         region = _rounded(transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21))
         raise ConfigError(f"activity.inputs.{name}.bounds lie outside the region, which spans {region} in "
                           "longitude/latitude (WGS84): set the detection area inside it.")
+
+
+def check_scene_area(name: str, folder: str | Path, scenes: list[Path], area: Grid, grid: Grid) -> None:
+    """Check scene input `name`: its detection `area` (a grid) lies in the regional `grid`, and its `scenes`
+    (files of `folder`) reach the area; a scene that does not is recorded as a warning."""
+    check_area_in_region(name, area, grid)
     missing = []
     for path in scenes:
         with open_raster(path) as dataset:

@@ -37,7 +37,7 @@ from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.limit import BlockLimit, limit_activity
 from mrumonitor.raster.plan import DetectPlan, link_layer
-from mrumonitor.raster.plausibility import check_active_share, check_scene_area
+from mrumonitor.raster.plausibility import check_active_share, check_area_in_region, check_scene_area
 from mrumonitor.raster.region import area_grid, check_grid_size, regional_grid
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.stac.detect import stac_activity
@@ -207,6 +207,7 @@ def _scene_areas(settings: Settings, grid: Grid, out: RunFolder, on_chunk, plan:
         if spec.kind == "scenes":
             detected = _detect_scene_folder(settings, name, fine, grid, process)
         else:
+            check_area_in_region(name, fine, grid)
             detected, failures = stac_activity(settings, name, fine, process, on_chunk)
             for period, areas in failures.items():
                 failed.setdefault(period, []).extend(areas)
