@@ -1,0 +1,172 @@
+"""The STAC items of one period over one area, from a provider's STAC API (pystac-client).
+
+`search_period` searches a collection by bbox, datetime interval and ``eo:cloud_cover`` limit, page after page,
+with a timeout per request and retries with doubling waits on connection failures and HTTP 429/5xx answers
+(`config.ImagerySettings`). An API that still cannot be searched raises `errors.ImageryUnavailable` naming its
+URL and its last answer: the run stops before anything is published. `period_items` does that for every period
+of an input, once per process (the pipeline's provenance and the detect stage ask for the same items).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+
+import pystac
+import requests
+from pystac_client import Client
+from pystac_client.exceptions import APIError
+from pystac_client.stac_api_io import StacApiIO
+from rasterio.warp import transform_bounds
+from urllib3.util.retry import Retry
+
+from mrumonitor.config import ActivityInput, ImagerySettings, PeriodSettings, Settings, StacProvider
+from mrumonitor.crs import WGS84
+from mrumonitor.errors import ConfigError, ImageryUnavailable, ReferenceDataError
+from mrumonitor.reference import load_boundaries
+
+log = logging.getLogger(__name__)
+
+#: Items asked per page of a search (the APIs allow 250 to 1000; fewer pages, fewer requests).
+PAGE_SIZE = 250
+#: HTTP answers worth another try: too many requests, and the server's or a gateway's failures.
+RETRY_STATUS = (429, 500, 502, 503, 504)
+#: Points per edge used to transform a box between CRSs, so that curved edges are covered.
+_DENSIFY_POINTS = 21
+
+Bounds = tuple[float, float, float, float]
+_MEMO: dict[str, list[pystac.Item]] = {}
+
+
+def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds, period: PeriodSettings,
+                  max_cloud_cover: float, collection: str | None = None,
+                  page_size: int = PAGE_SIZE) -> list[pystac.Item]:
+    """The items of `collection` (default: the provider's) over `bbox` within `period` (whole days) whose
+    ``eo:cloud_cover`` is at most `max_cloud_cover`, sorted by datetime then id, each id once.
+
+    Raises
+    ------
+    ImageryUnavailable
+        The API cannot be reached or keeps failing after ``imagery.retries`` retries, or answers what is not a
+        STAC API search.
+    ConfigError
+        More than ``imagery.max_items`` items match (the message says how to narrow the search), or the provider
+        signs URLs with a package that is not installed.
+    """
+    collection = collection or provider.collection
+    interval = f"{period.start.isoformat()}/{period.end.isoformat()}"
+    try:
+        client = Client.open(provider.api, modifier=_signer(provider), stac_io=_stac_io(imagery))
+        search = client.search(collections=[collection], bbox=list(bbox), datetime=interval,
+                               query={"eo:cloud_cover": {"lte": max_cloud_cover}},
+                               limit=min(page_size, imagery.max_items + 1), max_items=imagery.max_items + 1)
+        found = list(search.items())
+    except (APIError, NotImplementedError, ValueError, pystac.STACError, requests.RequestException) as error:
+        raise ImageryUnavailable(
+            f"the STAC API {provider.api} could not be searched for period {period.name} (collection {collection}): "
+            f"{_answer(error)}. Nothing was downloaded and the latest published run is unchanged. Check the "
+            "network and the API's status page, or the `api` of the provider block in [imagery.providers], then run "
+            f"again (each request was tried {imagery.retries + 1} times, {imagery.timeout_s:g} s each).") from None
+    if len(found) > imagery.max_items:
+        raise ConfigError(
+            f"period {period.name}: more than imagery.max_items = {imagery.max_items} items of {collection} at "
+            f"{provider.api} over {_box_text(bbox)} with eo:cloud_cover <= {max_cloud_cover:g}. Narrow the search: "
+            "give the input smaller `bounds`, a lower `max_cloud_cover` or shorter periods, or raise "
+            "imagery.max_items.")
+    unique = {item.id: item for item in found}
+    items = sorted(unique.values(), key=lambda item: (_item_time(item), item.id))
+    log.info("period %s: %d items of %s at %s over %s (eo:cloud_cover <= %g)", period.name, len(items), collection,
+             provider.api, _box_text(bbox), max_cloud_cover)
+    return items
+
+
+def period_items(settings: Settings, name: str, periods: Sequence[PeriodSettings]) -> dict[str, list[pystac.Item]]:
+    """The items of the stac input `name` for each of `periods`, by period name, in period order.
+
+    Searched once per process for the same input, provider, area and period; later calls get the same items.
+    """
+    spec = settings.activity.inputs[name]
+    provider = input_provider(settings, name)
+    bbox = input_bounds(settings, spec)
+    found = {}
+    for period in periods:
+        key = json.dumps([provider.model_dump(mode="json"), settings.imagery.model_dump(mode="json"), bbox,
+                          spec.collection, spec.max_cloud_cover, period.model_dump(mode="json")], sort_keys=True)
+        if key not in _MEMO:
+            _MEMO[key] = search_period(provider, settings.imagery, bbox, period, spec.max_cloud_cover,
+                                       spec.collection)
+        found[period.name] = list(_MEMO[key])
+    return found
+
+
+def input_provider(settings: Settings, name: str) -> StacProvider:
+    """The provider block of the stac input `name`; a ConfigError listing the known ones when it names none."""
+    spec = settings.activity.inputs[name]
+    providers = settings.imagery.providers
+    if spec.provider not in providers:
+        raise ConfigError(f"activity.inputs.{name}.provider = {spec.provider!r} names no [imagery.providers] block; "
+                          f"known: {', '.join(sorted(providers)) or 'none'}.")
+    return providers[spec.provider]
+
+
+def input_bounds(settings: Settings, spec: ActivityInput) -> Bounds:
+    """The area of a stac input as (west, south, east, north) in degrees: its `bounds`, else the region.
+
+    The region is the bounding box of the project countries' outlines widened by ``raster.margin_km`` in the
+    analysis CRS (as `raster.region.regional_grid` makes it), in WGS84.
+    """
+    if spec.bounds is not None:
+        return tuple(spec.bounds)
+    outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
+    ours = outlines[outlines["iso3"].isin(settings.project.countries)]
+    if ours.empty:
+        raise ReferenceDataError(
+            f"{settings.paths.reference}: the boundaries hold none of project.countries "
+            f"({', '.join(settings.project.countries)}); give the stac input `bounds` or correct project.countries.")
+    margin = settings.raster.margin_km * 1000.0
+    minx, miny, maxx, maxy = ours.total_bounds
+    west, south, east, north = transform_bounds(settings.analysis_crs, WGS84, minx - margin, miny - margin,
+                                                maxx + margin, maxy + margin, densify_pts=_DENSIFY_POINTS)
+    return (round(west, 6), round(south, 6), round(east, 6), round(north, 6))
+
+
+class _DoublingRetry(Retry):
+    """urllib3's Retry waiting `backoff_factor` seconds before the first retry, then twice as long each time."""
+
+    def get_backoff_time(self) -> float:
+        tries = len(self.history)
+        return 0.0 if tries == 0 else self.backoff_factor * 2 ** (tries - 1)
+
+
+def _stac_io(imagery: ImagerySettings) -> StacApiIO:
+    retry = _DoublingRetry(total=imagery.retries, backoff_factor=imagery.backoff_s, status_forcelist=RETRY_STATUS,
+                           allowed_methods=frozenset({"GET", "POST", "HEAD"}), raise_on_status=False)
+    return StacApiIO(timeout=imagery.timeout_s, max_retries=retry)
+
+
+def _signer(provider: StacProvider):
+    if provider.signing != "planetary-computer":
+        return None
+    try:
+        import planetary_computer
+    except ImportError:
+        raise ConfigError(f"the provider at {provider.api} signs its asset URLs with the Planetary Computer's "
+                          "package, which is not installed: run `pip install planetary-computer`.") from None
+    return planetary_computer.sign_inplace
+
+
+def _answer(error: Exception) -> str:
+    """What the API answered, in one line: its HTTP status and the start of its body, or the connection error."""
+    status = getattr(error, "status_code", None)
+    text = " ".join(str(error).split())[:300] or type(error).__name__
+    return f"HTTP {status}: {text}" if status else text
+
+
+def _item_time(item: pystac.Item) -> dt.datetime:
+    return item.datetime or item.common_metadata.start_datetime
+
+
+def _box_text(bbox: Bounds) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in bbox) + "]"
