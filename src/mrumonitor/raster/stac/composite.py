@@ -58,8 +58,9 @@ log = logging.getLogger(__name__)
 COMPOSITE_VERSION = 1
 #: Layers of a composite: the median reflectance of each detector band, then the valid-observation count.
 LAYERS = (*DETECTOR_BANDS, "count")
-#: Creation options of the composite COG: float32 layers, floating-point predictor, no overviews.
-_COG_OPTIONS = {**COG_OPTIONS, "predictor": 3, "overviews": "NONE"}
+#: Creation options of the composite COG: float32 layers, floating-point predictor, no overviews, ZSTD level 1
+#: (measured on 6 x 2048 x 2048 float32: 1.1 s against DEFLATE's 5.5 s, the same size).
+_COG_OPTIONS = {**COG_OPTIONS, "compress": "ZSTD", "level": 1, "predictor": "FLOATING_POINT", "overviews": "NONE"}
 _ASIDE_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "ZSTD",
                   "zstd_level": 1, "predictor": 3, "bigtiff": "IF_SAFER"}
 
@@ -231,7 +232,7 @@ def _finish(composite: Composite) -> None:
     finally:
         for path in (aside, converted):
             path.unlink(missing_ok=True)
-    shutil.rmtree(composite.folder / "windows")
+    shutil.rmtree(composite.folder / "windows", ignore_errors=True)  # another run may have finished it too
     log.info("composite %s complete: %.1f MB", composite.cog, composite.cog.stat().st_size / 1e6)
 
 
