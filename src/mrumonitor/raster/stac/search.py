@@ -58,7 +58,9 @@ def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds
     collection = collection or provider.collection
     interval = f"{period.start.isoformat()}/{period.end.isoformat()}"
     try:
-        client = Client.open(provider.api, modifier=_signer(provider), stac_io=_stac_io(imagery))
+        # Client.open sets the timeout of the StacApiIO it is given: pass it here too
+        client = Client.open(provider.api, modifier=_signer(provider), stac_io=_stac_io(imagery),
+                             timeout=imagery.timeout_s)
         search = client.search(collections=[collection], bbox=list(bbox), datetime=interval,
                                query={"eo:cloud_cover": {"lte": max_cloud_cover}},
                                limit=min(page_size, imagery.max_items + 1), max_items=imagery.max_items + 1)
@@ -143,7 +145,7 @@ class _DoublingRetry(Retry):
 def _stac_io(imagery: ImagerySettings) -> StacApiIO:
     retry = _DoublingRetry(total=imagery.retries, backoff_factor=imagery.backoff_s, status_forcelist=RETRY_STATUS,
                            allowed_methods=frozenset({"GET", "POST", "HEAD"}), raise_on_status=False)
-    return StacApiIO(timeout=imagery.timeout_s, max_retries=retry)
+    return StacApiIO(max_retries=retry)
 
 
 def _signer(provider: StacProvider):

@@ -98,13 +98,14 @@ class LocalStacApi:
         self._lock = threading.Lock()
         self._server = None
         self._thread: threading.Thread | None = None
+        self._url: str | None = None
 
     @property
     def url(self) -> str:
-        """The API root, ``http://host:port``; only known once started."""
-        if self._server is None:
+        """The API root, ``http://host:port``; known once started (and still after `stop`)."""
+        if self._url is None:
             raise RuntimeError("the STAC API is not started; call start() first")
-        return f"http://{self.host}:{self._server.server_port}"
+        return self._url
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -123,6 +124,7 @@ class LocalStacApi:
             raise NotADirectoryError(f"{self.root}: no such folder to serve")
         self._server = make_server(self.host, self.port, self._record, threaded=True,
                                    request_handler=_LoggingHandler)
+        self._url = f"http://{self.host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"stac-api:{self.root.name}",
                                         daemon=True)
         self._thread.start()

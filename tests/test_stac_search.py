@@ -1,0 +1,284 @@
+"""Searching a STAC API for a period's items (`raster.stac.search`) and reading what an item says about itself
+(`raster.stac.items`): a real API on 127.0.0.1 searched with pystac-client; the offset rule per branch; the
+fingerprint that ignores where an item is served from; and the faults that stop a run with a plain message: an API
+nobody answers, 500s after the retries, slow and truncated answers, too many items, a signing package missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import sys
+import time
+
+import pystac
+import pytest
+from pystac_client import Client
+from stac_catalog import BAND_ASSETS, COLLECTION, EARTH_SEARCH_ASSETS, ItemSpec, daily_specs, write_catalog
+
+from mrumonitor.config import STAC_BANDS, ImagerySettings, PeriodSettings, StacProvider, load_settings
+from mrumonitor.errors import ConfigError, ImageryUnavailable, InputFileError
+from mrumonitor.raster.stac.items import item_bytes, item_fingerprint, item_offset, item_scene, provider_keys
+from mrumonitor.raster.stac.search import input_bounds, period_items, search_period
+from mrumonitor.raster.stac.server import LocalStacApi
+
+pytestmark = pytest.mark.integration
+
+AROUND = (-11.0, 8.6, -10.9, 8.7)
+JANUARY = PeriodSettings(name="P1", start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 31))
+IMAGERY = ImagerySettings(timeout_s=2.0, retries=2, backoff_s=0.01)
+
+
+def provider(url: str, assets=BAND_ASSETS, **fields) -> StacProvider:
+    return StacProvider(api=url, collection=COLLECTION, assets=dict(assets), **fields)
+
+
+def searches(api: LocalStacApi) -> list[str]:
+    return [path for _, path, _ in api.requests if path.startswith("/search")]
+
+
+@pytest.fixture
+def catalogue(tmp_path):
+    """Eight items five days apart from 2024-01-05 (the last, 02-09, is outside January); cloud cover 0-70 %."""
+    specs = daily_specs(8)
+    for n, spec in enumerate(specs):
+        spec.cloud_cover = 10.0 * n
+    write_catalog(tmp_path, specs)
+    return tmp_path
+
+
+def test_search_period_by_bbox_dates_and_cloud_cover_over_pages(catalogue):
+    with LocalStacApi(catalogue) as api:
+        items = search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 45.0, page_size=2)
+        assert len(searches(api)) == 3  # pages of 2, 2 and 1
+    assert [item.id for item in items] == ["S2_TEST_20240105", "S2_TEST_20240110", "S2_TEST_20240115",
+                                           "S2_TEST_20240120", "S2_TEST_20240125"]
+    assert [item.properties["eo:cloud_cover"] for item in items] == [0.0, 10.0, 20.0, 30.0, 40.0]
+
+
+def test_search_period_elsewhere_finds_nothing(catalogue):
+    with LocalStacApi(catalogue) as api:
+        assert search_period(provider(api.url), IMAGERY, (-12.0, 9.5, -11.9, 9.6), JANUARY, 100.0) == []
+
+
+def test_more_items_than_max_items_is_a_config_error(catalogue):
+    with LocalStacApi(catalogue) as api, pytest.raises(ConfigError) as refused:
+        search_period(provider(api.url), IMAGERY.model_copy(update={"max_items": 3}), AROUND, JANUARY, 100.0)
+    assert "more than imagery.max_items = 3 items" in str(refused.value)
+    assert "smaller `bounds`" in str(refused.value)
+
+
+@pytest.mark.hostile
+def test_an_api_nobody_answers_is_imagery_unavailable():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(ImageryUnavailable) as stopped:
+        search_period(provider(url), IMAGERY, AROUND, JANUARY, 60.0)
+    message = str(stopped.value)
+    assert f"the STAC API {url} could not be searched for period P1" in message
+    assert "Connection refused" in message and "the latest published run is unchanged" in message
+
+
+def failing(status: str, paths=("/search",), body: bytes = b"upstream exploded", delay: float = 0.0):
+    """WSGI middleware factory: requests for `paths` get `status` with `body` after `delay` seconds."""
+    def wrap(app):
+        def answer(environ, start_response):
+            if environ["PATH_INFO"] not in paths:
+                return app(environ, start_response)
+            time.sleep(delay)
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return answer
+    return wrap
+
+
+@pytest.mark.hostile
+def test_500_on_every_search_stops_after_the_retries(catalogue):
+    with LocalStacApi(catalogue, wrap=failing("500 INTERNAL SERVER ERROR")) as api:
+        with pytest.raises(ImageryUnavailable) as stopped:
+            search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
+        assert len(searches(api)) == IMAGERY.retries + 1
+    assert api.url in str(stopped.value) and "tried 3 times" in str(stopped.value)
+
+
+@pytest.mark.hostile
+def test_a_503_then_success_is_retried_quietly(catalogue):
+    hits = []
+
+    def wrap(app):
+        flaky = failing("503 SERVICE UNAVAILABLE")(app)
+
+        def answer(environ, start_response):
+            if environ["PATH_INFO"] == "/search":
+                hits.append(1)
+                if len(hits) == 1:
+                    return flaky(environ, start_response)
+            return app(environ, start_response)
+        return answer
+
+    with LocalStacApi(catalogue, wrap=wrap) as api:
+        items = search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 5.0)
+    assert [item.id for item in items] == ["S2_TEST_20240105"]
+    assert len(hits) == 2
+
+
+@pytest.mark.hostile
+def test_a_slow_api_times_out_into_imagery_unavailable(catalogue):
+    slow = failing("200 OK", body=b'{"type": "FeatureCollection", "features": []}', delay=1.5)
+    imagery = IMAGERY.model_copy(update={"timeout_s": 0.5, "retries": 1})
+    with LocalStacApi(catalogue, wrap=slow) as api, pytest.raises(ImageryUnavailable) as stopped:
+        search_period(provider(api.url), imagery, AROUND, JANUARY, 60.0)
+    assert "timed out" in str(stopped.value)
+
+
+@pytest.mark.hostile
+def test_a_truncated_answer_is_imagery_unavailable(catalogue):
+    truncated = failing("200 OK", body=b'{"type": "FeatureCollection", "features": [{"id": "S2_')
+    with LocalStacApi(catalogue, wrap=truncated) as api, pytest.raises(ImageryUnavailable) as stopped:
+        search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
+    assert api.url in str(stopped.value)
+
+
+def test_planetary_computer_signing_without_its_package_is_a_config_error(catalogue, monkeypatch):
+    monkeypatch.setitem(sys.modules, "planetary_computer", None)
+    with LocalStacApi(catalogue) as api, pytest.raises(ConfigError) as refused:
+        search_period(provider(api.url, signing="planetary-computer"), IMAGERY, AROUND, JANUARY, 60.0)
+    assert "pip install planetary-computer" in str(refused.value)
+
+
+def stac_settings(tmp_path, url: str, bounds: str = f"{list(AROUND)}", margin_km: float = 10.0):
+    assets = ", ".join(f'{band} = "{key}"' for band, key in BAND_ASSETS.items())
+    path = tmp_path / "mrumonitor.toml"
+    path.write_text(f"""[paths]
+work = "work"
+store = "layers"
+[raster]
+margin_km = {margin_km}
+[imagery.providers.local]
+api = "{url}"
+collection = "{COLLECTION}"
+assets = {{ {assets} }}
+[activity]
+baseline = "P1"
+periods = [{{ name = "P1", start = 2024-01-01, end = 2024-01-15 }}, {{ name = "P2", start = 2024-01-16, end = 2024-01-31 }}]
+[activity.inputs.s2]
+kind = "stac"
+provider = "local"
+{"bounds = " + bounds if bounds else ""}
+""", encoding="utf-8")
+    return load_settings(path)
+
+
+def test_period_items_searches_once_per_period_per_process(catalogue, tmp_path):
+    with LocalStacApi(catalogue) as api:
+        settings = stac_settings(tmp_path, api.url)
+        first = period_items(settings, "s2", settings.activity.periods)
+        again = period_items(settings, "s2", settings.activity.periods)
+        assert len(searches(api)) == 2
+    assert {period: [item.id for item in items] for period, items in first.items()} == {
+        "P1": ["S2_TEST_20240105", "S2_TEST_20240110", "S2_TEST_20240115"],
+        "P2": ["S2_TEST_20240120", "S2_TEST_20240125", "S2_TEST_20240130"]}
+    assert [[item.id for item in items] for items in again.values()] == [[item.id for item in items]
+                                                                        for items in first.values()]
+
+
+def test_input_bounds_are_the_given_bounds_or_the_region_with_its_margin(tmp_path):
+    settings = stac_settings(tmp_path, "http://127.0.0.1:9")
+    assert input_bounds(settings, settings.activity.inputs["s2"]) == AROUND
+    tight = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=0.0)
+    wide = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=50.0)
+    from mrumonitor.reference import load_boundaries
+    outlines = load_boundaries(tight.paths.reference, "EPSG:4326")
+    west, south, east, north = outlines[outlines["iso3"].isin(tight.project.countries)].total_bounds
+    region = input_bounds(tight, tight.activity.inputs["s2"])
+    assert region[0] <= west and region[1] <= south and region[2] >= east and region[3] >= north
+    widened = input_bounds(wide, wide.activity.inputs["s2"])
+    assert 0.43 < region[1] - widened[1] < 0.48 and 0.43 < widened[3] - region[3] < 0.48  # 50 km of latitude
+
+
+# -- items -----------------------------------------------------------------------------------------------------
+
+def item(when: str = "2024-03-01T10:30:00Z", properties: dict | None = None, assets: dict | None = None):
+    document = {"type": "Feature", "stac_version": "1.1.0", "id": "S2X", "bbox": [0, 0, 1, 1],
+                "geometry": {"type": "Point", "coordinates": [0, 0]}, "links": [],
+                "properties": {"datetime": when, **(properties or {})},
+                "assets": assets or {"B04": {"href": "http://a.example/B04.tif"}}}
+    return pystac.Item.from_dict(document)
+
+
+PRODUCT = "S2B_MSIL2A_20220301T104029_N0400_R008_T29PNL_20220301T130000.SAFE"
+
+
+@pytest.mark.parametrize(("when", "properties", "assets", "offset", "words"), [
+    ("2024-03-01T10:30:00Z", {"earthsearch:boa_offset_applied": True, "s2:processing_baseline": "05.10"}, None, 0.0,
+     "harmonised by the provider"),
+    ("2024-03-01T10:30:00Z", {"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "05.10"}, None,
+     -1000.0, "processing baseline 05.10 (from s2:processing_baseline): 04.00 or later"),
+    ("2024-03-01T10:30:00Z", {"s2:processing_baseline": "04.00"}, None, -1000.0, "baseline 04.00"),
+    ("2024-03-01T10:30:00Z", {"s2:processing_baseline": "02.14"}, None, 0.0, "before 04.00"),
+    ("2024-03-01T10:30:00Z", {"s2:product_uri": PRODUCT}, None, -1000.0, "04.00 (from s2:product_uri)"),
+    ("2024-03-01T10:30:00Z", {}, {"B04": {"href": "x.tif", "raster:bands": [{"offset": -0.1, "scale": 0.0001}]},
+                                  "SCL": {"href": "s.tif", "raster:bands": [{"offset": 0}]}}, -1000.0,
+     "raster:bands of asset 'B04'"),
+    ("2022-01-25T10:30:00Z", {}, None, -1000.0, "no metadata: inferred from the date (acquired on or after"),
+    ("2022-01-24T23:30:00Z", {}, None, 0.0, "no metadata: inferred from the date (acquired before"),
+])
+def test_item_offset_rule(when, properties, assets, offset, words):
+    value, reason = item_offset(item(when, properties, assets))
+    assert value == offset
+    assert words in reason
+
+
+def test_item_scene_with_a_providers_asset_names(tmp_path):
+    spec = ItemSpec("S2_EARTH", dt.datetime(2024, 1, 5, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-2))),
+                    asset_keys=EARTH_SEARCH_ASSETS, baseline="05.00")
+    write_catalog(tmp_path, [spec])
+    with LocalStacApi(tmp_path) as api:
+        found = next(Client.open(api.url).search(ids=["S2_EARTH"]).items())
+        scene = item_scene(found, provider(api.url, EARTH_SEARCH_ASSETS))
+        base = f"{api.url}/files/{COLLECTION}/assets/S2_EARTH"
+    assert scene.date == dt.date(2024, 1, 6)  # 23:30 at UTC-2 is the next day in UTC
+    assert scene.assets == tuple((band, f"{base}/{band}.tif") for band in STAC_BANDS)
+    assert scene.offset == -1000.0
+    assert str(scene.path).endswith("/collections/sentinel-2-l2a/items/S2_EARTH")
+
+
+def test_item_scene_without_a_bands_asset_names_both(tmp_path):
+    write_catalog(tmp_path, [ItemSpec("S2_NO_SWIR", dt.datetime(2024, 1, 5, tzinfo=dt.UTC),
+                                      asset_keys=EARTH_SEARCH_ASSETS, bands=("B02", "B03", "B04", "B08", "SCL"))])
+    with LocalStacApi(tmp_path) as api:
+        found = next(Client.open(api.url).search(ids=["S2_NO_SWIR"]).items())
+        with pytest.raises(InputFileError) as refused:
+            item_scene(found, provider(api.url, EARTH_SEARCH_ASSETS))
+    assert "S2_NO_SWIR" in str(refused.value)
+    assert "has no asset 'swir16' (band B11)" in str(refused.value)
+
+
+def test_fingerprint_ignores_where_the_item_is_served_from(tmp_path):
+    write_catalog(tmp_path, daily_specs(1))
+    with LocalStacApi(tmp_path) as one, LocalStacApi(tmp_path) as two:
+        items = [next(Client.open(api.url).search().items()) for api in (one, two)]
+    assert items[0].assets["B04"].href != items[1].assets["B04"].href
+    assert item_fingerprint(items[0]) == item_fingerprint(items[1])
+    reprocessed = items[0].clone()
+    reprocessed.properties["updated"] = "2024-06-01T00:00:00Z"
+    resized = items[0].clone()
+    resized.assets["B04"].extra_fields["file:size"] += 1
+    relabelled = items[0].clone()
+    relabelled.properties["s2:processing_baseline"] = "03.01"
+    fingerprints = {item_fingerprint(x) for x in (items[0], reprocessed, resized, relabelled)}
+    assert len(fingerprints) == 4
+
+
+def test_item_bytes_sums_file_sizes_or_says_unknown(tmp_path):
+    written = write_catalog(tmp_path, daily_specs(1))[0]
+    stored = json.loads((tmp_path / COLLECTION / "items" / f"{written.id}.json").read_text())
+    found = pystac.Item.from_dict(stored)
+    on_disk = sum((tmp_path / COLLECTION / "assets" / written.id / f"{band}.tif").stat().st_size
+                  for band in STAC_BANDS)
+    assert item_bytes(found, provider_keys(provider("http://x"))) == on_disk
+    assert item_bytes(found, ["B04"]) == (tmp_path / COLLECTION / "assets" / written.id / "B04.tif").stat().st_size
+    del found.assets["B08"].extra_fields["file:size"]
+    assert item_bytes(found) is None
