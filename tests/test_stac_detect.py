@@ -24,6 +24,7 @@ from test_stac_faults import Fault, server_error
 
 from mrumonitor.config import load_settings
 from mrumonitor.errors import ConfigError
+from mrumonitor.raster.plan import DetectPlan
 from mrumonitor.raster.run import detect
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import ACTIVITY_NODATA
@@ -54,13 +55,15 @@ def values(pit: bool) -> dict[str, np.ndarray]:
 
 
 def catalogue() -> list[ItemSpec]:
+    """Three items in the baseline P0 (forest), three in P1 and two in P2 (the pit)."""
     baseline = daily_specs(3, dt.date(2024, 1, 5), values=values(pit=False))
     period = daily_specs(3, dt.date(2025, 1, 5), values=values(pit=True))
-    return baseline + period
+    later = daily_specs(2, dt.date(2025, 7, 5), values=values(pit=True))
+    return baseline + period + later
 
 
 def stac_config(folder: Path, api: str, bounds: list[float] | None = None) -> Path:
-    """Detect only, a baseline P0 and a period P1, the STAC input over `bounds` (default: the items' footprint, a
+    """Detect only, a baseline P0 and periods P1 and P2, the STAC input over `bounds` (default: the items' footprint, a
     little inside)."""
     west, south, east, north = footprint()
     bounds = bounds or [west + 0.0005, south + 0.0005, east - 0.0005, north - 0.0005]
@@ -81,7 +84,8 @@ collection = "{COLLECTION}"
 assets = {{ {assets} }}
 [activity]
 baseline = "P0"
-periods = [{{ name = "P0", start = 2024-01-01, end = 2024-06-30 }}, {{ name = "P1", start = 2025-01-01, end = 2025-06-30 }}]
+periods = [{{ name = "P0", start = 2024-01-01, end = 2024-06-30 }}, {{ name = "P1", start = 2025-01-01, end = 2025-06-30 }},
+           {{ name = "P2", start = 2025-07-01, end = 2025-12-31 }}]
 [activity.inputs.s2]
 kind = "stac"
 provider = "local"
@@ -120,7 +124,7 @@ def test_stac_input_detects_the_pit_and_reuses_its_composites(tmp_path):
         assert (activity[(column > 3) & (column < SHAPE[1] - 3)] != ACTIVITY_NODATA).all()
         assert result.activity["P1"].is_file() and not len(result.gaps[result.gaps["reason"] != "no_observation"])
         composites = sorted(settings.imagery_cache.glob("s2/*/composite.tif"))
-        assert len(composites) == 2
+        assert len(composites) == 3  # P0, P1, P2
 
         api.clear_requests()
         again = detect(settings, out=tmp_path / "again")
@@ -131,7 +135,7 @@ def test_stac_input_detects_the_pit_and_reuses_its_composites(tmp_path):
 
 @pytest.mark.slow
 def test_unreadable_asset_is_a_gap_with_its_reason_through_the_command(tmp_path):
-    failing = catalogue()[-1].id
+    failing = catalogue()[5].id
     fault = Fault(server_error, f"{failing}/B04.tif")
     with served(tmp_path / "stac", catalogue(), wrap=fault) as (api, _):
         config = stac_config(tmp_path, api.url)
@@ -142,7 +146,7 @@ def test_unreadable_asset_is_a_gap_with_its_reason_through_the_command(tmp_path)
     folder = RunFolder(tmp_path / "work" / "detect")
     gaps = gpd.read_parquet(folder.layer("gaps"))
     failed = gaps[gaps["reason"].str.startswith("read_failed: ")]
-    assert len(failed) == 1 and failed["period"].iloc[0] == "P1" and failed["country"].iloc[0] == "SLE"
+    assert failed[["period", "country"]].values.tolist() == [["P1", "SLE"]]
     assert failed["reason"].iloc[0].startswith(f"read_failed: {failing} B04: ")
     assert "500" in failed["reason"].iloc[0]
     with rasterio.open(folder.area_activity("s2", "P1")) as dataset:
@@ -156,3 +160,19 @@ def test_area_outside_the_region_is_refused_before_any_search(tmp_path):
         with pytest.raises(ConfigError, match=r"activity.inputs.s2.bounds lie outside the region"):
             detect(settings)
         assert api.requests == []
+
+
+@pytest.mark.slow
+def test_a_reused_period_links_its_area_layer_and_the_processed_one_comes_from_the_cache(tmp_path):
+    with served(tmp_path / "stac", catalogue()) as (api, _):
+        settings = load_settings(stac_config(tmp_path, api.url))
+        first = detect(settings, out=tmp_path / "first")
+        api.clear_requests()
+        plan = DetectPlan({"P0": "", "P1": "", "P2": ""}, reuse=("P1",), source=tmp_path / "first")
+        second = detect(settings, out=tmp_path / "second", plan=plan)
+        read = {path.split("/")[-2] for _, path, _ in asset_requests(api)}
+    assert read == set(), "P2 and P0 composites were made by the first run: no asset is read again"
+    reused, kept = second.area_activity["s2"]["P1"], first.area_activity["s2"]["P1"]
+    assert reused.stat().st_ino == kept.stat().st_ino
+    with rasterio.open(second.area_activity["s2"]["P2"]) as new, rasterio.open(first.area_activity["s2"]["P2"]) as old:
+        np.testing.assert_array_equal(new.read(1), old.read(1))
