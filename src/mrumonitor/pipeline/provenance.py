@@ -12,10 +12,14 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
 
+import pystac
+
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
+from mrumonitor.raster.stac.items import SYNTHETIC_PROPERTY, item_bytes, item_fingerprint, item_offset, provider_keys
+from mrumonitor.raster.stac.search import input_provider, period_items
 from mrumonitor.reference.files import BORDER_POSTS, BORDERS, BOUNDARIES
 from mrumonitor.resources import project_root
 from mrumonitor.store.checksum import file_record
@@ -47,8 +51,12 @@ def describe_inputs(settings: Settings, known: Mapping[str, Mapping] | None = No
                       snapshot=source.snapshot.isoformat() if source.snapshot else None)
                for name, source in settings.sources.items() for path in _with_sidecars(source.file)]
     records += [record(path, role="activity", input=name, kind=spec.kind, period=period)
-                for name, spec in settings.activity.inputs.items()
+                for name, spec in settings.activity.inputs.items() if spec.kind != "stac"
                 for period, path in _activity_files(spec, settings.activity.periods)]
+    records += [_item_record(item, name, period, provider_keys(input_provider(settings, name)))
+                for name, spec in settings.activity.inputs.items() if spec.kind == "stac"
+                for period, items in period_items(settings, name, settings.activity.periods).items()
+                for item in items]
     reference = [settings.paths.reference / name for name in (BOUNDARIES, BORDERS, BORDER_POSTS)]
     records += [record(path, role="reference") for path in [*reference, settings.analysis.commodity_zones]]
     records += [record(path, role="admin", level=level) for level, admin in settings.analysis.admin.items()
@@ -56,6 +64,17 @@ def describe_inputs(settings: Settings, known: Mapping[str, Mapping] | None = No
     if settings.capacity.declared:
         records.append(record(settings.capacity.declared, role="declared"))
     return records
+
+
+def _item_record(item: pystac.Item, name: str, period: str, assets: list[str]) -> dict:
+    """The input record of a STAC item a period reads: its URL, the bytes of its `assets` and its fingerprint (in place
+    of a file's SHA-256: the item's id, date, offset and assets, not where it is served from)."""
+    offset, rule = item_offset(item)
+    return {"path": item.get_self_href() or item.id, "item": item.id, "bytes": item_bytes(item, assets),
+            "sha256": item_fingerprint(item), "role": "activity", "input": name, "kind": "stac", "period": period,
+            "datetime": item.datetime.isoformat() if item.datetime else None,
+            "cloud_cover": item.properties.get("eo:cloud_cover"), "offset": offset, "offset_rule": rule,
+            "synthetic": item.properties.get(SYNTHETIC_PROPERTY)}
 
 
 def config_folder(settings: Settings) -> Path:
@@ -94,6 +113,10 @@ def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
                        f"Index detections, their growth over the earlier periods is SYNTHETIC (see "
                        f"{demo['detections']}).")
         caveats.append(DETECTIONS_CREDIT)
+    synthetic = sorted({record["input"] for record in inputs if record.get("synthetic")})
+    if synthetic:
+        caveats.append(f"The satellite imagery of {', '.join(synthetic)} is SYNTHETIC Sentinel-2-like data served as STAC "
+                       "items by mrumonitor.demo: activity detected in it is not real.")
     if "scenes" in demo:
         caveats.append(f"The satellite scenes are SYNTHETIC Sentinel-2-like stacks written by mrumonitor.demo (see "
                        f"{demo['scenes']}): activity detected in them is not real.")
