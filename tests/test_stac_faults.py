@@ -64,6 +64,17 @@ def server_error(app, environ, start_response):
     return [b"the disk is on fire"]
 
 
+def forbidden(app, environ, start_response):
+    start_response("403 Forbidden", [("Content-Type", "application/xml")])
+    return [b"<Error><Code>AuthenticationFailed</Code><Message>Signature expired</Message></Error>"]
+
+
+def login_page(app, environ, start_response):
+    body = b"<html><body>Please sign in</body></html>"
+    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def too_slow(app, environ, start_response):
     time.sleep(IMAGERY.timeout_s + 1.0)
     return app(environ, start_response)
@@ -96,12 +107,16 @@ def faulty_composite(tmp_path: Path, wrap=None, damage=None):
     return period, activity
 
 
-@pytest.mark.parametrize(("wrap", "damage", "words"), [
-    (lambda: Fault(server_error), None, "500"),
-    pytest.param(lambda: Fault(too_slow), None, "timed out", marks=pytest.mark.slow),
-    (lambda: None, truncate_target, "truncated"),
-], ids=["500 on every try", "slower than the timeout", "truncated COG"])
-def test_unreadable_asset_leaves_its_window_without_observation(tmp_path, boundaries, wrap, damage, words):
+@pytest.mark.parametrize(("wrap", "damage", "words", "tries"), [
+    (lambda: Fault(server_error), None, "500", 1 + IMAGERY.retries),
+    pytest.param(lambda: Fault(too_slow), None, "timed out", 1 + IMAGERY.retries, marks=pytest.mark.slow),
+    (lambda: Fault(forbidden), None, "403", 1),
+    (lambda: Fault(login_page), None, "not recognized", 2),  # its size (HEAD), then its first bytes
+    (lambda: None, truncate_target, "truncated", None),
+], ids=["500 on every try", "slower than the timeout", "403 (an expired signature)", "a web page, not a COG",
+        "truncated COG"])
+def test_unreadable_asset_leaves_its_window_without_observation(tmp_path, boundaries, wrap, damage, words, tries):
+    """`tries`: the requests for the asset (GDAL retries 429 and 5xx answers and timeouts, nothing else)."""
     fault = wrap()
     period, activity = faulty_composite(tmp_path, fault, damage)
     (failure,) = period.failures
@@ -110,7 +125,7 @@ def test_unreadable_asset_leaves_its_window_without_observation(tmp_path, bounda
     assert failure.window.equals(TOP_LEFT)
     assert words in failure.reason
     if fault is not None:
-        assert fault.hits == 1 + IMAGERY.retries, "GDAL did not retry as [imagery] retries says"
+        assert fault.hits == tries, "GDAL did not retry as [imagery] retries says"
     layers = whole(period)
     assert (layers[-1][:32, :32] == 0).all() and np.isnan(layers[:-1, :32, :32]).all()
     assert (layers[-1][32:, :] == 1).all() and (layers[-1][:32, 32:] == 1).all()
