@@ -92,9 +92,9 @@ def _open_url(url: str):
     try:
         return rasterio.open(f"/vsicurl/{url}", driver=RASTER_DRIVERS[0])
     except RasterioIOError as exc:
-        raise InputFileError(url, f"cannot be read as a GeoTIFF over HTTP after the retries ({exc}).",
-                             "check that the STAC API is reachable and the asset exists, or raise "
-                             "[imagery] timeout_s / retries.") from None
+        raise InputFileError(url, f"cannot be read as a GeoTIFF over HTTP ({exc}).",
+                             "check that the server is reachable and serves the asset (a signed URL may have "
+                             "expired: run again), or raise [imagery] timeout_s / retries.") from None
 
 
 def read_checked(dataset, indexes=None, window: Window | None = None, **kwargs) -> np.ndarray:
