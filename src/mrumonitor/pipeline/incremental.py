@@ -133,7 +133,11 @@ def _run_layers_present(folder: RunFolder) -> bool:
 
 
 def _layers_present(folder: RunFolder, period: str, settings: Settings) -> bool:
-    """Whether the run holds the period's activity layer and those of its scene areas (but the baseline's)."""
+    """Whether the run holds the period's activity layer and those of its scene and STAC areas. The baseline has no
+    area layers, and no activity layer at all when only the detector's inputs read it."""
+    inputs = settings.activity.inputs.values()
+    if period == settings.activity.baseline:
+        return all(spec.kind in DETECTOR_KINDS for spec in inputs) or folder.activity(period).is_file()
     areas = [folder.area_activity(name, period) for name, spec in settings.activity.inputs.items()
-             if spec.kind in DETECTOR_KINDS and period != settings.activity.baseline]
+             if spec.kind in DETECTOR_KINDS]
     return all(path.is_file() for path in [folder.activity(period), *areas])

@@ -167,7 +167,8 @@ def _reused(settings: Settings, plan: DetectPlan, out: RunFolder) -> tuple[dict,
         return activity, areas, [], []
     source = RunFolder(plan.source)
     for period in plan.reuse:
-        activity[period] = link_layer(source.activity(period), out.activity(period))
+        if source.activity(period).is_file():  # a baseline only scene and STAC inputs read has no activity layer
+            activity[period] = link_layer(source.activity(period), out.activity(period))
         for name, spec in settings.activity.inputs.items():
             published = source.area_activity(name, period)
             if spec.kind in DETECTOR_KINDS and published.is_file():
