@@ -22,6 +22,8 @@ from mrumonitor.errors import ConfigError, ImageryUnavailable, InputFileError
 from mrumonitor.raster.stac.items import item_bytes, item_fingerprint, item_offset, item_scene, provider_keys
 from mrumonitor.raster.stac.search import input_bounds, period_items, search_period
 from mrumonitor.raster.stac.server import LocalStacApi
+from mrumonitor.raster.stac.summary import clear_share
+from mrumonitor.reference import load_boundaries
 
 pytestmark = pytest.mark.integration
 
@@ -189,13 +191,23 @@ def test_input_bounds_are_the_given_bounds_or_the_region_with_its_margin(tmp_pat
     assert input_bounds(settings, settings.activity.inputs["s2"]) == AROUND
     tight = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=0.0)
     wide = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=50.0)
-    from mrumonitor.reference import load_boundaries
     outlines = load_boundaries(tight.paths.reference, "EPSG:4326")
     west, south, east, north = outlines[outlines["iso3"].isin(tight.project.countries)].total_bounds
     region = input_bounds(tight, tight.activity.inputs["s2"])
     assert region[0] <= west and region[1] <= south and region[2] >= east and region[3] >= north
     widened = input_bounds(wide, wide.activity.inputs["s2"])
     assert 0.43 < region[1] - widened[1] < 0.48 and 0.43 < widened[3] - region[3] < 0.48  # 50 km of latitude
+
+
+def test_clear_share_from_cloud_cover_of_the_items_over_each_cell():
+    left = item(properties={"eo:cloud_cover": 50.0})
+    left.geometry = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    whole = item(properties={"eo:cloud_cover": 20.0})
+    whole.geometry = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 1], [0, 1], [0, 0]]]}
+    # left half: 1 - 0.5 x 0.2 = 0.9 clear; right half: 1 - 0.2 = 0.8; an item without cloud cover adds nothing
+    assert clear_share((0.0, 0.0, 2.0, 1.0), [left, whole, item()]) == pytest.approx(0.85)
+    assert clear_share((0.0, 0.0, 4.0, 1.0), [whole]) == pytest.approx(0.4)
+    assert clear_share((5.0, 5.0, 6.0, 6.0), [left, whole]) == 0.0
 
 
 # -- items -----------------------------------------------------------------------------------------------------
