@@ -129,4 +129,5 @@ def test_a_rule_with_no_complete_period_yet_says_so(tmp_path):
     since = dt.date(dt.date.today().year + 1, 1, 1)
     config.write_text(re.sub(r"periods = \[.*\]\n", f'rolling = {{ every = "year", since = {since} }}\n',
                              config.read_text()))
-    assert_refused(mrumonitor("run", "--config", str(config)), "period")
+    assert_refused(mrumonitor("run", "--config", str(config)), "no activity to detect yet",
+                   f"{since.year} ({since} to {since.year}-12-31), is complete from {since.year + 1}-01-31")

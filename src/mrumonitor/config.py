@@ -317,6 +317,15 @@ class RollingPeriods(_Strict):
             start = following
 
 
+    def waiting(self, today: dt.date) -> str:
+        """In plain words, when the rule's first period completes (for a rule with no complete period on `today`)."""
+        end = _add_months(self.since, _STEP_MONTHS[self.every]) - dt.timedelta(days=1)
+        ready = end + dt.timedelta(days=self.complete_after_days + 1)
+        return (f"the first period of [activity] rolling, {_period_name(self.since, self.every)} ({self.since} to {end}), "
+                f"is complete from {ready} ({self.complete_after_days} days after its end); runs before then have "
+                "nothing to detect.")
+
+
 def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)

@@ -16,6 +16,7 @@ held to `raster.gdal_cache_mb` meanwhile, so memory follows the chunk size, not 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from collections.abc import Callable
@@ -91,6 +92,8 @@ def detect(settings: Settings, out: Path | None = None, previous: SiteLayers | N
         (`ReferenceLayers.boundaries`). Default: read from ``paths.reference``.
     """
     periods = settings.activity.periods
+    if not periods and settings.activity.rolling is not None:
+        raise ConfigError(f"no activity to detect yet: {settings.activity.rolling.waiting(dt.date.today())}")
     if not periods or not settings.activity.inputs:
         raise ConfigError("no activity to detect: set [activity] periods and at least one "
                           "[activity.inputs.<name>] block (see configs/default.toml).")
