@@ -20,6 +20,7 @@ import numpy as np
 import pystac
 import rasterio
 from affine import Affine
+from pyproj import Transformer
 from rasterio.warp import transform_bounds, transform_geom
 from shapely.geometry import box, mapping
 
@@ -96,6 +97,29 @@ def daily_specs(count: int, start: dt.date = dt.date(2024, 1, 5), step_days: int
     """`count` items `step_days` apart from `start` (10:30 UTC), ids S2_TEST_<YYYYMMDD>, each with `fields`."""
     return [ItemSpec(f"S2_TEST_{day:%Y%m%d}", dt.datetime.combine(day, dt.time(10, 30), tzinfo=dt.UTC), **fields)
             for day in (start + dt.timedelta(days=step_days * i) for i in range(count))]
+
+
+def provider_block(name: str, api: str, assets: Mapping[str, str] = BAND_ASSETS, collection: str = COLLECTION) -> str:
+    """The ``[imagery.providers.<name>]`` block of a configuration file for the API at `api`."""
+    keys = ", ".join(f'{band} = "{key}"' for band, key in assets.items())
+    return f'[imagery.providers.{name}]\napi = "{api}"\ncollection = "{collection}"\nassets = {{ {keys} }}\n'
+
+
+def input_block(name: str, provider: str, bounds: Sequence[float] | None = None, **keys: object) -> str:
+    """The ``[activity.inputs.<name>]`` block of a stac input of `provider` over `bounds` (None: the region)."""
+    lines = [f"[activity.inputs.{name}]", 'kind = "stac"', f'provider = "{provider}"',
+             *([f"bounds = {list(bounds)}"] if bounds is not None else []), *(f"{k} = {v}" for k, v in keys.items())]
+    return "\n".join(lines) + "\n"
+
+
+def inner_bounds(crs: str = CRS, transform: Affine = TRANSFORM, shape: tuple[int, int] = SHAPE
+                 ) -> tuple[float, float, float, float]:
+    """The largest lon/lat box inside the footprint of items on a north-up grid (default: the builders' grid)."""
+    rows, cols = shape
+    xs, ys = [transform.c, transform.c + cols * transform.a], [transform.f, transform.f + rows * transform.e]
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform([xs[0], xs[1], xs[0], xs[1]],
+                                                                               [ys[0], ys[0], ys[1], ys[1]])
+    return max(lon[0], lon[2]), max(lat[2], lat[3]), min(lon[1], lon[3]), min(lat[0], lat[1])
 
 
 def _band_array(band: str, spec: ItemSpec, shape: tuple[int, int]) -> np.ndarray:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from hostile import TRACEBACK_MARKS, _environment, mrumonitor
-from pyproj import Transformer
-from stac_catalog import BAND_ASSETS, COLLECTION, SHAPE, TRANSFORM, daily_specs, write_catalog
+from stac_catalog import COLLECTION, daily_specs, inner_bounds, input_block, provider_block, write_catalog
 
 from mrumonitor.config import STAC_BANDS
 from mrumonitor.raster.stac.server import LocalStacApi
@@ -27,21 +26,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CLOUD = [50.0, 60.0, 100.0, 0.0]
 
 
-def footprint() -> tuple[float, float, float, float]:
-    """The largest lon/lat box inside the items' UTM footprint."""
-    to_lonlat = Transformer.from_crs("EPSG:32629", "EPSG:4326", always_xy=True)
-    x0, y0 = TRANSFORM.c, TRANSFORM.f
-    x1, y1 = x0 + SHAPE[1] * TRANSFORM.a, y0 + SHAPE[0] * TRANSFORM.e
-    lon, lat = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
-    return max(lon[0], lon[2]), max(lat[2], lat[3]), min(lon[1], lon[3]), min(lat[0], lat[1])
-
-
 def config(folder: Path, api: str) -> Path:
     """Two stac inputs on the same API: `inner` inside every item's footprint, `outer` around it."""
-    west, south, east, north = footprint()
+    west, south, east, north = inner_bounds()
     inner = [west + 0.0005, south + 0.0005, east - 0.0005, north - 0.0005]
     outer = [west - 0.01, south - 0.01, east + 0.01, north + 0.01]
-    assets = ", ".join(f'{band} = "{key}"' for band, key in BAND_ASSETS.items())
     path = folder / "mrumonitor.toml"
     path.write_text(f"""[paths]
 work = "work"
@@ -50,24 +39,11 @@ store = "layers"
 timeout_s = 2
 retries = 1
 backoff_s = 0.01
-[imagery.providers.test]
-api = "{api}"
-collection = "{COLLECTION}"
-assets = {{ {assets} }}
-[activity]
+{provider_block("test", api)}[activity]
 baseline = "P1"
 periods = [{{ name = "P1", start = 2024-01-01, end = 2024-01-31 }}, {{ name = "P2", start = 2024-03-01, end = 2024-03-31 }}]
-[activity.inputs.inner]
-kind = "stac"
-provider = "test"
-max_cloud_cover = 100
-bounds = {inner}
-[activity.inputs.outer]
-kind = "stac"
-provider = "test"
-max_cloud_cover = 100
-bounds = {outer}
-""", encoding="utf-8")
+{input_block("inner", "test", inner, max_cloud_cover=100)}{input_block("outer", "test", outer, max_cloud_cover=100)}""",
+                    encoding="utf-8")
     return path
 
 

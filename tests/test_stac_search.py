@@ -15,7 +15,16 @@ import time
 import pystac
 import pytest
 from pystac_client import Client
-from stac_catalog import BAND_ASSETS, COLLECTION, EARTH_SEARCH_ASSETS, ItemSpec, daily_specs, write_catalog
+from stac_catalog import (
+    BAND_ASSETS,
+    COLLECTION,
+    EARTH_SEARCH_ASSETS,
+    ItemSpec,
+    daily_specs,
+    input_block,
+    provider_block,
+    write_catalog,
+)
 
 from mrumonitor.config import STAC_BANDS, ImagerySettings, PeriodSettings, StacProvider, load_settings
 from mrumonitor.errors import ConfigError, ImageryUnavailable, InputFileError
@@ -150,26 +159,17 @@ def test_planetary_computer_signing_without_its_package_is_a_config_error(catalo
     assert "pip install planetary-computer" in str(refused.value)
 
 
-def stac_settings(tmp_path, url: str, bounds: str = f"{list(AROUND)}", margin_km: float = 10.0):
-    assets = ", ".join(f'{band} = "{key}"' for band, key in BAND_ASSETS.items())
+def stac_settings(tmp_path, url: str, bounds: tuple | None = AROUND, margin_km: float = 10.0):
     path = tmp_path / "mrumonitor.toml"
     path.write_text(f"""[paths]
 work = "work"
 store = "layers"
 [raster]
 margin_km = {margin_km}
-[imagery.providers.local]
-api = "{url}"
-collection = "{COLLECTION}"
-assets = {{ {assets} }}
-[activity]
+{provider_block("local", url)}[activity]
 baseline = "P1"
 periods = [{{ name = "P1", start = 2024-01-01, end = 2024-01-15 }}, {{ name = "P2", start = 2024-01-16, end = 2024-01-31 }}]
-[activity.inputs.s2]
-kind = "stac"
-provider = "local"
-{"bounds = " + bounds if bounds else ""}
-""", encoding="utf-8")
+{input_block("s2", "local", bounds)}""", encoding="utf-8")
     return load_settings(path)
 
 
@@ -189,8 +189,8 @@ def test_period_items_searches_once_per_period_per_process(catalogue, tmp_path):
 def test_input_bounds_are_the_given_bounds_or_the_region_with_its_margin(tmp_path):
     settings = stac_settings(tmp_path, "http://127.0.0.1:9")
     assert input_bounds(settings, settings.activity.inputs["s2"]) == AROUND
-    tight = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=0.0)
-    wide = stac_settings(tmp_path, "http://127.0.0.1:9", bounds="", margin_km=50.0)
+    tight = stac_settings(tmp_path, "http://127.0.0.1:9", bounds=None, margin_km=0.0)
+    wide = stac_settings(tmp_path, "http://127.0.0.1:9", bounds=None, margin_km=50.0)
     outlines = load_boundaries(tight.paths.reference, "EPSG:4326")
     west, south, east, north = outlines[outlines["iso3"].isin(tight.project.countries)].total_bounds
     region = input_bounds(tight, tight.activity.inputs["s2"])
