@@ -18,10 +18,18 @@ from mrumonitor.config import ActivityInput, PeriodSettings, Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
-from mrumonitor.raster.stac.items import SYNTHETIC_PROPERTY, item_bytes, item_fingerprint, item_offset, provider_keys
+from mrumonitor.raster.stac.items import (
+    DATE_INFERRED,
+    SYNTHETIC_PROPERTY,
+    item_bytes,
+    item_fingerprint,
+    item_offset,
+    provider_keys,
+)
 from mrumonitor.raster.stac.search import input_provider, period_items
 from mrumonitor.reference.files import BORDER_POSTS, BORDERS, BOUNDARIES
 from mrumonitor.resources import project_root
+from mrumonitor.runwarnings import record_warning
 from mrumonitor.store.checksum import file_record
 
 #: First line of the READMEs `mrumonitor demo` writes beside its inputs.
@@ -70,6 +78,10 @@ def _item_record(item: pystac.Item, name: str, period: str, assets: list[str]) -
     """The input record of a STAC item a period reads: its URL, the bytes of its `assets` and its fingerprint (in place
     of a file's SHA-256: the item's id, date, offset and assets, not where it is served from)."""
     offset, rule = item_offset(item)
+    if rule.startswith(DATE_INFERRED):
+        record_warning("detect", item.get_self_href() or item.id,
+                       f"item {item.id} of input {name} states neither a processing baseline nor a reflectance offset: "
+                       f"its offset ({offset:g}) was {rule.removeprefix('no metadata: ')}; check the provider's items.")
     return {"path": item.get_self_href() or item.id, "item": item.id, "bytes": item_bytes(item, assets),
             "sha256": item_fingerprint(item), "role": "activity", "input": name, "kind": "stac", "period": period,
             "datetime": item.datetime.isoformat() if item.datetime else None,

@@ -30,6 +30,8 @@ BASELINE_04_OFFSET = -1000.0
 #: First processing baseline whose reflectance carries that offset, and the day ESA started producing it.
 OFFSET_BASELINE = (4, 0)
 OFFSET_SINCE = dt.date(2022, 1, 25)
+#: How an offset decided without metadata is described (`item_offset`); such items get a run warning.
+DATE_INFERRED = "no metadata: inferred from the date"
 #: Item properties that give the processing baseline ("04.00"), in the order they are trusted.
 BASELINE_PROPERTIES = ("s2:processing_baseline", "sentinel:processing_baseline", "earthsearch:processing_baseline",
                        "processing:version")
@@ -92,8 +94,8 @@ def item_offset(item: pystac.Item) -> tuple[float, str]:
     if raster_offset is not None:
         return raster_offset
     if acquisition_day(item) >= OFFSET_SINCE:
-        return BASELINE_04_OFFSET, f"no metadata: inferred from the date (acquired on or after {OFFSET_SINCE})"
-    return 0.0, f"no metadata: inferred from the date (acquired before {OFFSET_SINCE})"
+        return BASELINE_04_OFFSET, f"{DATE_INFERRED} (acquired on or after {OFFSET_SINCE})"
+    return 0.0, f"{DATE_INFERRED} (acquired before {OFFSET_SINCE})"
 
 
 def item_fingerprint(item: pystac.Item) -> str:
