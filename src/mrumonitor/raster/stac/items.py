@@ -3,7 +3,7 @@
 An item of a provider becomes a `raster.scenes.Scene` whose `assets` are the URLs of the single-band COGs of
 `config.STAC_BANDS` (asset keys from the provider's ``assets`` table) and whose `offset` is the item's own
 digital-number offset (`item_offset`). An item that lacks one of those assets is an error naming the item and the
-asset key, not an item skipped: a composite silently made of fewer items (or of items without SWIR) would change
+asset key (`errors.ConfigError`: the provider's table does not fit the collection), not an item skipped: a composite silently made of fewer items (or of items without SWIR) would change
 the detection without a trace, and the search that finds the item runs before anything is downloaded.
 
 `item_fingerprint` says whether an item changed between two runs, independently of where it is served from.
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import pystac
 
 from mrumonitor.config import STAC_BANDS, StacProvider
-from mrumonitor.errors import InputFileError
+from mrumonitor.errors import ConfigError
 from mrumonitor.raster.scenes import Scene
 
 #: The property that marks an item as synthetic (the demo's imagery); the run's caveats quote it.
@@ -44,19 +44,20 @@ _PRODUCT_BASELINE = re.compile(r"_N(\d{2})(\d{2})_")
 def item_scene(item: pystac.Item, provider: StacProvider) -> Scene:
     """The `Scene` of `item`: its acquisition day (UTC), one absolute COG URL per band and its offset.
 
-    Raises `InputFileError` naming the item and the asset key when the item lacks the asset of a band.
+    Raises `ConfigError` naming the item, the asset key and the item's assets when it lacks the asset of a band
+    (the provider's ``assets`` table does not fit the collection).
     """
     missing = [(band, key) for band, key in _band_keys(provider) if key not in item.assets]
     if missing:
         named = ", ".join(f"{key!r} (band {band})" for band, key in missing)
-        raise InputFileError(
-            _item_name(item), f"has no asset {named}; its assets are {', '.join(sorted(item.assets)) or 'none'}.",
-            "name each band's asset key in the provider's `assets` table of [imagery.providers.<name>] "
-            "(e.g. B04 = \"red\" on Earth Search, B04 = \"B04\" on the Planetary Computer), or use a collection whose "
+        raise ConfigError(
+            f"{_item_name(item)} has no asset {named}; its assets are {', '.join(sorted(item.assets)) or 'none'}. "
+            "Name each band's asset key in the provider's `assets` table of [imagery.providers.<name>] (e.g. "
+            "B04 = \"red\" on Earth Search, B04 = \"B04\" on the Planetary Computer), or use a collection whose "
             "items carry these bands.")
     assets = tuple((band, item.assets[key].get_absolute_href() or item.assets[key].href)
                    for band, key in _band_keys(provider))
-    return Scene(_item_name(item), acquisition_day(item), assets, item_offset(item)[0])
+    return Scene(item.get_self_href() or item.id, acquisition_day(item), assets, item_offset(item)[0])
 
 
 def acquisition_day(item: pystac.Item) -> dt.date:
@@ -135,7 +136,8 @@ def _band_keys(provider: StacProvider) -> list[tuple[str, str]]:
 
 
 def _item_name(item: pystac.Item) -> str:
-    return item.get_self_href() or f"STAC item {item.id}"
+    href = item.get_self_href()
+    return f"STAC item {item.id}" + (f" ({href})" if href else "")
 
 
 def _processing_baseline(item: pystac.Item) -> tuple[tuple[int, int], str] | None:
