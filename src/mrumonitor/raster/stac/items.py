@@ -71,10 +71,15 @@ def item_offset(item: pystac.Item) -> tuple[float, str]:
 
     Reflectance = (DN + offset) / 10000. ESA's processing baseline 04.00 (in production from 2022-01-25; ESA,
     "Sentinel-2: new processing baseline 04.00", and the L2A product specification's BOA_ADD_OFFSET) stores
-    reflectance with a +1000 shift, so the offset is -1000 from that baseline on and 0 before. Catalogues differ:
-    Earth Search's ``sentinel-2-c1-l2a`` re-shifts ("harmonises") its data and says so with
-    ``earthsearch:boa_offset_applied``, and Earth Search issues #66 and #71 (element84/earth-search) report items
-    whose baseline or offset flag was wrong, so the rule reads the most specific metadata first:
+    reflectance with a +1000 shift, so the offset is -1000 from that baseline on and 0 before; Collection-1
+    reprocessing gives older acquisitions baseline 05.xx and the shift too, which a rule by date alone would miss.
+    Catalogues differ: Earth Search removes the shift from some items ("harmonised") and says so with
+    ``earthsearch:boa_offset_applied``; the Planetary Computer keeps it and states ``s2:processing_baseline``.
+    Earth Search's flag is trusted when true, and its ``raster:bands`` offset of -0.1 is not trusted over the
+    baseline (Earth Search issue #9: "boa_offset_applied is the truth"). Earth Search issues #66 (2022 items of
+    baseline 04.00) and #71 (2025 items) report items of its ``sentinel-2-l2a`` collection flagged false whose
+    pixels were harmonised all the same: nothing in their metadata tells them apart, and they come out 0.1 too
+    dark here (reflectance 0.1 low). The rule:
 
     1. ``earthsearch:boa_offset_applied`` true: 0, the provider already removed the shift;
     2. the processing baseline (`BASELINE_PROPERTIES`, else the ``_Nxxyy_`` part of the product name in
