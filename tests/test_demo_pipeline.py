@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 import shapely
 
 from mrumonitor.config import load_settings
@@ -81,3 +82,23 @@ def test_demo_layers_hold_the_leakage_signals_and_the_capacity_check(demo):
     assert "production_vs_export_value" in set(civ["flag"])
     settings = load_settings(workdir / "mrumonitor.toml")
     assert settings.activity.periods[-1].observed.isoformat() == "2026-06-24"
+
+
+def test_the_scene_areas_are_read_as_stac_items_of_synthetic_imagery(demo):
+    """The demo's imagery goes through the STAC path a deployment uses: its three areas are kind = "stac" inputs
+    whose items (3 areas x 4 periods x 4 acquisitions) the run records, labelled SYNTHETIC; the local STAC API
+    stopped with the command."""
+    workdir, _ = demo
+    settings = load_settings(workdir / "mrumonitor.toml")
+    areas = {"scenes_koidu", "scenes_triborder", "scenes_seguela"}
+    assert {name for name, spec in settings.activity.inputs.items() if spec.kind == "stac"} == areas
+    assert {spec.provider for spec in settings.activity.inputs.values() if spec.kind == "stac"} == {"demo"}
+    manifest = read_manifest(resolve_run(workdir / "layers"))
+    items = [record for record in manifest["inputs"] if record.get("kind") == "stac"]
+    assert sorted((r["input"], r["period"]) for r in items) == sorted((a, p) for a in areas for p in PERIODS for _ in
+                                                                         range(4))
+    assert {f"activity_{area}_{period}" for area in areas for period in PERIODS[1:]} <= set(manifest["layers"])
+    caveat = next(c for c in manifest["caveats"] if "STAC" in c)
+    assert "SYNTHETIC" in caveat and all(area in caveat for area in areas)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(settings.imagery.providers["demo"].api, timeout=5)
