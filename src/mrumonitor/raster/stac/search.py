@@ -29,7 +29,7 @@ from mrumonitor.reference import load_boundaries
 
 log = logging.getLogger(__name__)
 
-#: Items asked per page of a search (the APIs allow 250 to 1000; fewer pages, fewer requests).
+#: Items asked per page of a search (APIs cap it, LocalStacApi at 1000; bigger pages, fewer requests).
 PAGE_SIZE = 250
 #: HTTP answers worth another try: too many requests, and the server's or a gateway's failures.
 RETRY_STATUS = (429, 500, 502, 503, 504)
