@@ -7,6 +7,7 @@ nobody answers, 500s after the retries, slow and truncated answers, too many ite
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import socket
 import sys
@@ -112,6 +113,26 @@ def test_500_on_every_search_stops_after_the_retries(catalogue):
             search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
         assert len(searches(api)) == IMAGERY.retries + 1
     assert api.url in str(stopped.value) and "tried 3 times" in str(stopped.value)
+
+
+@pytest.mark.hostile
+def test_retries_wait_backoff_s_then_twice_as_long(catalogue):
+    times = []
+
+    def wrap(app):
+        failed = failing("502 BAD GATEWAY")(app)
+
+        def answer(environ, start_response):
+            times.append(time.monotonic())
+            return failed(environ, start_response)
+        return answer
+
+    imagery = IMAGERY.model_copy(update={"backoff_s": 0.3})
+    with LocalStacApi(catalogue, wrap=wrap) as api, pytest.raises(ImageryUnavailable):
+        search_period(provider(api.url), imagery, AROUND, JANUARY, 60.0)
+    searched = [moment for moment, (_, path, _) in zip(times, api.requests, strict=True) if path == "/search"]
+    waits = [later - earlier for earlier, later in itertools.pairwise(searched)]
+    assert len(waits) == 2 and waits[0] >= 0.3 and waits[1] >= 0.6
 
 
 @pytest.mark.hostile

@@ -70,6 +70,17 @@ def test_cql2_json_filter_and_open_interval(api):
     assert ids(search) == ["S2_TEST_20240125", "S2_TEST_20240130", "S2_TEST_20240204"]
 
 
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_intersects_a_geometry(api, method):
+    client = Client.open(api.url)
+    west, south, east, north = AROUND
+    inside = {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, south]]]}
+    far = {"type": "Point", "coordinates": [-12.0, 9.5]}
+    assert ids(client.search(intersects=inside, max_items=2, method=method)) == ["S2_TEST_20240105",
+                                                                                   "S2_TEST_20240110"]
+    assert ids(client.search(intersects=far, method=method)) == []
+
+
 def test_bbox_elsewhere_and_ids(api):
     client = Client.open(api.url)
     assert ids(client.search(collections=[COLLECTION], bbox=ELSEWHERE)) == []
