@@ -136,6 +136,18 @@ def test_hrefs_follow_the_address_not_the_folder(tmp_path):
     assert hrefs[0] != hrefs[1]
 
 
+def test_a_rewritten_item_is_answered_as_it_is_now(tmp_path):
+    write_catalog(tmp_path, daily_specs(2))
+    with LocalStacApi(tmp_path) as api:
+        client = Client.open(api.url)
+        assert ids(client.search(query={"eo:cloud_cover": {"lte": 20}})) == ["S2_TEST_20240105", "S2_TEST_20240110"]
+        path = tmp_path / COLLECTION / "items" / "S2_TEST_20240110.json"
+        item = json.loads(path.read_text())
+        item["properties"]["eo:cloud_cover"] = 90.0
+        path.write_text(json.dumps(item))
+        assert ids(client.search(query={"eo:cloud_cover": {"lte": 20}})) == ["S2_TEST_20240105"]
+
+
 def test_limit_is_capped(tmp_path):
     specs = [ItemSpec(f"I{n:04d}", dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=n), bands=())
              for n in range(MAX_LIMIT + 5)]
