@@ -188,6 +188,19 @@ def test_paths_outside_the_folder_or_not_files_are_404(api, path):
 
 
 @pytest.mark.hostile
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (json.dumps({"ids": ["x" * 100] * 20_000}).encode(), 413, "RequestEntityTooLarge"),
+    (b"[1, 2", 400, "BadRequest"),
+    (b"[1, 2]", 400, "BadRequest"),
+])
+def test_post_bodies_too_large_or_not_an_object(api, body, status, code):
+    request = urllib.request.Request(api.url + "/search", data=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == status and json.load(refused.value)["code"] == code
+
+
+@pytest.mark.hostile
 def test_a_broken_item_file_is_a_500_without_traceback(tmp_path):
     write_catalog(tmp_path, daily_specs(1))
     Path(tmp_path / COLLECTION / "items" / "S2_TEST_20240105.json").write_text("{broken")

@@ -172,6 +172,12 @@ class _LoggingHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), message % args)
 
 
+class _Request(Request):
+    """A request whose body (a POST search) may not exceed 1 MiB: larger is answered 413."""
+
+    max_content_length = 1024 * 1024
+
+
 class StacApp:
     """The WSGI application of `LocalStacApi`: routes, parameters, answers (see the module docstring)."""
 
@@ -191,7 +197,7 @@ class StacApp:
         ], strict_slashes=False)
 
     def __call__(self, environ, start_response):
-        request = Request(environ)
+        request = _Request(environ)
         try:
             endpoint, args = self.routes.bind_to_environ(environ).match()
             response = getattr(self, f"_{endpoint}")(request, **args)
