@@ -44,7 +44,8 @@ def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds
                   max_cloud_cover: float, collection: str | None = None,
                   page_size: int = PAGE_SIZE) -> list[pystac.Item]:
     """The items of `collection` (default: the provider's) over `bbox` within `period` (whole days) whose
-    ``eo:cloud_cover`` is at most `max_cloud_cover`, sorted by datetime then id, each id once.
+    ``eo:cloud_cover`` is at most `max_cloud_cover`, sorted by datetime then id, each id once. The limit is asked
+    of the API (``query`` extension) and checked again on the items answered.
 
     Raises
     ------
@@ -78,7 +79,12 @@ def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds
             "give the input smaller `bounds`, a lower `max_cloud_cover` or shorter periods, or raise "
             "imagery.max_items.")
     unique = {item.id: item for item in found}
-    items = sorted(unique.values(), key=lambda item: (_item_time(item), item.id))
+    cloudy = [item.id for item in unique.values() if _cloud_cover(item) > max_cloud_cover]
+    if cloudy:  # an API without the query extension answers as if no limit were asked
+        log.warning("period %s: %s answered %d items above eo:cloud_cover %g (it ignored the limit); left out",
+                    period.name, provider.api, len(cloudy), max_cloud_cover)
+    items = sorted((item for item in unique.values() if item.id not in cloudy),
+                   key=lambda item: (_item_time(item), item.id))
     log.info("period %s: %d items of %s at %s over %s (eo:cloud_cover <= %g)", period.name, len(items), collection,
              provider.api, _box_text(bbox), max_cloud_cover)
     return items
@@ -164,6 +170,12 @@ def _answer(error: Exception) -> str:
     status = getattr(error, "status_code", None)
     text = " ".join(str(error).split())[:300] or type(error).__name__
     return f"HTTP {status}: {text}" if status else text
+
+
+def _cloud_cover(item: pystac.Item) -> float:
+    """The item's eo:cloud_cover; 0 when it gives none (the API's own filter decided on it)."""
+    cover = item.properties.get("eo:cloud_cover")
+    return float(cover) if isinstance(cover, int | float) else 0.0
 
 
 def _item_time(item: pystac.Item) -> dt.datetime:
