@@ -132,7 +132,7 @@ def test_500_on_every_search_stops_after_the_retries(catalogue):
         with pytest.raises(ImageryUnavailable) as stopped:
             search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
         assert len(searches(api)) == IMAGERY.retries + 1
-    assert api.url in str(stopped.value) and "tried 3 times" in str(stopped.value)
+    assert api.url in str(stopped.value) and "was tried 3 times" in str(stopped.value)
 
 
 @pytest.mark.hostile
@@ -186,11 +186,19 @@ def test_a_slow_api_times_out_into_imagery_unavailable(catalogue):
 
 
 @pytest.mark.hostile
-def test_a_truncated_answer_is_imagery_unavailable(catalogue):
-    truncated = failing("200 OK", body=b'{"type": "FeatureCollection", "features": [{"id": "S2_')
-    with LocalStacApi(catalogue, wrap=truncated) as api, pytest.raises(ImageryUnavailable) as stopped:
-        search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
-    assert api.url in str(stopped.value)
+@pytest.mark.parametrize(("path", "body", "words"), [
+    ("/search", b'{"type": "FeatureCollection", "features": [{"id": "S2_', "unexpected end"),
+    ("/", b"<html>maintenance</html>", "unexpected character"),
+    ("/", b'{"hello": 1}', "Could not open Client"),
+    ("/search", b'{"type": "FeatureCollection", "features": [{"id": 3}]}', "JSON (id = 3) does not represent a STACObject"),
+    ("/search", b'{"features": "x"}', "'str' object has no attribute"),
+])
+def test_answers_that_are_not_a_stac_apis_are_imagery_unavailable(catalogue, path, body, words):
+    with LocalStacApi(catalogue, wrap=failing("200 OK", paths=(path,), body=body)) as api:
+        with pytest.raises(ImageryUnavailable) as stopped:
+            search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 60.0)
+        assert str(stopped.value).startswith(f"the STAC API {api.url} could not be searched for period P1")
+    assert f"its answer is not what a STAC API answers ({words}" in " ".join(str(stopped.value).split())
 
 
 def test_planetary_computer_signing_without_its_package_is_a_config_error(catalogue, monkeypatch):

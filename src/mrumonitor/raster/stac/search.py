@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import pystac
 import requests
 from pystac_client import Client
+from pystac_client.errors import ClientTypeError
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 from rasterio.warp import transform_bounds
@@ -35,6 +36,11 @@ PAGE_SIZE = 250
 RETRY_STATUS = (429, 500, 502, 503, 504)
 #: Points per edge used to transform a box between CRSs, so that curved edges are covered.
 _DENSIFY_POINTS = 21
+
+#: What pystac-client raises on a failed request or an answer that is not a STAC API's (HTML, JSON of another shape:
+#: it reads such JSON without checking and fails on a missing key or a wrong type).
+_ANSWER_ERRORS = (APIError, ClientTypeError, pystac.STACError, pystac.STACTypeError, requests.RequestException,
+                  NotImplementedError, ValueError, TypeError, KeyError, AttributeError)
 
 Bounds = tuple[float, float, float, float]
 _MEMO: dict[str, list[pystac.Item]] = {}
@@ -66,12 +72,13 @@ def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds
                                query={"eo:cloud_cover": {"lte": max_cloud_cover}},
                                limit=min(page_size, imagery.max_items + 1), max_items=imagery.max_items + 1)
         found = list(search.items())
-    except (APIError, NotImplementedError, ValueError, pystac.STACError, requests.RequestException) as error:
+    except _ANSWER_ERRORS as error:
         raise ImageryUnavailable(
             f"the STAC API {provider.api} could not be searched for period {period.name} (collection {collection}): "
             f"{_answer(error)}. Nothing was downloaded and the latest published run is unchanged. Check the "
             "network and the API's status page, or the `api` of the provider block in [imagery.providers], then run "
-            f"again (each request was tried {imagery.retries + 1} times, {imagery.timeout_s:g} s each).") from None
+            f"again (a request that failed or timed out was tried {imagery.retries + 1} times, {imagery.timeout_s:g} s "
+            "each).") from None
     if len(found) > imagery.max_items:
         raise ConfigError(
             f"period {period.name}: more than imagery.max_items = {imagery.max_items} items of {collection} at "
@@ -166,10 +173,15 @@ def _signer(provider: StacProvider):
 
 
 def _answer(error: Exception) -> str:
-    """What the API answered, in one line: its HTTP status and the start of its body, or the connection error."""
+    """What the API answered, in one line: its HTTP status and the start of its body, the connection error, or
+    why its answer is not a STAC API's."""
     status = getattr(error, "status_code", None)
     text = " ".join(str(error).split())[:300] or type(error).__name__
-    return f"HTTP {status}: {text}" if status else text
+    if status:
+        return f"HTTP {status}: {text}"
+    if isinstance(error, APIError | requests.RequestException):
+        return text
+    return f"its answer is not what a STAC API answers ({text})"
 
 
 def _cloud_cover(item: pystac.Item) -> float:
