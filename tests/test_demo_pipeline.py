@@ -102,3 +102,7 @@ def test_the_scene_areas_are_read_as_stac_items_of_synthetic_imagery(demo):
     assert "SYNTHETIC" in caveat and all(area in caveat for area in areas)
     with pytest.raises(requests.ConnectionError):
         requests.get(settings.imagery.providers["demo"].api, timeout=5)
+    provider_block = (workdir / "mrumonitor.toml").read_text().split("[imagery.providers.demo]")[1].split("\n[")[0]
+    assert "SYNTHETIC" in provider_block  # and how to serve the imagery once the demo has stopped:
+    assert f"mrumonitor scenes serve {(workdir / 'inputs' / 'imagery').resolve().as_posix()} --port 8081" in \
+        provider_block

@@ -61,8 +61,8 @@ def _provider_block(workdir: Path, api: str) -> str:
             f"# static STAC collection in {IMAGERY_FOLDER.as_posix()}/ (one item per acquisition, one COG per band).\n"
             f"# `mrumonitor demo` serves it on this machine while it runs, at the address below (a free port, another\n"
             f"# each time). To run this configuration without the demo, serve the collection yourself:\n"
-            f"#   mrumonitor scenes serve {(workdir / IMAGERY_FOLDER).resolve().as_posix()} --port 8765\n"
-            f'# and set api = "http://127.0.0.1:8765".\n'
+            f"#   mrumonitor scenes serve {(workdir / IMAGERY_FOLDER).resolve().as_posix()} --port 8081\n"
+            f'# and set api = "http://127.0.0.1:8081".\n'
             f'description = "SYNTHETIC demo imagery served by mrumonitor demo (demo data, not real imagery)"\n'
             f"api = {json.dumps(api)}\n"
             f"collection = {json.dumps(DEMO_COLLECTION)}\n"
