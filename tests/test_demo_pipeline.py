@@ -8,11 +8,18 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pystac
 import pytest
+import rasterio
 import requests
 import shapely
+from pystac.validation import JsonSchemaSTACValidator
+from pystac_client import Client
 
-from mrumonitor.config import load_settings
+from mrumonitor.config import ImagerySettings, load_settings
+from mrumonitor.demo.imagery import BOA_ADD_OFFSET, DEMO_COLLECTION, serve_demo_imagery
+from mrumonitor.raster.io import http_options, open_raster
+from mrumonitor.raster.scenes import SCENE_BANDS
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.demo
@@ -106,3 +113,30 @@ def test_the_scene_areas_are_read_as_stac_items_of_synthetic_imagery(demo):
     assert "SYNTHETIC" in provider_block  # and how to serve the imagery once the demo has stopped:
     assert f"mrumonitor scenes serve {(workdir / 'inputs' / 'imagery').resolve().as_posix()} --port 8081" in \
         provider_block
+
+
+def test_the_demo_collection_serves_each_scene_as_a_valid_item_with_its_pixels(demo):
+    """Served again (as `mrumonitor scenes serve` does), the demo's collection holds one valid item per scene file,
+    found by pystac-client; read by GDAL over HTTP, an item's bands are the scene file's digital numbers, + 1000 in
+    the reflectance bands (processing baseline 05.10, as real products), checked for one item per area."""
+    workdir, _ = demo
+    scene_files = {path.stem: path for path in (workdir / "inputs" / "scenes").glob("*/scenes/*.tif")}
+    assert len(scene_files) == 3 * len(PERIODS) * 4
+    validator = JsonSchemaSTACValidator()
+    with serve_demo_imagery(workdir / "inputs" / "imagery") as api, rasterio.Env(**http_options(ImagerySettings())):
+        items = list(Client.open(api).search(collections=[DEMO_COLLECTION], limit=100).items())
+        assert sorted(item.id for item in items) == sorted(scene_files)
+        for item in items:
+            validator.validate_core(item.to_dict(include_self_link=False), pystac.STACObjectType.ITEM,
+                                    pystac.get_stac_version())
+        firsts = {item.properties["mrumonitor:area"]: item for item in reversed(items)}
+        assert sorted(firsts) == ["koidu", "seguela", "triborder"]
+        for item in firsts.values():
+            assert item.properties["s2:processing_baseline"] == "05.10"
+            with rasterio.open(scene_files[item.id]) as scene:
+                for band in SCENE_BANDS:
+                    expected = scene.read(scene.descriptions.index(band) + 1)
+                    if band != "SCL":
+                        expected = np.where(expected == 0, 0, expected + BOA_ADD_OFFSET)
+                    with open_raster(item.assets[band].href) as cog:
+                        np.testing.assert_array_equal(cog.read(1), expected, err_msg=f"{item.id} {band}")
