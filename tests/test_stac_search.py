@@ -135,41 +135,36 @@ def test_500_on_every_search_stops_after_the_retries(catalogue):
     assert api.url in str(stopped.value) and "was tried 3 times" in str(stopped.value)
 
 
-@pytest.mark.hostile
-def test_retries_wait_backoff_s_then_twice_as_long(catalogue):
-    times = []
-
+def failing_first(status: str, times: int | None, hits: list[float]):
+    """WSGI middleware factory: searches get `status` (the first `times` of them; all when None); `hits` gets the
+    moment of each search."""
     def wrap(app):
-        failed = failing("502 BAD GATEWAY")(app)
+        failed = failing(status)(app)
 
         def answer(environ, start_response):
-            times.append(time.monotonic())
-            return failed(environ, start_response)
+            if environ["PATH_INFO"] != "/search":
+                return app(environ, start_response)
+            hits.append(time.monotonic())
+            return (failed if times is None or len(hits) <= times else app)(environ, start_response)
         return answer
+    return wrap
 
+
+@pytest.mark.hostile
+def test_retries_wait_backoff_s_then_twice_as_long(catalogue):
+    hits = []
     imagery = IMAGERY.model_copy(update={"backoff_s": 0.3})
+    wrap = failing_first("502 BAD GATEWAY", None, hits)
     with LocalStacApi(catalogue, wrap=wrap) as api, pytest.raises(ImageryUnavailable):
         search_period(provider(api.url), imagery, AROUND, JANUARY, 60.0)
-    searched = [moment for moment, (_, path, _) in zip(times, api.requests, strict=True) if path == "/search"]
-    waits = [later - earlier for earlier, later in itertools.pairwise(searched)]
+    waits = [later - earlier for earlier, later in itertools.pairwise(hits)]
     assert len(waits) == 2 and waits[0] >= 0.3 and waits[1] >= 0.6
 
 
 @pytest.mark.hostile
 def test_a_503_then_success_is_retried_quietly(catalogue):
     hits = []
-
-    def wrap(app):
-        flaky = failing("503 SERVICE UNAVAILABLE")(app)
-
-        def answer(environ, start_response):
-            if environ["PATH_INFO"] == "/search":
-                hits.append(1)
-                if len(hits) == 1:
-                    return flaky(environ, start_response)
-            return app(environ, start_response)
-        return answer
-
+    wrap = failing_first("503 SERVICE UNAVAILABLE", 1, hits)
     with LocalStacApi(catalogue, wrap=wrap) as api:
         items = search_period(provider(api.url), IMAGERY, AROUND, JANUARY, 5.0)
     assert [item.id for item in items] == ["S2_TEST_20240105"]
