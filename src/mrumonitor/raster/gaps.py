@@ -70,6 +70,5 @@ def empty_gaps(crs) -> gpd.GeoDataFrame:
 
 def gap_summary(gaps: gpd.GeoDataFrame) -> list[dict]:
     """Per period, country and reason, the hectares without a valid observation (for the manifest)."""
-    gaps = gaps.assign(reason=gaps.get("reason", NO_OBSERVATION)).fillna({"reason": NO_OBSERVATION})  # older runs
     table = gaps.groupby(["period", "country", "reason"], sort=False)["area_ha"].sum().round(1).reset_index()
     return table.to_dict("records")

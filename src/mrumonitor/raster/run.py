@@ -34,7 +34,7 @@ from mrumonitor.raster.activity import combine, input_activity, land_on_grid, pe
 from mrumonitor.raster.cog import read_activity, write_activity_cog
 from mrumonitor.raster.detector import detect_scenes
 from mrumonitor.raster.engine import dask_engine
-from mrumonitor.raster.gaps import GAP_COLUMNS, observation_gaps
+from mrumonitor.raster.gaps import GAP_COLUMNS, NO_OBSERVATION, observation_gaps
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.limit import BlockLimit, limit_activity
 from mrumonitor.raster.plan import DetectPlan, link_layer
@@ -177,6 +177,8 @@ def _reused(settings: Settings, plan: DetectPlan, out: RunFolder) -> tuple[dict,
             if spec.kind in DETECTOR_KINDS and published.is_file():
                 areas.setdefault(name, {})[period] = link_layer(published, out.area_activity(name, period))
     gaps = gpd.read_parquet(source.layer("gaps"))
+    if "reason" not in gaps:  # a run from before the reasons: each of its gaps lacked an observation
+        gaps["reason"] = NO_OBSERVATION
     quarantine = gpd.read_parquet(source.layer("activity_quarantine"))
     files = {str(period_path(spec, period)) for period in plan.reuse for spec in settings.activity.inputs.values()}
     log.info("re-used %d periods of run %s: %s", len(plan.reuse), source.name, ", ".join(plan.reuse))
