@@ -30,7 +30,6 @@ import math
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -376,12 +376,8 @@ def main() -> int:
         return 0
     args.bench_observations = 4
     base_side, chunk = (128, 128) if args.quick else (1024, 512)
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_stac_"))
-    try:
-        report = benchmark(root, base_side, chunk, args)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    with nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="bench_stac_") as root:
+        report = benchmark(Path(root), base_side, chunk, args)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
     print(f"\nwritten: {RESULTS}")
