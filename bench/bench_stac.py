@@ -157,10 +157,12 @@ def read_windows(reader: Callable, spec: dict, chunk: int, threads: int) -> None
 
 
 def run_read_scenes(spec: dict, out: Path, chunk: int, threads: int) -> None:
+    """(a): `read_scene_files` of every window (`out` unused: nothing is written)."""
     read_windows(read_scene_files, spec, chunk, threads)
 
 
 def run_read_cogs(spec: dict, out: Path, chunk: int, threads: int) -> None:
+    """(c): `read_band_cogs` of every window, over HTTP (`out` unused: nothing is written)."""
     read_windows(read_band_cogs, spec, chunk, threads)
 
 
@@ -492,7 +494,8 @@ def print_report(report: dict) -> None:
     print(f"\none period over the MRU ({report['mru']['area_km2']:,.0f} km2), {a['observations_per_period']} "
           f"acquisitions per period (the bench reads {a['bench_observations_per_period']}; time scaled linearly); "
           f"cluster: {a['workers']} workers, {a['workers_per_node']} per node, {a['node_gbit_s']:g} Gbit/s per node "
-          "from S3 (ASSUMED)")
+          "from S3 (ASSUMED)" + ("; --quick: tiny grids, where per-window costs dominate: not figures to quote"
+                                  if report["quick"] else ""))
     for path, p in report["projection"].items():
         print(f"  {path} (second thread adds {2 * p['efficiency_second_thread'] - 1:.0%} of the first):")
         for resolution, row in p["rows"].items():
