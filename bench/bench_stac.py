@@ -435,7 +435,8 @@ def summarise(sizes: dict, runs: dict, single: dict, profile: dict, agree: dict,
     def row(label: str, factor: int, run: dict) -> dict:
         return {"row": label, "size": f"{factor}x", "megapixels": mpx(factor), "wall_s": run["wall_s"],
                 "mpx_per_s": mpx(factor) / run["wall_s"], "peak_rss_mb": run["peak_rss_bytes"] / 2**20,
-                "idle_rss_mb": run["idle_rss_bytes"] / 2**20, "http_requests": run["http_requests"]}
+                "idle_rss_mb": run["idle_rss_bytes"] / 2**20, "http_requests": run["http_requests"],
+                "bytes_read": run["bytes_read"]}
 
     rows = [row(name, factor, run) for name, by_size in runs.items() for factor, run in by_size.items()]
     rows += [row(f"{name} 1 thr", THROUGHPUT_SIZE, run) for name, run in single.items()]
