@@ -3,6 +3,7 @@ checked against the demo's ground truth."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ from pystac.validation import JsonSchemaSTACValidator
 from pystac_client import Client
 
 from mrumonitor.config import ImagerySettings, load_settings
+from mrumonitor.demo.build import demo_imagery_served
 from mrumonitor.demo.imagery import BOA_ADD_OFFSET, DEMO_COLLECTION, serve_demo_imagery
 from mrumonitor.raster.io import http_options, open_raster
 from mrumonitor.raster.scenes import SCENE_BANDS
@@ -140,3 +142,15 @@ def test_the_demo_collection_serves_each_scene_as_a_valid_item_with_its_pixels(d
                         expected = np.where(expected == 0, 0, expected + BOA_ADD_OFFSET)
                     with open_raster(item.assets[band].href) as cog:
                         np.testing.assert_array_equal(cog.read(1), expected, err_msg=f"{item.id} {band}")
+
+
+def test_a_stopped_demo_serves_its_imagery_again_for_commands_on_its_config(demo, tmp_path):
+    """`demo_imagery_served` serves the imagery of a demo built before and points its configuration at it."""
+    workdir, _ = demo
+    shutil.copy(workdir / "mrumonitor.toml", tmp_path / "mrumonitor.toml")
+    (tmp_path / "inputs").symlink_to(workdir / "inputs")
+    before = load_settings(tmp_path / "mrumonitor.toml").imagery.providers["demo"].api
+    with demo_imagery_served(tmp_path) as config_file:
+        api = load_settings(config_file).imagery.providers["demo"].api
+        assert api != before
+        assert requests.get(f"{api}/collections/{DEMO_COLLECTION}", timeout=10).json()["id"] == DEMO_COLLECTION
