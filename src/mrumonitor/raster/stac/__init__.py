@@ -9,6 +9,9 @@ Down the flow, one module a step:
 - `composite`: the per-period composite of the items (median reflectance and valid-observation count) on the
   detection grid, read window by window over HTTP range requests, kept in a cache keyed by the items and the
   settings; a window whose asset cannot be read after the retries is recorded, never filled with zeros.
+- `detect`: the activity of a STAC input's area per period, from its composite and the baseline's
+  (`composite.composite_activity`), with the windows its read failures left without observation.
 - `server`: a small STAC API over a folder of items and COGs (the demo's imagery, a local archive, the tests).
-- `commands`: `mrumonitor scenes search` (what a period would read) and `mrumonitor scenes serve`.
+- `commands`: `mrumonitor scenes search` (what a period would read) and `mrumonitor scenes serve`
+  (`summary` makes the figures).
 """

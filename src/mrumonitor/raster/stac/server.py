@@ -62,6 +62,8 @@ CONFORMANCE = (
 )
 #: Items per page unless the request says, and the most it may ask for.
 DEFAULT_LIMIT = 10
+#: How long a client may keep a served asset file (seconds); a changed file gets a new ETag.
+ASSET_MAX_AGE_S = 3600
 MAX_LIMIT = 1000
 
 GEOJSON = "application/geo+json"
@@ -260,7 +262,8 @@ class StacApp:
         path = safe_join(str(self.root), relpath)
         if path is None or not os.path.isfile(path):
             raise NotFound(f"no file {relpath!r}")
-        return send_file(path, request.environ, conditional=True, max_age=None)
+        # cacheable as object stores serve them: with "no-cache" GDAL would ask again at every open of an asset
+        return send_file(path, request.environ, conditional=True, max_age=ASSET_MAX_AGE_S)
 
     # -- the folder ------------------------------------------------------------------------------------
 
