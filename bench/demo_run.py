@@ -10,10 +10,9 @@ def demo_workdir(given: Path | None, scratch: Path) -> Path:
     if given is not None:
         return given
     from mrumonitor.config import load_settings
-    from mrumonitor.demo.build import running_demo
+    from mrumonitor.demo.build import build_demo
     from mrumonitor.pipeline import run_pipeline
 
     print("building the demo (about a minute)...", flush=True)
-    with running_demo(scratch / "demo") as config_file:  # its imagery served while the pipeline reads it
-        run_pipeline(load_settings(config_file))
+    run_pipeline(load_settings(build_demo(scratch / "demo")))
     return scratch / "demo"

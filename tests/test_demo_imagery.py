@@ -21,11 +21,12 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from mrumonitor.config import ImagerySettings
-from mrumonitor.demo.imagery import DEMO_COLLECTION, SYNTHETIC_PROPERTY, serve_demo_imagery, write_demo_imagery
+from mrumonitor.demo.imagery import DEMO_COLLECTION, SYNTHETIC_ITEM, write_demo_imagery
 from mrumonitor.demo.scenes import SceneArea, write_scene
 from mrumonitor.raster.io import http_options, open_raster
 from mrumonitor.raster.region import area_grid
 from mrumonitor.raster.scenes import SCENE_BANDS, Scene, read_scene_window
+from mrumonitor.raster.stac.server import LocalStacApi
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +74,8 @@ def test_the_collection_and_its_items_are_valid_stac(collection):
     validator = JsonSchemaSTACValidator()
     document = json.loads((folder / "collection.json").read_text())
     validator.validate_core(document, pystac.STACObjectType.COLLECTION, document["stac_version"])
-    with serve_demo_imagery(folder.parent) as api:
-        served = [requests.get(f"{api}/collections/{DEMO_COLLECTION}/items/{name}", timeout=10).json()
+    with LocalStacApi(folder.parent) as api:
+        served = [requests.get(f"{api.url}/collections/{DEMO_COLLECTION}/items/{name}", timeout=10).json()
                   for name in _items(folder)]
     assert [item["id"] for item in served] == [f"S2X_MSIL2A_{d:%Y%m%d}_TEST_SYNTHETIC" for d in DATES]
     for item in served:
@@ -92,7 +93,7 @@ def test_items_carry_date_cloud_cover_projection_baseline_sizes_and_the_syntheti
         assert properties["eo:cloud_cover"] == round(100 * 16 / 60, 2)  # of the observed rows 0-59, 16 are cloud
         assert (properties["proj:code"], properties["proj:epsg"]) == (CRS, 32629)
         assert properties["proj:shape"] == list(SHAPE) and properties["proj:transform"] == list(TRANSFORM)[:6]
-        assert properties["mrumonitor:synthetic"] == SYNTHETIC_PROPERTY["mrumonitor:synthetic"]
+        assert properties["mrumonitor:synthetic"] == SYNTHETIC_ITEM["mrumonitor:synthetic"] == "demo data, not real imagery"
         np.testing.assert_allclose(item["bbox"], area.bounds_wgs84, atol=1e-6)
         assert item["collection"] == DEMO_COLLECTION
         assert sorted(item["assets"]) == sorted(SCENE_BANDS)
@@ -113,8 +114,8 @@ def test_items_read_over_http_give_the_scene_pixels_and_reflectance(collection):
     (plus 1000 for baseline 05.10, as real products), and with the item's offset the same reflectance."""
     area, folder = collection
     grid = area_grid((-11.0, 8.62, -10.99, 8.63), 20.0, "EPSG:32629")  # inside the scenes
-    with serve_demo_imagery(folder.parent) as api, rasterio.Env(**http_options(ImagerySettings(timeout_s=10))):
-        found = list(Client.open(api).search(collections=[DEMO_COLLECTION], bbox=area.bounds_wgs84).items())
+    with LocalStacApi(folder.parent) as api, rasterio.Env(**http_options(ImagerySettings(timeout_s=10))):
+        found = list(Client.open(api.url).search(collections=[DEMO_COLLECTION], bbox=area.bounds_wgs84).items())
         assert [item.datetime.date() for item in found] == list(DATES)
         for item, date in zip(found, DATES, strict=True):
             scene_file = area.folder / f"S2X_MSIL2A_{date:%Y%m%d}_TEST_SYNTHETIC.tif"

@@ -3,7 +3,7 @@ checked against the demo's ground truth."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,16 +12,16 @@ import pandas as pd
 import pystac
 import pytest
 import rasterio
-import requests
 import shapely
+from hostile import mrumonitor
 from pystac.validation import JsonSchemaSTACValidator
 from pystac_client import Client
 
 from mrumonitor.config import ImagerySettings, load_settings
-from mrumonitor.demo.build import demo_imagery_served
-from mrumonitor.demo.imagery import BOA_ADD_OFFSET, DEMO_COLLECTION, serve_demo_imagery
+from mrumonitor.demo.imagery import BOA_ADD_OFFSET, DEMO_COLLECTION
 from mrumonitor.raster.io import http_options, open_raster
 from mrumonitor.raster.scenes import SCENE_BANDS
+from mrumonitor.raster.stac.server import LocalStacApi
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.demo
@@ -95,26 +95,24 @@ def test_demo_layers_hold_the_leakage_signals_and_the_capacity_check(demo):
 
 def test_the_scene_areas_are_read_as_stac_items_of_synthetic_imagery(demo):
     """The demo's imagery goes through the STAC path a deployment uses: its three areas are kind = "stac" inputs
-    whose items (3 areas x 4 periods x 4 acquisitions) the run records, labelled SYNTHETIC; the local STAC API
-    stopped with the command."""
+    whose items (3 areas x 4 periods x 4 acquisitions) the run read from a STAC API over HTTP (the run serves the
+    provider's folder itself on 127.0.0.1) and records, labelled SYNTHETIC."""
     workdir, _ = demo
     settings = load_settings(workdir / "mrumonitor.toml")
     areas = {"scenes_koidu", "scenes_triborder", "scenes_seguela"}
     assert {name for name, spec in settings.activity.inputs.items() if spec.kind == "stac"} == areas
     assert {spec.provider for spec in settings.activity.inputs.values() if spec.kind == "stac"} == {"demo"}
+    assert settings.imagery.providers["demo"].folder == (workdir / "inputs" / "imagery").resolve()
     manifest = read_manifest(resolve_run(workdir / "layers"))
     items = [record for record in manifest["inputs"] if record.get("kind") == "stac"]
     assert sorted((r["input"], r["period"]) for r in items) == sorted((a, p) for a in areas for p in PERIODS for _ in
                                                                          range(4))
+    assert all(r["path"].startswith("http://127.0.0.1:") and r["offset"] == -1000.0 for r in items)
     assert {f"activity_{area}_{period}" for area in areas for period in PERIODS[1:]} <= set(manifest["layers"])
     caveat = next(c for c in manifest["caveats"] if "STAC" in c)
     assert "SYNTHETIC" in caveat and all(area in caveat for area in areas)
-    with pytest.raises(requests.ConnectionError):
-        requests.get(settings.imagery.providers["demo"].api, timeout=5)
     provider_block = (workdir / "mrumonitor.toml").read_text().split("[imagery.providers.demo]")[1].split("\n[")[0]
-    assert "SYNTHETIC" in provider_block  # and how to serve the imagery once the demo has stopped:
-    assert f"mrumonitor scenes serve {(workdir / 'inputs' / 'imagery').resolve().as_posix()} --port 8081" in \
-        provider_block
+    assert "SYNTHETIC" in provider_block
 
 
 def test_the_demo_collection_serves_each_scene_as_a_valid_item_with_its_pixels(demo):
@@ -125,8 +123,8 @@ def test_the_demo_collection_serves_each_scene_as_a_valid_item_with_its_pixels(d
     scene_files = {path.stem: path for path in (workdir / "inputs" / "scenes").glob("*/scenes/*.tif")}
     assert len(scene_files) == 3 * len(PERIODS) * 4
     validator = JsonSchemaSTACValidator()
-    with serve_demo_imagery(workdir / "inputs" / "imagery") as api, rasterio.Env(**http_options(ImagerySettings())):
-        items = list(Client.open(api).search(collections=[DEMO_COLLECTION], limit=100).items())
+    with LocalStacApi(workdir / "inputs" / "imagery") as api, rasterio.Env(**http_options(ImagerySettings())):
+        items = list(Client.open(api.url).search(collections=[DEMO_COLLECTION], limit=100).items())
         assert sorted(item.id for item in items) == sorted(scene_files)
         for item in items:
             validator.validate_core(item.to_dict(include_self_link=False), pystac.STACObjectType.ITEM,
@@ -144,13 +142,14 @@ def test_the_demo_collection_serves_each_scene_as_a_valid_item_with_its_pixels(d
                         np.testing.assert_array_equal(cog.read(1), expected, err_msg=f"{item.id} {band}")
 
 
-def test_a_stopped_demo_serves_its_imagery_again_for_commands_on_its_config(demo, tmp_path):
-    """`demo_imagery_served` serves the imagery of a demo built before and points its configuration at it."""
+def test_commands_on_the_demo_config_read_its_imagery_after_the_demo(demo):
+    """After the demo has stopped, a command on its configuration (here `scenes search`, a real process) serves the
+    imagery folder itself and finds every acquisition of a period."""
     workdir, _ = demo
-    shutil.copy(workdir / "mrumonitor.toml", tmp_path / "mrumonitor.toml")
-    (tmp_path / "inputs").symlink_to(workdir / "inputs")
-    before = load_settings(tmp_path / "mrumonitor.toml").imagery.providers["demo"].api
-    with demo_imagery_served(tmp_path) as config_file:
-        api = load_settings(config_file).imagery.providers["demo"].api
-        assert api != before
-        assert requests.get(f"{api}/collections/{DEMO_COLLECTION}", timeout=10).json()["id"] == DEMO_COLLECTION
+    done = mrumonitor("scenes", "search", "--config", str(workdir / "mrumonitor.toml"), "--period", "2025H2",
+                      "--json", cwd=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = {answer["input"]: answer for answer in json.loads(done.stdout)}
+    assert sorted(found) == ["scenes_koidu", "scenes_seguela", "scenes_triborder"]
+    assert all(answer["items"] == 4 and answer["period"] == "2025H2" for answer in found.values())
+    assert all(item["offset"] == -1000.0 for answer in found.values() for item in answer["item_list"])

@@ -62,9 +62,8 @@ def test_demo_publishes_then_serves_the_dashboard_of_its_run(session_demo, tmp_p
             process.kill()
             output, _ = process.communicate()
     assert f"Demo run {run_id} published" in output
-    # its imagery came from a server on another port, yet every period was re-used (hrefs are not fingerprinted)
-    api = load_settings(workdir / "mrumonitor.toml").imagery.providers["demo"].api
-    assert api != load_settings(session_demo[0] / "mrumonitor.toml").imagery.providers["demo"].api
+    # its imagery came from a server on another port (the run's own), yet every period was re-used: where items are
+    # served from is not in their fingerprints
     assert read_manifest(resolve_run(workdir / "layers"))["detect"]["processed"] == []
     assert re.search(rf"open http://127\.0\.0\.1:{port}/", output), output[-2000:]
 

@@ -31,7 +31,7 @@ from stac_catalog import (
 from mrumonitor.config import STAC_BANDS, ImagerySettings, PeriodSettings, StacProvider, load_settings
 from mrumonitor.errors import ConfigError, ImageryUnavailable
 from mrumonitor.raster.stac.items import item_bytes, item_fingerprint, item_offset, item_scene, provider_keys
-from mrumonitor.raster.stac.search import input_bounds, period_items, search_period
+from mrumonitor.raster.stac.search import input_bounds, input_provider, period_items, search_period
 from mrumonitor.raster.stac.server import LocalStacApi
 from mrumonitor.raster.stac.summary import clear_share
 from mrumonitor.reference import load_boundaries
@@ -339,3 +339,44 @@ def test_item_bytes_sums_file_sizes_or_says_unknown(tmp_path):
     assert item_bytes(found, ["B04"]) == (tmp_path / COLLECTION / "assets" / written.id / "B04.tif").stat().st_size
     del found.assets["B08"].extra_fields["file:size"]
     assert item_bytes(found) is None
+
+
+def folder_provider_config(tmp_path, lines: str):
+    path = tmp_path / "mrumonitor.toml"
+    keys = ", ".join(f'{band} = "{band}"' for band in STAC_BANDS)
+    path.write_text(f"""[paths]
+work = "work"
+store = "layers"
+[imagery.providers.archive]
+{lines}
+collection = "sentinel-2-l2a"
+assets = {{ {keys} }}
+[activity]
+baseline = "P1"
+periods = [{{ name = "P1", start = 2024-01-01, end = 2024-01-15 }}, {{ name = "P2", start = 2024-01-16, end = 2024-01-31 }}]
+{input_block("s2", "archive", AROUND)}""", encoding="utf-8")
+    return path
+
+
+def test_a_folder_provider_is_served_over_http_by_the_run_itself(catalogue, tmp_path):
+    """A provider of a `folder` (a local archive, the demo's imagery) is searched and read like a remote API: the
+    process serves the folder as a STAC API on 127.0.0.1 and the items' assets are URLs of it."""
+    settings = load_settings(folder_provider_config(tmp_path, f'folder = "{catalogue.as_posix()}"'))
+    found = period_items(settings, "s2", settings.activity.periods)
+    assert [item.id for item in found["P1"]] == ["S2_TEST_20240105", "S2_TEST_20240110", "S2_TEST_20240115"]
+    api = input_provider(settings, "s2").api
+    assert api.startswith("http://127.0.0.1:") and input_provider(settings, "s2").api == api  # one server
+    assert all(asset.href.startswith(f"{api}/files/") for items in found.values() for item in items
+               for asset in item.assets.values())
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(("lines", "message"), [
+    ('api = "http://127.0.0.1:9"\nfolder = "."', "give either api = the URL of a STAC API, or folder"),
+    ("", "give either api = the URL of a STAC API, or folder"),
+    ('folder = "no/such/archive"', "is not a folder; point it at the folder that holds the collection folders"),
+])
+def test_a_provider_needs_one_api_or_one_existing_folder(tmp_path, lines, message):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(folder_provider_config(tmp_path, lines))
+    assert "imagery.providers.archive" in str(refused.value) and message in " ".join(str(refused.value).split())

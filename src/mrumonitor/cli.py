@@ -214,32 +214,32 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
     GeoPackage, Côte d'Ivoire CSV; fictitious licences with planted flaws) placed around 5,026 REAL
     satellite detections of mining (Earth Index / Africa Mining Watch, CC BY 4.0), the detections over four
     periods (positions and final areas real, growth SYNTHETIC), SYNTHETIC Sentinel-2-like imagery for the
-    built-in detector (scene stacks, also as STAC items and COGs under <workdir>/inputs/imagery/, served as a
-    STAC API on 127.0.0.1 while the command runs), a config file pointing at them (<workdir>/mrumonitor.toml)
+    built-in detector (scene stacks, also as STAC items and COGs under <workdir>/inputs/imagery/, read
+    through a STAC API the run serves on 127.0.0.1), a config file pointing at them (<workdir>/mrumonitor.toml)
     and ground-truth tables; then runs a full batch update (ingest, detect, analyse), publishes it as a run
     of the layer store under <workdir>/layers/runs/, prints the per-country picture with its caveats and
     serves the dashboard of the run (until Ctrl+C; --no-serve exits instead).
     """
-    from mrumonitor.demo.build import running_demo
+    from mrumonitor.demo.build import build_demo
     from mrumonitor.runfolder import RunFolder
 
-    with running_demo(workdir, seed=seed) as config_path:
-        log.info("demo inputs written to %s (synthetic cadastres and imagery, real detections)", workdir)
-        settings = load_settings(config_path)
-        published = publish_with_progress(settings)
-        run_dir = published.path
-        layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name)) for name in
-                  ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
-        print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
-                      layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
-        for caveat in published.manifest.caveats:
-            out.print(f"[dim]caveat[/]: {caveat}")
-        out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the "
-                  f"runs with `mrumonitor runs list --config {config_path}`, export a layer with `mrumonitor export`.")
-        if not no_serve:
-            from mrumonitor.dashboard.commands import serve_dashboard
+    config_path = build_demo(workdir, seed=seed)
+    log.info("demo inputs written to %s (synthetic cadastres and imagery, real detections)", workdir)
+    settings = load_settings(config_path)
+    published = publish_with_progress(settings)
+    run_dir = published.path
+    layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name)) for name in
+              ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
+    print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
+                  layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
+    for caveat in published.manifest.caveats:
+        out.print(f"[dim]caveat[/]: {caveat}")
+    out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the runs "
+              f"with `mrumonitor runs list --config {config_path}`, export a layer with `mrumonitor export`.")
+    if not no_serve:
+        from mrumonitor.dashboard.commands import serve_dashboard
 
-            serve_dashboard(settings, run=published.run_id, port=port)
+        serve_dashboard(settings, run=published.run_id, port=port)
 
 
 def _country_code(value: str | None) -> str | None:

@@ -337,9 +337,13 @@ def _period_name(start: dt.date, every: str) -> str:
 
 
 class StacProvider(_Strict):
-    """A STAC API and how its Sentinel-2 L2A items name their assets (see [imagery.providers] in default.toml)."""
+    """A STAC API and how its Sentinel-2 L2A items name their assets (see [imagery.providers] in default.toml).
 
-    api: str
+    The API is `api` (a URL), or `folder`: a static collection on this machine that the run serves itself.
+    """
+
+    api: str = ""
+    folder: Path | None = None
     collection: str
     assets: dict[str, str]
     signing: Literal["none", "planetary-computer"] = "none"
@@ -348,7 +352,7 @@ class StacProvider(_Strict):
     @field_validator("api")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL of a STAC API root, e.g. "
                              "https://earth-search.aws.element84.com/v1")
         return value.rstrip("/")
@@ -361,6 +365,21 @@ class StacProvider(_Strict):
             raise ValueError(f"names no asset for band{'s' if len(missing) > 1 else ''} {', '.join(missing)}; give "
                              f"the asset key of each of {', '.join(STAC_BANDS)} (e.g. B04 = \"red\")")
         return value
+
+    @field_validator("folder")
+    @classmethod
+    def _a_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a folder; point it at the folder that holds the collection "
+                             "folders (<collection>/collection.json, <collection>/items/*.json and the asset files)")
+        return value
+
+    @model_validator(mode="after")
+    def _api_or_folder(self) -> StacProvider:
+        if bool(self.api) == (self.folder is not None):
+            raise ValueError("give either api = the URL of a STAC API, or folder = a static collection on this "
+                             "machine (served by the run itself), not both and not neither")
+        return self
 
 
 class ImagerySettings(_Strict):
@@ -799,6 +818,9 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
             resolve_key(admin, "file")
     resolve_key(table(raw, "dashboard"), "views")
     resolve_key(table(raw, "capacity"), "declared")
+    for provider in table(table(raw, "imagery"), "providers").values():
+        if isinstance(provider, dict):
+            resolve_key(provider, "folder")
     for activity in table(table(raw, "activity"), "inputs").values():
         if isinstance(activity, dict):
             resolve_key(activity, "path")

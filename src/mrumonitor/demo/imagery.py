@@ -9,19 +9,18 @@ Sentinel-2 L2A catalogue holds, under ``root/<DEMO_COLLECTION>/``:
   reflectance bands hold DN + 1000 where the scene file holds DN, so that DN - 1000 gives the same reflectance.
 - ``items/<item id>.json``: the STAC item (asset hrefs relative to it) with its datetime, ``eo:cloud_cover`` (the
   share of its SCL cloud and shadow pixels), projection, WGS84 footprint, ``s2:processing_baseline``, each
-  asset's ``file:size`` and ``file:checksum``, and ``mrumonitor:synthetic`` (see `SYNTHETIC_PROPERTY`).
+  asset's ``file:size`` and ``file:checksum``, and ``mrumonitor:synthetic`` (`raster.stac.items.SYNTHETIC_PROPERTY`), which runs turn into a caveat.
 - ``collection.json``: the collection of all items.
 
-`serve_demo_imagery` runs `raster.stac.server.LocalStacApi` over that folder while the demo needs it. The same
-seed writes the same bytes.
+The demo configuration names that folder as its provider's `folder`: each run serves it as a STAC API
+(`raster.stac.search.served_folder`). The same seed writes the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +33,15 @@ from mrumonitor.crs import WGS84
 from mrumonitor.demo.scenes import SYNTHETIC_TAGS, SceneArea
 from mrumonitor.raster.io import open_raster
 from mrumonitor.raster.scenes import SCENE_BANDS, Scene, band_indexes, discover_scenes
-from mrumonitor.raster.stac.server import LocalStacApi, write_collection
+from mrumonitor.raster.stac.items import BASELINE_04_OFFSET, OFFSET_SINCE, SYNTHETIC_PROPERTY
+from mrumonitor.raster.stac.server import write_collection
 
 #: The collection id of the demo imagery.
 DEMO_COLLECTION = "demo-sentinel-2-l2a"
 #: The property that marks every demo item as synthetic (the run's caveats quote it).
-SYNTHETIC_PROPERTY = {"mrumonitor:synthetic": SYNTHETIC_TAGS["SYNTHETIC"]}
-#: First acquisition day of Sentinel-2 processing baseline 04.00, whose digital numbers carry BOA_ADD_OFFSET.
-OFFSET_SINCE = dt.date(2022, 1, 25)
-#: Added to the reflectance digital numbers of those acquisitions (BOA_ADD_OFFSET = -1000 undoes it).
-BOA_ADD_OFFSET = 1000
+SYNTHETIC_ITEM = {SYNTHETIC_PROPERTY: SYNTHETIC_TAGS["SYNTHETIC"]}
+#: Added to the reflectance digital numbers of acquisitions from `OFFSET_SINCE` on (BOA_ADD_OFFSET = -1000 undoes it).
+BOA_ADD_OFFSET = -int(BASELINE_04_OFFSET)
 #: SCL classes counted in eo:cloud_cover: cloud shadow, cloud medium and high probability, thin cirrus.
 CLOUD_SCL = (3, 8, 9, 10)
 
@@ -84,7 +82,7 @@ def _item(scene: Scene, area: str, assets: Path) -> pystac.Item:
                       "proj:code": f"EPSG:{epsg}", "proj:epsg": epsg, "proj:shape": [dataset.height, dataset.width],
                       "proj:transform": list(dataset.transform)[:6],
                       "s2:processing_baseline": processing_baseline(date), "mrumonitor:area": area,
-                      **SYNTHETIC_PROPERTY}
+                      **SYNTHETIC_ITEM}
         item = pystac.Item(scene.path.stem, footprint, [round(v, 6) for v in shape(footprint).bounds],
                            dt.datetime.combine(date, _ACQUISITION_TIME), properties, stac_extensions=_EXTENSIONS)
         indexes = band_indexes(dataset)
@@ -121,10 +119,3 @@ def _write_cog(path: Path, pixels: np.ndarray, band: str, profile: dict, date: d
         dst.write(pixels, 1)
         dst.set_band_description(1, band)
         dst.update_tags(**SYNTHETIC_TAGS, ACQUISITION_DATE=date.isoformat())
-
-
-@contextmanager
-def serve_demo_imagery(root: str | Path) -> Iterator[str]:
-    """Serve the demo collection under `root` as a STAC API on 127.0.0.1 (a free port); yields its root URL."""
-    with LocalStacApi(Path(root), "127.0.0.1") as api:
-        yield api.url

@@ -123,7 +123,7 @@ def _input_entry(settings: Settings, spec: ActivityInput) -> dict:
         return spec.model_dump(mode="json", exclude={"path", *_STAC_KEYS})
     entry = spec.model_dump(mode="json", exclude={"path"})
     entry["provider_block"] = settings.imagery.providers[spec.provider].model_dump(
-        mode="json", exclude={"api", "description"})
+        mode="json", exclude={"api", "folder", "description"})
     return entry
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import pystac
 import requests
@@ -26,6 +27,7 @@ from urllib3.util.retry import Retry
 from mrumonitor.config import ActivityInput, ImagerySettings, PeriodSettings, Settings, StacProvider
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import ConfigError, ImageryUnavailable, ReferenceDataError
+from mrumonitor.raster.stac.server import LocalStacApi
 from mrumonitor.reference import load_boundaries
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ _ANSWER_ERRORS = (APIError, ClientTypeError, pystac.STACError, pystac.STACTypeEr
 
 Bounds = tuple[float, float, float, float]
 _MEMO: dict[str, list[pystac.Item]] = {}
+#: The local STAC APIs serving `folder` providers in this process, by folder.
+_SERVED: dict[str, LocalStacApi] = {}
 
 
 def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds, period: PeriodSettings,
@@ -117,13 +121,30 @@ def period_items(settings: Settings, name: str, periods: Sequence[PeriodSettings
 
 
 def input_provider(settings: Settings, name: str) -> StacProvider:
-    """The provider block of the stac input `name`; a ConfigError listing the known ones when it names none."""
+    """The provider block of the stac input `name`; a ConfigError listing the known ones when it names none.
+
+    A provider of a `folder` gets the `api` of the local STAC API that serves the folder in this process (started
+    on 127.0.0.1 at a free port on first use, `served_folder`).
+    """
     spec = settings.activity.inputs[name]
     providers = settings.imagery.providers
     if spec.provider not in providers:
         raise ConfigError(f"activity.inputs.{name}.provider = {spec.provider!r} names no [imagery.providers] block; "
                           f"known: {', '.join(sorted(providers)) or 'none'}.")
-    return providers[spec.provider]
+    provider = providers[spec.provider]
+    if provider.folder is None:
+        return provider
+    return provider.model_copy(update={"api": served_folder(provider.folder)})
+
+
+def served_folder(folder: Path) -> str:
+    """The URL of a local STAC API serving `folder` for the rest of this process (one server per folder)."""
+    key = str(Path(folder).resolve())
+    if key not in _SERVED:
+        _SERVED[key] = LocalStacApi(Path(key))
+        _SERVED[key].start()
+        log.info("serving the STAC collection in %s at %s for this run", key, _SERVED[key].url)
+    return _SERVED[key].url
 
 
 def input_bounds(settings: Settings, spec: ActivityInput) -> Bounds:
