@@ -141,22 +141,27 @@ def nanmedian(stack: np.ndarray) -> np.ndarray:
     """Median over axis 0 ignoring NaN (NaN where all are NaN): `np.nanmedian`, several times faster.
 
     The few observations of a period are sorted by a sorting network of elementwise min/max passes
-    (Batcher's odd-even merge sort, NaN taken as +inf), then each pixel takes the middle of its valid ones.
+    (Batcher's odd-even merge sort; `np.fmin` keeps the number and `np.maximum` the NaN, so NaN sorts last, as
+    infinity does), then each pixel takes the middle of its finite ones. The passes write into preallocated
+    rows that are swapped, never copied.
     """
     n = stack.shape[0]
     if n == 0:
         return np.full(stack.shape[1:], np.nan, dtype=stack.dtype)
-    ordered = np.where(np.isnan(stack), np.inf, stack)
+    rows = list(stack.copy())
+    spare = np.empty_like(rows[0])
     for i, j in _sorting_network(n):
-        low = np.minimum(ordered[i], ordered[j])
-        np.maximum(ordered[i], ordered[j], out=ordered[j])
-        ordered[i] = low
-    count = np.isfinite(stack).sum(axis=0, dtype=np.int32)
+        np.fmin(rows[i], rows[j], out=spare)
+        np.maximum(rows[i], rows[j], out=rows[j])
+        rows[i], spare = spare, rows[i]
+    count = np.zeros(rows[0].shape, np.int16)  # finite observations per pixel: they come first
+    for row in rows:
+        count += np.isfinite(row)
     low_index, high_index = (count - 1) // 2, count // 2
-    low, high = ordered[0].copy(), ordered[0].copy()
+    low, high = rows[0].copy(), rows[0].copy()
     for k in range(1, n):  # pick the middle observation(s) per pixel; faster than take_along_axis
-        np.copyto(low, ordered[k], where=low_index == k)
-        np.copyto(high, ordered[k], where=high_index == k)
+        np.copyto(low, rows[k], where=low_index == k)
+        np.copyto(high, rows[k], where=high_index == k)
     median = (low + high) / 2
     median[count == 0] = np.nan
     return median.astype(stack.dtype, copy=False)
