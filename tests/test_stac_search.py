@@ -294,7 +294,7 @@ def test_item_scene_with_a_providers_asset_names(tmp_path):
     with LocalStacApi(tmp_path) as api:
         found = next(Client.open(api.url).search(ids=["S2_EARTH"]).items())
         scene = item_scene(found, provider(api.url, EARTH_SEARCH_ASSETS))
-        base = f"{api.url}/files/{COLLECTION}/assets/S2_EARTH"
+        base = f"{api.files_url}/{COLLECTION}/assets/S2_EARTH"
     assert scene.date == dt.date(2024, 1, 6)  # 23:30 at UTC-2 is the next day in UTC
     assert scene.assets == tuple((band, f"{base}/{band}.tif") for band in STAC_BANDS)
     assert scene.offset == -1000.0

@@ -16,6 +16,8 @@ import rasterio
 from pystac_client import Client
 from stac_catalog import COLLECTION, ItemSpec, daily_specs, write_catalog
 
+from mrumonitor.config import ImagerySettings
+from mrumonitor.raster.io import http_options
 from mrumonitor.raster.stac.server import MAX_LIMIT, LocalStacApi
 
 pytestmark = pytest.mark.integration
@@ -103,7 +105,7 @@ def test_landing_page_collections_and_items(api):
     assert [f["id"] for f in second["features"]] == ["S2_TEST_20240120", "S2_TEST_20240125", "S2_TEST_20240130"]
     item = get(f"{api.url}/collections/{COLLECTION}/items/S2_TEST_20240110")[1]
     assert item["properties"]["eo:cloud_cover"] == 10.0
-    assert item["assets"]["B04"]["href"] == f"{api.url}/files/{COLLECTION}/assets/S2_TEST_20240110/B04.tif"
+    assert item["assets"]["B04"]["href"] == f"{api.files_url}/{COLLECTION}/assets/S2_TEST_20240110/B04.tif"
 
 
 def test_gdal_reads_a_served_cog_with_range_requests(api):
@@ -132,8 +134,29 @@ def test_hrefs_follow_the_address_not_the_folder(tmp_path):
     assert stored["assets"]["SCL"]["href"] == "../assets/S2_TEST_20240105/SCL.tif"
     with LocalStacApi(tmp_path) as one, LocalStacApi(tmp_path) as two:
         hrefs = [next(Client.open(api.url).search(max_items=1).items()).assets["SCL"].href for api in (one, two)]
-        assert hrefs == [f"{api.url}/files/{COLLECTION}/assets/S2_TEST_20240105/SCL.tif" for api in (one, two)]
+        assert hrefs == [f"{api.files_url}/{COLLECTION}/assets/S2_TEST_20240105/SCL.tif" for api in (one, two)]
     assert hrefs[0] != hrefs[1]
+
+
+def test_a_server_started_again_on_its_port_over_changed_files_is_read_anew(tmp_path):
+    """GDAL keeps what it read of a URL for the life of the process: a server started again on the same port over
+    files that changed answers under new file URLs, so the same process reads the new pixels (and the old URL is
+    404, never the stale bytes)."""
+
+    def band_values(api: LocalStacApi) -> tuple[str, int]:
+        href = next(Client.open(api.url).search(max_items=1).items()).assets["B04"].href
+        with rasterio.Env(**http_options(ImagerySettings(timeout_s=10))), rasterio.open("/vsicurl/" + href) as cog:
+            return href, int(cog.read(1)[0, 0])
+
+    write_catalog(tmp_path, daily_specs(1))
+    with LocalStacApi(tmp_path) as first:
+        old_href, old_value = band_values(first)
+    write_catalog(tmp_path, daily_specs(1, values={"B04": 999}))
+    with LocalStacApi(tmp_path, port=int(first.url.rsplit(":", 1)[1])) as again:
+        assert again.url == first.url
+        new_href, new_value = band_values(again)
+        status, _ = get(old_href)
+    assert (old_value, new_value) == (2200, 999) and new_href != old_href and status == 404
 
 
 def test_a_rewritten_item_is_answered_as_it_is_now(tmp_path):
