@@ -142,6 +142,31 @@ def test_scenes_serve_answers_until_interrupted(catalogue):
     assert out.strip() == "stopped"
 
 
+#: Start the command the way a parent may leave SIGINT: ignored (a background job of a shell script) or blocked;
+#: exec keeps both, as a shell's fork and exec would.
+_PARENTS = {"ignored": "signal.signal(signal.SIGINT, signal.SIG_IGN)",
+            "blocked": "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})", "plain": "pass"}
+
+
+@pytest.mark.parametrize(("parent", "stop"), [("ignored", signal.SIGINT), ("blocked", signal.SIGINT),
+                                              ("plain", signal.SIGTERM)],
+                         ids=["SIGINT ignored by its parent", "SIGINT blocked by its parent", "SIGTERM"])
+def test_scenes_serve_stops_on_sigint_or_sigterm_whatever_its_parent_did(catalogue, parent, stop):
+    """A background job of a shell script inherits SIGINT ignored (and a test runner may leave it blocked): the
+    server still stops on it, and on SIGTERM (a service manager), saying so."""
+    command = [sys.executable, "-m", "mrumonitor.cli", "scenes", "serve", str(catalogue), "--port", "0"]
+    launcher = f"import os, signal, sys; {_PARENTS[parent]}; os.execv(sys.executable, {command!r})"
+    server = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=_environment())
+    try:
+        assert server.stdout.readline().startswith(f"STAC API over {catalogue} at http://127.0.0.1:")
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert (server.returncode, out.strip()) == (0, "stopped"), err
+
+
 @pytest.mark.hostile
 def test_scenes_serve_a_folder_without_collections(tmp_path):
     done = mrumonitor("scenes", "serve", str(tmp_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from pathlib import Path
 
 import click
@@ -81,8 +82,9 @@ def scenes_serve(folder: Path, host: str, port: int) -> None:
     except OSError as error:
         raise ConfigError(f"cannot listen on {host}:{port} ({error.strerror or error}); choose another --port "
                           "or stop the program using it.") from None
-    out.print(f"STAC API over {folder} at {url} (collections: {', '.join(collections)}); Ctrl+C stops it.")
     try:
+        _stop_on_signals()
+        out.print(f"STAC API over {folder} at {url} (collections: {', '.join(collections)}); Ctrl+C stops it.")
         api.serve_forever()
     except KeyboardInterrupt:
         out.print("stopped")
@@ -144,3 +146,11 @@ def _size(size: int | None) -> str:
         if size >= factor:
             return f"{size / factor:,.1f} {unit}"
     return f"{size} B"
+
+
+def _stop_on_signals() -> None:
+    """Make Ctrl+C (SIGINT) and SIGTERM stop the server, even where the process that started it ignores or blocks
+    them (a background job of a shell script inherits SIGINT ignored; a service manager stops with SIGTERM)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
