@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask.array as da
@@ -52,8 +53,8 @@ GDAL_CACHE_BYTES = 64 * 1024**2
 COG_OPTIONS = {"compress": "DEFLATE", "predictor": 2, "blocksize": 512, "overview_resampling": "AVERAGE",
                "bigtiff": "IF_SAFER", "num_threads": "ALL_CPUS"}
 
-#: Tiled GeoTIFF written aside before the COG conversion: cheap compression, the COG's tile size.
-_ASIDE_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "ZSTD",
+#: Tiled GeoTIFF written aside before the COG conversion (`cog_written_aside`): cheap compression, the COG's tile size.
+ASIDE_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "ZSTD",
                   "zstd_level": 1, "bigtiff": "IF_SAFER"}
 
 #: Chunk size of the array `read_activity` returns, unless told.
@@ -89,21 +90,33 @@ def write_activity_cog(activity: xr.DataArray, grid: Grid, path: str | Path, tag
     path = Path(path)
     data = _blocks_of(activity, grid)
     all_tags = _checked_tags(tags)
+    with cog_written_aside(path) as aside:
+        _write_tiled(data, grid, aside, all_tags, description, on_chunk, in_flight)
+    log.info("wrote %s: %d x %d pixels, %d blocks, %.1f MB", path, grid.width, grid.height,
+             data.npartitions, path.stat().st_size / 1e6)
+    return path
+
+
+@contextmanager
+def cog_written_aside(path: Path, options: Mapping = COG_OPTIONS) -> Iterator[Path]:
+    """Yield a path beside `path` for the caller to write a tiled GeoTIFF into (`ASIDE_OPTIONS`); when the block
+    succeeds, GDAL's COG driver converts it with `options` and the COG replaces `path` in one `os.replace`.
+
+    GDAL's block cache is held to `GDAL_CACHE_BYTES` meanwhile. The names aside are unique (two writers of one path
+    never share a partial file); on any failure `path` is left as it was and the files aside are removed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:8]  # two writers of one path never share a partial file
+    token = uuid.uuid4().hex[:8]
     aside = path.with_name(f".{path.name}.{token}.tiled.partial")
     converted = path.with_name(f".{path.name}.{token}.partial")
     try:
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-            _write_tiled(data, grid, aside, all_tags, description, on_chunk, in_flight)
-            rasterio.shutil.copy(aside, converted, driver="COG", **COG_OPTIONS)
+            yield aside
+            rasterio.shutil.copy(aside, converted, driver="COG", **options)
         os.replace(converted, path)
     finally:
         for partial in (aside, converted):
             partial.unlink(missing_ok=True)
-    log.info("wrote %s: %d x %d pixels, %d blocks, %.1f MB", path, grid.width, grid.height,
-             data.npartitions, path.stat().st_size / 1e6)
-    return path
 
 
 def _blocks_of(activity: xr.DataArray, grid: Grid) -> da.Array:
@@ -124,7 +137,7 @@ def _checked_tags(tags: Mapping[str, str]) -> dict[str, str]:
 def _write_tiled(data: da.Array, grid: Grid, path: Path, tags: dict[str, str], description: str,
                  on_chunk: Callable[[int, int], None] | None, in_flight: int) -> None:
     """Compute `data` `in_flight` blocks at a time and write each block into a tiled GeoTIFF at `path`."""
-    profile = {**_ASIDE_OPTIONS, "width": grid.width, "height": grid.height, "count": 1, "dtype": ACTIVITY_DTYPE,
+    profile = {**ASIDE_OPTIONS, "width": grid.width, "height": grid.height, "count": 1, "dtype": ACTIVITY_DTYPE,
                "crs": grid.crs, "transform": grid.transform, "nodata": ACTIVITY_NODATA}
     row_offsets = np.cumsum((0,) + data.chunks[0][:-1])
     col_offsets = np.cumsum((0,) + data.chunks[1][:-1])
