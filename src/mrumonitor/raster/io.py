@@ -34,8 +34,10 @@ IN_MEMORY_DATASET_LOCK = threading.Lock()
 #: Drivers accepted for raster inputs: GeoTIFF (COG is a GeoTIFF layout) and nothing that points elsewhere.
 RASTER_DRIVERS = ("GTiff",)
 
-#: HTTP answers GDAL retries (with `ImagerySettings.backoff_s` between tries): rate limits and server errors.
-RETRY_CODES = "429,500,502,503,504"
+#: HTTP answers worth another try (GDAL's reads and the STAC search, `ImagerySettings.backoff_s` between tries): too
+#: many requests, and the server's or a gateway's failures.
+RETRY_STATUS = (429, 500, 502, 503, 504)
+RETRY_CODES = ",".join(map(str, RETRY_STATUS))
 
 _URL_SCHEMES = ("http://", "https://")
 

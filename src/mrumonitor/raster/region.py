@@ -39,6 +39,17 @@ def regional_grid(settings: Settings, outlines: gpd.GeoDataFrame | None = None) 
     ConfigError
         When the grid would have more than `raster.max_grid_pixels` pixels.
     """
+    grid = Grid.covering(region_bounds(settings, outlines), settings.analysis_crs, settings.raster.resolution_m)
+    check_grid_size(grid, "the regional grid", "raster.resolution_m", settings.raster.max_grid_pixels)
+    log.info("regional grid: %d x %d pixels of %g m over %s (+%g km)", grid.width, grid.height,
+             grid.resolution, ", ".join(settings.project.countries), settings.raster.margin_km)
+    return grid
+
+
+def region_bounds(settings: Settings, outlines: gpd.GeoDataFrame | None = None) -> tuple[float, float, float, float]:
+    """The region in the analysis CRS: the bounding box of the outlines of `project.countries` widened by
+    `raster.margin_km` on every side. `outlines` (iso3, geometry in the analysis CRS) default to the committed
+    reference boundaries; a `ReferenceDataError` when they hold none of the project countries."""
     if outlines is None:
         outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
     ours = outlines[outlines["iso3"].isin(settings.project.countries)]
@@ -49,12 +60,14 @@ def regional_grid(settings: Settings, outlines: gpd.GeoDataFrame | None = None) 
             "Rebuild them with `mrumonitor reference build` or correct project.countries.")
     margin = settings.raster.margin_km * 1000.0
     minx, miny, maxx, maxy = ours.total_bounds
-    grid = Grid.covering((minx - margin, miny - margin, maxx + margin, maxy + margin), settings.analysis_crs,
-                         settings.raster.resolution_m)
-    check_grid_size(grid, "the regional grid", "raster.resolution_m", settings.raster.max_grid_pixels)
-    log.info("regional grid: %d x %d pixels of %g m over %s (+%g km)", grid.width, grid.height,
-             grid.resolution, ", ".join(settings.project.countries), settings.raster.margin_km)
-    return grid
+    return minx - margin, miny - margin, maxx + margin, maxy + margin
+
+
+def region_lonlat(settings: Settings) -> tuple[float, float, float, float]:
+    """`region_bounds` as (west, south, east, north) in degrees (WGS84), edges densified, rounded to 1e-6."""
+    west, south, east, north = transform_bounds(settings.analysis_crs, WGS84, *region_bounds(settings),
+                                                densify_pts=_DENSIFY_POINTS)
+    return round(west, 6), round(south, 6), round(east, 6), round(north, 6)
 
 
 def area_grid(bounds_wgs84: tuple[float, float, float, float], resolution: float, crs) -> Grid:

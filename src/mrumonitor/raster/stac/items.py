@@ -60,9 +60,14 @@ def item_scene(item: pystac.Item, provider: StacProvider) -> Scene:
     return Scene(item.get_self_href() or item.id, acquisition_day(item), assets, item_offset(item)[0])
 
 
+def acquisition_time(item: pystac.Item) -> dt.datetime:
+    """The item's acquisition time: its `datetime`, else its `start_datetime`."""
+    return item.datetime or item.common_metadata.start_datetime
+
+
 def acquisition_day(item: pystac.Item) -> dt.date:
-    """The item's acquisition day in UTC (its `datetime`, else its `start_datetime`)."""
-    moment = item.datetime or item.common_metadata.start_datetime
+    """The item's acquisition day in UTC (`acquisition_time`)."""
+    moment = acquisition_time(item)
     return moment.astimezone(dt.UTC).date() if moment.tzinfo else moment.date()
 
 

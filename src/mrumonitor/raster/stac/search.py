@@ -9,7 +9,6 @@ of an input, once per process (the pipeline's provenance and the detect stage as
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
@@ -21,23 +20,19 @@ from pystac_client import Client
 from pystac_client.errors import ClientTypeError
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
-from rasterio.warp import transform_bounds
 from urllib3.util.retry import Retry
 
 from mrumonitor.config import ActivityInput, ImagerySettings, PeriodSettings, Settings, StacProvider
-from mrumonitor.crs import WGS84
-from mrumonitor.errors import ConfigError, ImageryUnavailable, ReferenceDataError
+from mrumonitor.errors import ConfigError, ImageryUnavailable
+from mrumonitor.raster.io import RETRY_STATUS
+from mrumonitor.raster.region import region_lonlat
+from mrumonitor.raster.stac.items import acquisition_time
 from mrumonitor.raster.stac.server import LocalStacApi
-from mrumonitor.reference import load_boundaries
 
 log = logging.getLogger(__name__)
 
 #: Items asked per page of a search (APIs cap it, LocalStacApi at 1000; bigger pages, fewer requests).
 PAGE_SIZE = 250
-#: HTTP answers worth another try: too many requests, and the server's or a gateway's failures.
-RETRY_STATUS = (429, 500, 502, 503, 504)
-#: Points per edge used to transform a box between CRSs, so that curved edges are covered.
-_DENSIFY_POINTS = 21
 
 #: What pystac-client raises on a failed request or an answer that is not a STAC API's (HTML, JSON of another shape:
 #: it reads such JSON without checking and fails on a missing key or a wrong type).
@@ -95,7 +90,7 @@ def search_period(provider: StacProvider, imagery: ImagerySettings, bbox: Bounds
         log.warning("period %s: %s answered %d items above eo:cloud_cover %g (it ignored the limit); left out",
                     period.name, provider.api, len(cloudy), max_cloud_cover)
     items = sorted((item for item in unique.values() if item.id not in cloudy),
-                   key=lambda item: (_item_time(item), item.id))
+                   key=lambda item: (acquisition_time(item), item.id))
     log.info("period %s: %d items of %s at %s over %s (eo:cloud_cover <= %g)", period.name, len(items), collection,
              provider.api, _box_text(bbox), max_cloud_cover)
     return items
@@ -148,24 +143,9 @@ def served_folder(folder: Path) -> str:
 
 
 def input_bounds(settings: Settings, spec: ActivityInput) -> Bounds:
-    """The area of a stac input as (west, south, east, north) in degrees: its `bounds`, else the region.
-
-    The region is the bounding box of the project countries' outlines widened by ``raster.margin_km`` in the
-    analysis CRS (as `raster.region.regional_grid` makes it), in WGS84.
-    """
-    if spec.bounds is not None:
-        return tuple(spec.bounds)
-    outlines = load_boundaries(settings.paths.reference, settings.analysis_crs)
-    ours = outlines[outlines["iso3"].isin(settings.project.countries)]
-    if ours.empty:
-        raise ReferenceDataError(
-            f"{settings.paths.reference}: the boundaries hold none of project.countries "
-            f"({', '.join(settings.project.countries)}); give the stac input `bounds` or correct project.countries.")
-    margin = settings.raster.margin_km * 1000.0
-    minx, miny, maxx, maxy = ours.total_bounds
-    west, south, east, north = transform_bounds(settings.analysis_crs, WGS84, minx - margin, miny - margin,
-                                                maxx + margin, maxy + margin, densify_pts=_DENSIFY_POINTS)
-    return (round(west, 6), round(south, 6), round(east, 6), round(north, 6))
+    """The area of a stac input as (west, south, east, north) in degrees: its `bounds`, else the region (the project
+    countries plus ``raster.margin_km``, as the regional grid covers it: `raster.region.region_lonlat`)."""
+    return tuple(spec.bounds) if spec.bounds is not None else region_lonlat(settings)
 
 
 class _DoublingRetry(Retry):
@@ -209,10 +189,6 @@ def _cloud_cover(item: pystac.Item) -> float:
     """The item's eo:cloud_cover; 0 when it gives none (the API's own filter decided on it)."""
     cover = item.properties.get("eo:cloud_cover")
     return float(cover) if isinstance(cover, int | float) else 0.0
-
-
-def _item_time(item: pystac.Item) -> dt.datetime:
-    return item.datetime or item.common_metadata.start_datetime
 
 
 def _box_text(bbox: Bounds) -> str:
