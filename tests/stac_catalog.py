@@ -12,7 +12,8 @@ that `mrumonitor.raster.stac.server.LocalStacApi` serves. Pixel values are known
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +22,12 @@ import pystac
 import rasterio
 from affine import Affine
 from pyproj import Transformer
+from pystac_client import Client
 from rasterio.warp import transform_bounds, transform_geom
 from shapely.geometry import box, mapping
 
 from mrumonitor.config import STAC_BANDS
-from mrumonitor.raster.stac.server import write_collection
+from mrumonitor.raster.stac.server import LocalStacApi, write_collection
 
 #: The digital number of each band unless an item gives its own values (SCL 4: vegetation, a clear class).
 BAND_VALUES = {"B02": 1500, "B03": 1800, "B04": 2200, "B08": 3500, "B11": 3000, "SCL": 4}
@@ -155,3 +157,18 @@ def _asset_fields(path: Path, band: str, spec: ItemSpec) -> dict:
         fields["raster:bands"] = [{"nodata": 0, "data_type": "uint16", "offset": spec.raster_offset or 0.0,
                                    "scale": spec.raster_scale or 1.0}]
     return fields
+
+
+@contextmanager
+def served(root: Path, specs: list[ItemSpec], wrap=None) -> Iterator[tuple[LocalStacApi, list[pystac.Item]]]:
+    """Write `specs` as a catalogue under `root`, serve it, and yield the API and its items as searched."""
+    write_catalog(root, specs)
+    with LocalStacApi(root, wrap=wrap) as api:
+        items = list(Client.open(api.url).search(collections=[COLLECTION], max_items=None).items())
+        api.clear_requests()
+        yield api, items
+
+
+def asset_requests(api: LocalStacApi) -> list:
+    """The requests `api` received for asset files (the COGs), not for the catalogue."""
+    return [request for request in api.requests if request[1].startswith("/files/")]

@@ -12,23 +12,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pystac
 import pytest
 from pyproj import CRS
-from pystac_client import Client
 from rasterio.windows import Window
-from stac_catalog import BAND_ASSETS, COLLECTION, ItemSpec, daily_specs, write_catalog
+from stac_catalog import BAND_ASSETS, COLLECTION, ItemSpec, asset_requests, daily_specs, served
 
 from mrumonitor.config import ImagerySettings, StacProvider, load_settings
 from mrumonitor.raster.detector import DETECTOR_BANDS
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.stac.composite import LAYERS, Composite, period_composite
-from mrumonitor.raster.stac.server import LocalStacApi
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +35,6 @@ PROVIDER = StacProvider(api="http://127.0.0.1", collection=COLLECTION, assets=BA
 #: Short timeout and tiny retry delays, so that the fault tests take seconds.
 IMAGERY = ImagerySettings(timeout_s=1.0, retries=2, backoff_s=0.01)
 B04 = DETECTOR_BANDS.index("B04")
-
-
-@contextmanager
-def served(root: Path, specs: list[ItemSpec], wrap=None) -> Iterator[tuple[LocalStacApi, list[pystac.Item]]]:
-    """Write `specs` as a catalogue under `root`, serve it, and yield the API and its items as searched."""
-    write_catalog(root, specs)
-    with LocalStacApi(root, wrap=wrap) as api:
-        items = list(Client.open(api.url).search(collections=[COLLECTION], max_items=None).items())
-        api.clear_requests()
-        yield api, items
 
 
 def composite_of(items, cache: Path, grid: Grid = UTM_GRID, chunk: int = 32, imagery=IMAGERY, **kwargs) -> Composite:
@@ -62,10 +48,6 @@ def whole(composite: Composite) -> np.ndarray:
         rows, cols = window.toslices()
         out[:, rows, cols] = composite.read(window)
     return out
-
-
-def asset_requests(api: LocalStacApi) -> list:
-    return [request for request in api.requests if request[1].startswith("/files/")]
 
 
 def reflectance(dn: float, offset: float = -1000.0) -> np.float32:

@@ -18,8 +18,7 @@ import rasterio
 from conftest import write_config
 from hostile import assert_no_traceback, mrumonitor
 from pyproj import Transformer
-from stac_catalog import BAND_ASSETS, COLLECTION, SHAPE, TRANSFORM, ItemSpec, daily_specs
-from test_stac_composite import asset_requests, served
+from stac_catalog import BAND_ASSETS, COLLECTION, SHAPE, TRANSFORM, ItemSpec, asset_requests, daily_specs, served
 from test_stac_faults import Fault, server_error
 
 from mrumonitor.config import load_settings

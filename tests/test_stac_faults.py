@@ -15,8 +15,8 @@ import dask.array as da
 import numpy as np
 import pytest
 import shapely
-from stac_catalog import ItemSpec, daily_specs
-from test_stac_composite import IMAGERY, UTM_GRID, asset_requests, composite_of, served, whole
+from stac_catalog import ItemSpec, asset_requests, daily_specs, served
+from test_stac_composite import IMAGERY, UTM_GRID, composite_of, whole
 
 from mrumonitor.config import load_settings
 from mrumonitor.raster.blocks import on_grid

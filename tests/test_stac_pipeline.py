@@ -10,8 +10,7 @@ import json
 import pytest
 from hostile import assert_refused, mrumonitor
 from run_inputs import write_run_inputs
-from stac_catalog import COLLECTION
-from test_stac_composite import asset_requests, served
+from stac_catalog import COLLECTION, asset_requests, served
 from test_stac_detect import catalogue, stac_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

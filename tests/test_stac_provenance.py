@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from stac_catalog import ItemSpec
-from test_stac_composite import served
+from stac_catalog import ItemSpec, served
 from test_stac_pipeline import run_config
 
 from mrumonitor.config import load_settings
