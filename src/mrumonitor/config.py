@@ -614,11 +614,14 @@ class CapacitySettings(_Strict):
 
 
 class DashboardUser(_Strict):
-    """A dashboard user: `regional` sees everything; `agency` sees its country's site-level layers only."""
+    """A dashboard user: `regional` sees everything; `agency` sees its country's site-level layers only.
+    `field_entry` lets the user record field visits on the dashboard (an agency user: at its own country's
+    sites only)."""
 
     role: Literal["regional", "agency"]
     country: Country | None = None
     password_hash: str = Field(min_length=1)
+    field_entry: bool = False
 
     @model_validator(mode="after")
     def _agency_has_country(self) -> DashboardUser:
@@ -693,6 +696,21 @@ class SchedulerSettings(_Strict):
         return value
 
 
+class VerificationSettings(_Strict):
+    """Field verification: the ledger, the sampling design and when an estimate is shown (see [verification])."""
+
+    ledger: Path | None = None
+    min_per_stratum: int = Field(default=5, ge=2, le=1000)
+    min_verified: int = Field(default=5, ge=2, le=1000)
+    hold_days: int = Field(default=365, ge=0, le=36600)
+    max_gps_km: float = Field(default=2.0, gt=0, le=1000)
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        return value or None
+
+
 class DaskSettings(_Strict):
     """Where raster processing runs: local threads, or a dask.distributed cluster (see [dask])."""
 
@@ -717,6 +735,7 @@ class Settings(_Strict):
     scheduler: SchedulerSettings = SchedulerSettings()
     dask: DaskSettings = DaskSettings()
     imagery: ImagerySettings = ImagerySettings()
+    verification: VerificationSettings = VerificationSettings()
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
@@ -738,6 +757,11 @@ class Settings(_Strict):
     def imagery_cache(self) -> Path:
         """Where STAC composites are kept between runs: ``paths.imagery_cache``, else ``<store>/imagery-cache``."""
         return self.paths.imagery_cache or self.paths.store / "imagery-cache"
+
+    @property
+    def ledger(self) -> Path:
+        """The verification ledger: ``verification.ledger``, else ``<store>/verification/ledger.sqlite``."""
+        return self.verification.ledger or self.paths.store / "verification" / "ledger.sqlite"
 
     @property
     def analysis_crs(self) -> CRS:
@@ -818,6 +842,7 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
             resolve_key(admin, "file")
     resolve_key(table(raw, "dashboard"), "views")
     resolve_key(table(raw, "capacity"), "declared")
+    resolve_key(table(raw, "verification"), "ledger")
     for provider in table(table(raw, "imagery"), "providers").values():
         if isinstance(provider, dict):
             resolve_key(provider, "folder")

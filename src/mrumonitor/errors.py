@@ -97,3 +97,7 @@ class UnknownOption(MruError):
 
 class UnknownAddress(MruError):
     """A dashboard address that names nothing it serves (a wrong suffix or shape)."""
+
+
+class VerificationError(MruError):
+    """The verification ledger cannot be read or written, or names what it does not hold (an unknown sample)."""

@@ -115,11 +115,13 @@ SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
 
 #: Registration classes of activity, in order of precedence: where licences overlap, a piece of a site takes
 #: the first class any of them gives it (the licence nearest to a valid production right wins).
-#: "not_assessed" is unlicensed activity outside the project countries, where no cadastre is held.
+#: "not_assessed" is unlicensed activity outside the project countries, where no cadastre is held;
+#: "verified_not_mining" is a site a field team found not to be mining (a false positive of the detector,
+#: `mrumonitor.verification.feedback`): it is counted as such, never as production.
 REGISTRATION_CLASSES = ("registered", "expired_licence", "suspended", "wrong_commodity", "exploration_only",
-                        "no_licence", "not_assessed")
-#: The classes that are unregistered production ("registered" and "not_assessed" are not).
-UNREGISTERED_CLASSES = REGISTRATION_CLASSES[1:-1]
+                        "no_licence", "not_assessed", "verified_not_mining")
+#: The classes that are unregistered production ("registered", "not_assessed" and "verified_not_mining" are not).
+UNREGISTERED_CLASSES = ("expired_licence", "suspended", "wrong_commodity", "exploration_only", "no_licence")
 
 #: `site_registration`: each site's footprint in each period cut into pieces by registration class and
 #: licence (licence_id empty where no licence covers the piece); areas sum to the footprint's area.
@@ -143,6 +145,7 @@ SITE_PERIOD_ANALYSIS_COLUMNS: dict[str, str] = {
     "nearest_post_id": "string",
     "dist_post_km": "float64",
     "in_border_zone": "bool",
+    "verification": "string",
 }
 
 #: Columns the analysis adds to `sites` (values of the last period the site was seen in, plus the score).
@@ -245,4 +248,96 @@ KP_ANOMALY_COLUMNS: dict[str, str] = {
     "unit": "string",
     "illustrative": "bool",
     "message": "string",
+}
+
+
+# --- field verification (mrumonitor.verification) ----------------------------------------------------------
+
+#: What a field team found at a site. `not_mining`: the detection is a false positive; `licensed`: mining
+#: under a licence the map did not know (the registration class was wrong); `inaccessible`: not seen.
+VISIT_OUTCOMES = ("active_mining", "inactive_mining", "not_mining", "licensed", "inaccessible")
+#: Outcomes that say what the site is (an `inaccessible` visit says nothing, and never outweighs one that does).
+CONCLUSIVE_OUTCOMES = ("active_mining", "inactive_mining", "not_mining", "licensed")
+#: Outcomes that confirm a mined area (the reference class "mining" of the estimates).
+MINING_OUTCOMES = ("active_mining", "inactive_mining", "licensed")
+#: What a team may record as the commodity seen on site ("none": nothing mined there).
+COMMODITIES_SEEN = (*COMMODITIES, "none", "unknown")
+
+#: `verification_visits` (the ledger's visits as the run read them) and the ledger's own table: one row per
+#: visit, append-only. visit_id is the form's submission id (ODK `instanceID`, Kobo `_uuid`) or one the
+#: ledger gives; photos is a JSON list of file names; lon/lat WGS84 (NaN without a GPS point).
+VISIT_COLUMNS: dict[str, str] = {
+    "visit_id": "string",
+    "site_id": "string",
+    "country": "string",
+    "visited_on": "datetime64[ms]",
+    "team": "string",
+    "outcome": "string",
+    "commodity_seen": "string",
+    "licence_seen": "string",
+    "notes": "string",
+    "lon": "float64",
+    "lat": "float64",
+    "photos": "string",
+    "entered_by": "string",
+    "entered_at": "datetime64[ms]",
+    "source": "string",
+    "synthetic": "bool",
+}
+
+#: `verification_estimates`: the estimates of one sample (`sample_id`, drawn from run `sample_run` and its
+#: `period`). scope is "overall", "stratum" (stratum = its key, e.g. "no_licence|SLE") or "class" (stratum =
+#: a registration class). quantity: detection_precision, user_accuracy (proportions 0-1), mined_area_ha,
+#: unregistered_area_ha (hectares). status "ok" shows a number; "too_few" leaves estimate/se/ci NaN and says in
+#: message how many more verified sites it needs. mapped is the map's own figure (area, or 1.0 for accuracy).
+ESTIMATE_COLUMNS: dict[str, str] = {
+    "sample_id": "string",
+    "sample_run": "string",
+    "period": "string",
+    "scope": "string",
+    "stratum": "string",
+    "quantity": "string",
+    "mapped": "float64",
+    "estimate": "float64",
+    "se": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
+    "n_sampled": "int64",
+    "n_verified": "int64",
+    "n_inaccessible": "int64",
+    "status": "string",
+    "message": "string",
+}
+
+#: `verification_feedback`: what the verified outcomes changed in this run, per site and period. effect:
+#: excluded_false_positive (registration verified_not_mining), reclassed_licensed (registered, licence shown),
+#: confirmed (mining seen), missed_by_detector (a site verified as mining that the run does not see in a period
+#: after the visit); reason says it in words with the visit's date, team and id.
+FEEDBACK_COLUMNS: dict[str, str] = {
+    "site_id": "string",
+    "period": "string",
+    "visit_id": "string",
+    "outcome": "string",
+    "effect": "string",
+    "previous_registration": "string",
+    "registration": "string",
+    "reason": "string",
+}
+
+#: `threshold_report`: the detection threshold (activity percent) against the verified sample: a verified
+#: site counts as detected at threshold t when the highest activity inside its footprint in the period of its
+#: visit reaches t. best is True on the threshold with the highest F1 (ties: the current threshold, then the
+#: lower). Thresholds below the run's own one can only be judged on verified sites, never on the sites the
+#: run did not map (the report's message says so).
+THRESHOLD_COLUMNS: dict[str, str] = {
+    "threshold": "int64",
+    "true_positive": "int64",
+    "false_positive": "int64",
+    "false_negative": "int64",
+    "true_negative": "int64",
+    "precision": "float64",
+    "recall": "float64",
+    "f1": "float64",
+    "current": "bool",
+    "best": "bool",
 }

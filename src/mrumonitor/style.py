@@ -15,6 +15,7 @@ REGISTRATION_COLOURS = {
     "wrong_commodity": (153, 95, 45),
     "suspended": (150, 150, 150),
     "not_assessed": (166, 189, 219),
+    "verified_not_mining": (240, 240, 240),
 }
 
 #: Colour of each licence status of `concessions`.
