@@ -141,7 +141,7 @@ def carried_reference(run_dir, boundaries) -> dict:
                                geometry=[shapely.LineString([(0, 0), (0, 20_000)])], crs=crs)
     nothing = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs))
     layers = ReferenceLayers(boundaries=boundaries, borders=borders, border_zone=border_zone(borders, 5),
-                             border_posts=nothing, commodity_zones=nothing, admin={})
+                             border_posts=nothing, commodity_zones=nothing, admin={}, places=nothing)
     return {"reference": layers.write(RunFolder(run_dir)),
             "config": {"effective": {"crs": {"analysis": crs.to_wkt()},
                                      "project": {"countries": sorted(boundaries["iso3"])}}}}

@@ -24,6 +24,9 @@ Layout (top-level keys; the store writes those of `RunManifest`, the build of th
     counts             records read/accepted/repaired/quarantined, sites, per source and per country
     caveats            plain sentences that go with the figures (the build's, then the layers')
     warnings           implausible inputs the run used anyway: stage, subject, message (`mrumonitor.runwarnings`)
+    verification       the field verification the run read and made (`verification.run`): the ledger's state,
+                       the samples, their headline estimates with confidence intervals, what the visits changed
+                       and the detection-threshold report
     layers             name -> path, kind, title, description, crs, count or raster size, period...
                        (see `store.layers.describe_layers`)
     catalog            "stac/catalog.json"
@@ -69,6 +72,7 @@ class RunBody:
     counts: dict = field(default_factory=dict)
     caveats: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    verification: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -120,6 +120,8 @@ SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
 #: `mrumonitor.verification.feedback`): it is counted as such, never as production.
 REGISTRATION_CLASSES = ("registered", "expired_licence", "suspended", "wrong_commodity", "exploration_only",
                         "no_licence", "not_assessed", "verified_not_mining")
+#: The class of a site the field found not to be mining (`mrumonitor.verification.feedback`).
+NOT_MINING_CLASS = "verified_not_mining"
 #: The classes that are unregistered production ("registered", "not_assessed" and "verified_not_mining" are not).
 UNREGISTERED_CLASSES = ("expired_licence", "suspended", "wrong_commodity", "exploration_only", "no_licence")
 
@@ -312,9 +314,11 @@ ESTIMATE_COLUMNS: dict[str, str] = {
 #: `verification_feedback`: what the verified outcomes changed in this run, per site and period. effect:
 #: excluded_false_positive (registration verified_not_mining), reclassed_licensed (registered, licence shown),
 #: confirmed (mining seen), missed_by_detector (a site verified as mining that the run does not see in a period
-#: after the visit); reason says it in words with the visit's date, team and id.
+#: after the visit), not_in_run (a verified site the run does not hold; period ""); reason says it in words
+#: with the visit's date, team and id.
 FEEDBACK_COLUMNS: dict[str, str] = {
     "site_id": "string",
+    "country": "string",
     "period": "string",
     "visit_id": "string",
     "outcome": "string",

@@ -8,7 +8,10 @@ and returns an `AnalysisResult`, whose `write` puts its layers into a run folder
 - `site_registration`: every footprint cut by registration class and licence;
 - `border_corridors` (ranked) and `corridor_periods`;
 - `registration_summary`: area per country (and admin area) per period and class;
-- `capacity` and `kp_anomalies`: production capacity against declared KP figures.
+- `capacity` and `kp_anomalies`: production capacity against declared KP figures;
+- `verification_feedback`: what the field visits of the verification ledger changed (`verification.feedback`:
+  a verified false positive is ``verified_not_mining``, a site found licensed is registered, a verified site
+  the detector missed is flagged).
 
 `analyse_folders` is the stage as a command on its own: it reads its inputs from the folders of the
 ingest and detect commands and the configured reference layers.
@@ -37,8 +40,9 @@ from mrumonitor.errors import StageInputError
 from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.runfolder import RunFolder
-from mrumonitor.schema import SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
+from mrumonitor.schema import NOT_MINING_CLASS, SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
 from mrumonitor.sites import SiteLayers
+from mrumonitor.verification.feedback import apply_feedback
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ class AnalysisResult:
     corridor_periods: pd.DataFrame
     registration_summary: pd.DataFrame
     capacity: CapacityResult
+    feedback: pd.DataFrame
     periods: list[str]
 
     def layers(self) -> dict[str, pd.DataFrame]:
@@ -61,7 +66,7 @@ class AnalysisResult:
         return {"sites": self.sites, "site_periods": self.site_periods, "site_registration": self.site_registration,
                 "border_corridors": self.border_corridors, "corridor_periods": self.corridor_periods,
                 "registration_summary": self.registration_summary, "capacity": self.capacity.capacity,
-                "kp_anomalies": self.capacity.anomalies}
+                "kp_anomalies": self.capacity.anomalies, "verification_feedback": self.feedback}
 
     def write(self, folder: RunFolder) -> dict[str, Path]:
         """Write every layer into `folder` (GeoParquet for the vectors, Parquet for the tables); name -> file."""
@@ -70,7 +75,7 @@ class AnalysisResult:
 
 
 def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayers,
-            reference: ReferenceLayers) -> AnalysisResult:
+            reference: ReferenceLayers, visits: pd.DataFrame | None = None) -> AnalysisResult:
     """Judge the detected sites against the ingested concessions and the reference layers of the run.
 
     Parameters
@@ -82,6 +87,8 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
         The tracked sites of detect (`raster.run.DetectResult.sites`), in the analysis CRS.
     reference : ReferenceLayers
         The run's outlines, borders, border posts, commodity zones and admin areas (`ReferenceLayers.load`).
+    visits : DataFrame, optional
+        The field visits of the verification ledger (`Ledger.visits`); none by default.
 
     Raises
     ------
@@ -100,17 +107,19 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     crossings = official_crossings(reference.border_posts, settings.analysis)
     signals = border_signals(layers.site_periods, corridors, crossings, settings.analysis)
     site_periods = layers.site_periods.join(registration.per_period.set_axis(layers.site_periods.index)).join(signals)
-    site_periods = site_periods.astype(SITE_PERIOD_ANALYSIS_COLUMNS)
+    verified = apply_feedback(site_periods, registration.pieces, visits, periods, settings.verification.hold_days)
+    site_periods = verified.site_periods.astype(SITE_PERIOD_ANALYSIS_COLUMNS)
+    mined = site_periods[site_periods["registration"] != NOT_MINING_CLASS]
     names = [period.name for period in periods]
     sites = _site_columns(layers.sites, site_periods, commodity, names[-1], settings)
-    border_corridors, corridor_periods = corridor_figures(corridors, site_periods, crossings, names)
+    border_corridors, corridor_periods = corridor_figures(corridors, mined, crossings, names)
     declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
     result = AnalysisResult(
-        sites=sites, site_periods=site_periods, site_registration=registration.pieces,
+        sites=sites, site_periods=site_periods, site_registration=verified.pieces,
         border_corridors=border_corridors, corridor_periods=corridor_periods,
-        registration_summary=registration_summary(registration.pieces, boundaries, reference.admin),
-        capacity=capacity_tables(site_periods, sites, project, periods, settings.capacity, declared),
-        periods=names)
+        registration_summary=registration_summary(verified.pieces, boundaries, reference.admin),
+        capacity=capacity_tables(mined, sites, project, periods, settings.capacity, declared),
+        feedback=verified.table, periods=names)
     log.info("analysed %d sites over %d periods: %d in the border zone, %d corridors", len(sites), len(names),
              int(sites["in_border_zone"].sum()), len(border_corridors))
     return result

@@ -11,7 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mrumonitor.schema import REGISTRATION_CLASSES, REGISTRATION_SUMMARY_COLUMNS, UNREGISTERED_CLASSES
+from mrumonitor.schema import (
+    NOT_MINING_CLASS,
+    REGISTRATION_CLASSES,
+    REGISTRATION_SUMMARY_COLUMNS,
+    UNREGISTERED_CLASSES,
+)
 from mrumonitor.sites import OUTSIDE, country_shares
 
 #: Name of the level of the country rows in `registration_summary`.
@@ -64,10 +69,13 @@ def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str) ->
 
     One row per country: active area, unregistered area and share (from `registration_summary`, so a
     transboundary site's area is split), current sites (seen in `period`, not merged), those in the border
-    zone, transboundary, new in the period, and the highest risk score. Area outside every outline is
-    listed as "(outside)".
+    zone, transboundary, new in the period, the highest risk score, and the area field teams found not to
+    be mining (``verified_not_mining``: never part of the active area). Area outside every outline is listed as
+    "(outside)".
     """
     rows = summary[(summary["level"] == COUNTRY_LEVEL) & (summary["period"] == period)]
+    false_positive = rows[rows["registration"] == NOT_MINING_CLASS].groupby("country")["area_ha"].sum()
+    rows = rows[rows["registration"] != NOT_MINING_CLASS]
     active = rows.groupby("country")["area_ha"].sum()
     unregistered = rows[rows["registration"].isin(UNREGISTERED_CLASSES)].groupby("country")["area_ha"].sum()
     current = sites[sites["merged_into"].isna() & (sites["last_seen"] == period)]
@@ -80,9 +88,11 @@ def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str) ->
         "transboundary": by_country["transboundary"].sum(),
         f"new in {period}": current[current["first_seen"] == period].groupby("country").size(),
         "max risk": by_country["risk_score"].max(),
+        "verified not mining ha": false_positive,
     }).fillna(0.0)
     overview.insert(2, "unregistered %", (100 * overview["unregistered ha"] / overview["active ha"]).round(1))
     counts = ["sites", "in border zone", "transboundary", f"new in {period}"]
-    overview = overview.astype(dict.fromkeys(counts, int)).round({"active ha": 1, "unregistered ha": 1})
+    overview = overview.astype(dict.fromkeys(counts, int)).round({"active ha": 1, "unregistered ha": 1,
+                                                                           "verified not mining ha": 1})
     overview.index = overview.index.map(lambda code: code or "(outside)").rename("country")
     return overview.reset_index()

@@ -50,12 +50,12 @@ from mrumonitor.errors import AccessDenied, ConfigError
 #: Layers that hold no site-level detail: tables and lines summed per country, corridor or year.
 #: Every other layer of a run (sites, footprints, licences, quarantines, activity rasters...) is site-level.
 AGGREGATE_LAYERS = frozenset({"registration_summary", "border_corridors", "corridor_periods", "capacity",
-                              "kp_anomalies"})
+                              "kp_anomalies", "verification_estimates", "threshold_report"})
 
 #: The site-level layers every run has; activity rasters (``activity_<period>``, ``activity_<area>_<period>``)
 #: are site-level too. `is_site_level` is the rule, this list is for people.
 SITE_LEVEL_LAYERS = frozenset({"sites", "site_periods", "site_registration", "site_country_areas", "concessions",
-                               "quarantine", "activity_quarantine"})
+                               "quarantine", "activity_quarantine", "verification_visits", "verification_feedback"})
 
 #: Paths anyone may ask for: the login page and its stylesheet.
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})

@@ -52,6 +52,7 @@ from mrumonitor.sites import SiteLayers
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.publish import PublishedRun, RunContext, publish_run
+from mrumonitor.verification.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,11 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         detected = detect(settings, out=staging.path, previous=_previous_sites(context.previous), on_chunk=on_chunk,
                           plan=plan, boundaries=reference.boundaries)
     checkpoint("rasters", staging.path)
+    ledger = Ledger(settings.ledger)
     with _timed(timings, "analyse"):
-        analyse(settings, ingested.concessions, detected.sites, reference).write(staging)
+        visits = ledger.visits()
+        analysed = analyse(settings, ingested.concessions, detected.sites, reference, visits)
+        analysed.write(staging)
         written = reference.write(staging)
     scoped = scope_entry(scope, settings, previous.run_id or None, detected.limit)
     return RunBody(
@@ -152,6 +156,8 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         timings_s=timings,
         counts=_counts(ingested, detected),
         caveats=input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c],
+        verification={"ledger": ledger.state() if ledger.exists() else None,
+                      "feedback": analysed.feedback["effect"].value_counts().to_dict()},
     )
 
 

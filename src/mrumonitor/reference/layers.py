@@ -25,11 +25,14 @@ from mrumonitor.reference.admin import load_admin_layer
 from mrumonitor.reference.borders import load_borders
 from mrumonitor.reference.boundaries import load_boundaries
 from mrumonitor.reference.commodity import load_commodity_zones
+from mrumonitor.reference.places import load_places, no_places
 from mrumonitor.reference.posts import load_border_posts
 from mrumonitor.runfolder import RunFolder
 
 #: The run-wide reference layers, by their name in the run folder (admin levels are ``admin_<level>``).
 REFERENCE_LAYERS = ("boundaries", "borders", "border_zone", "border_posts", "commodity_zones")
+#: Reference layers a run carries when it was published after they were added (an older run has none).
+OPTIONAL_LAYERS = ("places",)
 #: Prefix of the name of an admin level's layer in the run folder.
 ADMIN_PREFIX = "admin_"
 
@@ -52,6 +55,9 @@ class ReferenceLayers:
         name, commodity, geometry.
     admin : dict of GeoDataFrame
         Per configured admin level (in configuration order): name, country, geometry.
+    places : GeoDataFrame
+        Towns and villages (`reference.places`): name, country, admin1, geometry; empty for a run published
+        before runs carried them.
     """
 
     boundaries: gpd.GeoDataFrame
@@ -60,6 +66,7 @@ class ReferenceLayers:
     border_posts: gpd.GeoDataFrame
     commodity_zones: gpd.GeoDataFrame
     admin: dict[str, gpd.GeoDataFrame]
+    places: gpd.GeoDataFrame
 
     @classmethod
     def load(cls, settings: Settings) -> ReferenceLayers:
@@ -77,11 +84,12 @@ class ReferenceLayers:
                    border_zone=border_zone(borders, settings.analysis.border_zone_km),
                    border_posts=load_border_posts(reference, crs),
                    commodity_zones=load_commodity_zones(settings.analysis.commodity_zones, crs),
-                   admin={level: load_admin_layer(level, spec, crs) for level, spec in settings.analysis.admin.items()})
+                   admin={level: load_admin_layer(level, spec, crs) for level, spec in settings.analysis.admin.items()},
+                   places=load_places(reference, crs))
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Every layer by its name in the run folder."""
-        return {**{name: getattr(self, name) for name in REFERENCE_LAYERS},
+        return {**{name: getattr(self, name) for name in (*REFERENCE_LAYERS, *OPTIONAL_LAYERS)},
                 **{f"{ADMIN_PREFIX}{level}": frame for level, frame in self.admin.items()}}
 
     def write(self, folder: RunFolder) -> dict[str, str]:
@@ -111,7 +119,8 @@ class ReferenceLayers:
                              "run with `mrumonitor run`.") from None
         admin = {name.removeprefix(ADMIN_PREFIX): frame for name, frame in frames.items()
                  if name.startswith(ADMIN_PREFIX)}
-        return cls(**{name: frames[name] for name in REFERENCE_LAYERS}, admin=admin)
+        places = frames["places"] if "places" in frames else no_places(crs)
+        return cls(**{name: frames[name] for name in REFERENCE_LAYERS}, admin=admin, places=places)
 
 
 def border_zone(borders: gpd.GeoDataFrame, width_km: float) -> gpd.GeoDataFrame:

@@ -100,6 +100,26 @@ REGISTRY: dict[str, LayerInfo] = {
         "uncertainty of the estimate.",
         caveat="An anomaly compares an order-of-magnitude estimate with a declaration: it is a reason to look "
                "closer, not evidence of leakage."),
+    "verification_visits": LayerInfo(
+        "Field visits",
+        "Every field visit of the verification ledger the run read: site, date, team, outcome (active mining, "
+        "inactive mining, not mining, licensed, inaccessible), commodity and licence seen, notes, photo file names, "
+        "who entered it, at the GPS point of the visit (else the site)."),
+    "verification_estimates": LayerInfo(
+        "Accuracy and area estimates",
+        "From each field-verified stratified sample: the precision of the detections, the user's accuracy of each "
+        "registration class, and the mined and unregistered areas adjusted for the errors found, each with its 95 % "
+        "confidence interval (Olofsson et al. 2014); where too few sites were verified, how many more are needed.",
+        caveat="Accuracies and area estimates hold for the period and the map their sample was drawn from; an "
+               "estimate from too few verified sites is not shown."),
+    "verification_feedback": LayerInfo(
+        "What field visits changed",
+        "Per site and period: a verified false positive kept out of the unregistered totals, a site found licensed "
+        "re-classed as registered, a verified site confirmed, or missed by the detector in a later period."),
+    "threshold_report": LayerInfo(
+        "Detection threshold against field checks",
+        "For each activity threshold (percent), how the verified sites would have been classed: true and false "
+        "positives, misses, precision, recall and F1; the best threshold is marked."),
 }
 
 #: Raster layers: ``activity_<period>`` (regional grid) and ``activity_<area>_<period>`` (scene areas).
