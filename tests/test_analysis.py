@@ -271,7 +271,8 @@ def test_analyse_writes_every_layer_with_the_expected_answers(world):
     settings, stages = world
     result = analyse_folders(settings, stages, stages, stages)
     assert set(result.layers()) == {"sites", "site_periods", "site_registration", "border_corridors",
-                                    "corridor_periods", "registration_summary", "capacity", "kp_anomalies"}
+                                    "corridor_periods", "registration_summary", "capacity", "kp_anomalies",
+                                    "verification_feedback"}
     assert all(RunFolder(stages).has_layers(name) for name in result.layers())
     sites = gpd.read_parquet(RunFolder(stages).layer("sites"))
     assert site_at(sites, WEST + 100, 100)[["registration", "commodity", "licence_id"]].tolist() == [
@@ -373,3 +374,47 @@ def test_summary_classes_sum_to_the_active_area():
     summary = registration_summary(pieces, boundaries())
     assert summary.set_index(["country", "registration"])["area_ha"].to_dict() == pytest.approx({
         ("SLE", "wrong_commodity"): 6.0, ("GIN", "no_licence"): 6.0})
+
+
+# --- field visits of the verification ledger, applied by the analysis ---------------------------------------
+
+def visits(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
+    """Ledger visits (site_id, visited_on, outcome, licence_seen), entered in the order given."""
+    return pd.DataFrame({
+        "visit_id": [f"v{i}" for i in range(len(rows))], "site_id": [r[0] for r in rows],
+        "visited_on": pd.to_datetime([r[1] for r in rows]), "team": "NMA team 2",
+        "outcome": [r[2] for r in rows], "licence_seen": pd.array([r[3] or None for r in rows], dtype="string"),
+        "entered_at": pd.date_range("2026-07-01", periods=len(rows), freq="h")})
+
+
+def test_field_visits_correct_the_registration_and_the_totals(world):
+    settings, stages = world
+    inputs = (gpd.read_parquet(RunFolder(stages).layer("concessions")), SiteLayers.read(stages),
+              ReferenceLayers.load(settings))
+    before = analyse(settings, *inputs)
+    west, expired = site_at(before.sites, WEST + 100, 100)["site_id"], site_at(before.sites, -20 * KM + 100, 100)
+    near, half = site_at(before.sites, 600, 5 * KM)["site_id"], site_at(before.sites, -40 * KM + 50, 100)["site_id"]
+    after = analyse(settings, *inputs, visits(
+        (half, "2026-06-01", "not_mining", ""),  # a new diamond site: 4 ha of newly mined area
+        (west, "2026-03-02", "not_mining", ""),  # a false positive: both of its periods
+        (expired["site_id"], "2026-05-10", "licensed", "SL-2026-117"),  # registration was wrong
+        (near, "2025-09-15", "inaccessible", ""), (near, "2025-08-01", "active_mining", "")))
+    periods = after.site_periods.set_index(["site_id", "period"])
+    assert periods.loc[(west, "2025H2"), "registration"] == periods.loc[(west, "2026H1"), "registration"] == (
+        "verified_not_mining")
+    assert periods.loc[(west, "2026H1"), ["registered_ha", "unregistered_ha"]].tolist() == [0.0, 0.0]
+    licensed = periods.loc[(expired["site_id"], "2026H1")]
+    assert (licensed["registration"], licensed["licence_id"], licensed["unregistered_ha"]) == (
+        "registered", "SL-2026-117", 0.0)
+    assert "licensed: verified on 2026-05-10 by NMA team 2 (visit v2)" in licensed["verification"]
+    # the area counts as such, never as production. SLE's 2026H1 was 6 ha registered (west 4, half 2), 4 ha
+    # expired, 8 ha unlicensed (half 2, the crossing site's SLE part 6)
+    summary = after.registration_summary
+    sle = summary[(summary["level"] == "country") & (summary["period"] == "2026H1") & (summary["country"] == "SLE")]
+    assert sle.set_index("registration")["area_ha"].to_dict() == pytest.approx(
+        {"registered": 4.0, "no_licence": 6.0, "verified_not_mining": 8.0})
+    # the site verified in 2025H2 (the inaccessible visit after it does not outweigh it) is not seen then
+    effects = after.feedback.set_index(["site_id", "period"])["effect"]
+    assert effects[(near, "2025H2")] == "missed_by_detector" and effects[(near, "2026H1")] == "confirmed"
+    assert (before.capacity.capacity["mined_area_ha"].sum() - after.capacity.capacity["mined_area_ha"].sum()
+            == pytest.approx(4.0))

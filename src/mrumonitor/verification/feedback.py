@@ -141,7 +141,7 @@ def _relabel(pieces: gpd.GeoDataFrame, rows: pd.DataFrame, which, registration: 
     if rows.empty:
         return pieces
     keyed = pieces[["site_id", "period"]].reset_index().merge(rows[["site_id", "period", "licence_seen"]])
-    picked = keyed[which(pieces.loc[keyed["index"]]).to_numpy()]
+    picked = keyed[np.asarray(which(pieces.loc[keyed["index"]]))]
     pieces = pieces.copy()
     pieces.loc[picked["index"].to_numpy(), "registration"] = registration
     if licence:
