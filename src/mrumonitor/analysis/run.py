@@ -119,7 +119,8 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
         border_corridors=border_corridors, corridor_periods=corridor_periods,
         registration_summary=registration_summary(verified.pieces, boundaries, reference.admin),
         capacity=capacity_tables(mined, sites, project, periods, settings.capacity, declared),
-        feedback=verified.table, periods=names)
+        feedback=verified.table.assign(country=verified.table["site_id"].map(sites.set_index("site_id")["country"])
+                                       .astype("string")), periods=names)
     log.info("analysed %d sites over %d periods: %d in the border zone, %d corridors", len(sites), len(names),
              int(sites["in_border_zone"].sum()), len(border_corridors))
     return result
