@@ -17,6 +17,7 @@ It says what the file is and where it comes from, in UTF-8 JSON a person can rea
       "software": "mrumonitor 0.1.0",
       "attribution": ["..."],           # every source credit, the mining detections' always
       "caveats": ["..."],               # from the run
+      "accuracy": {...},                # the run's field-checked accuracy (see `accuracy_section`)
       "shapefile_fields": [{"column", "field", "conversion"}]   # Shapefile exports only
     }
 """
@@ -88,7 +89,35 @@ def build_sidecar(manifest: dict[str, Any], source: LayerSource, fmt: str, forma
         "software": f"mrumonitor {__version__}",
         "attribution": _attribution(manifest),
         "caveats": list(manifest.get("caveats") or []),
+        "accuracy": accuracy_section(manifest),
     }
+
+
+#: The sidecar's accuracy section of a run without field verification.
+NOT_MEASURED = {"measured": False, "note": "no field verification in this run"}
+
+
+def accuracy_section(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What field verification measured of the run's map, from its manifest's ``verification`` section.
+
+    With a verified sample: ``{"measured": true, "sample_id", "sample_run", "period", "n", "n_verified",
+    "headline": {quantity: {"estimate", "ci_low", "ci_high", ...} or {"status": "too_few", "message"}},
+    "samples": [every sample the run estimated, newest last], "ledger": {visits, samples, digest...}}``, the
+    headline being the newest sample's (the figures the dashboard shows next to its KPIs). Without one:
+    `NOT_MEASURED` (a run published before field verification, or none verified yet, said so in `note`).
+    """
+    section = manifest.get("verification")
+    if not isinstance(section, dict) or not section:
+        return dict(NOT_MEASURED)
+    samples = [entry for entry in section.get("samples") or [] if isinstance(entry, dict)]
+    if not samples:
+        return {**NOT_MEASURED, "note": "no field verification yet: no sample of this run's sites was verified "
+                                        "when it was published", "ledger": section.get("ledger")}
+    latest = samples[-1]
+    return {"measured": True, "sample_id": latest.get("sample_id"), "sample_run": latest.get("run_id"),
+            "period": latest.get("period"), "n": latest.get("n"), "n_verified": latest.get("n_verified"),
+            "headline": latest.get("headline") or {}, "samples": samples, "ledger": section.get("ledger"),
+            "method": "stratified estimators of Olofsson et al. (2014), 95 % confidence intervals"}
 
 
 def _attribution(manifest: dict[str, Any]) -> list[str]:
