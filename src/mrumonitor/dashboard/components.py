@@ -15,7 +15,7 @@ from dash import Input, dash_table, dcc, html
 from mrumonitor.dashboard.filters import Filters, default_filters
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.views import FILTERS, View
-from mrumonitor.schema import COMMODITIES, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
+from mrumonitor.schema import COMMODITIES, NOT_MINING_CLASS, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
 #: Component ids of the filter bar, one per filter of `views.FILTERS`.
@@ -38,6 +38,19 @@ KPI_TITLES = {
     "transboundary_sites": ("Transboundary sites", "{:,d}"),
     "sites": ("Current sites", "{:,d}"),
 }
+
+
+#: The KPIs that field verification qualifies: each card has a line under its value (id `accuracy_id`).
+ACCURACY_KPIS = ("active_ha", "unregistered_share")
+
+#: Registration classes as people read them (legend, filters).
+CLASS_LABELS = {name: name.replace("_", " ") for name in REGISTRATION_CLASSES} | {
+    NOT_MINING_CLASS: "verified not mining (field-checked false positive)"}
+
+
+def accuracy_id(prefix: str, name: str) -> str:
+    """The id of the accuracy line under KPI `name` of a page's cards."""
+    return f"{prefix}-kpi-{name}-accuracy"
 
 
 def filter_inputs() -> list[Input]:
@@ -67,7 +80,7 @@ def filter_bar(view: View, data: RunData) -> html.Div:
                                   + [{"label": name, "value": name} for name in COMMODITIES]),
         "registration": dcc.Dropdown(id=FILTER_IDS["registration"], multi=True, value=[], **persist,
                                      placeholder="All registration classes",
-                                     options=[{"label": name.replace("_", " "), "value": name}
+                                     options=[{"label": CLASS_LABELS[name], "value": name}
                                               for name in REGISTRATION_CLASSES]),
         "border_only": dcc.Checklist(id=FILTER_IDS["border_only"], value=[], **persist,
                                      options=[{"label": " Border zone only", "value": BORDER_ONLY}]),
@@ -87,11 +100,17 @@ def page_header(view: View, note: str = "") -> html.Div:
 
 def kpi_cards(view: View, prefix: str) -> html.Div:
     """Empty KPI cards (values filled by the page's callback; ids `<prefix>-kpi-<name>`); those `view` does not
-    list are hidden."""
-    return html.Div(className="kpis", children=[
-        html.Div(className="kpi" if name in view.kpis else "kpi hidden", children=[html.Div(KPI_TITLES[name][0], className="kpi-title"),
-                                            html.Div("…", id=f"{prefix}-kpi-{name}", className="kpi-value")])
-        for name in KPI_TITLES])
+    list are hidden. The `ACCURACY_KPIS` have a line under the value for their measured accuracy (`accuracy_id`)."""
+    def card(name: str) -> list:
+        children = [html.Div(KPI_TITLES[name][0], className="kpi-title"),
+                    html.Div("…", id=f"{prefix}-kpi-{name}", className="kpi-value")]
+        if name in ACCURACY_KPIS:
+            children.append(html.Div("", id=accuracy_id(prefix, name), className="kpi-accuracy",
+                                     style={"fontSize": "12px", "color": "#555", "marginTop": "4px"}))
+        return children
+
+    return html.Div(className="kpis", children=[html.Div(className="kpi" if name in view.kpis else "kpi hidden",
+                                                         children=card(name)) for name in KPI_TITLES])
 
 
 def kpi_text(name: str, value: Any) -> str:
@@ -102,7 +121,7 @@ def legend() -> html.Div:
     """The map legend: site colours by registration class, and what the other symbols are."""
     items = [html.Div(className="legend-item", children=[
         html.Span(className="swatch", style={"background": REGISTRATION_CSS[name]}),
-        name.replace("_", " ") + (" (unregistered)" if name in UNREGISTERED_CLASSES else "")])
+        CLASS_LABELS[name] + (" (unregistered)" if name in UNREGISTERED_CLASSES else "")])
         for name in REGISTRATION_CLASSES]
     items += [html.Div(className="legend-item", children=[html.Span(className="swatch post"), "official border post"]),
               html.Div(className="legend-item", children=[html.Span(className="swatch zone"), "border zone"]),

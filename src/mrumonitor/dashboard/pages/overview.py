@@ -1,4 +1,5 @@
-"""Regional overview: KPI cards, the map, the per-country picture and its trend over the periods.
+"""Regional overview: KPI cards (with the measured accuracy under those field checks qualify), the map, the
+per-country picture and its trend over the periods.
 
 The per-country table is `country_overview` — what `mrumonitor demo` prints — for the filters chosen; the
 KPI cards sum its rows for the chosen countries. Aggregates: every role sees every country's figures.
@@ -13,6 +14,8 @@ from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.aggregates import kpis, overview, trends
 from mrumonitor.dashboard.components import (
+    ACCURACY_KPIS,
+    accuracy_id,
     filter_bar,
     filter_inputs,
     filters_from,
@@ -26,6 +29,7 @@ from mrumonitor.dashboard.figures import axis, figure, values
 from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.maplayers import map_panel, register_map_callbacks
 from mrumonitor.dashboard.run import RunData
+from mrumonitor.dashboard.verification_data import accuracy_lines, run_verification
 from mrumonitor.dashboard.views import KPIS, LAYERS
 
 dash.register_page(__name__, path="/", name="Regional overview", title="Regional overview — MRU mining monitor")
@@ -65,6 +69,17 @@ def update_overview(country, period, commodity, classes, border):
     data = context.run_data()
     filters = filters_from(data, country, period, commodity, classes, border)
     return context.remembered(data, "overview", current_access(), filters, lambda: overview_outputs(data, filters))
+
+
+@dash.callback([Output(accuracy_id(PREFIX, name), "children") for name in ACCURACY_KPIS], *filter_inputs())
+def update_accuracy(country, period, commodity, classes, border):
+    """The measured accuracy under the KPIs it qualifies: the run's headline field-checked estimates (of the
+    whole region, for the sample's period), or why there is none."""
+    data = context.run_data()
+    filters = filters_from(data, country, period, commodity, classes, border)
+    whole = not (filters.countries or filters.commodity or filters.classes or filters.border_only)
+    lines = accuracy_lines(run_verification(data), filters.period, whole_map=whole)
+    return [lines[name] for name in ACCURACY_KPIS]
 
 
 def overview_outputs(data: RunData, filters: Filters) -> list:

@@ -1,0 +1,249 @@
+"""Field checks (`/verification`): what field verification measured of the run's map, and where visits are entered.
+
+The estimates (overall, per registration class, per stratum, with 95 % intervals, or why there is no number),
+the detection-threshold report, what the visits changed in this run (site-level: an agency sees its own
+country's rows), the ledger's visits read live (newest first, cut to the role too), and an entry form for
+users whose login has ``field_entry = true``. The form's callback checks everything again on the server
+(`record_visit`): a request may come from anywhere, not only from the form shown.
+"""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+
+from mrumonitor.config import Settings
+from mrumonitor.dashboard import context
+from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.components import frame_table, graph, page_header
+from mrumonitor.dashboard.figures import axis, figure, values
+from mrumonitor.dashboard.run import RunData
+from mrumonitor.dashboard.verification_data import (
+    NOT_IN_RUN,
+    NOT_YET,
+    RunVerification,
+    VisitForm,
+    checked_visit,
+    estimates_table,
+    feedback_table,
+    ledger_visits,
+    run_verification,
+    visits_table,
+)
+from mrumonitor.errors import AccessDenied, MruError, VerificationError
+from mrumonitor.schema import COMMODITIES_SEEN, VISIT_OUTCOMES
+from mrumonitor.verification.ledger import Ledger
+
+dash.register_page(__name__, path="/verification", name="Field checks", title="Field checks — MRU mining monitor")
+
+ESTIMATES = "verification-estimates"
+SAMPLE = "verification-sample"
+THRESHOLD_CHART = "verification-threshold-chart"
+THRESHOLD_TEXT = "verification-threshold-text"
+FEEDBACK = "verification-feedback"
+VISITS = "verification-visits"
+ENTRY = "verification-entry"
+SUBMIT = "visit-submit"
+MESSAGE = "visit-message"
+#: The entry form's fields: component id -> (label, the `VisitForm` field it fills).
+FIELDS = {
+    "visit-site": ("Site id", "site_id"), "visit-date": ("Visit date (YYYY-MM-DD)", "visited_on"),
+    "visit-team": ("Team", "team"), "visit-outcome": ("What the team found", "outcome"),
+    "visit-commodity": ("Commodity seen", "commodity_seen"), "visit-licence": ("Licence shown on site", "licence_seen"),
+    "visit-notes": ("Notes", "notes"), "visit-lon": ("Longitude (WGS84)", "lon"),
+    "visit-lat": ("Latitude (WGS84)", "lat"), "visit-photos": ("Photo file names (comma-separated)", "photos"),
+}
+#: Why the dashboard takes no visit when logins are off (everyone would be anonymous).
+AUTH_OFF = ("turn on logins to record field visits from the dashboard, or use `mrumonitor verify import`: "
+            "a visit must say who entered it.")
+
+
+@context.page("verification")
+def layout(view, **_query):
+    data = context.run_data()
+    verification = run_verification(data)
+    access = current_access()
+    settings = context.settings()
+    return html.Div([
+        page_header(view, "What field teams found at a stratified random sample of the run's sites, and what it "
+                          "says of the map's accuracy and areas (Olofsson et al. 2014)."),
+        html.Div(className="card", children=[html.H2("Accuracy and area estimates"),
+                                             *estimates_section(verification, settings)]),
+        html.Div(className="card", children=[html.H2("Which detection threshold does best on the verified sample"),
+                                             *threshold_section(verification)]),
+        html.Div(className="card", children=[html.H2("What the visits changed in this run"),
+                                             feedback_section(verification, access)]),
+        html.Div(className="grid-2-even", children=[
+            html.Div(className="card", children=[html.H2("Record a field visit"), entry_section(settings)]),
+            html.Div(className="card", children=[html.H2("Visits in the ledger (newest first)"),
+                                                 html.Div(visits_section(settings, data), id=VISITS)])]),
+    ])
+
+
+# --- what the run measured ---------------------------------------------------------------------------------
+
+def estimates_section(verification: RunVerification, settings: Settings) -> list:
+    """The estimates table with the sample's design in words, or why there is none."""
+    if not verification.present:
+        return [html.P(f"Accuracy not measured: {NOT_IN_RUN}.", id=ESTIMATES)]
+    if verification.estimates.empty:
+        return [html.P(f"{NOT_YET}. Draw a sample with `mrumonitor verify sample`, send teams, record what they "
+                       "find, and the next run measures the map's accuracy.", id=ESTIMATES)]
+    caveats = [caveat for caveat in verification.section.get("caveats", []) if isinstance(caveat, str)]
+    return [html.P(_sample_sentence(verification, settings), id=SAMPLE),
+            frame_table(ESTIMATES, estimates_table(verification.estimates), page_size=20,
+                        style_data={"whiteSpace": "normal", "height": "auto"}),
+            *([html.Ul([html.Li(caveat) for caveat in caveats], className="caveats")] if caveats else [])]
+
+
+def _sample_sentence(verification: RunVerification, settings: Settings) -> str:
+    """The headline sample: where it was drawn, how many sites were drawn and verified, and its allocation rule
+    (from the ledger's design, when the ledger holds it)."""
+    sample_id = verification.sample_id
+    entry = next((item for item in verification.section.get("samples") or []
+                  if isinstance(item, dict) and item.get("sample_id") == sample_id), {})
+    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id', '?')} ({entry.get('period', '?')}): "
+            f"{entry.get('n', '?')} sites drawn, {entry.get('n_verified', '?')} verified.")
+    try:
+        design = Ledger(settings.ledger).sample(sample_id)
+    except VerificationError:
+        return text + " Its design is not in this dashboard's ledger."
+    return f"{text} Strata: {', '.join(design.strata_by)}. Allocation: {design.allocation}"
+
+
+def threshold_section(verification: RunVerification) -> list:
+    """The precision, recall and F1 of each threshold on the verified sample, the run's and the best marked."""
+    report = verification.threshold
+    if report.empty:
+        note = f"Accuracy not measured: {NOT_IN_RUN}." if not verification.present else f"{NOT_YET}."
+        return [html.P(note, id=THRESHOLD_TEXT)]
+    return [html.P(threshold_sentence(report, verification.section.get("threshold") or {}), id=THRESHOLD_TEXT),
+            graph(THRESHOLD_CHART, threshold_figure(report))]
+
+
+def threshold_sentence(report: pd.DataFrame, summary: dict) -> str:
+    """The threshold report in one sentence (plus the report's own note from the manifest, if any)."""
+    current, best = report[report["current"]], report[report["best"]]
+    parts = []
+    if len(current):
+        row = current.iloc[0]
+        parts.append(f"At the run's threshold of {row['threshold']} % the verified sites give precision "
+                     f"{row['precision']:.0%}, recall {row['recall']:.0%}, F1 {row['f1']:.2f}.")
+    if len(best):
+        row = best.iloc[0]
+        parts.append("That is also the best F1 on this sample." if bool(row["current"]) else
+                     f"The best F1 on this sample ({row['f1']:.2f}) is at {row['threshold']} %.")
+    if isinstance(summary.get("message"), str):
+        parts.append(summary["message"])
+    return " ".join(parts)
+
+
+def threshold_figure(report: pd.DataFrame) -> dict:
+    traces = [{"type": "scatter", "mode": "lines+markers", "name": name, "x": values(report["threshold"]),
+               "y": values(report[column])} for column, name in (("precision", "Precision"), ("recall", "Recall"),
+                                                                  ("f1", "F1"))]
+    marks = [(report[report["current"]], "run's threshold", "dash"), (report[report["best"]], "best F1", "dot")]
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": t, "x1": t, "y0": 0, "y1": 1,
+               "line": {"dash": dash_style, "color": "#555"}}
+              for rows, _, dash_style in marks for t in values(rows["threshold"])]
+    notes = [{"x": t, "y": 1.02, "xref": "x", "yref": "paper", "text": label, "showarrow": False,
+              "yanchor": "bottom"} for rows, label, _ in marks for t in values(rows["threshold"])]
+    return figure(traces, shapes=shapes, annotations=notes, height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                  xaxis=axis("detection threshold (activity %)"), yaxis=axis("on the verified sample", range=[0, 1.05]),
+                  legend={"orientation": "h", "y": -0.25})
+
+
+def feedback_section(verification: RunVerification, access) -> html.Div:
+    if not verification.present:
+        return html.P(f"Nothing: {NOT_IN_RUN}.", id=FEEDBACK)
+    table = feedback_table(verification.feedback, access)
+    if table.empty:
+        return html.P("No verified site changed this run" + ("" if access.regional else f" in {access.country}")
+                      + ".", id=FEEDBACK)
+    return frame_table(FEEDBACK, table, style_data={"whiteSpace": "normal", "height": "auto"})
+
+
+# --- the ledger: visits and their entry --------------------------------------------------------------------
+
+def visits_section(settings: Settings, data: RunData) -> html.Div:
+    """The ledger's visits the user may see, newest first (read live: a visit just recorded is there)."""
+    try:
+        visits = ledger_visits(Ledger(settings.ledger), data, current_access())
+    except VerificationError as exc:
+        return html.P(str(exc), className="page-error")
+    if visits.empty:
+        return html.P("No visit recorded yet" + ("." if current_access().regional else " for your country."))
+    return frame_table(f"{VISITS}-table", visits_table(visits), page_size=10,
+                       style_data={"whiteSpace": "normal", "height": "auto"})
+
+
+def entry_user(settings: Settings) -> str:
+    """The login name of the request's user, who may record visits.
+
+    Raises
+    ------
+    AccessDenied
+        Logins are off (a visit must say who entered it), or the user's login lacks ``field_entry``.
+    """
+    auth = settings.dashboard.auth
+    if not auth.enabled:
+        raise AccessDenied(AUTH_OFF)
+    access = current_access()
+    user = auth.users.get(access.user or "")
+    if user is None or not user.field_entry:
+        raise AccessDenied(f"user {access.user!r} may not record field visits: ask the regional team to set "
+                           f"field_entry = true under [dashboard.auth.users.{access.user}], or send your forms to "
+                           "them for `mrumonitor verify import`.")
+    return access.user
+
+
+def entry_section(settings: Settings) -> html.Div:
+    """The entry form for a user allowed to record visits; why not, for the others."""
+    try:
+        entry_user(settings)
+    except AccessDenied as exc:
+        return html.P(str(exc), id=ENTRY, className="layer-note")
+    access = current_access()
+    where = "any site of the run" if access.regional else f"sites in {access.country} only"
+    inputs = {
+        "visit-outcome": dcc.Dropdown(id="visit-outcome", clearable=False,
+                                      options=[{"label": o.replace("_", " "), "value": o} for o in VISIT_OUTCOMES]),
+        "visit-commodity": dcc.Dropdown(id="visit-commodity", clearable=False, value="unknown",
+                                        options=[{"label": c, "value": c} for c in COMMODITIES_SEEN]),
+        "visit-notes": dcc.Textarea(id="visit-notes", style={"width": "100%"}),
+        "visit-lon": dcc.Input(id="visit-lon", type="number", step="any", min=-180, max=180),
+        "visit-lat": dcc.Input(id="visit-lat", type="number", step="any", min=-90, max=90),
+    }
+    fields = [html.Div(className="filter", children=[
+        html.Label(label, htmlFor=field_id), inputs.get(field_id) or dcc.Input(id=field_id, type="text")])
+        for field_id, (label, _) in FIELDS.items()]
+    return html.Div(id=ENTRY, children=[
+        html.P(f"Recorded in the verification ledger under your login; you may record visits at {where}. A visit "
+               "is never changed afterwards: a correction is a later visit.", className="layer-note"),
+        *fields, html.Button("Record the visit", id=SUBMIT, className="button", n_clicks=0),
+        html.Div(id=MESSAGE, role="status")])
+
+
+@dash.callback(Output(MESSAGE, "children"), Output(VISITS, "children"), Input(SUBMIT, "n_clicks"),
+               *[State(field_id, "value") for field_id in FIELDS], prevent_initial_call=True)
+def record_visit(n_clicks, *form_values):
+    """Record the form's visit in the ledger, after checking on the server everything the request claims: a
+    login with field_entry, a site of the run the user may see, the outcome, date and GPS point. A refusal says
+    why in words and writes nothing."""
+    if not n_clicks:
+        return dash.no_update, dash.no_update
+    settings = context.settings()
+    data = context.run_data()
+    form = VisitForm(**{name: value for (_, name), value in zip(FIELDS.values(), form_values)})
+    try:
+        user = entry_user(settings)
+        visit = checked_visit(form, data, current_access(), settings.verification.max_gps_km)
+        added = Ledger(settings.ledger).append_visits(visit, entered_by=user, source="dashboard").added
+    except MruError as exc:
+        return html.P(f"Not recorded: {exc}", className="error"), dash.no_update
+    row = added.iloc[0]
+    message = html.P(f"Recorded visit {row['visit_id']}: {row['site_id']} on {row['visited_on']:%Y-%m-%d}, "
+                     f"{row['outcome'].replace('_', ' ')}, entered by {user}. The next run takes it into account.",
+                     className="ok")
+    return message, visits_section(settings, data)
