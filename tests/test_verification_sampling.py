@@ -231,7 +231,12 @@ def test_a_run_without_places_names_no_town(run_dir):
 
 
 @pytest.mark.unit
-def test_a_run_without_sites_says_so(run_dir):
+@pytest.mark.hostile
+def test_a_run_without_sites_or_their_columns_says_so(run_dir):
+    sites = RunFolder(run_dir).layer("sites")
+    gpd.read_parquet(sites).drop(columns="commodity").to_parquet(sites)
+    with pytest.raises(VerificationError, match="the sites layer has no commodity column"):
+        drawn(run_dir)
     RunFolder(run_dir).layer("site_periods").unlink()
     with pytest.raises(VerificationError, match="has no site_periods layer"):
         drawn(run_dir)
@@ -292,3 +297,26 @@ def test_no_traceback_reaches_the_user_of_the_command(tmp_path):
     assert "raise --n to 13" in minima.stderr
     assert unknown_run.returncode == 2 and "Traceback" not in unknown_run.stderr + unknown_run.stdout
     assert RUN_ID in unknown_run.stderr  # the runs there are listed
+
+
+@pytest.mark.integration
+@pytest.mark.hostile
+def test_a_sample_the_ledger_refuses_leaves_no_field_sheets(tmp_path):
+    config = write_store_config(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8")
+                      + f'[verification]\nledger = "{tmp_path / "blocker" / "ledger.sqlite"}"\n', encoding="utf-8")
+    result = CliRunner().invoke(sample, ["--n", "20", "-o", str(tmp_path / "sheets"), "--config", str(config)])
+    assert result.exit_code == 2 and "the verification ledger cannot be opened" in result.output
+    assert list((tmp_path / "sheets").iterdir()) == []  # no team goes out with a sample the ledger does not know
+
+
+@pytest.mark.integration
+@pytest.mark.hostile
+def test_field_sheets_that_cannot_be_written_record_no_sample(tmp_path):
+    config = write_store_config(tmp_path)
+    (tmp_path / "sheets").write_text("a file, not a folder", encoding="utf-8")
+    result = CliRunner().invoke(sample, ["--n", "20", "-o", str(tmp_path / "sheets" / "round-1"), "--config",
+                                         str(config)])
+    assert result.exit_code == 2 and "cannot be written" in result.output
+    assert Ledger(load_settings(config).ledger).samples() == []

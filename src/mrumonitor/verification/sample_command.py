@@ -14,8 +14,9 @@ from rich.text import Text
 
 from mrumonitor.config import load_settings
 from mrumonitor.console import console, frame_table, out
-from mrumonitor.errors import MruError
-from mrumonitor.verification.design import STRATA_COLUMNS
+from mrumonitor.errors import MruError, VerificationError
+from mrumonitor.verification.design import STRATA_COLUMNS, SampleDesign
+from mrumonitor.verification.ledger import Ledger
 
 config_option = click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -73,7 +74,6 @@ def sample(config_file: Path | None, n: int, strata: str, seed: int | None, peri
     from mrumonitor.manifest import read_manifest
     from mrumonitor.store.runs import resolve_run
     from mrumonitor.verification.fieldsheets import write_field_sheets
-    from mrumonitor.verification.ledger import Ledger
     from mrumonitor.verification.sampling import draw_sample
 
     with user_errors():
@@ -81,18 +81,38 @@ def sample(config_file: Path | None, n: int, strata: str, seed: int | None, peri
         run_dir = resolve_run(settings.paths.store, run)
         manifest = read_manifest(run_dir)
         design = draw_sample(run_dir, manifest.get("run_id") or run_dir.name, n=n, strata_by=tuple(strata.split(",")),
-                             period=period, seed=seed, created_by=created_by or getpass.getuser(),
+                             period=period, seed=seed, created_by=created_by or session_user(),
                              min_per_stratum=min_per_stratum or settings.verification.min_per_stratum)
-        Ledger(settings.ledger).save_sample(design)
         files = write_field_sheets(design, out_dir, list(manifest.get("caveats") or []))
+        recorded(design, Ledger(settings.ledger), files)
     out.print(frame_table(f"Sample {design.sample_id} of run {design.run_id}, period {design.period}",
                           allocation_table(design.strata)))
-    out.print(design.allocation)
-    out.print(f"Recorded in the ledger {settings.ledger} (seed {design.seed}). Field sheets:")
+    out.print(design.allocation, markup=False)
+    out.print(f"Recorded in the ledger {settings.ledger} (seed {design.seed}). Field sheets:", markup=False)
     for path in files.values():
-        out.print(f"  {path}")
+        out.print(f"  {path}", markup=False)
     out.print(f"Next: `mrumonitor verify form --sample {design.sample_id} -o form.xlsx` makes the ODK/Kobo form; "
               "after the visits, `mrumonitor verify import EXPORT.csv` records what the teams found.")
+
+
+def session_user() -> str:
+    """The user of this session (who draws a sample when --by is not given)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        raise VerificationError("cannot tell who draws the sample (this session has no user name): give "
+                                "--by NAME.") from None
+
+
+def recorded(design: SampleDesign, ledger: Ledger, sheets: dict[str, Path]) -> None:
+    """Record `design` in `ledger`; when the ledger refuses it, remove its field sheets (a team must never go out
+    with a sample the ledger does not know: its visits could not be estimated from)."""
+    try:
+        ledger.save_sample(design)
+    except MruError:
+        for path in sheets.values():
+            path.unlink(missing_ok=True)
+        raise
 
 
 def allocation_table(strata: pd.DataFrame) -> pd.DataFrame:

@@ -167,8 +167,9 @@ def _population(folder: RunFolder, period: str | None,
                 strata_by: tuple[str, ...]) -> tuple[str, gpd.GeoDataFrame, int]:
     """The period sampled, its sites (stratum, registration, licence_id, area_ha, country, commodity,
     in_border_zone, footprint; sorted by site_id) and how many verified_not_mining sites were left out."""
-    periods = _read(folder, "site_periods")
-    sites = _read(folder, "sites")[["site_id", "country", "commodity"]]
+    periods = _read(folder, "site_periods", ("site_id", "period", "registration", "licence_id", "area_ha",
+                                             "in_border_zone"))
+    sites = _read(folder, "sites", ("site_id", "country", "commodity"))[["site_id", "country", "commodity"]]
     seen = _periods_in_order(folder, periods["period"])
     if not seen:
         raise VerificationError(f"run {folder.name} has no site in any period: there is nothing to sample.")
@@ -269,13 +270,19 @@ def _nearest_crossing(points: gpd.GeoSeries, posts: gpd.GeoDataFrame) -> np.ndar
             + np.char.mod("%.1f", km).astype(object) + " km")
 
 
-def _read(folder: RunFolder, name: str) -> gpd.GeoDataFrame:
-    """A vector layer of the run, refused with a message when it is missing or unreadable."""
+def _read(folder: RunFolder, name: str, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """A vector layer of the run, refused with a message when it is missing, unreadable or lacks `columns`."""
     path = folder.layer(name)
+    fix = "Publish a run with analysed sites (`mrumonitor run`) and sample that one."
     if not path.is_file():
         raise VerificationError(f"run {folder.name} has no {name} layer ({path}): it holds no analysed sites to "
-                                "sample. Publish a run with sites (`mrumonitor run`) and sample that one.")
-    return _read_file(path, name)
+                                f"sample. {fix}")
+    frame = _read_file(path, name)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise VerificationError(f"{path}: the {name} layer has no {', '.join(missing)} column (a run made before "
+                                f"it was published, or not analysed). {fix}")
+    return frame
 
 
 def _reference(folder: RunFolder, name: str, crs) -> gpd.GeoDataFrame:
