@@ -143,7 +143,7 @@ def _largest_remainder(count: int, weights: np.ndarray, room: np.ndarray) -> np.
     """`count` sites shared among the strata with `room` in proportion to `weights` (their site counts where
     none of them has any weight), by largest remainder, none given more than its room."""
     open_ = room > 0
-    weights = np.where(open_, weights, 0.0)
+    weights = np.where(open_, np.nan_to_num(weights), 0.0)
     if weights.sum() <= 0:
         weights = open_.astype(float) * room
     quota = count * weights / weights.sum()
