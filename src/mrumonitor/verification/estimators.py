@@ -89,12 +89,17 @@ def stratified_totals(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str 
     by = [by] if isinstance(by, str) else list(by)
     if not by:
         units, by = units.assign(_group="all"), ["_group"]
-    terms = _stratum_terms(units, strata, y, x, by)
-    wide = terms.unstack("stratum").reindex(columns=pd.MultiIndex.from_product([terms.columns, strata.index]))
-    value = wide["total"].sum(axis=1, min_count=len(strata), skipna=False)
-    variance = wide["variance"].sum(axis=1, skipna=False)
-    return pd.DataFrame({"value": value, "se": np.sqrt(variance),
-                         "n": wide["n"].sum(axis=1).astype("int64")})
+    cells, n, total, variance = _stratum_terms(units, strata, y, x, by)
+    codes, groups = (cells.droplevel("stratum") if len(by) > 1 else cells.get_level_values(by[0])).factorize()
+    size = np.bincount(codes, minlength=len(groups))
+    unknown = np.bincount(codes, np.isnan(total) | np.isnan(variance), minlength=len(groups))
+    known = (size == len(strata)) & (unknown == 0)
+    value = np.bincount(codes, np.nan_to_num(total), minlength=len(groups))
+    spread = np.sqrt(np.bincount(codes, np.nan_to_num(variance), minlength=len(groups)))
+    frame = pd.DataFrame({"value": np.where(known, value, np.nan), "se": np.where(known, spread, np.nan),
+                          "n": np.bincount(codes, n, minlength=len(groups)).astype("int64")},
+                         index=groups.set_names(by if len(by) > 1 else by[0]))
+    return frame.sort_index()
 
 
 def stratified_total(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str = "x") -> Estimate:
@@ -125,18 +130,22 @@ def stratified_ratio(units: pd.DataFrame, strata: pd.DataFrame, numerator: str, 
     return Estimate(ratio, spread.se / bottom.value, top.n, (0.0, 1.0))
 
 
-def _stratum_terms(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str, by: list[str]) -> pd.DataFrame:
-    """Per (`by` group, stratum): n, the stratum's estimated total X_h R̂_h and its variance."""
-    keys = [*by, "stratum"]
-    groups = units.groupby(keys, observed=True, sort=True)
-    x_mean, y_mean = groups[x].transform("mean"), groups[y].transform("mean")
-    residual = units[y] - y_mean / x_mean * units[x]
-    terms = pd.DataFrame({"n": groups.size(), "x_mean": groups[x].mean(), "y_mean": groups[y].mean(),
-                          "s2": residual.groupby([units[key] for key in keys], observed=True, sort=True).var(ddof=1)})
-    stratum = terms.index.get_level_values("stratum")
-    mapped = strata["mapped"].reindex(stratum).astype("float64").to_numpy()
-    population = strata["population"] if "population" in strata else pd.Series(np.nan, strata.index)
-    fpc = (1.0 - terms["n"] / population.reindex(stratum).astype("float64").to_numpy()).fillna(1.0)
-    variance = mapped**2 * fpc * terms["s2"] / (terms["n"] * terms["x_mean"] ** 2)
-    return pd.DataFrame({"n": terms["n"], "total": mapped * terms["y_mean"] / terms["x_mean"],
-                         "variance": variance.mask(fpc <= 0, 0.0)})
+def _stratum_terms(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str,
+                   by: list[str]) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """The (`by` group, stratum) cells of `units`, and per cell: n, the estimated total X_h R̂_h, its variance."""
+    codes, cells = pd.MultiIndex.from_frame(units[[*by, "stratum"]]).factorize()
+    cells = cells.set_names([*by, "stratum"])
+    count = np.bincount(codes, minlength=len(cells)).astype("float64")
+    xs, ys = units[x].to_numpy("float64"), units[y].to_numpy("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_mean = np.bincount(codes, xs, minlength=len(cells)) / count
+        ratio = np.bincount(codes, ys, minlength=len(cells)) / count / x_mean
+        residual = ys - ratio[codes] * xs
+        centred = residual - (np.bincount(codes, residual, minlength=len(cells)) / count)[codes]
+        s2 = np.bincount(codes, centred**2, minlength=len(cells)) / (count - 1)
+        stratum = cells.get_level_values("stratum")
+        mapped = strata["mapped"].reindex(stratum).astype("float64").to_numpy()
+        population = strata["population"] if "population" in strata else pd.Series(np.nan, strata.index)
+        fpc = np.nan_to_num(1.0 - count / population.reindex(stratum).astype("float64").to_numpy(), nan=1.0)
+        variance = np.where(fpc <= 0, 0.0, mapped**2 * fpc * s2 / (count * x_mean**2))
+    return cells, count, mapped * ratio, variance
