@@ -118,5 +118,5 @@ def _print_report(report: ImportReport) -> None:
         out.print(frame_table(f"Rejected rows (first {len(shown)} of {len(report.rejected)}; all are kept in the "
                               "ledger's rejected rows)", shown.rename(columns={"detail": "what to fix"})))
     if len(report.revisited):
-        out.print("visited more than once (every visit is kept; the latest conclusive one counts): "
-                  + ", ".join(f"{escape(site)} ({visits})" for site, visits in report.revisited.itertuples(index=False)))
+        sites = ", ".join(f"{escape(site)} ({visits})" for site, visits in report.revisited.itertuples(index=False))
+        out.print(f"visited more than once (every visit is kept; the latest conclusive one counts): {sites}")

@@ -399,9 +399,10 @@ def _dates(text: pd.Series) -> pd.Series:
 
 def _coordinate_text(fields: pd.DataFrame, take) -> tuple[pd.Series, pd.Series]:
     """Latitude and longitude text of each row, from the first export shape that has them."""
-    kobo_point = take("location").str.split(r"\s+", n=2, expand=True).reindex(columns=[0, 1]).fillna("")
+    kobo_point = pd.DataFrame([(words + ["", ""])[:2] for words in take("location").str.split()],
+                              index=fields.index, columns=["lat", "lon"], dtype=object)
     candidates = [(take("location-Latitude"), take("location-Longitude")),
-                  (take("_location_latitude"), take("_location_longitude")), (kobo_point[0], kobo_point[1]),
+                  (take("_location_latitude"), take("_location_longitude")), (kobo_point["lat"], kobo_point["lon"]),
                   (take("_geometry_latitude"), take("_geometry_longitude"))]
     lat, lon = (pd.Series("", index=fields.index) for _ in range(2))
     for lat_other, lon_other in candidates:
@@ -457,8 +458,8 @@ def _check_sites(visits: pd.DataFrame, attributes: pd.Series, sites: gpd.GeoData
     site = visits["site_id"]
     known = site.isin(sites.index)
     located = (visits["lon"].notna() & visits["lat"].notna()).to_numpy()
-    points = gpd.GeoSeries(np.where(located, gpd.points_from_xy(visits["lon"].fillna(0), visits["lat"].fillna(0)), None),
-                           crs="EPSG:4326").to_crs(sites.crs)
+    points = gpd.points_from_xy(visits["lon"].fillna(0), visits["lat"].fillna(0))
+    points = gpd.GeoSeries(np.where(located, points, None), crs="EPSG:4326").to_crs(sites.crs)
     km = pd.Series(shapely.distance(points.to_numpy(), sites.geometry.reindex(site).to_numpy()) / 1000,
                    index=visits.index)
     far = known & (km > max_km)
@@ -467,7 +468,8 @@ def _check_sites(visits: pd.DataFrame, attributes: pd.Series, sites: gpd.GeoData
     reason[~known], reason[far] = "unknown_site", "gps_far_from_site"
     detail[~known] = ("site " + site[~known] + f" is not a site of run {run_id}: check the id against the sample's "
                       "list (a site typed in as 'another site' must be one the map shows); " + _RESUBMIT)
-    detail[far] = ("the GPS point is " + km[far].map("{:.1f}".format) + " km from the footprint of site " + site[far]
+    distance = km[far].map("{:.1f}".format).astype("string")
+    detail[far] = ("the GPS point is " + distance + " km from the footprint of site " + site[far]
                    + f" (at most {max_km:g} km, [verification] max_gps_km): check the site id, or take the point at "
                    "the site; " + _RESUBMIT)
     rejected = pd.DataFrame({"row": visits["row"], "visit_id": visits["visit_id"], "site_id": site, "reason": reason,

@@ -31,8 +31,8 @@ LANGUAGES = ("English (en)", "Français (fr)")
 #: The choice of the site list for a site the team found that is not on it (then `site_other` holds its id).
 OTHER_SITE = "other"
 
-#: Choice labels (English, French) of the outcomes (`VISIT_OUTCOMES`) and the commodities seen (`COMMODITIES_SEEN`); submissions exported with labels
-#: instead of names are read back through them.
+#: Choice labels (English, French) of the outcomes (`VISIT_OUTCOMES`) and the commodities seen
+#: (`COMMODITIES_SEEN`); submissions exported with labels instead of names are read back through them.
 OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "active_mining": ("Active mining", "Exploitation active"),
     "inactive_mining": ("Inactive (abandoned) mining", "Exploitation inactive (abandonnée)"),
