@@ -215,6 +215,8 @@ def test_a_kobo_csv_with_semicolons_groups_and_french_labels(config, tmp_path):
         kobo_row("0f4c-3", "Un autre site, absent de la liste", "Exploitation sous licence", "Diamant", "",
                  **{"grp_site/site_other": "GIN-000004", "licence_seen": "GIN/PEA/2019/0042"}),
         kobo_row("0f4c-4", "SLE-000001", "Exploitation fermée", "Or", ""),
+        kobo_row("0f4c-5", "SLE-000001", "Exploitation active", "Or", "",
+                 _validation_status="validation_status_not_approved"),
     ], delimiter=";")
 
     result = import_file(config, export)
@@ -227,7 +229,7 @@ def test_a_kobo_csv_with_semicolons_groups_and_french_labels(config, tmp_path):
     assert visits["commodity_seen"].tolist() == ["gold", "none", "diamond"]
     assert visits["licence_seen"].tolist()[2] == "GIN/PEA/2019/0042"
     assert (visits["lat"].round(2).tolist()[:2], visits["lon"].round(2).tolist()[:2]) == ([8.7, 8.7], [-11.1, -11.0])
-    assert ledger_of(config).rejected()["reason"].tolist() == ["bad_outcome"]
+    assert ledger_of(config).rejected()["reason"].tolist() == ["bad_outcome", "rejected_in_review"]
 
 
 @pytest.mark.unit

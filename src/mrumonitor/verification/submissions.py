@@ -12,8 +12,8 @@ The export shapes read (the form's field names, in any group):
   ``SubmitterName``, ``ReviewState`` (a submission a reviewer marked ``rejected`` is refused);
 - KoboToolbox CSV (``,`` or ``;`` separated: the header line tells) and XLSX (the first sheet): group prefixes
   joined with ``/``, the geopoint as one ``"lat lon alt acc"`` column and as ``_location_latitude`` /
-  ``_location_longitude``, plus ``_uuid``, ``_submission_time``, ``_id``. Choices may come as labels (English or
-  French) instead of names;
+  ``_location_longitude``, plus ``_uuid``, ``_submission_time``, ``_id``, ``_validation_status`` (a submission
+  marked not approved is refused). Choices may come as labels (English or French) instead of names;
 - GeoJSON (both servers): a Point per submission, the fields as properties (nested groups or ``/`` names).
 
 A visit's id is its submission's ``instanceID`` (``uuid:...``; Kobo's ``_uuid`` gets the same prefix, so both
@@ -76,6 +76,8 @@ _DELIMITERS = (",", ";", "\t")
 _XLSX_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError,
                 ParseError)
 _GEOPOINT_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
+#: KoboToolbox's validation status of a submission a reviewer refused, as a name and as its label.
+_NOT_APPROVED = ("validation_status_not_approved", "not approved")
 _PHOTOS = ("photo_1", "photo_2", "photo_3")
 
 
@@ -125,7 +127,8 @@ def read_submissions(path: str | Path) -> Submissions:
 
     Rows are refused (`Submissions.rejected`, reason code and the fix in words) for: missing_site_id, bad_date
     (not a date, in the future, before 2000), bad_outcome, bad_commodity, missing_team, bad_gps (not a
-    coordinate), rejected_in_review (ODK Central's review state). `import_submissions` checks the sites.
+    coordinate), rejected_in_review (ODK Central's review state
+    or KoboToolbox's validation status). `import_submissions` checks the sites.
 
     Raises
     ------
@@ -344,9 +347,10 @@ def _visits(fields: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     gps_given = (lat_text != "") | (lon_text != "")
     bad_gps = gps_given & ~(lat.between(-90, 90) & lon.between(-180, 180))
     checks = [
-        (take("ReviewState").str.lower() == "rejected", "rejected_in_review",
-         lambda i: "a reviewer marked this submission rejected in ODK Central: approve it there (or record a new "
-                   "visit) if it should count."),
+        (take("ReviewState").str.casefold().eq("rejected") | take("_validation_status").str.casefold().isin(
+            _NOT_APPROVED), "rejected_in_review",
+         lambda i: "a reviewer marked this submission rejected (ODK Central) or not approved (KoboToolbox): approve "
+                   "it there (or record a new visit) if it should count, export again and import the file again."),
         (visits["site_id"] == "", "missing_site_id",
          lambda i: "no site id (site_id is empty, or 'other' without site_other): fill in the id of the site "
                    f"visited; {_RESUBMIT}"),
