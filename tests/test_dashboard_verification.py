@@ -25,6 +25,7 @@ from conftest import (
     running_server,
     with_auth,
 )
+from selenium.webdriver.common.by import By
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import REGIONAL, Access
@@ -294,6 +295,15 @@ def test_checked_visit_refuses_an_agency_at_another_countrys_site(verified):
 # ---------------------------------------------------------------------------------------------------------
 # Headless Chromium.
 
+def choose(duo, selector: str, label: str) -> None:
+    """Pick `label` in the dropdown `selector` (scrolled into view first; its menu waited for)."""
+    dropdown = duo.find_element(selector)
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", dropdown)
+    dropdown.click()
+    option = duo.wait_for_element(".dash-dropdown-options", timeout=10)
+    next(item for item in option.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option") if item.text == label).click()
+
+
 @pytest.mark.browser
 def test_browser_records_a_visit_and_sees_the_accuracy(dash_br, verified, secret_key):
     settings = field_users(verified)
@@ -307,7 +317,7 @@ def test_browser_records_a_visit_and_sees_the_accuracy(dash_br, verified, secret
         dash_br.wait_for_element("#visit-site", timeout=30).send_keys(site["site_id"])
         dash_br.find_element("#visit-date").send_keys("2026-03-14")
         dash_br.find_element("#visit-team").send_keys("Team Kono")
-        dash_br.select_dcc_dropdown("#visit-outcome", value="inactive mining")
+        choose(dash_br, "#visit-outcome", "inactive mining")
         dash_br.find_element("#visit-lon").send_keys(f"{site['lon']:.6f}")
         dash_br.find_element("#visit-lat").send_keys(f"{site['lat']:.6f}")
         dash_br.find_element("#visit-submit").click()

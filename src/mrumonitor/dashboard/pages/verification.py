@@ -92,19 +92,30 @@ def estimates_section(verification: RunVerification, settings: Settings) -> list
                        "find, and the next run measures the map's accuracy.", id=ESTIMATES)]
     caveats = [caveat for caveat in verification.section.get("caveats", []) if isinstance(caveat, str)]
     return [html.P(_sample_sentence(verification, settings), id=SAMPLE),
-            frame_table(ESTIMATES, estimates_table(verification.estimates), page_size=20,
+            frame_table(ESTIMATES, _one_sample_shown(estimates_table(verification.estimates)), page_size=20,
                         style_data={"whiteSpace": "normal", "height": "auto"}),
             *([html.Ul([html.Li(caveat) for caveat in caveats], className="caveats")] if caveats else [])]
+
+
+def _one_sample_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The estimates table without its sample and period columns when it holds one sample (the sentence above
+    it names them)."""
+    if table["Sample"].nunique() > 1:
+        return table
+    return table.drop(columns=["Sample", "Map period"])
 
 
 def _sample_sentence(verification: RunVerification, settings: Settings) -> str:
     """The headline sample: where it was drawn, how many sites were drawn and verified, and its allocation rule
     (from the ledger's design, when the ledger holds it)."""
     sample_id = verification.sample_id
+    rows = verification.estimates[verification.estimates["sample_id"] == sample_id]
+    first = rows.iloc[0] if len(rows) else {}
     entry = next((item for item in verification.section.get("samples") or []
                   if isinstance(item, dict) and item.get("sample_id") == sample_id), {})
-    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id', '?')} ({entry.get('period', '?')}): "
-            f"{entry.get('n', '?')} sites drawn, {entry.get('n_verified', '?')} verified.")
+    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id') or first.get('sample_run', '?')} "
+            f"({entry.get('period') or first.get('period', '?')}): {entry.get('n', first.get('n_sampled', '?'))} "
+            f"sites drawn, {entry.get('n_verified', first.get('n_verified', '?'))} verified.")
     try:
         design = Ledger(settings.ledger).sample(sample_id)
     except VerificationError:
@@ -215,8 +226,10 @@ def entry_section(settings: Settings) -> html.Div:
         "visit-lon": dcc.Input(id="visit-lon", type="number", step="any", min=-180, max=180),
         "visit-lat": dcc.Input(id="visit-lat", type="number", step="any", min=-90, max=90),
     }
+    # (a component without children is falsy: `inputs.get(id) or ...` would never take it)
     fields = [html.Div(className="filter", children=[
-        html.Label(label, htmlFor=field_id), inputs.get(field_id) or dcc.Input(id=field_id, type="text")])
+        html.Label(label, htmlFor=field_id),
+        inputs[field_id] if field_id in inputs else dcc.Input(id=field_id, type="text")])
         for field_id, (label, _) in FIELDS.items()]
     return html.Div(id=ENTRY, children=[
         html.P(f"Recorded in the verification ledger under your login; you may record visits at {where}. A visit "
