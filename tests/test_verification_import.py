@@ -342,6 +342,13 @@ def test_files_over_the_size_and_row_caps_are_refused(config, tmp_path, monkeypa
     assert "holds more than 3 rows" in said(import_file(config, export))
     monkeypatch.setattr(submissions, "MAX_BYTES", 1000)
     assert "an export is read up to 0 MB" in said(import_file(config, export))
+    book = Workbook()
+    book.active.append(["site_id", "notes"])
+    book.active.append(["SLE-000001", "x" * 30_000])
+    book.save(tmp_path / "big.xlsx")
+    monkeypatch.setattr(submissions, "MAX_BYTES", 10**6)
+    monkeypatch.setattr(submissions, "MAX_XLSX_UNPACKED_BYTES", 20_000)
+    assert "would unpack to 0 MB (at most 0 MB are read)" in said(import_file(config, tmp_path / "big.xlsx"))
     assert not load_settings(config).ledger.exists()
 
 

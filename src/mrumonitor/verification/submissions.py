@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 #: Limits on an export: far above a field campaign (a few hundred visits), far below what would exhaust memory.
 MAX_BYTES = 50 * 1024**2
 MAX_ROWS = 100_000
+#: What the parts of an XLSX export may expand to (a workbook is a zip: small on disk, large unpacked).
+MAX_XLSX_UNPACKED_BYTES = 500 * 1024**2
 
 #: The columns of `Submissions.visits` (the ledger adds who entered them, when and from where) and `.rejected`.
 SUBMISSION_COLUMNS = {**{name: kind for name, kind in VISIT_COLUMNS.items()
@@ -127,8 +129,8 @@ def read_submissions(path: str | Path) -> Submissions:
 
     Rows are refused (`Submissions.rejected`, reason code and the fix in words) for: missing_site_id, bad_date
     (not a date, in the future, before 2000), bad_outcome, bad_commodity, missing_team, bad_gps (not a
-    coordinate), rejected_in_review (ODK Central's review state
-    or KoboToolbox's validation status). `import_submissions` checks the sites.
+    coordinate), rejected_in_review (ODK Central's review state or KoboToolbox's validation status).
+    `import_submissions` checks the sites.
 
     Raises
     ------
@@ -230,7 +232,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
-    check_zip(path)
+    unpacked = sum(member.file_size for member in check_zip(path))
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise InputFileError(path, f"would unpack to {unpacked / 1024**2:,.0f} MB (at most "
+                                   f"{MAX_XLSX_UNPACKED_BYTES // 1024**2} MB are read).",
+                             "export the submissions in parts, or as CSV.")
     try:
         book = load_workbook(path, read_only=True, data_only=False)
         try:
