@@ -147,6 +147,10 @@ def test_too_few_verified_sites_show_no_number_and_say_how_many_more():
     one_short = sample_estimates(design(), visits({k: v for k, v in FOUND.items() if k != "a2"}), SETTINGS)
     assert pick(one_short, "overall", "overall", "user_accuracy")["message"] == (
         "needs 1 more verified site in no_licence|GIN (2 verified, 3 needed)")
+    two_strata = sample_estimates(design(), visits({"a1": "active_mining", "b1": "active_mining"}), SETTINGS)
+    assert pick(two_strata, "overall", "overall", "mined_area_ha")["message"] == (
+        "needs 3 more verified sites: 2 in no_licence|GIN (1 verified, 3 needed), 1 in registered|GIN (1 verified, "
+        "2 needed)")
 
 
 def test_visits_to_sites_that_were_not_drawn_never_enter_an_estimate(estimates):

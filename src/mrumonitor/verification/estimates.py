@@ -195,9 +195,16 @@ def _shortfall(drawn: pd.DataFrame, strata: pd.DataFrame, min_verified: int) -> 
     verified = drawn[drawn["verified"]].groupby("stratum", observed=True).size()
     verified = verified.reindex(strata.index, fill_value=0).to_numpy()
     needed = np.minimum(min_verified, strata["population"].to_numpy())
-    return "; ".join(f"needs {need - have} more verified site{'s' if need - have > 1 else ''} in {name} "
-                     f"({have} verified, {need} needed)"
-                     for name, have, need in zip(strata.index, verified, needed) if have < need)
+    lacking = [(name, have, need) for name, have, need in zip(strata.index, verified, needed) if have < need]
+    if not lacking:
+        return ""
+    missing = sum(need - have for _, have, need in lacking)
+    sites = f"{missing} more verified site{'s' if missing > 1 else ''}"
+    if len(lacking) == 1:
+        name, have, need = lacking[0]
+        return f"needs {sites} in {name} ({have} verified, {need} needed)"
+    return f"needs {sites}: " + ", ".join(f"{need - have} in {name} ({have} verified, {need} needed)"
+                                          for name, have, need in lacking)
 
 
 def _caveats(drawn: pd.DataFrame) -> str:
