@@ -30,6 +30,7 @@ from selenium.webdriver.common.by import By
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.app import create_app
+from mrumonitor.dashboard.components import CLASS_LABELS, legend
 from mrumonitor.dashboard.run import load_run
 from mrumonitor.dashboard.verification_data import (
     NOT_YET,
@@ -39,11 +40,13 @@ from mrumonitor.dashboard.verification_data import (
     checked_visit,
     estimates_table,
     feedback_table,
+    ledger_visits,
 )
 from mrumonitor.errors import AccessDenied, VerificationError
 from mrumonitor.runfolder import RunFolder
-from mrumonitor.schema import ESTIMATE_COLUMNS, FEEDBACK_COLUMNS, THRESHOLD_COLUMNS
+from mrumonitor.schema import ESTIMATE_COLUMNS, FEEDBACK_COLUMNS, NOT_MINING_CLASS, THRESHOLD_COLUMNS
 from mrumonitor.store.runs import read_manifest, resolve_run
+from mrumonitor.verification.design import UNIT_COLUMNS, SampleDesign
 from mrumonitor.verification.ledger import Ledger
 
 SAMPLE = "S20260601T100000Z-test"
@@ -52,6 +55,18 @@ SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 OK_LINE = ("Field-checked: 1,234 ha (95 % CI 1,100–1,370) · precision 88 % ± 7 · 58 sites verified, "
            f"sample {SAMPLE}, 2026H1")
 TOO_FEW = "Not enough verified sites yet: needs 3 more in no_licence|GIN"
+SYNTHETIC_CAVEAT = "The verified sample is SYNTHETIC: made up by the test, no team went there."
+ALLOCATION = "proportional to the sites of each stratum, at least 5 per stratum"
+
+
+def design() -> SampleDesign:
+    """The design of the sample `SAMPLE` (one stratum, no unit: the page shows only its words)."""
+    strata = pd.DataFrame({"stratum": ["no_licence"], "population": [100], "mapped_ha": [1500.0], "allocated": [60],
+                           "registration": ["no_licence"]})
+    units = pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in UNIT_COLUMNS.items()})
+    return SampleDesign(sample_id=SAMPLE, run_id="R-sample", period="2026H1", strata_by=("registration",), n=60,
+                        seed=7, min_per_stratum=5, allocation=ALLOCATION, created="2026-06-01T10:00:00Z",
+                        created_by="kp_team", strata=strata, units=units)
 
 
 def estimates(period: str = "2026H1", mined_status: str = "ok") -> pd.DataFrame:
@@ -114,6 +129,12 @@ def test_estimates_table_is_readable():
 
 
 @pytest.mark.unit
+def test_legend_and_filter_name_the_not_mining_class_readably():
+    assert "verified not mining (field-checked false positive)" in str(legend())
+    assert "verified_not_mining" not in CLASS_LABELS[NOT_MINING_CLASS]
+
+
+@pytest.mark.unit
 def test_feedback_is_cut_to_the_agencys_country():
     feedback = pd.DataFrame({"site_id": ["A", "B", "C"], "country": ["SLE", "GIN", None], "period": "2026H1",
                              "visit_id": "v", "outcome": "not_mining", "effect": "excluded_false_positive",
@@ -147,6 +168,7 @@ def add_verification(run_dir, sites: pd.DataFrame) -> None:
         folder.layer("verification_feedback"))
     for name in ("verification_estimates", "threshold_report", "verification_feedback"):
         manifest["layers"][name] = {"path": folder.relative(folder.layer(name)), "kind": "table", "title": name}
+    manifest["caveats"] = [*manifest.get("caveats", []), SYNTHETIC_CAVEAT]
     manifest["verification"] = {"ledger": None, "feedback": {"excluded_false_positive": 4},
                                 "samples": [{"sample_id": SAMPLE, "run_id": "R-sample", "period": "2026H1", "n": 60,
                                              "n_verified": 58, "headline": {}}]}
@@ -160,6 +182,7 @@ def verified(demo_settings, tmp_path_factory) -> Settings:
     store = shutil.copytree(demo_settings.paths.store, folder / "layers", ignore=shutil.ignore_patterns("verification"))
     run_dir = resolve_run(store)
     add_verification(run_dir, pd.read_parquet(RunFolder(run_dir).layer("sites")))
+    Ledger(folder / "ledger.sqlite").save_sample(design())
     return demo_settings.model_copy(update={
         "paths": demo_settings.paths.model_copy(update={"store": store, "work": folder / "work"}),
         "verification": demo_settings.verification.model_copy(update={"ledger": folder / "ledger.sqlite"})})
@@ -196,7 +219,8 @@ def test_overview_callback_and_page_on_a_run_with_verification(verified):
         assert "not of the filters chosen" in earlier
         layout = str(page.layout())
     for text in ("Detection precision", SAMPLE, "1,234 ha", TOO_FEW, "excluded false positive", "best F1",
-                 "turn on logins to record field visits"):
+                 "turn on logins to record field visits", f"Allocation: {ALLOCATION}", SYNTHETIC_CAVEAT,
+                 "No visit recorded yet"):
         assert text in layout, text
 
 
@@ -279,7 +303,7 @@ def test_entry_is_checked_on_the_server_for_each_role(verified, secret_key):
 
 
 @pytest.mark.demo
-def test_checked_visit_refuses_an_agency_at_another_countrys_site(verified):
+def test_checked_visit_refuses_an_agency_at_another_countrys_site_and_lists_visits_by_role(verified, tmp_path):
     data = load_run(verified)
     gin = site_of(verified, "GIN")
     form = VisitForm(site_id=gin["site_id"], visited_on="2026-03-14", team="A", outcome="not_mining",
@@ -288,8 +312,16 @@ def test_checked_visit_refuses_an_agency_at_another_countrys_site(verified):
         checked_visit(form, data, SLE_AGENCY, 2.0)
     with pytest.raises(VerificationError, match="is a path"):
         checked_visit(form, data, REGIONAL, 2.0)
-    row = checked_visit(VisitForm(**{**form.__dict__, "photos": ""}), data, REGIONAL, 2.0).iloc[0]
+    visit = checked_visit(VisitForm(**{**form.__dict__, "photos": ""}), data, REGIONAL, 2.0)
+    row = visit.iloc[0]
     assert row["commodity_seen"] == "unknown" and row["country"] == "GIN" and np.isnan(row["lon"])
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    sle = checked_visit(VisitForm(**{**form.__dict__, "site_id": site_of(verified, "SLE")["site_id"],
+                                     "visited_on": "2026-01-02", "photos": ""}), data, SLE_AGENCY, 2.0)
+    ledger.append_visits(pd.concat([visit, sle]), entered_by="kp_team", source="import odk.csv")
+    newest_first = [gin["site_id"], sle["site_id"].iloc[0]]
+    assert ledger_visits(ledger, data, REGIONAL)["site_id"].tolist() == newest_first
+    assert ledger_visits(ledger, data, SLE_AGENCY)["site_id"].tolist() == newest_first[1:]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -109,6 +109,15 @@ def read_verification(run_dir, manifest: dict[str, Any]) -> RunVerification:
                            feedback=table("verification_feedback", FEEDBACK_COLUMNS))
 
 
+def verification_caveats(manifest: dict[str, Any], section: dict[str, Any]) -> list[str]:
+    """The caveats that concern field verification: the run's that speak of it (a SYNTHETIC verified sample, a
+    sample drawn on another run...) and any the verification section lists."""
+    run = [caveat for caveat in manifest.get("caveats") or [] if isinstance(caveat, str)
+           and re.search(r"verif|field check|sample", caveat, re.IGNORECASE)]
+    own = [caveat for caveat in section.get("caveats") or [] if isinstance(caveat, str)]
+    return list(dict.fromkeys(run + own))
+
+
 # --- the KPI lines -----------------------------------------------------------------------------------------
 
 def accuracy_lines(verification: RunVerification, period: str, whole_map: bool = True) -> dict[str, str]:

@@ -29,6 +29,7 @@ from mrumonitor.dashboard.verification_data import (
     feedback_table,
     ledger_visits,
     run_verification,
+    verification_caveats,
     visits_table,
 )
 from mrumonitor.errors import AccessDenied, MruError, VerificationError
@@ -69,7 +70,7 @@ def layout(view, **_query):
         page_header(view, "What field teams found at a stratified random sample of the run's sites, and what it "
                           "says of the map's accuracy and areas (Olofsson et al. 2014)."),
         html.Div(className="card", children=[html.H2("Accuracy and area estimates"),
-                                             *estimates_section(verification, settings)]),
+                                             *estimates_section(verification, settings, data.manifest)]),
         html.Div(className="card", children=[html.H2("Which detection threshold does best on the verified sample"),
                                              *threshold_section(verification)]),
         html.Div(className="card", children=[html.H2("What the visits changed in this run"),
@@ -83,14 +84,15 @@ def layout(view, **_query):
 
 # --- what the run measured ---------------------------------------------------------------------------------
 
-def estimates_section(verification: RunVerification, settings: Settings) -> list:
-    """The estimates table with the sample's design in words, or why there is none."""
+def estimates_section(verification: RunVerification, settings: Settings, manifest: dict) -> list:
+    """The estimates table with the sample's design in words and the caveats of field verification, or why
+    there is none."""
     if not verification.present:
         return [html.P(f"Accuracy not measured: {NOT_IN_RUN}.", id=ESTIMATES)]
     if verification.estimates.empty:
         return [html.P(f"{NOT_YET}. Draw a sample with `mrumonitor verify sample`, send teams, record what they "
                        "find, and the next run measures the map's accuracy.", id=ESTIMATES)]
-    caveats = [caveat for caveat in verification.section.get("caveats", []) if isinstance(caveat, str)]
+    caveats = verification_caveats(manifest, verification.section)
     return [html.P(_sample_sentence(verification, settings), id=SAMPLE),
             frame_table(ESTIMATES, _one_sample_shown(estimates_table(verification.estimates)), page_size=20,
                         style_data={"whiteSpace": "normal", "height": "auto"}),
