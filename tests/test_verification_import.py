@@ -267,7 +267,8 @@ def test_geojson_exports_of_odk_central_and_kobo(config, tmp_path):
     kobo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-10.05, 9.5]},
          "properties": {"grp/site_id": "GIN-000004", "visit_date": "2026-11-22", "team": "T2",
-                        "outcome": "Exploitation active", "commodity_seen": "Or", "_uuid": "k1", "_id": 9}}]}
+                        "outcome": "Exploitation active", "commodity_seen": "Or", "_uuid": "k1", "_id": 9,
+                        "_location_latitude": float("nan")}}]}
     (tmp_path / "central.geojson").write_text(json.dumps(central), encoding="utf-8")
     (tmp_path / "kobo.geojson").write_text(json.dumps(kobo), encoding="utf-8")
 

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -299,8 +300,8 @@ def _flat(properties, prefix: str = "") -> dict[str, str]:
 
 
 def _text(value) -> str:
-    """A cell as text: "" for nothing, whole numbers without ".0", dates in ISO 8601, lists as JSON."""
-    if value is None:
+    """A cell as text: "" for nothing (or NaN), whole numbers without ".0", dates in ISO 8601, lists as JSON."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
