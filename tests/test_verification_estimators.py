@@ -126,6 +126,18 @@ def test_a_stratum_without_units_leaves_the_total_unknown():
     units = pd.DataFrame({"stratum": ["a", "a"], "x": [1.0, 1.0], "y": [1.0, 0.0]})
     strata = pd.DataFrame({"mapped": [2.0, 5.0]}, index=pd.Index(["a", "b"], name="stratum"))
     assert np.isnan(stratified_total(units, strata, "y").value)
+    nothing = stratified_total(units.iloc[:0], strata, "y")
+    assert np.isnan(nothing.value) and nothing.n == 0
+
+
+def test_groups_are_estimated_as_separate_samples():
+    units = pd.DataFrame({"stratum": ["a", "a", "a", "b", "b"] * 2, "x": [1.0, 2.0, 3.0, 4.0, 6.0] * 2,
+                          "y": [1.0, 0.0, 3.0, 4.0, 0.0, 1.0, 2.0, 0.0, 4.0, 6.0], "rep": [1] * 5 + [2] * 5})
+    strata = pd.DataFrame({"mapped": [20.0, 50.0], "population": [10, 8]}, index=pd.Index(["a", "b"], name="stratum"))
+    grouped = stratified_totals(units, strata, "y", by="rep")
+    for rep in (1, 2):
+        alone = stratified_total(units[units["rep"] == rep], strata, "y")
+        assert (grouped.loc[rep, "value"], grouped.loc[rep, "se"]) == pytest.approx((alone.value, alone.se))
 
 
 @pytest.mark.parametrize(("estimate", "low", "high"), [

@@ -103,8 +103,12 @@ def stratified_totals(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str 
 
 
 def stratified_total(units: pd.DataFrame, strata: pd.DataFrame, y: str, x: str = "x") -> Estimate:
-    """The estimated total of `y` over the strata (Ŷ of the module docstring), bounded below by 0."""
-    row = stratified_totals(units, strata, y, x).iloc[0]
+    """The estimated total of `y` over the strata (Ŷ of the module docstring), bounded below by 0; NaN without
+    units."""
+    totals = stratified_totals(units, strata, y, x)
+    if totals.empty:
+        return Estimate(math.nan, math.nan, 0)
+    row = totals.iloc[0]
     return Estimate(float(row["value"]), float(row["se"]), int(row["n"]))
 
 
