@@ -41,6 +41,8 @@ from mrumonitor.dashboard.verification_data import (
     estimates_table,
     feedback_table,
     ledger_visits,
+    sample_sentence,
+    threshold_sentence,
 )
 from mrumonitor.errors import AccessDenied, VerificationError
 from mrumonitor.runfolder import RunFolder
@@ -101,6 +103,8 @@ def test_kpi_lines_ok_too_few_none_and_an_older_run():
     assert too_few.startswith(f"Field-checked: {TOO_FEW} · precision 88 % ± 7")
     assert "1,234" not in too_few
     assert set(accuracy_lines(verification(estimates().iloc[0:0]), "2026H1").values()) == {NOT_YET}
+    synthetic = estimates().assign(message="rests on 58 SYNTHETIC visits (demo data, not field checks)")
+    assert accuracy_lines(verification(synthetic), "2026H1")["active_ha"].endswith(" · SYNTHETIC visits (demo data)")
     old = accuracy_lines(verification(None), "2026H1")
     assert old["active_ha"] == "Accuracy not measured: no field verification in this run"
 
@@ -123,9 +127,25 @@ def test_estimates_table_is_readable():
     assert overall.loc["Unregistered area", "Estimate"] == "812 ha"
     stratum = table[table["Scope"] == "Stratum"].iloc[0]
     assert stratum["Estimate"] == "" and stratum["95 % interval"] == "" and stratum["Note"] == TOO_FEW
+    assert table.loc[table["Figure"] == "Mined area", "Note"].tolist() == [""]
     assert stratum["Stratum or class"] == "no licence|GIN" and stratum["Verified / drawn"] == "58 / 60"
     assert table[table["Scope"] == "Whole region"]["Figure"].tolist()[0] == "Detection precision"
     assert table.iloc[0]["Estimate"] == "88.0 %"
+
+
+@pytest.mark.unit
+def test_the_runs_own_design_and_threshold_sentence_come_first(tmp_path):
+    """A run records its samples' allocation and the threshold report's sentence: the page says them as
+    recorded (the ledger of today is only asked for a run that does not)."""
+    section = {"samples": [{"sample_id": SAMPLE, "run_id": "R-sample", "period": "2026H1", "n": 60,
+                            "n_verified": 58, "strata_by": ["registration", "country"], "allocation": ALLOCATION}]}
+    text = sample_sentence(verification(estimates(), section), Ledger(tmp_path / "none.sqlite"))
+    assert f"Strata: registration, country. Allocation: {ALLOCATION}" in text
+    report = pd.DataFrame({"threshold": [40, 50], "precision": [0.8, 0.9], "recall": [0.9, 0.7],
+                           "f1": [0.85, 0.79], "current": [False, True], "best": [True, False]})
+    assert threshold_sentence(report, {}) == ("At the run's threshold of 50 % the verified sites give precision 90%, "
+                                              "recall 70%, F1 0.79. The best F1 on this sample (0.85) is at 40 %.")
+    assert threshold_sentence(report, {"message": "The report's own words."}) == "The report's own words."
 
 
 @pytest.mark.unit

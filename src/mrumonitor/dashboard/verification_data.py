@@ -133,7 +133,8 @@ def accuracy_lines(verification: RunVerification, period: str, whole_map: bool =
     precision = verification.headline("detection_precision")
     active = (f"Field-checked: {_estimate(mined)}"
               + (f" · precision {_percent(precision)}" if precision is not None and _ok(precision) else "")
-              + f" · {int(mined['n_verified']):,} sites verified, sample {mined['sample_id']}, {mined['period']}")
+              + f" · {int(mined['n_verified']):,} sites verified, sample {mined['sample_id']}, {mined['period']}"
+              + (" · SYNTHETIC visits (demo data)" if "SYNTHETIC" in str(mined["message"] or "") else ""))
     unregistered = verification.headline("unregistered_area_ha")
     unreg = ("Field-checked unregistered: " + _estimate(unregistered) if unregistered is not None
              else "Unregistered area not estimated in this sample")
@@ -166,6 +167,46 @@ def _measured_on(row: pd.Series, period: str, whole_map: bool) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+# --- the page's sentences ----------------------------------------------------------------------------------
+
+def sample_sentence(verification: RunVerification, ledger: Ledger) -> str:
+    """The headline sample: where it was drawn, how many sites were drawn and verified, its strata and
+    allocation rule (as the run recorded them; from the `ledger`'s design for a run that did not)."""
+    sample_id = verification.sample_id
+    rows = verification.estimates[verification.estimates["sample_id"] == sample_id]
+    first = rows.iloc[0] if len(rows) else {}
+    entry = next((item for item in verification.section.get("samples") or []
+                  if isinstance(item, dict) and item.get("sample_id") == sample_id), {})
+    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id') or first.get('sample_run', '?')} "
+            f"({entry.get('period') or first.get('period', '?')}): {entry.get('n', first.get('n_sampled', '?'))} "
+            f"sites drawn, {entry.get('n_verified', first.get('n_verified', '?'))} verified.")
+    if entry.get("allocation"):
+        return f"{text} Strata: {', '.join(entry.get('strata_by') or [])}. Allocation: {entry['allocation']}"
+    try:  # a run whose manifest does not record the design: the ledger's
+        design = ledger.sample(sample_id)
+    except VerificationError:
+        return text + " Its design is not in this dashboard's ledger."
+    return f"{text} Strata: {', '.join(design.strata_by)}. Allocation: {design.allocation}"
+
+
+def threshold_sentence(report: pd.DataFrame, summary: dict) -> str:
+    """The threshold report's own sentence (the manifest's ``verification.threshold.message``), or one made
+    from the report for a run that does not record it."""
+    if isinstance(summary.get("message"), str) and summary["message"]:
+        return summary["message"]
+    current, best = report[report["current"]], report[report["best"]]
+    parts = []
+    if len(current):
+        row = current.iloc[0]
+        parts.append(f"At the run's threshold of {row['threshold']} % the verified sites give precision "
+                     f"{row['precision']:.0%}, recall {row['recall']:.0%}, F1 {row['f1']:.2f}.")
+    if len(best):
+        row = best.iloc[0]
+        parts.append("That is also the best F1 on this sample." if bool(row["current"]) else
+                     f"The best F1 on this sample ({row['f1']:.2f}) is at {row['threshold']} %.")
+    return " ".join(parts)
+
+
 # --- tables for people -------------------------------------------------------------------------------------
 
 def estimates_table(estimates: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +231,7 @@ def estimates_table(estimates: pd.DataFrame) -> pd.DataFrame:
         "Map says": text("mapped"), "Estimate": text("estimate").where(ok, ""), "95 % interval": interval,
         "Verified / drawn": rows["n_verified"].astype(str) + " / " + rows["n_sampled"].astype(str),
         "Not reached": rows["n_inaccessible"].astype(int),
-        "Note": rows["message"].fillna("").astype(str).where(~ok, ""),
+        "Note": rows["message"].fillna("").astype(str),
     })
 
 

@@ -29,6 +29,8 @@ from mrumonitor.dashboard.verification_data import (
     feedback_table,
     ledger_visits,
     run_verification,
+    sample_sentence,
+    threshold_sentence,
     verification_caveats,
     visits_table,
 )
@@ -93,7 +95,7 @@ def estimates_section(verification: RunVerification, settings: Settings, manifes
         return [html.P(f"{NOT_YET}. Draw a sample with `mrumonitor verify sample`, send teams, record what they "
                        "find, and the next run measures the map's accuracy.", id=ESTIMATES)]
     caveats = verification_caveats(manifest, verification.section)
-    return [html.P(_sample_sentence(verification, settings), id=SAMPLE),
+    return [html.P(sample_sentence(verification, Ledger(settings.ledger)), id=SAMPLE),
             frame_table(ESTIMATES, _one_sample_shown(estimates_table(verification.estimates)), page_size=20,
                         style_data={"whiteSpace": "normal", "height": "auto"}),
             *([html.Ul([html.Li(caveat) for caveat in caveats], className="caveats")] if caveats else [])]
@@ -107,24 +109,6 @@ def _one_sample_shown(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["Sample", "Map period"])
 
 
-def _sample_sentence(verification: RunVerification, settings: Settings) -> str:
-    """The headline sample: where it was drawn, how many sites were drawn and verified, and its allocation rule
-    (from the ledger's design, when the ledger holds it)."""
-    sample_id = verification.sample_id
-    rows = verification.estimates[verification.estimates["sample_id"] == sample_id]
-    first = rows.iloc[0] if len(rows) else {}
-    entry = next((item for item in verification.section.get("samples") or []
-                  if isinstance(item, dict) and item.get("sample_id") == sample_id), {})
-    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id') or first.get('sample_run', '?')} "
-            f"({entry.get('period') or first.get('period', '?')}): {entry.get('n', first.get('n_sampled', '?'))} "
-            f"sites drawn, {entry.get('n_verified', first.get('n_verified', '?'))} verified.")
-    try:
-        design = Ledger(settings.ledger).sample(sample_id)
-    except VerificationError:
-        return text + " Its design is not in this dashboard's ledger."
-    return f"{text} Strata: {', '.join(design.strata_by)}. Allocation: {design.allocation}"
-
-
 def threshold_section(verification: RunVerification) -> list:
     """The precision, recall and F1 of each threshold on the verified sample, the run's and the best marked."""
     report = verification.threshold
@@ -133,23 +117,6 @@ def threshold_section(verification: RunVerification) -> list:
         return [html.P(note, id=THRESHOLD_TEXT)]
     return [html.P(threshold_sentence(report, verification.section.get("threshold") or {}), id=THRESHOLD_TEXT),
             graph(THRESHOLD_CHART, threshold_figure(report))]
-
-
-def threshold_sentence(report: pd.DataFrame, summary: dict) -> str:
-    """The threshold report in one sentence (plus the report's own note from the manifest, if any)."""
-    current, best = report[report["current"]], report[report["best"]]
-    parts = []
-    if len(current):
-        row = current.iloc[0]
-        parts.append(f"At the run's threshold of {row['threshold']} % the verified sites give precision "
-                     f"{row['precision']:.0%}, recall {row['recall']:.0%}, F1 {row['f1']:.2f}.")
-    if len(best):
-        row = best.iloc[0]
-        parts.append("That is also the best F1 on this sample." if bool(row["current"]) else
-                     f"The best F1 on this sample ({row['f1']:.2f}) is at {row['threshold']} %.")
-    if isinstance(summary.get("message"), str):
-        parts.append(summary["message"])
-    return " ".join(parts)
 
 
 def threshold_figure(report: pd.DataFrame) -> dict:
