@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import shutil
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,6 +32,7 @@ from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.components import CLASS_LABELS, legend
+from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.run import load_run
 from mrumonitor.dashboard.verification_data import (
     NOT_YET,
@@ -180,7 +182,13 @@ def add_verification(run_dir, sites: pd.DataFrame) -> None:
                   "true_negative": 10, "precision": precision, "recall": recall, "f1": f1,
                   "current": thresholds == 50, "best": f1 == f1.max()}).astype(THRESHOLD_COLUMNS).to_parquet(
         folder.layer("threshold_report"))
-    changed = pd.concat([sites[sites["country"] == country].head(2) for country in ("SLE", "GIN")])
+    last = manifest["periods"][-1]["name"]
+    current = sites[sites["last_seen"] == last]
+    changed = pd.concat([current[current["countries"] == country].head(2) for country in ("SLE", "GIN")])
+    pieces = gpd.read_parquet(folder.layer("site_registration"))
+    found = pieces["site_id"].isin(changed["site_id"])
+    pieces.loc[found, "registration"] = NOT_MINING_CLASS  # as the analysis re-classes a verified false positive
+    pieces.to_parquet(folder.layer("site_registration"))
     pd.DataFrame({"site_id": changed["site_id"], "country": changed["country"], "period": "2026H1",
                   "visit_id": "v-" + changed["site_id"], "outcome": "not_mining", "effect": "excluded_false_positive",
                   "previous_registration": changed["registration"], "registration": "verified_not_mining",
@@ -242,6 +250,19 @@ def test_overview_callback_and_page_on_a_run_with_verification(verified):
                  "turn on logins to record field visits", f"Allocation: {ALLOCATION}", SYNTHETIC_CAVEAT,
                  "No visit recorded yet"):
         assert text in layout, text
+
+
+@pytest.mark.demo
+def test_active_area_kpi_leaves_out_verified_not_mining(verified, demo_settings):
+    from mrumonitor.dashboard.aggregates import kpis, overview
+
+    copy, original = load_run(verified), load_run(demo_settings)
+    pieces = copy.pieces[(copy.pieces["period"] == copy.last_period) & (copy.pieces["registration"] == NOT_MINING_CLASS)]
+    assert pieces["area_ha"].sum() > 1
+    before, after = kpis(original, default_filters(original)), kpis(copy, default_filters(copy))
+    assert after["active_ha"] == pytest.approx(before["active_ha"] - pieces["area_ha"].sum(), abs=0.5)
+    table = overview(copy, default_filters(copy))
+    assert table["verified not mining ha"].sum() == pytest.approx(pieces["area_ha"].sum(), abs=0.5)
 
 
 @pytest.mark.demo
