@@ -111,11 +111,12 @@ def _one_sample_shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def threshold_section(verification: RunVerification) -> list:
     """The precision, recall and F1 of each threshold on the verified sample, the run's and the best marked."""
-    report = verification.threshold
+    report, summary = verification.threshold, verification.section.get("threshold") or {}
     if report.empty:
-        note = f"Accuracy not measured: {NOT_IN_RUN}." if not verification.present else f"{NOT_YET}."
+        note = (f"Accuracy not measured: {NOT_IN_RUN}." if not verification.present
+                else summary.get("message") or f"{NOT_YET}.")
         return [html.P(note, id=THRESHOLD_TEXT)]
-    return [html.P(threshold_sentence(report, verification.section.get("threshold") or {}), id=THRESHOLD_TEXT),
+    return [html.P(threshold_sentence(report, summary), id=THRESHOLD_TEXT),
             graph(THRESHOLD_CHART, threshold_figure(report))]
 
 
