@@ -27,8 +27,9 @@ ROOMS_BOTTOM_UP = [
     "resources", "config", "layerio", "manifest",
     # the stages, down the data flow (site tracking sits below the raster stage that calls it)
     "reference", "ingest", "sites", "raster", "analysis",
-    # publishing a run, making one, reading and scheduling them
-    "store", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
+    # publishing a run; field verification (it samples published runs, and its ledger and estimates feed the next
+    # run); making a run, reading and scheduling them
+    "store", "verification", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
 ]
 
 def imported_rooms(room: str) -> dict[str, set[str]]:

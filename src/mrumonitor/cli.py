@@ -13,6 +13,7 @@ from rich.text import Text
 from mrumonitor import __version__
 from mrumonitor.config import Settings, load_settings
 from mrumonitor.console import (
+    config_option,
     console,
     frame_table,
     ingest_table,
@@ -27,12 +28,10 @@ from mrumonitor.errors import MruError
 from mrumonitor.manifest import RunManifest
 from mrumonitor.raster.stac.commands import scenes
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
+from mrumonitor.verification.commands import verify
 
 log = logging.getLogger("mrumonitor")
 
-config_option = click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="TOML file merged over configs/default.toml (only the keys that differ). Default: the defaults.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -221,17 +220,28 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
     serves the dashboard of the run (until Ctrl+C; --no-serve exits instead).
     """
     from mrumonitor.demo.build import build_demo
+    from mrumonitor.demo.fieldchecks import record_demo_field_checks
     from mrumonitor.runfolder import RunFolder
+    from mrumonitor.verification.commands import print_estimates
 
     config_path = build_demo(workdir, seed=seed)
     log.info("demo inputs written to %s (synthetic cadastres and imagery, real detections)", workdir)
     settings = load_settings(config_path)
     published = publish_with_progress(settings)
+    design = record_demo_field_checks(settings, published.path, published.run_id, workdir / "field-checks")
+    if design is not None:
+        log.info("sample %s of %d sites drawn from run %s and visited by SYNTHETIC field teams (field sheets in "
+                 "%s); publishing a run that applies the visits", design.sample_id, len(design.units),
+                 published.run_id, workdir / "field-checks")
+        published = publish_with_progress(settings)
     run_dir = published.path
     layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name)) for name in
-              ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies")}
+              ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies",
+               "verification_estimates")}
     print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
                   layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
+    print_estimates("Field-checked accuracy and areas (the demo's visits are SYNTHETIC)",
+                    layers["verification_estimates"])
     for caveat in published.manifest.caveats:
         out.print(f"[dim]caveat[/]: {caveat}")
     out.print(f"\nDemo run {published.run_id} published: {run_dir}\nDemo config: {config_path}  — list the runs "
@@ -422,6 +432,7 @@ cli.add_command(serve)
 cli.add_command(schedule)
 cli.add_command(scenes)
 cli.add_command(scheduler)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -11,19 +11,29 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import click
 import pandas as pd
 from rasterio.errors import NotGeoreferencedWarning
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from mrumonitor.errors import MruError
 
 #: Where `unexpected_failure` keeps the tracebacks of failures no check foresaw.
 CRASH_LOG_ENV = "MRUMONITOR_CRASH_LOG"
 
 console = Console(stderr=True)
 out = Console()
+
+#: The --config option of every command.
+config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="TOML file merged over configs/default.toml (only the keys that differ). Default: the defaults.")
 
 
 def setup_logging(verbose: int = 0) -> None:
@@ -123,3 +133,22 @@ def unexpected_failure(exc: BaseException) -> str:
     return (f"mrumonitor stopped on a problem it does not know how to explain ({kind}). A run stopped like this "
             f"publishes nothing: the last published run is intact. This is a bug: {where}; please send that file "
             "with the command you ran.")
+
+
+class PlainError(click.ClickException):
+    """A project error shown as `mrumonitor` shows one (``error: ...``, exit status 2), also when a command runs on
+    its own (click's standalone mode) rather than under `mrumonitor.cli.main`."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        console.print(Text.assemble(("error: ", "bold red"), self.message))
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Turn a project error (`MruError`) raised inside the block into a `PlainError`: a message, never a traceback."""
+    try:
+        yield
+    except MruError as exc:
+        raise PlainError(str(exc)) from None

@@ -117,10 +117,10 @@ SITE_COUNTRY_AREA_COLUMNS: dict[str, str] = {
 #: the first class any of them gives it (the licence nearest to a valid production right wins).
 #: "not_assessed" is unlicensed activity outside the project countries, where no cadastre is held;
 #: "verified_not_mining" is a site a field team found not to be mining (a false positive of the detector,
-#: `mrumonitor.verification.feedback`): it is counted as such, never as production.
+#: `mrumonitor.analysis.feedback`): it is counted as such, never as production.
 REGISTRATION_CLASSES = ("registered", "expired_licence", "suspended", "wrong_commodity", "exploration_only",
                         "no_licence", "not_assessed", "verified_not_mining")
-#: The class of a site the field found not to be mining (`mrumonitor.verification.feedback`).
+#: The class of a site the field found not to be mining (`mrumonitor.analysis.feedback`).
 NOT_MINING_CLASS = "verified_not_mining"
 #: The classes that are unregistered production ("registered", "not_assessed" and "verified_not_mining" are not).
 UNREGISTERED_CLASSES = ("expired_licence", "suspended", "wrong_commodity", "exploration_only", "no_licence")

@@ -9,7 +9,7 @@ and returns an `AnalysisResult`, whose `write` puts its layers into a run folder
 - `border_corridors` (ranked) and `corridor_periods`;
 - `registration_summary`: area per country (and admin area) per period and class;
 - `capacity` and `kp_anomalies`: production capacity against declared KP figures;
-- `verification_feedback`: what the field visits of the verification ledger changed (`verification.feedback`:
+- `verification_feedback`: what the field visits of the verification ledger changed (`analysis.feedback`:
   a verified false positive is ``verified_not_mining``, a site found licensed is registered, a verified site
   the detector missed is flagged).
 
@@ -42,7 +42,7 @@ from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import NOT_MINING_CLASS, SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
 from mrumonitor.sites import SiteLayers
-from mrumonitor.verification.feedback import apply_feedback
+from mrumonitor.analysis.feedback import apply_feedback
 
 log = logging.getLogger(__name__)
 

@@ -53,6 +53,7 @@ from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.publish import PublishedRun, RunContext, publish_run
 from mrumonitor.verification.ledger import Ledger
+from mrumonitor.verification.run import verify_run
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +134,13 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
     checkpoint("rasters", staging.path)
     ledger = Ledger(settings.ledger)
     with _timed(timings, "analyse"):
-        visits = ledger.visits()
+        visits, samples = ledger.visits(), ledger.samples()
         analysed = analyse(settings, ingested.concessions, detected.sites, reference, visits)
         analysed.write(staging)
         written = reference.write(staging)
+        verified = verify_run(settings, visits, samples, analysed.sites, analysed.site_periods, analysed.feedback,
+                              detected.activity, ledger.state() if ledger.exists() else None)
+        verified.write(staging)
     scoped = scope_entry(scope, settings, previous.run_id or None, detected.limit)
     return RunBody(
         config={"files": [file_record(path) for path in settings.config_files],
@@ -155,9 +159,9 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         reproduce=_reproduce(settings, scope),
         timings_s=timings,
         counts=_counts(ingested, detected),
-        caveats=input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c],
-        verification={"ledger": ledger.state() if ledger.exists() else None,
-                      "feedback": analysed.feedback["effect"].value_counts().to_dict()},
+        caveats=(input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c]
+                 + verified.caveats),
+        verification=verified.section,
     )
 
 

@@ -47,11 +47,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mrumonitor.analysis.feedback import latest_outcomes
 from mrumonitor.config import VerificationSettings
 from mrumonitor.schema import ESTIMATE_COLUMNS, MINING_OUTCOMES, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
 from mrumonitor.verification.design import SampleDesign
 from mrumonitor.verification.estimators import Estimate, stratified_proportion, stratified_ratio, stratified_total
-from mrumonitor.verification.feedback import latest_outcomes
 
 #: The quantities, in the order of the rows: the shares, then the areas.
 QUANTITIES = ("detection_precision", "user_accuracy", "mined_area_ha", "unregistered_area_ha")

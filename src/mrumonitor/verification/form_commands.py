@@ -7,47 +7,22 @@ does, also when they run on their own (click's standalone mode): a person never 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
 from rich.markup import escape
-from rich.text import Text
 
 from mrumonitor.config import load_settings
-from mrumonitor.console import console, frame_table, out
-from mrumonitor.errors import MruError
+from mrumonitor.console import config_option, frame_table, out, plain_errors
 
 if TYPE_CHECKING:
     from mrumonitor.verification.submissions import ImportReport
 
-config_option = click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="TOML file merged over configs/default.toml; its [paths] store holds the runs and the verification "
-         "ledger. Default: the defaults.")
 
 #: How many refused rows `import` lists (all of them are in the ledger's rejected table).
 SHOWN_REJECTED = 10
-
-
-class _Refused(click.ClickException):
-    """A project error, shown as `mrumonitor.cli.main` shows one (``error: ...``, exit status 2)."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        console.print(Text.assemble(("error: ", "bold red"), self.message))
-
-
-@contextmanager
-def _said_plainly() -> Iterator[None]:
-    try:
-        yield
-    except MruError as exc:
-        raise _Refused(str(exc)) from None
 
 
 @click.command("form")
@@ -61,7 +36,7 @@ def form(config_file: Path | None, sample_id: str, output: Path) -> None:
     from mrumonitor.verification.ledger import Ledger
     from mrumonitor.verification.xlsform import form_id, write_xlsform
 
-    with _said_plainly():
+    with plain_errors():
         if output.suffix.lower() != ".xlsx":
             raise click.BadParameter(f"{output} must end in .xlsx (an XLSForm is a workbook).",
                                      param_hint="-o/--output")
@@ -93,7 +68,7 @@ def import_visits(config_file: Path | None, file: Path, entered_by: str | None, 
     """
     from mrumonitor.verification.submissions import import_submissions
 
-    with _said_plainly():
+    with plain_errors():
         report = import_submissions(file, load_settings(config_file), entered_by or _os_user(), run_id)
     _print_report(report)
     if report.read and len(report.rejected) == report.read:

@@ -6,7 +6,7 @@ never inside an immutable run, so pruning runs never loses a visit. Each run rea
 
 Append-only is the database's rule, not a convention: triggers refuse any UPDATE or DELETE of a visit, a
 refused row or a sample. A wrong visit is corrected by recording a later one; the latest conclusive visit of
-a site is the one that counts (`verification.feedback`). A visit's id is its form's submission id (ODK
+a site is the one that counts (`analysis.feedback`). A visit's id is its form's submission id (ODK
 ``instanceID``, Kobo ``_uuid``) when it has one: importing the same export twice adds nothing, and the
 repeats are returned as duplicates, never silently dropped.
 

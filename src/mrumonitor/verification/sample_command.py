@@ -4,43 +4,16 @@ the verification ledger and write the field sheets (GPX, KML, GeoJSON, CSV, a pr
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import pandas as pd
-from rich.text import Text
 
 from mrumonitor.config import load_settings
-from mrumonitor.console import console, frame_table, out
+from mrumonitor.console import config_option, frame_table, out, plain_errors
 from mrumonitor.errors import MruError, VerificationError
 from mrumonitor.verification.design import STRATA_COLUMNS, SampleDesign
 from mrumonitor.verification.ledger import Ledger
-
-config_option = click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="TOML file merged over configs/default.toml; its [paths] store holds the runs and [verification] the "
-         "ledger. Default: the defaults.")
-
-
-class UserError(click.ClickException):
-    """A project error shown as `mrumonitor` shows one (``error: ...``, exit status 2), also when the command runs
-    on its own (click's standalone mode) rather than under `mrumonitor.cli.main`."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        console.print(Text.assemble(("error: ", "bold red"), self.message))
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a project error (`MruError`) into a `UserError`: a message, never a traceback."""
-    try:
-        yield
-    except MruError as exc:
-        raise UserError(str(exc)) from None
 
 
 @click.command("sample")
@@ -76,7 +49,7 @@ def sample(config_file: Path | None, n: int, strata: str, seed: int | None, peri
     from mrumonitor.verification.fieldsheets import write_field_sheets
     from mrumonitor.verification.sampling import draw_sample
 
-    with user_errors():
+    with plain_errors():
         settings = load_settings(config_file)
         run_dir = resolve_run(settings.paths.store, run)
         manifest = read_manifest(run_dir)

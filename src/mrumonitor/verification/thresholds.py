@@ -31,10 +31,10 @@ import pandas as pd
 from rasterio.errors import WindowError
 from rasterio.features import geometry_mask, geometry_window
 
+from mrumonitor.analysis.feedback import latest_outcomes
 from mrumonitor.config import PeriodSettings
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_MAX, ACTIVITY_NODATA, MINING_OUTCOMES, THRESHOLD_COLUMNS
-from mrumonitor.verification.feedback import latest_outcomes
 
 #: The thresholds judged (activity percent).
 THRESHOLDS = np.arange(1, ACTIVITY_MAX + 1)
