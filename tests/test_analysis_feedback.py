@@ -1,4 +1,4 @@
-"""Which periods a verified outcome holds for (verification.feedback), on hand-made site periods.
+"""Which periods a verified outcome holds for (analysis.feedback), on hand-made site periods.
 
 Three half-year periods; site A is seen in all three, B only in the first. The rules: a false positive holds back
 to the first period, a licence seen on site never before the period of the visit, every outcome for
@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from mrumonitor.config import PeriodSettings
-from mrumonitor.verification.feedback import apply_feedback, latest_outcomes
+from mrumonitor.analysis.feedback import apply_feedback, latest_outcomes
 
 pytestmark = pytest.mark.unit
 
