@@ -26,6 +26,7 @@ PAGES = {
     "border": ("/border", "#border-corridors td"),
     "downloads": ("/downloads", "#download-sites-gpkg"),
     "runs": ("/runs", "#runs-table td"),
+    "verification": ("/verification", "#verification-estimates td"),
 }
 
 
