@@ -9,6 +9,7 @@ import pandas as pd
 
 from mrumonitor.config import load_settings
 from mrumonitor.console import config_option, frame_table, out
+from mrumonitor.errors import UnknownRun
 from mrumonitor.verification.form_commands import form, import_visits
 from mrumonitor.verification.sample_command import sample
 
@@ -54,6 +55,21 @@ def status(config_file: Path | None, sample_id: str) -> None:
     estimates = sample_estimates(design, visits, settings.verification)
     print_estimates(f"Estimates of sample {design.sample_id} ({design.period}), from the ledger as it is now",
                     estimates)
+    published = _published_threshold(settings.paths.store)
+    if published:
+        out.print(published)
+
+
+def _published_threshold(store: Path) -> str | None:
+    """What the latest published run's threshold report says, with the run's id (None without a run or report)."""
+    from mrumonitor.store.runs import read_manifest, resolve_run
+
+    try:
+        run = resolve_run(store)
+    except UnknownRun:
+        return None
+    message = ((read_manifest(run).get("verification") or {}).get("threshold") or {}).get("message")
+    return f"Detection threshold (run {run.name}): {message}" if message else None
 
 
 def print_estimates(title: str, estimates: pd.DataFrame) -> None:
@@ -64,7 +80,8 @@ def print_estimates(title: str, estimates: pd.DataFrame) -> None:
     out.print(frame_table(title, pd.DataFrame({
         "of": shown["stratum"].where(shown["scope"] != "overall", "all").fillna("all"),
         "quantity": shown["quantity"].str.replace("_", " "),
-        "map": [_figure(quantity, value) for quantity, value in zip(shown["quantity"], shown["mapped"])],
+        "map": [_figure(quantity, value) if quantity.endswith("_ha") else "-"
+                for quantity, value in zip(shown["quantity"], shown["mapped"])],
         "field-checked (95 % CI)": shown.apply(_estimate, axis=1),
         "verified": shown["n_verified"]})))
     for message in shown.loc[shown["status"] != "ok", "message"].dropna().unique():
