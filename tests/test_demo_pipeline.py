@@ -22,6 +22,7 @@ from mrumonitor.demo.imagery import BOA_ADD_OFFSET, DEMO_COLLECTION
 from mrumonitor.raster.io import http_options, open_raster
 from mrumonitor.raster.scenes import SCENE_BANDS
 from mrumonitor.raster.stac.server import LocalStacApi
+from mrumonitor.schema import NOT_MINING_CLASS, UNREGISTERED_CLASSES
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 pytestmark = pytest.mark.demo
@@ -59,7 +60,8 @@ def test_demo_builds_inputs_publishes_a_run_and_prints_the_picture(demo):
 
 def test_every_planted_detection_gets_its_expected_registration(demo):
     """Each real detection lies in a piece of a 2026H1 site whose class is the one its planted licence
-    implies on the survey day (registered, expired the day before, exploration, wrong commodity, ...)."""
+    implies on the survey day (registered, expired the day before, exploration, wrong commodity, ...), unless the
+    demo's (SYNTHETIC) field visits found it not mining or licensed."""
     workdir, _ = demo
     truth = pd.read_csv(workdir / "inputs" / "ground_truth" / "detections.csv", keep_default_na=False)
     pieces = layer(workdir, "site_registration")
@@ -73,6 +75,13 @@ def test_every_planted_detection_gets_its_expected_registration(demo):
     expected = truth["expected_registration"].to_numpy()[detection]
     outside_project = ~truth["country"].to_numpy()[detection].astype(bool)
     expected = np.where(outside_project & (expected == "no_licence"), "not_assessed", expected)
+    feedback = layer(workdir, "verification_feedback")
+    effect = pd.Series(pieces["site_id"].to_numpy()[piece]).map(
+        feedback[feedback["period"] == "2026H1"].set_index("site_id")["effect"]).to_numpy(dtype=object, na_value="")
+    assert (effect == "excluded_false_positive").any() and (effect == "reclassed_licensed").any()
+    expected = np.where(effect == "excluded_false_positive", NOT_MINING_CLASS, expected)
+    expected = np.where((effect == "reclassed_licensed") & np.isin(expected, UNREGISTERED_CLASSES), "registered",
+                        expected)
     mismatches = pd.crosstab(expected, got)
     assert (got == expected).all(), f"expected (rows) against found (columns):\n{mismatches}"
     assert set(expected) >= {"registered", "expired_licence", "exploration_only", "wrong_commodity", "suspended",

@@ -84,10 +84,12 @@ def scenes_serve(folder: Path, host: str, port: int) -> None:
                           "or stop the program using it.") from None
     try:
         _stop_on_signals()
-        out.print(f"STAC API over {folder} at {url} (collections: {', '.join(collections)}); Ctrl+C stops it.")
+        # plain writes: rich keeps what it prints in a buffer until the write returns, so a Ctrl+C arriving just
+        # then would print the line again with the next one
+        click.echo(f"STAC API over {folder} at {url} (collections: {', '.join(collections)}); Ctrl+C stops it.")
         api.serve_forever()
     except KeyboardInterrupt:
-        out.print("stopped")
+        click.echo("stopped")
 
 
 def _stac_inputs(settings: Settings, names: tuple[str, ...]) -> list[str]:
