@@ -205,7 +205,7 @@ def _visit_frame(visits: pd.DataFrame) -> pd.DataFrame:
     ids = frame["visit_id"].astype("string").str.strip()
     missing = ids.isna() | (ids == "")
     frame["visit_id"] = ids.mask(missing, pd.Series([f"mru-{uuid.uuid4()}" for _ in range(len(frame))]))
-    frame["synthetic"] = frame["synthetic"].fillna(False).astype(bool)
+    frame["synthetic"] = frame["synthetic"].astype("boolean").fillna(False).astype(bool)
     return frame
 
 
