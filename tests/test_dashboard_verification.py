@@ -56,7 +56,8 @@ from mrumonitor.verification.ledger import Ledger
 SAMPLE = "S20260601T100000Z-test"
 SLE_AGENCY = Access("nma_sle", "agency", "SLE")
 #: The headline line for the estimates of `estimates()` (period 2026H1, 58 verified).
-OK_LINE = ("Field-checked: 1,234 ha (95 % CI 1,100–1,370) · precision 88 % ± 7 · 58 sites verified, "
+OK_LINE = ("Field-checked: 1,234 ha (95 % CI 1,100–1,370) of the 1,500 ha the sampled map shows · precision 88 % ± 7 · "
+           "58 sites verified, "
            f"sample {SAMPLE}, 2026H1")
 TOO_FEW = "Not enough verified sites yet: needs 3 more in no_licence|GIN"
 SYNTHETIC_CAVEAT = "The verified sample is SYNTHETIC: made up by the test, no team went there."
@@ -100,7 +101,8 @@ def verification(frame: pd.DataFrame | None, section: dict | None = None) -> Run
 def test_kpi_lines_ok_too_few_none_and_an_older_run():
     lines = accuracy_lines(verification(estimates()), "2026H1")
     assert lines["active_ha"] == OK_LINE
-    assert lines["unregistered_share"] == "Field-checked unregistered: 812 ha (95 % CI 700–925)"
+    assert lines["unregistered_share"] == ("Field-checked unregistered: 812 ha (95 % CI 700–925) of the 900 ha the "
+                                           "sampled map shows")
     too_few = accuracy_lines(verification(estimates(mined_status="too_few")), "2026H1")["active_ha"]
     assert too_few.startswith(f"Field-checked: {TOO_FEW} · precision 88 % ± 7")
     assert "1,234" not in too_few

@@ -146,10 +146,13 @@ def _ok(row: pd.Series) -> bool:
 
 
 def _estimate(row: pd.Series) -> str:
-    """An area estimate with its 95 % CI, or the estimate's own message when the sample is too small."""
+    """An area estimate with its 95 % CI and the area the sample's map shows (every site of the sampled period,
+    those outside the four countries too: not the KPI above it), or the estimate's own message when the sample is
+    too small."""
     if not _ok(row):
         return str(row["message"] or "not enough verified sites yet")
-    return f"{row['estimate']:,.0f} ha (95 % CI {row['ci_low']:,.0f}–{row['ci_high']:,.0f})"
+    mapped = "" if pd.isna(row["mapped"]) else f" of the {row['mapped']:,.0f} ha the sampled map shows"
+    return f"{row['estimate']:,.0f} ha (95 % CI {row['ci_low']:,.0f}–{row['ci_high']:,.0f}){mapped}"
 
 
 def _percent(row: pd.Series) -> str:
