@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from mrumonitor.analysis.commodity import site_commodity
-from mrumonitor.analysis.corridors import cut_corridors
+from mrumonitor.analysis.corridors import cut_corridors, near_places
 from mrumonitor.analysis.leakage import border_signals, official_crossings
 from mrumonitor.analysis.registration import licence_classes, register
 from mrumonitor.analysis.run import analyse, analyse_folders
@@ -223,6 +223,17 @@ def test_corridors_cover_each_border_in_equal_segments():
     assert corridors["length_km"].tolist() == pytest.approx([100 / 3] * 3, abs=1e-3)
     assert shapely.length(corridors.geometry).sum() == pytest.approx(100 * KM)
     assert corridors["to_km"].iloc[-1] == pytest.approx(100.0)
+
+
+def test_each_corridor_is_named_by_the_nearest_town_on_each_side():
+    corridors = cut_corridors(derive_borders(boundaries(), CRS), 25.0)
+    places = gpd.GeoDataFrame({"name": ["Westown", "Eastown", "Farville"], "country": ["SLE", "GIN", "GIN"]},
+                              geometry=shapely.points([(-5 * KM, 0), (8 * KM, 10 * KM), (40 * KM, 0)]), crs=CRS)
+    named = near_places(corridors, places)
+    midpoints = shapely.line_interpolate_point(np.asarray(corridors.geometry), 0.5, normalized=True)
+    at = int(np.flatnonzero(np.isclose(shapely.get_y(midpoints), 12.5 * KM))[0])
+    assert named.iloc[at] == "Eastown, GIN, 8 km · Westown, SLE, 13 km"  # hypot(8, 2.5) and hypot(5, 12.5)
+    assert named.notna().all() and near_places(corridors, places.iloc[0:0]).isna().all()
 
 
 # --- the whole stage on files -------------------------------------------------------------------------------

@@ -159,7 +159,8 @@ def print_picture(last: str, summary: pd.DataFrame, sites: pd.DataFrame, corrido
 
     out.print(frame_table(f"Unregistered production and border signals, {last}",
                           country_overview(summary, sites, last)))
-    top = corridors.head(5)[["rank", "corridor_id", "unregistered_ha", "sites", "nearest_post_id", "dist_post_km"]]
+    top = corridors.head(5)[["rank", "corridor_id", "near_places", "unregistered_ha", "sites", "nearest_post_id",
+                             "dist_post_km"]]
     out.print(frame_table(f"Border corridors with the most unregistered activity in the border zone, {last}", top))
     shown = capacity[capacity["volume_carats_central"].notna() | capacity["declared_production_carats"].notna()]
     shown = pd.DataFrame({

@@ -159,10 +159,12 @@ SITE_ANALYSIS_COLUMNS: dict[str, str] = {
 }
 
 #: `border_corridors`: each border line cut into segments, with the activity of the border zone next to
-#: each in the last period, ranked.
+#: each in the last period, ranked. near_places names the town nearest to the corridor's midpoint on each side
+#: ("Gueckedou, GIN, 53 km · Kailahun, SLE, 6 km"; `analysis.corridors.near_places`).
 CORRIDOR_COLUMNS: dict[str, str] = {
     "corridor_id": "string",
     "border_pair": "string",
+    "near_places": "string",
     "from_km": "float64",
     "to_km": "float64",
     "length_km": "float64",

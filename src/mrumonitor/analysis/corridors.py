@@ -73,7 +73,7 @@ def cut_corridors(borders: gpd.GeoDataFrame, length_km: float) -> gpd.GeoDataFra
 
 
 def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, posts: gpd.GeoDataFrame,
-                     periods: list[str]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                     periods: list[str], places: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Activity of the border zone next to each corridor, per period, and the ranked corridors.
 
     Parameters
@@ -86,6 +86,8 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
         post_id, geometry: the official crossings.
     periods : list of str
         Period names in time order; the corridors are ranked on the last.
+    places : GeoDataFrame, optional
+        name, country, geometry: the towns that name each corridor (`near_places`).
 
     Returns
     -------
@@ -101,7 +103,7 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
     per_period = per_period.reindex(grid, fill_value=0).reset_index()[list(CORRIDOR_PERIOD_COLUMNS)]
     per_period = per_period.astype(CORRIDOR_PERIOD_COLUMNS)
     last = per_period[per_period["period"] == periods[-1]].set_index("corridor_id") if periods else None
-    ranked = corridors.assign(**_nearest_posts(corridors, posts))
+    ranked = corridors.assign(near_places=near_places(corridors, places), **_nearest_posts(corridors, posts))
     for column in ("sites", "active_ha", "unregistered_ha"):
         ranked[column] = (last[column].reindex(ranked["corridor_id"]).to_numpy() if last is not None
                           else np.zeros(len(ranked)))
@@ -109,6 +111,30 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
                                 ignore_index=True)
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     return ranked[[*CORRIDOR_COLUMNS, "geometry"]].astype(CORRIDOR_COLUMNS), per_period
+
+
+def near_places(corridors: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None) -> pd.Series:
+    """The town nearest to each corridor's midpoint on each side of its border, with its distance:
+    "Gueckedou, GIN, 53 km · Kailahun, SLE, 6 km" (a side without a known town is left out; NA with none)."""
+    named = pd.Series(pd.NA, index=corridors.index, dtype="string")
+    if places is None or not len(places):
+        return named
+    midpoints = shapely.line_interpolate_point(np.asarray(corridors.geometry), 0.5, normalized=True)
+    sides = corridors["border_pair"].str.split("-", expand=True)
+    for side in sides.columns:
+        for country, rows in sides.groupby(side).groups.items():
+            towns = places[places["country"] == country]
+            if not len(towns):
+                continue
+            at = corridors.index.get_indexer(rows)
+            (item, town), metres = shapely.STRtree(np.asarray(towns.geometry)).query_nearest(
+                midpoints[at], return_distance=True, all_matches=False)
+            text = (towns["name"].to_numpy(dtype=object)[town] + f", {country}, "
+                    + pd.Series(metres / 1000.0).round().astype(int).astype(str).to_numpy() + " km")
+            current = named.iloc[at[item]]
+            named.iloc[at[item]] = np.where(current.isna(), text, current.to_numpy(dtype=object, na_value="") + " · "
+                                            + text)
+    return named
 
 
 def _nearest_posts(corridors: gpd.GeoDataFrame, posts: gpd.GeoDataFrame) -> dict[str, np.ndarray]:

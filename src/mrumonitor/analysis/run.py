@@ -112,7 +112,7 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     mined = site_periods[site_periods["registration"] != NOT_MINING_CLASS]
     names = [period.name for period in periods]
     sites = _site_columns(layers.sites, site_periods, commodity, names[-1], settings)
-    border_corridors, corridor_periods = corridor_figures(corridors, mined, crossings, names)
+    border_corridors, corridor_periods = corridor_figures(corridors, mined, crossings, names, reference.places)
     declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
     result = AnalysisResult(
         sites=sites, site_periods=site_periods, site_registration=verified.pieces,

@@ -219,6 +219,15 @@ def run_map_layers(reference: ReferenceLayers, corridors: gpd.GeoDataFrame) -> d
             "tooltip": posts["name"] + " (" + posts["post_id"] + ", " + official + ")"}), tol=0),
         "corridors": layer(corridors.geometry, pd.DataFrame({
             "corridor_id": corridors["corridor_id"], "rank": corridors["rank"],
-            "tooltip": "#" + corridors["rank"].astype(str) + " " + corridors["corridor_id"] + ": "
-            + corridors["unregistered_ha"].round(0).astype(int).astype(str) + " ha unregistered"}), tol=0.001),
+            "tooltip": "#" + corridors["rank"].astype(str) + " " + corridors["corridor_id"]
+            + _near(corridors) + ": " + corridors["unregistered_ha"].round(0).astype(int).astype(str)
+            + " ha unregistered"}), tol=0.001),
     }
+
+
+def _near(corridors: pd.DataFrame) -> pd.Series:
+    """" (near Gueckedou, GIN, 53 km · ...)" for each corridor; "" for a run published before corridors had places."""
+    if "near_places" not in corridors:
+        return pd.Series("", index=corridors.index)
+    places = corridors["near_places"].astype("string")
+    return (" (near " + places + ")").fillna("")

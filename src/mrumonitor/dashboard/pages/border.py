@@ -93,8 +93,8 @@ _LAYOUT = {"margin": {"l": 90, "r": 10, "t": 10, "b": 40}, "height": 330, "legen
 
 
 def corridor_columns(table):
-    return table.reindex(columns=["rank", "corridor_id", "border_pair", "unregistered_ha", "active_ha", "sites",
-                                  "nearest_post_id", "dist_post_km"]).round(1)
+    return table.reindex(columns=["rank", "corridor_id", "near_places", "border_pair", "unregistered_ha", "active_ha",
+                                  "sites", "nearest_post_id", "dist_post_km"]).round(1)
 
 
 def transboundary_columns(rows):
