@@ -1,4 +1,4 @@
-"""Assembling layers from the batches and chunks stages produce them in."""
+"""Assembling layers from the batches and chunks stages produce them in, and a layer with no rows."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ def concat_frames(frames: list[gpd.GeoDataFrame], crs: Any, columns: dict[str, s
     given = [frame for frame in frames if frame is not None]
     frames = [frame for frame in given if len(frame)] or given[:1]
     if not frames:
-        empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in (columns or {}).items()})
-        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+        return gpd.GeoDataFrame(empty_frame(columns or {}), geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
+
+
+def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
+    """A table with the `columns` of a schema (name -> pandas dtype) and no rows."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})

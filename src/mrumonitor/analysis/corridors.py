@@ -73,7 +73,8 @@ def cut_corridors(borders: gpd.GeoDataFrame, length_km: float) -> gpd.GeoDataFra
 
 
 def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, posts: gpd.GeoDataFrame,
-                     periods: list[str], places: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                     periods: list[str], places: gpd.GeoDataFrame | None = None
+                     ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Activity of the border zone next to each corridor, per period, and the ranked corridors.
 
     Parameters

@@ -28,6 +28,7 @@ import pandas as pd
 
 from mrumonitor.config import AnomalyThresholds, Country
 from mrumonitor.errors import InputFileError
+from mrumonitor.frames import empty_frame
 from mrumonitor.schema import KP_ANOMALY_COLUMNS
 
 #: Columns of the declared KP statistics, in file order, with the dtypes `read_declared` gives them.
@@ -141,7 +142,7 @@ def anomaly_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate flag rows into one table of KP_ANOMALY_COLUMNS, by country, year and flag."""
     parts = [part for part in parts if len(part)]
     if not parts:
-        return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in KP_ANOMALY_COLUMNS.items()})
+        return empty_frame(KP_ANOMALY_COLUMNS)
     table = pd.concat(parts, ignore_index=True).astype(KP_ANOMALY_COLUMNS)
     return table.sort_values(["country", "year", "flag"], ignore_index=True)
 
@@ -164,7 +165,7 @@ def times(ratio: pd.Series) -> pd.Series:
 
 def empty_declared() -> pd.DataFrame:
     """A declared table with no rows, for when no file is configured."""
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in DECLARED_COLUMNS.items()})
+    return empty_frame(DECLARED_COLUMNS)
 
 
 # --- reading -------------------------------------------------------------------------------------------

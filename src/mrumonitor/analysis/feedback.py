@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mrumonitor.config import PeriodSettings
+from mrumonitor.frames import empty_frame
 from mrumonitor.schema import CONCLUSIVE_OUTCOMES, FEEDBACK_COLUMNS, NOT_MINING_CLASS, UNREGISTERED_CLASSES
 
 #: What each outcome does to the site periods it holds for (the module docstring gives the periods).
@@ -170,6 +171,6 @@ def _not_in_run(latest: pd.DataFrame, site_periods: pd.DataFrame) -> pd.DataFram
 def _table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [part.reindex(columns=list(FEEDBACK_COLUMNS)) for part in parts if len(part)]
     if not parts:
-        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in FEEDBACK_COLUMNS.items()})
+        return empty_frame(FEEDBACK_COLUMNS)
     table = pd.concat(parts, ignore_index=True).astype(FEEDBACK_COLUMNS)
     return table.sort_values(["site_id", "period", "effect"], ignore_index=True)

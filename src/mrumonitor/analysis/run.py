@@ -31,6 +31,7 @@ from mrumonitor.analysis.capacity import CapacityResult, capacity_tables
 from mrumonitor.analysis.commodity import site_commodity
 from mrumonitor.analysis.corridors import corridor_figures, cut_corridors
 from mrumonitor.analysis.declared import read_declared
+from mrumonitor.analysis.feedback import apply_feedback
 from mrumonitor.analysis.leakage import border_signals, official_crossings
 from mrumonitor.analysis.registration import register
 from mrumonitor.analysis.risk import risk_factors, risk_score
@@ -42,7 +43,6 @@ from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import NOT_MINING_CLASS, SITE_ANALYSIS_COLUMNS, SITE_PERIOD_ANALYSIS_COLUMNS
 from mrumonitor.sites import SiteLayers
-from mrumonitor.analysis.feedback import apply_feedback
 
 log = logging.getLogger(__name__)
 

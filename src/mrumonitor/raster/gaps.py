@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 import xarray as xr
 
+from mrumonitor.frames import empty_frame
 from mrumonitor.raster.grid import Grid
 from mrumonitor.raster.vectorise import vectorise
 from mrumonitor.schema import ACTIVITY_DTYPE, ACTIVITY_MAX, ACTIVITY_NODATA
@@ -64,8 +65,7 @@ def observation_gaps(activity: xr.DataArray, grid: Grid, boundaries: gpd.GeoData
 
 def empty_gaps(crs) -> gpd.GeoDataFrame:
     """A gap layer without rows."""
-    columns = {name: pd.Series(dtype=dtype) for name, dtype in GAP_COLUMNS.items()}
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(crs=crs), crs=crs)
+    return gpd.GeoDataFrame(empty_frame(GAP_COLUMNS), geometry=gpd.GeoSeries(crs=crs), crs=crs)
 
 
 def gap_summary(gaps: gpd.GeoDataFrame) -> list[dict]:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mrumonitor.errors import VerificationError
+from mrumonitor.frames import empty_frame
 from mrumonitor.schema import VISIT_COLUMNS
 from mrumonitor.verification.design import SampleDesign
 
@@ -174,7 +175,7 @@ class Ledger:
 
     def _read(self, table: str, columns: dict[str, str]) -> pd.DataFrame:
         if not self.exists():
-            return _empty(columns)
+            return empty_frame(columns)
         with self._connection() as db:
             frame = pd.read_sql_query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY seq", db)
         return _typed(frame, columns)
@@ -234,10 +235,6 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         elif kind == "bool":
             frame[name] = frame[name].fillna(0).astype(bool)
     return frame.astype(columns)
-
-
-def _empty(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
 
 
 def _now() -> pd.Timestamp:

@@ -23,6 +23,7 @@ import shapely
 
 from mrumonitor.config import Settings
 from mrumonitor.crs import WGS84
+from mrumonitor.frames import empty_frame
 from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import ESTIMATE_COLUMNS
@@ -91,7 +92,7 @@ def verify_run(settings: Settings, visits: pd.DataFrame, samples: list[SampleDes
 def _estimates(samples: list[SampleDesign], visits: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     frames = [sample_estimates(design, visits, settings.verification) for design in samples]
     if not frames:
-        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in ESTIMATE_COLUMNS.items()})
+        return empty_frame(ESTIMATE_COLUMNS)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -33,6 +33,7 @@ from rasterio.features import geometry_mask, geometry_window
 
 from mrumonitor.analysis.feedback import latest_outcomes
 from mrumonitor.config import PeriodSettings
+from mrumonitor.frames import empty_frame
 from mrumonitor.raster.io import open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_MAX, ACTIVITY_NODATA, MINING_OUTCOMES, THRESHOLD_COLUMNS
 
@@ -65,15 +66,16 @@ def threshold_report(visits: pd.DataFrame, site_periods: gpd.GeoDataFrame, activ
     """
     latest = latest_outcomes(visits)
     if latest.empty:
-        return _empty(), ("No verified site yet: the detection threshold cannot be judged until field visits are "
-                          "recorded.")
+        return empty_frame(THRESHOLD_COLUMNS), ("No verified site yet: the detection threshold cannot be judged "
+                                                "until field visits are recorded.")
     latest = latest.assign(period=_visit_periods(latest["visited_on"], periods))
     latest["footprint"] = _footprints(latest, site_periods, periods)
     latest["score"] = _scores(latest, site_periods.crs, activity)
     scored = latest[latest["score"].notna()]
     left_out = _left_out(latest, activity)
     if scored.empty:
-        return _empty(), f"None of the {len(latest)} verified sites could be scored, so no threshold is judged.{left_out}"
+        return empty_frame(THRESHOLD_COLUMNS), (f"None of the {len(latest)} verified sites could be scored, so no "
+                                                f"threshold is judged.{left_out}")
     report = _counts(scored["score"].to_numpy(), scored["outcome"].isin(MINING_OUTCOMES).to_numpy(bool), current)
     return report, _sentence(report, len(scored), current) + left_out
 
@@ -181,6 +183,3 @@ def _left_out(latest: pd.DataFrame, activity: Mapping[str, Path]) -> str:
 def _f1(value: float) -> str:
     return "undefined" if np.isnan(value) else f"{value:.2f}"
 
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in THRESHOLD_COLUMNS.items()})
