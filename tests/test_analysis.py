@@ -98,7 +98,7 @@ WEST = -30 * KM  # in the diamond zone
 
 def classes_of(*licences: dict) -> pd.DataFrame:
     layer = footprints(("S", "2026H1", square(WEST, 0.0)))
-    result = register(layer, concessions(*licences), site_commodity(layer, zones(), "gold"), PERIODS)
+    result = register(layer, concessions(*licences), site_commodity(layer, zones(), "gold")["commodity"], PERIODS)
     return result.pieces
 
 

@@ -108,9 +108,9 @@ def test_newly_mined_area_and_carats_recomputed_by_hand(crs, settings, boundarie
     assert (y2024["days_observed"], y2024["partial_year"]) == (366, False)
     assert y2024["mined_area_ha"] == pytest.approx(1.0)
     assert y2024["annual_area_ha"] == pytest.approx(1.0)
-    assert y2024["volume_carats_low"] == pytest.approx(10_000 * 2 * 0.2 * 0.1 * 0.5)  # 200 ct
+    assert y2024["volume_carats_p05"] == pytest.approx(10_000 * 2 * 0.2 * 0.1 * 0.5)  # 200 ct
     assert y2024["volume_carats_central"] == pytest.approx(10_000 * 3 * 0.25 * 0.2 * 0.6)  # 900 ct
-    assert y2024["volume_carats_high"] == pytest.approx(10_000 * 4 * 0.5 * 0.4 * 0.8)  # 6,400 ct
+    assert y2024["volume_carats_p95"] == pytest.approx(10_000 * 4 * 0.5 * 0.4 * 0.8)  # 6,400 ct
     # 2025: 4 ha - 2 ha = 2 ha = 20,000 m² over the whole year.
     y2025 = row(result, "SLE", 2025)
     assert y2025["volume_carats_central"] == pytest.approx(20_000 * 3 * 0.25 * 0.2 * 0.6)  # 1,800 ct
@@ -122,7 +122,7 @@ def test_newly_mined_area_and_carats_recomputed_by_hand(crs, settings, boundarie
     assert y2026["volume_carats_central"] == pytest.approx(20_000 * 365 / 181 * 3 * 0.25 * 0.2 * 0.6)  # 3,630 ct
     assert "annualised" in y2026["caveats"]
     # "LBR" is observed too: no mining there, an estimate of 0, not a missing one.
-    assert row(result, "LBR", 2025)["volume_carats_high"] == 0
+    assert row(result, "LBR", 2025)["volume_carats_p95"] == 0
     assert result.capacity["miners_carats_central"].isna().all()  # no miners census configured
 
 
@@ -186,9 +186,9 @@ def test_country_override_and_miners_method(crs, settings, boundaries):
     assert lbr["volume_carats_central"] == pytest.approx(30_000 * 3 * 0.25 * 1.0 * 0.6)  # LBR's own grade
     assert sle["volume_carats_central"] == pytest.approx(10_000 * 3 * 0.25 * 0.2 * 0.6)  # the regional grade
     # miners x days x gravel per miner-day x SLE's grade x recovery
-    assert sle["miners_carats_low"] == pytest.approx(1_000 * 100 * 0.1 * 0.1 * 0.5)
+    assert sle["miners_carats_p05"] == pytest.approx(1_000 * 100 * 0.1 * 0.1 * 0.5)
     assert sle["miners_carats_central"] == pytest.approx(2_000 * 150 * 0.2 * 0.2 * 0.6)
-    assert sle["miners_carats_high"] == pytest.approx(3_000 * 200 * 0.3 * 0.4 * 0.8)
+    assert sle["miners_carats_p95"] == pytest.approx(3_000 * 200 * 0.3 * 0.4 * 0.8)
     assert pd.isna(lbr["miners_carats_central"])
     used = result.parameters.set_index(["country", "method", "parameter"])
     assert used.loc[("LBR", "volume", "grade_ct_per_m3"), "source"] == "LBR survey"

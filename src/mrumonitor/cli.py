@@ -165,8 +165,8 @@ def print_picture(last: str, summary: pd.DataFrame, sites: pd.DataFrame, corrido
     shown = capacity[capacity["volume_carats_central"].notna() | capacity["declared_production_carats"].notna()]
     shown = pd.DataFrame({
         "country": shown["country"], "year": shown["year"].astype(str), "dug ha/yr": shown["annual_area_ha"],
-        "ct low": shown["volume_carats_low"], "ct central": shown["volume_carats_central"],
-        "ct high": shown["volume_carats_high"], "declared ct": shown["declared_production_carats"],
+        "ct low": shown["volume_carats_p05"], "ct central": shown["volume_carats_central"],
+        "ct high": shown["volume_carats_p95"], "declared ct": shown["declared_production_carats"],
         "declared is": shown["declared_illustrative"].map({True: "ILLUSTRATIVE", False: "KP statistic"}),
     }).fillna({"declared is": "-"})
     out.print(frame_table("Production capacity from newly mined diamond area (carats, orders of magnitude; "

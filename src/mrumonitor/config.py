@@ -495,6 +495,7 @@ class RiskWeights(_Strict):
     far_from_post: float = Field(ge=0)
     transboundary: float = Field(ge=0)
     new: float = Field(ge=0)
+    commodity: float = Field(ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> RiskWeights:
@@ -515,6 +516,7 @@ class AdminLayer(_Strict):
 class AnalysisSettings(_Strict):
     commodity_zones: Path
     commodity_default: Commodity
+    near_field_km: float = Field(ge=0)
     border_zone_km: float = Field(gt=0)
     post_far_km: float = Field(gt=0)
     post_kinds: list[Literal["official", "customs", "informal_known"]] = Field(min_length=1)

@@ -150,9 +150,15 @@ SITE_PERIOD_ANALYSIS_COLUMNS: dict[str, str] = {
     "verification": "string",
 }
 
+#: How a site's commodity was decided (`mrumonitor.analysis.commodity`): its representative point lies in a
+#: mapped alluvial diamond field, within `analysis.near_field_km` of one, in a gold belt, or in none of them
+#: (then the commodity is `analysis.commodity_default`, an assumption).
+COMMODITY_BASES = ("in_diamond_field", "near_diamond_field", "gold_belt", "unknown")
+
 #: Columns the analysis adds to `sites` (values of the last period the site was seen in, plus the score).
 SITE_ANALYSIS_COLUMNS: dict[str, str] = {
     "commodity": "string",
+    "commodity_basis": "string",
     **SITE_PERIOD_ANALYSIS_COLUMNS,
     "unregistered_share": "float64",
     "risk_score": "float64",
@@ -160,26 +166,37 @@ SITE_ANALYSIS_COLUMNS: dict[str, str] = {
 
 #: `border_corridors`: each border line cut into segments, with the activity of the border zone next to
 #: each in the last period, ranked. near_places names the town nearest to the corridor's midpoint on each side
-#: ("Gueckedou, GIN, 53 km · Kailahun, SLE, 6 km"; `analysis.corridors.near_places`).
+#: ("Gueckedou, GIN, 53 km · Kailahun, SLE, 6 km"; `analysis.corridors.near_places`). scope is one of
+#: BORDER_SCOPES; rank runs within a scope, so an external border never enters the MRU ranking. diamond_* are the
+#: figures of the diamond sites alone (the KP commodity), the others of every commodity.
 CORRIDOR_COLUMNS: dict[str, str] = {
     "corridor_id": "string",
     "border_pair": "string",
+    "scope": "string",
     "near_places": "string",
     "from_km": "float64",
     "to_km": "float64",
     "length_km": "float64",
     "nearest_post_id": "string",
+    "nearest_post_name": "string",
     "dist_post_km": "float64",
     "sites": "int64",
     "active_ha": "float64",
     "unregistered_ha": "float64",
+    "diamond_sites": "int64",
+    "diamond_unregistered_ha": "float64",
     "rank": "int64",
 }
 
-#: `corridor_periods`: the same figures for every period (trend per corridor).
+#: Which borders a corridor runs along: "mru" between two of the four countries of the KP Regional Approach
+#: (the project countries), "external" between one of them and any other country (Côte d'Ivoire–Ghana...).
+BORDER_SCOPES = ("mru", "external")
+
+#: `corridor_periods`: the same figures for every period (trend per corridor), per commodity of the sites.
 CORRIDOR_PERIOD_COLUMNS: dict[str, str] = {
     "corridor_id": "string",
     "period": "string",
+    "commodity": "string",
     "sites": "int64",
     "active_ha": "float64",
     "unregistered_ha": "float64",
@@ -210,12 +227,12 @@ CAPACITY_COLUMNS: dict[str, str] = {
     "partial_year": "bool",
     "mined_area_ha": "float64",
     "annual_area_ha": "float64",
-    "volume_carats_low": "float64",
+    "volume_carats_p05": "float64",
     "volume_carats_central": "float64",
-    "volume_carats_high": "float64",
-    "miners_carats_low": "float64",
+    "volume_carats_p95": "float64",
+    "miners_carats_p05": "float64",
     "miners_carats_central": "float64",
-    "miners_carats_high": "float64",
+    "miners_carats_p95": "float64",
     "declared_production_carats": "float64",
     "declared_production_usd": "float64",
     "declared_export_carats": "float64",
@@ -241,7 +258,9 @@ CAPACITY_PARAMETER_COLUMNS: dict[str, str] = {
 }
 
 #: `kp_anomalies`: one row per flag raised on a declared KP figure: the figure, what it was compared with
-#: (reference), figure / reference, the unit of both, and a message in plain words.
+#: (reference), figure / reference, the unit of both, which figures were compared (`compared`: the country-years
+#: and their sources, e.g. "SLE 2019 production (KP statistics) with GIN, LBR 2017-2021 production"), and a message
+#: in plain words.
 KP_ANOMALY_COLUMNS: dict[str, str] = {
     "country": "string",
     "year": "int64",
@@ -251,6 +270,7 @@ KP_ANOMALY_COLUMNS: dict[str, str] = {
     "ratio": "float64",
     "unit": "string",
     "illustrative": "bool",
+    "compared": "string",
     "message": "string",
 }
 

@@ -316,8 +316,9 @@ def _estimates(area: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
                         volume[volume["parameter"].isin(_SHARED_WITH_MINERS)
                                & volume["country"].isin(miners_countries)]])
     yearly = labour.groupby("country")[levels].prod().reindex(area["country"]).to_numpy()
-    return area.assign(**{f"volume_carats_{level}": carats[:, i] for i, level in enumerate(levels)},
-                       **{f"miners_carats_{level}": yearly[:, i] for i, level in enumerate(levels)})
+    names = ("p05", "central", "p95")
+    return area.assign(**{f"volume_carats_{name}": carats[:, i] for i, name in enumerate(names)},
+                       **{f"miners_carats_{name}": yearly[:, i] for i, name in enumerate(names)})
 
 
 # --- declared figures ----------------------------------------------------------------------------------
@@ -358,10 +359,10 @@ def _estimate_flags(capacity: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(figure=rows["declared_production_carats"],
                        illustrative=rows["declared_illustrative"].fillna(False).astype(bool))
     return anomaly_table([
-        _estimate_flag(rows[rows["figure"] < rows["volume_carats_low"]], "volume_carats_low", Flag.BELOW_ESTIMATE,
+        _estimate_flag(rows[rows["figure"] < rows["volume_carats_p05"]], "volume_carats_p05", Flag.BELOW_ESTIMATE,
                        "below the lowest", "possible unrecorded production leaving outside the KP system; the "
                        "estimate is an order of magnitude, so check its parameters for this country first"),
-        _estimate_flag(rows[rows["figure"] > rows["volume_carats_high"]], "volume_carats_high", Flag.ABOVE_ESTIMATE,
+        _estimate_flag(rows[rows["figure"] > rows["volume_carats_p95"]], "volume_carats_p95", Flag.ABOVE_ESTIMATE,
                        "above the highest", "possible laundering of stones mined elsewhere, or mining the imagery "
                        "cannot see (dredging, underground, under forest cover)"),
     ])
@@ -370,10 +371,12 @@ def _estimate_flags(capacity: pd.DataFrame) -> pd.DataFrame:
 def _estimate_flag(rows: pd.DataFrame, reference: str, flag: Flag, side: str, hint: str) -> pd.DataFrame:
     coverage = ("; imagery covers " + rows["days_observed"].astype(str) + " days of the year, annualised").where(
         rows["partial_year"].to_numpy(dtype=bool), "")
-    estimate = (number(rows["volume_carats_low"]) + "–" + number(rows["volume_carats_high"]) + " ct, central "
-                + number(rows["volume_carats_central"]) + " ct").where(rows["volume_carats_high"] > 0,
+    estimate = (number(rows["volume_carats_p05"]) + "–" + number(rows["volume_carats_p95"]) + " ct, central "
+                + number(rows["volume_carats_central"]) + " ct").where(rows["volume_carats_p95"] > 0,
                                                                        "no newly mined area seen")
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": declared production "
                + number(rows["figure"]) + f" ct is {side} estimate from newly mined area (" + estimate + coverage
                + f") — {hint}")
-    return anomaly_rows(rows.assign(reference=rows[reference]), flag, "ct", message)
+    compared = (rows["country"] + " " + rows["year"].astype(str) + " declared production carats with the estimate "
+                "from newly mined area")
+    return anomaly_rows(rows.assign(reference=rows[reference]), flag, "ct", message, compared)

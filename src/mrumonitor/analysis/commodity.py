@@ -27,7 +27,11 @@ def commodity_at(points: np.ndarray, zones: gpd.GeoDataFrame, default: str) -> n
     return commodity
 
 
-def site_commodity(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, default: str) -> pd.Series:
-    """Commodity of each site, by its footprint's representative point; indexed by site_id."""
+def site_commodity(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, default: str) -> pd.DataFrame:
+    """Commodity of each site and how it was decided (COMMODITY_BASES), by its footprint's representative point;
+    indexed by site_id."""
     points = shapely.point_on_surface(np.asarray(sites.geometry))
-    return pd.Series(commodity_at(points, zones, default), index=sites["site_id"].to_numpy(), name="commodity")
+    commodity = commodity_at(points, zones, "")
+    basis = np.select([commodity == "diamond", commodity != ""], ["in_diamond_field", "gold_belt"], "unknown")
+    return pd.DataFrame({"commodity": np.where(commodity == "", default, commodity), "commodity_basis": basis},
+                        index=sites["site_id"].to_numpy())

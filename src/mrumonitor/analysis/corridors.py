@@ -3,8 +3,13 @@
 A border line (one per pair of neighbours, possibly in several parts) is cut into equal segments of about
 `analysis.corridor_length_km`: a part of length L gets max(1, round(L / length)) segments. Corridor ids are
 ``<pair>-<nnn>`` numbered along the pair's line, with `from_km` / `to_km` measured along it (parts in file
-order). Sites in the border zone belong to the corridor nearest to them; corridors are then ranked by the
-unregistered active area next to them and by their distance to an official crossing.
+order). Sites in the border zone belong to the corridor nearest to them.
+
+A corridor's *scope* is ``mru`` when both countries of its border are project countries (the four countries of
+the KP Regional Approach), else ``external`` (Côte d'Ivoire–Ghana...). Corridors are ranked within their scope,
+so an external border never enters the MRU ranking: by the unregistered area of diamond sites (the KP
+commodity) next to them, then by the unregistered area of every commodity, then by their distance to an
+official crossing (further first).
 
 Parts of a border line shorter than `MIN_PART_KM` are left out: they are slivers of a few metres that the
 consistent outlines leave at tripoints and on the coast, and a corridor of 2 m would rank nothing. Distances
@@ -73,7 +78,7 @@ def cut_corridors(borders: gpd.GeoDataFrame, length_km: float) -> gpd.GeoDataFra
 
 
 def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, posts: gpd.GeoDataFrame,
-                     periods: list[str], places: gpd.GeoDataFrame | None = None
+                     periods: list[str], countries: list[str], places: gpd.GeoDataFrame | None = None
                      ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Activity of the border zone next to each corridor, per period, and the ranked corridors.
 
@@ -82,36 +87,48 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
     corridors : GeoDataFrame
         From `cut_corridors`.
     footprints : DataFrame
-        One row per site and period: site_id, period, area_ha, unregistered_ha, corridor_id, in_border_zone.
+        One row per site and period: site_id, period, commodity, area_ha, unregistered_ha, corridor_id,
+        in_border_zone.
     posts : GeoDataFrame
-        post_id, geometry: the official crossings.
+        post_id, name, geometry: the official crossings.
     periods : list of str
         Period names in time order; the corridors are ranked on the last.
+    countries : list of str
+        The project countries: a border between two of them is of scope ``mru``.
     places : GeoDataFrame, optional
         name, country, geometry: the towns that name each corridor (`near_places`).
 
     Returns
     -------
     (GeoDataFrame, DataFrame)
-        `border_corridors` (CORRIDOR_COLUMNS + geometry), ranked: 1 = most unregistered area in the zone in
-        the last period, ties broken by the distance from the corridor's midpoint to the nearest official
-        crossing (further first); and `corridor_periods` (CORRIDOR_PERIOD_COLUMNS).
+        `border_corridors` (CORRIDOR_COLUMNS + geometry), MRU corridors first, each scope ranked (module
+        docstring) on the last period; and `corridor_periods` (CORRIDOR_PERIOD_COLUMNS): one row per corridor,
+        period and commodity seen in the border zone next to it.
     """
     zone = footprints[footprints["in_border_zone"]]
-    grid = pd.MultiIndex.from_product([corridors["corridor_id"], periods], names=["corridor_id", "period"])
-    per_period = zone.groupby(["corridor_id", "period"]).agg(
+    per_period = zone.groupby(["corridor_id", "period", "commodity"], as_index=False).agg(
         sites=("site_id", "nunique"), active_ha=("area_ha", "sum"), unregistered_ha=("unregistered_ha", "sum"))
-    per_period = per_period.reindex(grid, fill_value=0).reset_index()[list(CORRIDOR_PERIOD_COLUMNS)]
-    per_period = per_period.astype(CORRIDOR_PERIOD_COLUMNS)
-    last = per_period[per_period["period"] == periods[-1]].set_index("corridor_id") if periods else None
-    ranked = corridors.assign(near_places=near_places(corridors, places), **_nearest_posts(corridors, posts))
-    for column in ("sites", "active_ha", "unregistered_ha"):
-        ranked[column] = (last[column].reindex(ranked["corridor_id"]).to_numpy() if last is not None
-                          else np.zeros(len(ranked)))
-    ranked = ranked.sort_values(["unregistered_ha", "dist_post_km", "corridor_id"], ascending=[False, False, True],
-                                ignore_index=True)
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    per_period = per_period[list(CORRIDOR_PERIOD_COLUMNS)].astype(CORRIDOR_PERIOD_COLUMNS)
+    last = zone[zone["period"] == periods[-1]] if periods else zone.iloc[0:0]
+    ranked = corridors.assign(scope=corridor_scope(corridors["border_pair"], countries),
+                              near_places=near_places(corridors, places), **_nearest_posts(corridors, posts))
+    for prefix, rows in (("", last), ("diamond_", last[last["commodity"] == "diamond"])):
+        figures = rows.groupby("corridor_id").agg(sites=("site_id", "nunique"), active_ha=("area_ha", "sum"),
+                                                  unregistered_ha=("unregistered_ha", "sum"))
+        for column in ("sites", "active_ha", "unregistered_ha"):
+            if f"{prefix}{column}" in CORRIDOR_COLUMNS:
+                ranked[f"{prefix}{column}"] = figures[column].reindex(ranked["corridor_id"], fill_value=0).to_numpy()
+    ranked = ranked.sort_values(["scope", "diamond_unregistered_ha", "unregistered_ha", "dist_post_km", "corridor_id"],
+                                ascending=[False, False, False, False, True], ignore_index=True)
+    ranked["rank"] = ranked.groupby("scope").cumcount() + 1
     return ranked[[*CORRIDOR_COLUMNS, "geometry"]].astype(CORRIDOR_COLUMNS), per_period
+
+
+def corridor_scope(pairs: pd.Series, countries: list[str]) -> np.ndarray:
+    """"mru" for a border between two of `countries` ("SLE-GIN"), "external" for any other."""
+    sides = pairs.astype(str).str.split("-", expand=True)
+    inside = sides.isin(list(countries)).all(axis=1).to_numpy()
+    return np.where(inside, "mru", "external")
 
 
 def near_places(corridors: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None) -> pd.Series:
@@ -142,14 +159,17 @@ def _nearest_posts(corridors: gpd.GeoDataFrame, posts: gpd.GeoDataFrame) -> dict
     """The official crossing nearest to each corridor's midpoint, and its distance (km)."""
     midpoints = shapely.line_interpolate_point(np.asarray(corridors.geometry), 0.5, normalized=True)
     if not len(posts):
-        return {"nearest_post_id": np.full(len(corridors), None), "dist_post_km": np.full(len(corridors), np.nan)}
+        return {"nearest_post_id": np.full(len(corridors), None), "nearest_post_name": np.full(len(corridors), None),
+                "dist_post_km": np.full(len(corridors), np.nan)}
     (item, post), distance = shapely.STRtree(np.asarray(posts.geometry)).query_nearest(
         midpoints, return_distance=True, all_matches=False)
     ids = np.full(len(corridors), None, dtype=object)
     km = np.full(len(corridors), np.nan)
+    names = np.full(len(corridors), None, dtype=object)
     ids[item] = posts["post_id"].to_numpy(dtype=object)[post]
+    names[item] = posts["name"].to_numpy(dtype=object)[post]
     km[item] = distance / 1000.0
-    return {"nearest_post_id": ids, "dist_post_km": km.round(3)}
+    return {"nearest_post_id": ids, "nearest_post_name": names, "dist_post_km": km.round(3)}
 
 
 def _distance_along(xy: np.ndarray, part: np.ndarray) -> np.ndarray:

@@ -126,15 +126,17 @@ def declared_anomalies(declared: pd.DataFrame, thresholds: AnomalyThresholds) ->
     ])
 
 
-def anomaly_rows(rows: pd.DataFrame, flag: Flag, unit: str, message: pd.Series) -> pd.DataFrame:
-    """KP_ANOMALY_COLUMNS rows for `rows` (country, year, figure, reference, illustrative) and their messages.
+def anomaly_rows(rows: pd.DataFrame, flag: Flag, unit: str, message: pd.Series, compared: pd.Series
+                 ) -> pd.DataFrame:
+    """KP_ANOMALY_COLUMNS rows for `rows` (country, year, figure, reference, illustrative), their messages and
+    which figures each compared (`compared`, in words).
 
     The ratio is figure / reference (NaN when the reference is 0); a note is added to the message of a flag
     on illustrative figures.
     """
     note = pd.Series(np.where(rows["illustrative"], _ILLUSTRATIVE_NOTE, ""), index=rows.index)
     reference = rows["reference"].where(rows["reference"] != 0)
-    return rows.assign(flag=str(flag), ratio=rows["figure"] / reference, unit=unit,
+    return rows.assign(flag=str(flag), ratio=rows["figure"] / reference, unit=unit, compared=compared,
                        message=message + note)[list(KP_ANOMALY_COLUMNS)]
 
 
@@ -287,7 +289,9 @@ def _neighbour_flags(declared: pd.DataFrame, kind: str, thresholds: AnomalyThres
                + f" the median of the other countries within ±{thresholds.neighbour_years} years (US$"
                + number(rows["reference"]) + "/ct) — " + pd.Series(hint, index=rows.index, dtype=object))
     flag = Flag.PRODUCTION_VALUE_VS_NEIGHBOURS if kind == "production" else Flag.EXPORT_VALUE_VS_NEIGHBOURS
-    return anomaly_rows(rows, flag, "US$/ct", message)
+    compared = (rows["country"] + " " + rows["year"].astype(str) + f" {what} US$/ct with the other countries' "
+                f"within ±{thresholds.neighbour_years} years")
+    return anomaly_rows(rows, flag, "US$/ct", message, compared)
 
 
 def _value_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -301,7 +305,8 @@ def _value_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": production valued at US$"
                + number(rows["figure"]) + "/ct but exports at US$" + number(rows["reference"]) + "/ct ("
                + times(rows["figure"] / rows["reference"]) + ") — " + pd.Series(hint, index=rows.index, dtype=object))
-    return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_VALUE, "US$/ct", message)
+    compared = rows["country"] + " " + rows["year"].astype(str) + " production US$/ct with export US$/ct"
+    return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_VALUE, "US$/ct", message, compared)
 
 
 def _carat_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -314,7 +319,8 @@ def _carat_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": production "
                + number(rows["figure"]) + " ct but exports " + number(rows["reference"]) + " ct ("
                + times(rows["figure"] / rows["reference"]) + ") — " + pd.Series(hint, index=rows.index, dtype=object))
-    return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_CARATS, "ct", message)
+    compared = rows["country"] + " " + rows["year"].astype(str) + " production carats with export carats"
+    return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_CARATS, "ct", message, compared)
 
 
 def _jump_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -335,4 +341,6 @@ def _jump_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
                + number(rows["figure"]) + " ct against " + number(rows["reference"]) + " ct in "
                + (rows["year"] - 1).astype(str) + " (" + times(rows["figure"] / rows["reference"])
                + pd.Series(hint, index=rows.index, dtype=object))
-    return anomaly_rows(rows, Flag.PRODUCTION_JUMP, "ct", message)
+    compared = (rows["country"] + " " + rows["year"].astype(str) + " production carats with "
+                + (rows["year"] - 1).astype(str) + "'s")
+    return anomaly_rows(rows, Flag.PRODUCTION_JUMP, "ct", message, compared)

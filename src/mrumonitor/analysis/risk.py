@@ -41,6 +41,7 @@ def risk_factors(sites: pd.DataFrame, last_period: str, settings: AnalysisSettin
         "far_from_post": np.where(zone, np.nan_to_num(far, nan=1.0), 0.0),
         "transboundary": sites["transboundary"].to_numpy(dtype=float),
         "new": (sites["first_seen"] == last_period).to_numpy(dtype=float),
+        "commodity": (sites["commodity"] == "diamond").to_numpy(dtype=float),
     }, index=sites.index)
 
 

@@ -99,7 +99,8 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     """
     periods = _periods(settings, layers)
     boundaries = reference.boundaries
-    commodity = site_commodity(layers.sites, reference.commodity_zones, settings.analysis.commodity_default)
+    decided = site_commodity(layers.sites, reference.commodity_zones, settings.analysis.commodity_default)
+    commodity = decided["commodity"]
     project = boundaries[boundaries["iso3"].isin(settings.project.countries)]
     assessed = shapely.union_all(project.geometry.to_numpy())
     registration = register(layers.site_periods, concessions, commodity, periods, assessed)
@@ -111,8 +112,10 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     site_periods = verified.site_periods.astype(SITE_PERIOD_ANALYSIS_COLUMNS)
     mined = site_periods[site_periods["registration"] != NOT_MINING_CLASS]
     names = [period.name for period in periods]
-    sites = _site_columns(layers.sites, site_periods, commodity, names[-1], settings)
-    border_corridors, corridor_periods = corridor_figures(corridors, mined, crossings, names, reference.places)
+    sites = _site_columns(layers.sites, site_periods, decided, names[-1], settings)
+    mined = mined.assign(commodity=mined["site_id"].map(commodity).to_numpy())
+    border_corridors, corridor_periods = corridor_figures(corridors, mined, crossings, names,
+                                                          settings.project.countries, reference.places)
     declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
     result = AnalysisResult(
         sites=sites, site_periods=site_periods, site_registration=verified.pieces,
@@ -168,13 +171,14 @@ def _periods(settings: Settings, layers: SiteLayers):
     return list(settings.activity.periods)
 
 
-def _site_columns(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, commodity: pd.Series,
+def _site_columns(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, decided: pd.DataFrame,
                   last_period: str, settings: Settings) -> gpd.GeoDataFrame:
     """Each site with the analysis values of the last period it was seen in, and its risk score."""
     last = site_periods.merge(sites[["site_id", "last_seen"]], left_on=["site_id", "period"],
                               right_on=["site_id", "last_seen"]).set_index("site_id")
     values = last[list(SITE_PERIOD_ANALYSIS_COLUMNS)].reindex(sites["site_id"])
-    enriched = sites.assign(commodity=commodity.reindex(sites["site_id"]).to_numpy(),
+    decided = decided.reindex(sites["site_id"])
+    enriched = sites.assign(commodity=decided["commodity"].to_numpy(), commodity_basis=decided["commodity_basis"].to_numpy(),
                             **{column: values[column].to_numpy() for column in values.columns})
     factors = risk_factors(enriched, last_period, settings.analysis)
     enriched["unregistered_share"] = factors["unregistered"].round(4)

@@ -67,14 +67,18 @@ def trends(data: RunData, filters: Filters) -> pd.DataFrame:
 def corridor_ranking(data: RunData, filters: Filters) -> pd.DataFrame:
     """Border corridors of `filters.period` ranked as the run ranks them (unregistered area in the border
     zone, then distance to an official crossing); with countries chosen, those on their borders."""
-    figures = data.corridor_periods[data.corridor_periods["period"] == filters.period]
-    table = data.corridors.drop(columns=["sites", "active_ha", "unregistered_ha", "rank"]).merge(
-        figures.drop(columns="period"), on="corridor_id")
+    periods = data.corridor_periods
+    chosen = periods[(periods["period"] == filters.period)
+                     & ((periods["commodity"] == filters.commodity) if filters.commodity else True)]
+    figures = chosen.groupby("corridor_id")[["sites", "active_ha", "unregistered_ha"]].sum()
+    table = data.corridors.drop(columns=["sites", "active_ha", "unregistered_ha", "rank"])
+    table = table.join(figures, on="corridor_id").fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0})
     if filters.countries:
         pairs = table["border_pair"].str.split("-")
         table = table[pairs.map(lambda pair: bool(set(pair) & set(filters.countries)))]
-    table = table.sort_values(["unregistered_ha", "dist_post_km"], ascending=[False, False], ignore_index=True)
-    return table.assign(rank=np.arange(1, len(table) + 1))
+    table = table.sort_values(["scope", "unregistered_ha", "dist_post_km"], ascending=[False, False, False],
+                              ignore_index=True)
+    return table.assign(rank=table.groupby("scope").cumcount() + 1)
 
 
 def post_distances(data: RunData, filters: Filters) -> pd.DataFrame:

@@ -116,8 +116,8 @@ def capacity_figure(data: RunData) -> dict:
                        "yaxis": yref, "marker": {"color": "#0b5563", "size": 8}, "name": "estimate (central)",
                        "legendgroup": "central", "showlegend": i == 0,
                        "error_y": {"type": "data", "symmetric": False,
-                                   "array": values(rows["volume_carats_high"] - central),
-                                   "arrayminus": values(central - rows["volume_carats_low"])}})
+                                   "array": values(rows["volume_carats_p95"] - central),
+                                   "arrayminus": values(central - rows["volume_carats_p05"])}})
         illustrative = rows["declared_illustrative"].fillna(False).astype(bool)
         flagged = rows["flags"] != ""
         traces.append({"type": "scatter", "x": years, "y": values(rows["declared_production_carats"]),
