@@ -145,6 +145,7 @@ SITE_PERIOD_ANALYSIS_COLUMNS: dict[str, str] = {
     "border_pair": "string",
     "corridor_id": "string",
     "nearest_post_id": "string",
+    "nearest_post_name": "string",
     "dist_post_km": "float64",
     "in_border_zone": "bool",
     "verification": "string",

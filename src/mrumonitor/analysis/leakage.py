@@ -38,14 +38,14 @@ def border_signals(footprints: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame, cr
     corridors : GeoDataFrame
         corridor_id, border_pair, geometry: the border lines cut into corridors (`cut_corridors`).
     crossings : GeoDataFrame
-        post_id, geometry: the official crossings (`official_crossings`).
+        post_id, name, geometry: the official crossings (`official_crossings`).
     settings : AnalysisSettings
 
     Returns
     -------
     DataFrame
-        Aligned with `footprints`: dist_border_km, border_pair, corridor_id, nearest_post_id, dist_post_km,
-        in_border_zone. Columns are empty (NaN / None / False) when there is no border or no crossing.
+        Aligned with `footprints`: dist_border_km, border_pair, corridor_id, nearest_post_id, nearest_post_name,
+        dist_post_km, in_border_zone. Columns are empty (NaN / None / False) when there is no border or no crossing.
     """
     geoms = np.asarray(footprints.geometry)
     segments, owner = _segments(np.asarray(corridors.geometry))
@@ -57,10 +57,12 @@ def border_signals(footprints: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame, cr
         "border_pair": _take(corridors, "border_pair", corridor),
         "corridor_id": _take(corridors, "corridor_id", corridor),
         "nearest_post_id": _take(crossings, "post_id", post),
+        "nearest_post_name": _take(crossings, "name", post),
         "dist_post_km": post_km.round(4),
         "in_border_zone": border_km <= settings.border_zone_km,
     }, index=footprints.index)
-    return signals.astype({"border_pair": "string", "corridor_id": "string", "nearest_post_id": "string"})
+    return signals.astype({"border_pair": "string", "corridor_id": "string", "nearest_post_id": "string",
+                           "nearest_post_name": "string"})
 
 
 def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
