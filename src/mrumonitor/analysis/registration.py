@@ -1,7 +1,15 @@
 """Unregistered production: each site's footprint, in each period, against the licences valid that day.
 
-A licence gives the part of a footprint it covers one class, judged on the period's observation day `d`
-(`PeriodSettings.observed_on`) for the site's commodity `c`; the first rule that applies wins:
+Which record of a licence judges a period comes from the cadastre snapshots (`analysis.licence_history`): the
+record of the newest snapshot of the licence's country on or before the observation day; a period older than
+every snapshot of the country is judged from the earliest snapshot's records by their dates only (their status
+is read as ``unknown``); records of sources without a snapshot date count in every period. A licence that the
+snapshot in force lacks covers nothing in that period: a status is never carried back before the snapshot
+that first shows it.
+
+A licence (its record in force) gives the part of a footprint it covers one class, judged on the period's
+observation day `d` (`PeriodSettings.observed_on`) for the site's commodity `c`; the first rule that applies
+wins:
 
 1. status ``suspended``                                            -> suspended
 2. status ``expired``, or an expiry date before `d`                 -> expired_licence
@@ -19,7 +27,8 @@ covers is ``no_licence`` where it lies in a country of the project, and ``not_as
 never called unregistered. The pieces of a footprint sum to its area: a site half inside a licence is half
 ``registered`` (say) and half ``no_licence``.
 
-Everything is vectorised: one spatial-index query for all (footprint, licence) pairs, array-wise
+Everything is vectorised: one spatial-index query for all (footprint, licence record) pairs, of which the
+records of the snapshot in force for the footprint's period and the licence's country are kept, array-wise
 intersections (skipped where a licence covers the footprint whole), and the overlaps between licences
 resolved rank by rank (a loop over a footprint's number of licences, never over footprints). The overlays
 run on every core (`threads`).
@@ -27,6 +36,7 @@ run on every core (`threads`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mrumonitor.analysis.licence_history import in_force, licence_snapshots
 from mrumonitor.analysis.threads import query, threaded, threaded_by
 from mrumonitor.config import PeriodSettings
 from mrumonitor.polygons import polygonal
@@ -62,10 +73,13 @@ class Registration:
         One row per row of the input footprints (same order): registration (the class with the largest
         area; ties go to the earlier class), licence_id (of the largest licensed piece of that class),
         registered_ha, unregistered_ha.
+    licence_snapshots : DataFrame
+        LICENCE_SNAPSHOT_COLUMNS: per period and country, the cadastre snapshot its licences were judged from.
     """
 
     pieces: gpd.GeoDataFrame
     per_period: pd.DataFrame
+    licence_snapshots: pd.DataFrame
 
 
 def licence_classes(licences: pd.DataFrame, on: np.ndarray, commodity: np.ndarray) -> np.ndarray:
@@ -101,6 +115,7 @@ def register(
     commodity: pd.Series,
     periods: list[PeriodSettings],
     assessed: shapely.Geometry | None = None,
+    countries: Sequence[str] = (),
 ) -> Registration:
     """Cut each footprint by the licences covering it and class every piece.
 
@@ -109,7 +124,7 @@ def register(
     footprints : GeoDataFrame
         site_id, period, area_ha, geometry: `site_periods` (analysis CRS).
     concessions : GeoDataFrame
-        The canonical `concessions` layer, in the same CRS.
+        The canonical `concessions` layer, in the same CRS: every snapshot of every country.
     commodity : Series
         Commodity of each site, indexed by site_id.
     periods : list of PeriodSettings
@@ -117,6 +132,8 @@ def register(
     assessed : shapely geometry, optional
         Where the cadastres apply (the project countries' outlines, unioned). Unlicensed area outside it is
         ``not_assessed``. Default: everywhere.
+    countries : sequence of str
+        The countries whose licence snapshots are reported (the project's), besides those of `concessions`.
 
     Returns
     -------
@@ -136,7 +153,8 @@ def register(
         raise ValueError(f"site footprints of period(s) {', '.join(sorted(unknown))} that the configuration "
                          f"does not list; valid periods: {', '.join(observed)}")
     geoms = np.asarray(footprints.geometry)
-    licensed, remaining = _licensed_pieces(footprints, geoms, concessions, commodity, observed)
+    snapshots = licence_snapshots(concessions, periods, countries)
+    licensed, remaining = _licensed_pieces(footprints, geoms, concessions, commodity, observed, snapshots)
     rest = _uncovered(footprints, remaining)
     if assessed is not None:
         rest = _outside_assessed(rest, assessed)
@@ -145,15 +163,19 @@ def register(
     layer = layer.sort_values(["period", "site_id", "registration", "licence_id"], key=_class_order,
                               ignore_index=True)
     return Registration(layer[[*SITE_REGISTRATION_COLUMNS, "geometry"]].astype(SITE_REGISTRATION_COLUMNS),
-                        _per_period(pieces, len(footprints)))
+                        _per_period(pieces, len(footprints)), snapshots)
 
 
-def _licensed_pieces(footprints, geoms, concessions, commodity, observed) -> tuple[pd.DataFrame, np.ndarray]:
-    """The pieces of footprints under a licence, overlaps resolved (item, class, licence, area, geometry),
-    and the part of each footprint that no licence covers."""
+def _licensed_pieces(footprints, geoms, concessions, commodity, observed,
+                     snapshots) -> tuple[pd.DataFrame, np.ndarray]:
+    """The pieces of footprints under a licence record in force, overlaps resolved (item, class, licence, area,
+    geometry), and the part of each footprint that no licence covers."""
     licences = np.asarray(concessions.geometry)
     item, lic = query(shapely.STRtree(licences), geoms, "intersects")
+    keep, dates_only = in_force(concessions.iloc[lic], footprints["period"].to_numpy()[item], snapshots)
+    item, lic, dates_only = item[keep], lic[keep], dates_only[keep]
     attributes = concessions.iloc[lic]
+    attributes = attributes.assign(status=attributes["status"].mask(dates_only, "unknown"))
     on = footprints["period"].map(observed).to_numpy()[item]
     site_commodity = footprints["site_id"].map(commodity).to_numpy(dtype=object)[item]
     classes = licence_classes(attributes, on, site_commodity)

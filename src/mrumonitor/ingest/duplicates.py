@@ -1,4 +1,5 @@
-"""Duplicate licence ids within a country: identical copies collapse to one, conflicting ones all go."""
+"""Duplicate licence ids within one cadastre snapshot of a country: identical copies collapse to one,
+conflicting ones all go. The same licence id in two snapshots of a country is its history, not a duplicate."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ _CONTENT = ["holder", "licence_type", "commodity", "status", "granted", "expires
 def find_duplicates(candidates: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
     """Return (reason, detail) per candidate: None for keepers, else a duplicate reason and its explanation.
 
-    Ids compare after trimming and upper-casing ("sl-el-01 " is "SL-EL-01"), per country. A later exact
-    copy of an earlier record (same content and geometry) is `duplicate_licence_id`; when the records
-    sharing an id differ, none can be trusted over the others and all are `conflicting_licence_id`.
+    Ids compare after trimming and upper-casing ("sl-el-01 " is "SL-EL-01"), per country and snapshot (the
+    sources of a country with the same `snapshot` date form one snapshot; those without a date form one
+    more). A later exact copy of an earlier record (same content and geometry) is `duplicate_licence_id`;
+    when the records sharing an id differ, none can be trusted over the others and all are
+    `conflicting_licence_id`.
     """
     reason = pd.Series(None, index=candidates.index, dtype=object)
     detail = pd.Series(None, index=candidates.index, dtype=object)
-    key = candidates["country"] + "/" + candidates["licence_id"].str.strip().str.upper()
+    snapshot = candidates["snapshot"].dt.strftime("%Y-%m-%d").fillna("undated")
+    key = candidates["country"] + "/" + snapshot + "/" + candidates["licence_id"].str.strip().str.upper()
     shared = key.duplicated(keep=False)
     if not shared.any():
         return reason, detail

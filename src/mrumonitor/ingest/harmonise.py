@@ -3,7 +3,8 @@
 Checks run in a fixed order and the first that fails is the record's reason (see `schema.Reason`):
 geometry (unparseable, empty, not a polygon, unrepairable, outside its country), then attributes
 (missing licence id, unknown licence type / commodity / status, unparseable date, expiry before grant).
-Duplicate licence ids are resolved later, over the whole country (see `ingest.duplicates`).
+Each candidate carries the snapshot date of its source (NaT when the source states none). Duplicate licence
+ids are resolved later, over each snapshot of a country (see `ingest.duplicates`).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def _attributes(raw: gpd.GeoDataFrame, ctx: SourceContext) -> tuple[pd.DataFrame
         "source_name": name,
         "source_file": str(ctx.source.file),
         "source_row": raw["source_row"],
+        "snapshot": pd.Timestamp(ctx.source.snapshot) if ctx.source.snapshot else pd.NaT,
     }).astype(CONCESSION_COLUMNS)
 
     choices = {key: ", ".join(sorted(set(getattr(values, key).values()))) for key in ("licence_type", "commodity")}
