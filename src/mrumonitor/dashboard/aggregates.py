@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 
 from mrumonitor.analysis.summary import country_overview
-from mrumonitor.dashboard.filters import Filters
+from mrumonitor.dashboard.filters import COMMODITY_WORDS, SCOPE_WORDS, Filters
 from mrumonitor.dashboard.prepared import sites_as_of
 from mrumonitor.dashboard.run import RunData
 
@@ -64,27 +64,57 @@ def trends(data: RunData, filters: Filters) -> pd.DataFrame:
 
 
 def corridor_ranking(data: RunData, filters: Filters) -> pd.DataFrame:
-    """Border corridors of `filters.period` ranked as the run ranks them (unregistered area in the border
-    zone, then distance to an official crossing); with countries chosen, those on their borders."""
-    periods = data.corridor_periods
-    chosen = periods[(periods["period"] == filters.period)
-                     & ((periods["commodity"] == filters.commodity) if filters.commodity else True)]
-    figures = chosen.groupby("corridor_id")[["sites", "active_ha", "unregistered_ha"]].sum()
-    table = data.corridors.drop(columns=["sites", "active_ha", "unregistered_ha", "rank"])
-    table = table.join(figures, on="corridor_id").fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0})
+    """The border corridors of `filters.scope`, ranked for the period and commodity of `filters`, as the run
+    ranks its own on its last period for diamonds (`analysis.corridors`): by the unregistered area of the sites
+    of the commodity chosen in the border zone next to them, then by that of every commodity, then by their
+    distance to an official crossing (further first). An external corridor never enters the MRU ranking, nor
+    an MRU one the external ranking.
+
+    The rank is given within the whole scope before the countries chosen keep the corridors on their borders,
+    so a corridor has one rank wherever it is shown (the border page, the map's tooltip). `sites`, `active_ha`
+    and `unregistered_ha` are of the commodity chosen; `all_unregistered_ha` of every commodity."""
+    periods = data.corridor_periods[data.corridor_periods["period"] == filters.period]
+    chosen = periods[periods["commodity"] == filters.commodity] if filters.commodity else periods
+    figures = ["sites", "active_ha", "unregistered_ha"]
+    table = data.corridors.drop(columns=[*figures, "rank"])
+    table = table[table["scope"] == filters.scope]
+    table = table.join(chosen.groupby("corridor_id")[figures].sum(), on="corridor_id").join(
+        periods.groupby("corridor_id")["unregistered_ha"].sum().rename("all_unregistered_ha"), on="corridor_id")
+    table = table.fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0, "all_unregistered_ha": 0.0})
+    table = table.astype({"sites": "int64"}).sort_values(
+        ["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
+        ascending=[False, False, False, True], ignore_index=True)
+    table["rank"] = range(1, len(table) + 1)
     if filters.countries:
-        pairs = table["border_pair"].str.split("-")
-        table = table[pairs.map(lambda pair: bool(set(pair) & set(filters.countries)))]
-    table = table.sort_values(["scope", "unregistered_ha", "dist_post_km"], ascending=[False, False, False],
-                              ignore_index=True)
-    return table.assign(rank=table.groupby("scope").cumcount() + 1)
+        sides = table["border_pair"].str.split("-", expand=True)
+        table = table[sides.isin(list(filters.countries)).any(axis=1).to_numpy()].reset_index(drop=True)
+    return table
+
+
+def corridor_labels(ranking: pd.DataFrame, filters: Filters) -> pd.Series:
+    """How a ranked corridor (`corridor_ranking`) is named wherever it is shown, the same words in the chart's
+    hover and the map's tooltip: "#3 of MRU internal borders (diamond sites, 2026H1): GIN-SLE-004, near
+    Gueckedou, GIN, 56 km · Tombu, SLE, 12 km — 211 ha unregistered, 3 sites; nearest official crossing
+    Koindu, 31 km"."""
+    km = ranking["dist_post_km"].round(0).astype("Int64").astype("string")
+    crossing = ("; nearest official crossing " + ranking["nearest_post_name"].astype("string") + ", " + km
+                + " km").fillna("; no official crossing known")
+    places = (", near " + ranking["near_places"].astype("string")).fillna("")
+    return ("#" + ranking["rank"].astype(str) + f" of {SCOPE_WORDS[filters.scope]} "
+            f"({COMMODITY_WORDS[filters.commodity]}, {filters.period}): " + ranking["corridor_id"].astype(str)
+            + places + " — " + ranking["unregistered_ha"].round(0).astype(int).map("{:,}".format)
+            + " ha unregistered, " + ranking["sites"].astype(str) + " sites" + crossing).astype(str)
 
 
 def post_distances(data: RunData, filters: Filters) -> pd.DataFrame:
-    """Distance to the nearest official crossing of every site in the border zone in `filters.period`, with its
-    country and class (an aggregate: only the distances and classes leave the server)."""
+    """Distance to the nearest official crossing of every site of the commodity chosen in the border zone of the
+    border scope chosen (the site's nearest border is of that scope) in `filters.period`, with its country and
+    class (an aggregate: only the distances and classes leave the server)."""
     rows = data.site_periods[(data.site_periods["period"] == filters.period)
-                             & data.site_periods["in_border_zone"].astype(bool)]
+                             & data.site_periods["in_border_zone"].astype(bool)
+                             & data.site_periods["border_pair"].isin(data.scope_pairs[filters.scope])]
+    if filters.commodity:
+        rows = rows[rows["commodity"] == filters.commodity]
     if filters.countries:
         rows = rows[rows["country"].isin(filters.countries)]
     return rows[["country", "registration", "dist_post_km"]].reset_index(drop=True)

@@ -2,7 +2,11 @@
 
 The filter bar has the same component ids on every page and keeps its values for the browser session, so
 a country chosen on the overview is still chosen on the site table. A filter a page's view does not list is
-still in the layout, hidden, at its default value: every callback reads the same five inputs.
+still in the layout, hidden, at its default value: every callback reads the same six inputs.
+
+The bar opens on diamonds and the borders between the four countries (`filters.DEFAULT_COMMODITY`,
+`filters.DEFAULT_SCOPE`); a page's address may set any filter (`/border?scope=external&commodity=gold`, see
+`QUERY_KEYS`), which is how a link shares a view.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from typing import Any
 import pandas as pd
 from dash import Input, dash_table, dcc, html
 
-from mrumonitor.dashboard.filters import Filters, default_filters
+from mrumonitor.dashboard.filters import ALL_COMMODITIES, Filters, default_filters
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.views import FILTERS, View
-from mrumonitor.schema import COMMODITIES, NOT_MINING_CLASS, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
+from mrumonitor.schema import BORDER_SCOPES, COMMODITIES, NOT_MINING_CLASS, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
 #: Component ids of the filter bar, one per filter of `views.FILTERS`.
@@ -25,9 +29,18 @@ FILTER_IDS = {
     "commodity": "filter-commodity",
     "registration": "filter-registration",
     "border_only": "filter-border-only",
+    "scope": "filter-scope",
 }
 ALL = ""
 BORDER_ONLY = "border"
+
+#: The query keys of a page's address that set a filter's first value: `?country=SLE&period=2025H2&
+#: commodity=gold&scope=external` (commodity "" or "all": every commodity).
+QUERY_KEYS = {"country": "country", "period": "period", "commodity": "commodity", "scope": "scope"}
+
+#: Commodities as the filter bar and the pages' captions name them.
+COMMODITY_LABELS = {"diamond": "Diamonds (the KP commodity)", "gold": "Gold (not a KP commodity)",
+                    "other": "Other minerals"}
 
 #: KPI titles and how their values are written.
 KPI_TITLES = {
@@ -54,39 +67,62 @@ def accuracy_id(prefix: str, name: str) -> str:
 
 
 def filter_inputs() -> list[Input]:
-    """The five filter values, in the order `filters_from` takes them."""
+    """The six filter values, in the order `filters_from` takes them."""
     return [Input(FILTER_IDS[name], "value") for name in FILTERS]
 
 
 def filters_from(data: RunData, country: str | None, period: str | None, commodity: str | None,
-                 classes: list[str] | None, border: list[str] | None) -> Filters:
+                 classes: list[str] | None, border: list[str] | None, scope: str | None = None) -> Filters:
     """Filters from the filter bar's values (unknown values fall back to the defaults)."""
     return default_filters(data, countries=[country] if country else [], period=period, commodity=commodity,
-                           classes=classes or [], border_only=BORDER_ONLY in (border or []))
+                           classes=classes or [], border_only=BORDER_ONLY in (border or []), scope=scope)
 
 
-def filter_bar(view: View, data: RunData) -> html.Div:
-    """The filter controls of `view`; the others hidden at their defaults."""
+def scope_label(data: RunData, scope: str) -> str:
+    """The filter bar's label of a border scope, with the border pairs of the run in it."""
+    pairs = ", ".join(pair.replace("-", "–") for pair in data.scope_pairs[scope]) or "none in this run"
+    if scope == "mru":
+        return f"MRU internal borders ({pairs})"
+    return f"External borders, outside the Regional Approach ({pairs})"
+
+
+def _query_filters(data: RunData, query: dict[str, Any]) -> Filters:
+    """The filters a page's address sets (`QUERY_KEYS`); the defaults for the others."""
+    given = {key: query.get(name) for name, key in QUERY_KEYS.items()}
+    if str(given["commodity"]).lower() == "all":
+        given["commodity"] = ALL_COMMODITIES
+    return filters_from(data, given["country"] if given["country"] in data.countries else None, given["period"],
+                        given["commodity"], None, None, given["scope"])
+
+
+def filter_bar(view: View, data: RunData, query: dict[str, Any] | None = None) -> html.Div:
+    """The filter controls of `view`; the others hidden at their defaults. `query` (the page's address) may set
+    the first values of the country, period, commodity and scope (`QUERY_KEYS`)."""
     persist = {"persistence": True, "persistence_type": "session"}
+    first = _query_filters(data, query or {})
     controls = {
         "country": dcc.Dropdown(
-            id=FILTER_IDS["country"], clearable=False, value=ALL, **persist,
-            options=[{"label": "All four countries", "value": ALL}]
+            id=FILTER_IDS["country"], clearable=False, value=first.countries[0] if first.countries else ALL,
+            **persist, options=[{"label": "All four countries", "value": ALL}]
             + [{"label": f"{data.country_names.get(code, code)} ({code})", "value": code} for code in data.countries]),
-        "period": dcc.Dropdown(id=FILTER_IDS["period"], clearable=False, value=data.last_period, **persist,
+        "period": dcc.Dropdown(id=FILTER_IDS["period"], clearable=False, value=first.period, **persist,
                                options=[{"label": period, "value": period} for period in data.periods]),
-        "commodity": dcc.Dropdown(id=FILTER_IDS["commodity"], clearable=False, value=ALL, **persist,
-                                  options=[{"label": "All commodities", "value": ALL}]
-                                  + [{"label": name, "value": name} for name in COMMODITIES]),
+        "commodity": dcc.Dropdown(id=FILTER_IDS["commodity"], clearable=False, value=first.commodity or ALL_COMMODITIES,
+                                  **persist, options=[{"label": COMMODITY_LABELS[name], "value": name}
+                                                      for name in COMMODITIES]
+                                  + [{"label": "All commodities", "value": ALL_COMMODITIES}]),
         "registration": dcc.Dropdown(id=FILTER_IDS["registration"], multi=True, value=[], **persist,
                                      placeholder="All registration classes",
                                      options=[{"label": CLASS_LABELS[name], "value": name}
                                               for name in REGISTRATION_CLASSES]),
         "border_only": dcc.Checklist(id=FILTER_IDS["border_only"], value=[], **persist,
                                      options=[{"label": " Border zone only", "value": BORDER_ONLY}]),
+        "scope": dcc.RadioItems(id=FILTER_IDS["scope"], value=first.scope, **persist,
+                                options=[{"label": " " + scope_label(data, scope), "value": scope}
+                                         for scope in BORDER_SCOPES]),
     }
     labels = {"country": "Country", "period": "Period", "commodity": "Commodity", "registration": "Registration",
-              "border_only": "Border"}
+              "border_only": "Border", "scope": "Borders"}
     return html.Div(className="filter-bar", children=[
         html.Div(className="filter" if name in view.filters else "filter hidden",
                  children=[html.Label(labels[name], htmlFor=FILTER_IDS[name]), controls[name]])

@@ -23,6 +23,7 @@ import shapely
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.prepared import basis_words
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.errors import UnknownAddress, UnknownSite
 from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
@@ -64,8 +65,8 @@ def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
     access.require_sites(str(site["countries"]))
     rows = data.site_periods[data.site_periods["site_id"] == site_id]
     pieces = data.pieces[data.pieces["site_id"] == site_id]
-    history = rows[["period", "area_ha", "registration", "licence_id", "in_border_zone", "dist_border_km",
-                    "dist_post_km"]].reset_index(drop=True)
+    history = rows.reindex(columns=["period", "area_ha", "registration", "licence_id", "in_border_zone",
+                                    "dist_border_km", "nearest_post_name", "dist_post_km"]).reset_index(drop=True)
     classes = pd.DataFrame(pieces.groupby(["period", "registration"], as_index=False)
                            .agg(area_ha=("area_ha", "sum"), licences=("licence_id", _joined)))
     classes["area_ha"] = classes["area_ha"].round(2)
@@ -83,8 +84,9 @@ def _joined(values: pd.Series) -> str:
 
 
 def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
-    post = data.reference.border_posts[data.reference.border_posts["post_id"] == site["nearest_post_id"]]
-    post_name = f"{post['name'].iloc[0]} ({site['nearest_post_id']})" if len(post) else str(site["nearest_post_id"])
+    post_name = (f"{site['nearest_post_name']} ({site['nearest_post_id']})" if pd.notna(site.get("nearest_post_name"))
+                 else str(site["nearest_post_id"]))
+    basis = basis_words(pd.Series([site.get("commodity_basis")]), pd.Series([site["commodity"]])).iloc[0]
 
     def num(value: Any, unit: str, digits: int = 1) -> str:
         return "—" if pd.isna(value) else f"{float(value):,.{digits}f} {unit}"
@@ -95,7 +97,7 @@ def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
         ("Country", (str(site["country"]) or "outside the four outlines")
          + (f" — transboundary: {site['countries']}" if site["transboundary"] else "")),
         ("Admin area", str(site["admin_area"]) or "—"),
-        ("Commodity", str(site["commodity"])),
+        ("Commodity", str(site["commodity"]) + (f" — {basis}" if basis else "")),
         ("Seen", f"{site['first_seen']} to {site['last_seen']} ({site['periods_seen']} periods)"),
         ("Area, last period", num(site["area_ha"], "ha")),
         ("Registration, last period", str(site["registration"]).replace("_", " ")),

@@ -33,10 +33,24 @@ OVERVIEW_COLUMNS = ["country", "registration", "commodity", "in_border_zone", "t
 #: Columns of the site table: (column, title, numeric).
 TABLE_COLUMNS = (
     ("site_id", "Site", False), ("country", "Country", False), ("admin_area", "Admin area", False),
+    ("commodity", "Commodity", False), ("commodity_basis", "Commodity from", False),
     ("registration", "Class", False), ("area_ha", "Area (ha)", True), ("licence_id", "Licence", False),
     ("first_seen", "First seen", False), ("dist_border_km", "To border (km)", True),
-    ("dist_post_km", "To crossing (km)", True), ("risk_score", "Risk", True),
+    ("nearest_post_name", "Nearest official crossing", False), ("dist_post_km", "To crossing (km)", True),
+    ("risk_score", "Risk", True),
 )
+
+#: How a site's commodity was decided (`schema.COMMODITY_BASES`), in words; "unknown" adds the commodity assumed.
+BASIS_WORDS = {"in_diamond_field": "in a mapped diamond field", "near_diamond_field": "near a mapped diamond field",
+               "gold_belt": "gold belt", "unknown": "unknown: assumed "}
+
+
+def basis_words(basis: pd.Series, commodity: pd.Series) -> pd.Series:
+    """`commodity_basis` in words ("in a mapped diamond field", "unknown: assumed gold"); "" where not known."""
+    basis = basis.astype("string")
+    words = basis.map(BASIS_WORDS).astype("string")
+    unknown = basis.eq("unknown").fillna(False).to_numpy(dtype=bool)
+    return words.mask(unknown, words + commodity.astype("string")).fillna("")
 
 
 class SiteAccess(Protocol):
@@ -131,7 +145,11 @@ def prepare_sites(sites: pd.DataFrame, rows: pd.DataFrame, period_geoms: np.ndar
                   boundaries: gpd.GeoDataFrame, periods: list[str]) -> SiteViews:
     """The `SiteViews` of a run's `sites`, its site rows per period (`rows`, with their WGS84 shapes
     `period_geoms`) and its registration `pieces` (with commodity and border-zone flag)."""
-    table_rows = _table_frame(rows.join(sites.set_index("site_id")[["admin_area", "risk_score"]], on="site_id"))
+    # a run published before sites said how their commodity was decided has no commodity_basis: left blank
+    joined = rows.join(sites.set_index("site_id").reindex(columns=["admin_area", "risk_score", "commodity_basis"]),
+                       on="site_id")
+    table_rows = _table_frame(joined.assign(commodity_basis=basis_words(joined["commodity_basis"],
+                                                                        joined["commodity"])))
     features = pd.DataFrame({
         "kind": "site", "site_id": rows["site_id"].astype(str), "registration": rows["registration"].astype(str),
         "colour": rows["registration"].map(REGISTRATION_CSS).fillna("#777777"),
@@ -195,9 +213,10 @@ def prepare_licences(licences: pd.DataFrame, geoms: np.ndarray, synthetic: bool)
         geoms=bands, boxes={tol: shapely.bounds(band) for tol, band in bands.items()})
 
 
-def run_map_layers(reference: ReferenceLayers, corridors: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
+def run_map_layers(reference: ReferenceLayers) -> dict[str, dict[str, Any]]:
     """The run-wide map layers as GeoJSON, simplified for the region-wide view (served by `routes.reference`),
-    drawn from the reference layers the run carries and its corridors."""
+    drawn from the reference layers the run carries. The corridors follow the filters (their rank does), so a
+    callback draws them (`maplayers.corridor_layer`)."""
     boundaries, borders, posts = reference.boundaries, reference.borders, reference.border_posts
     width_km = float(reference.border_zone["width_km"].iloc[0])
 
@@ -217,17 +236,4 @@ def run_map_layers(reference: ReferenceLayers, corridors: gpd.GeoDataFrame) -> d
         "border_posts": layer(posts.geometry, pd.DataFrame({
             "post_id": posts["post_id"], "kind": official,
             "tooltip": posts["name"] + " (" + posts["post_id"] + ", " + official + ")"}), tol=0),
-        "corridors": layer(corridors.geometry, pd.DataFrame({
-            "corridor_id": corridors["corridor_id"], "rank": corridors["rank"],
-            "tooltip": "#" + corridors["rank"].astype(str) + " " + corridors["corridor_id"]
-            + _near(corridors) + ": " + corridors["unregistered_ha"].round(0).astype(int).astype(str)
-            + " ha unregistered"}), tol=0.001),
     }
-
-
-def _near(corridors: pd.DataFrame) -> pd.Series:
-    """" (near Gueckedou, GIN, 53 km · ...)" for each corridor; "" for a run published before corridors had places."""
-    if "near_places" not in corridors:
-        return pd.Series("", index=corridors.index)
-    places = corridors["near_places"].astype("string")
-    return (" (near " + places + ")").fillna("")

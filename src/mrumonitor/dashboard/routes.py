@@ -8,8 +8,8 @@
     The period's activity raster as a transparent PNG in Web Mercator (see `overlay`), cached in memory;
     its corners for ``dl.ImageOverlay`` come from `overlay_bounds`.
 ``GET /reference/<run_id>/<name>.geojson``
-    A run-wide map layer (`RunData.map_layers`: country outlines, borders, border zone, border posts,
-    corridors, drawn from the reference layers the run carries; aggregates, the same for every role) as
+    A run-wide map layer (`RunData.map_layers`: country outlines, borders, border zone, border posts, drawn
+    from the reference layers the run carries; aggregates, the same for every role) as
     GeoJSON, serialised once per run. The maps load them
     by URL rather than in the page layout, so a page change carries none of them and the browser caches
     them per run (a run id never changes).

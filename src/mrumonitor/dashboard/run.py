@@ -25,11 +25,14 @@ import shapely
 
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import geojson
+from mrumonitor.dashboard.filters import DEFAULT_COMMODITY
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.prepared import LicenceViews, SiteViews, prepare_licences, prepare_sites, run_map_layers
 from mrumonitor.errors import StoreError
 from mrumonitor.export.run_reference import run_countries, run_crs, run_reference
+from mrumonitor.frames import empty_frame
 from mrumonitor.reference.layers import ReferenceLayers
+from mrumonitor.schema import BORDER_SCOPES, CAPACITY_PARAMETER_COLUMNS
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 #: Runs kept in memory at once (the latest and a few the Downloads page or a bookmark asked for).
@@ -38,6 +41,9 @@ CACHED_RUNS = 3
 CACHED_OVERVIEWS = 1024
 #: Callback results kept per run (see `RunData.results`): keyed by the callback, its inputs and the access scope.
 CACHED_RESULTS = 2048
+
+#: Simplification of the corridors' lines on the map (degrees, about 100 m).
+CORRIDOR_TOLERANCE = 0.001
 
 #: The caveat that marks a run's cadastres as synthetic (the demo's): its licences are labelled so.
 SYNTHETIC_CADASTRES = "cadastres are SYNTHETIC"
@@ -57,8 +63,10 @@ class RunData:
     site_periods: pd.DataFrame = field(repr=False)
     pieces: gpd.GeoDataFrame = field(repr=False)
     corridors: pd.DataFrame = field(repr=False)
+    corridor_lines: np.ndarray = field(repr=False)
     corridor_periods: pd.DataFrame = field(repr=False)
     capacity: pd.DataFrame = field(repr=False)
+    capacity_parameters: pd.DataFrame = field(repr=False)
     anomalies: pd.DataFrame = field(repr=False)
     concessions: pd.DataFrame = field(repr=False)
     period_shapes: np.ndarray = field(repr=False)
@@ -94,6 +102,18 @@ class RunData:
     @cached_property
     def site_index(self) -> pd.Index:
         return pd.Index(self.sites["site_id"])
+
+    @cached_property
+    def default_commodity(self) -> str | None:
+        """The commodity the filters open on: `filters.DEFAULT_COMMODITY` when the run has sites of it, else
+        None (every commodity)."""
+        return DEFAULT_COMMODITY if (self.sites["commodity"] == DEFAULT_COMMODITY).any() else None
+
+    @cached_property
+    def scope_pairs(self) -> dict[str, list[str]]:
+        """The border pairs of each border scope the run's corridors run along ("SLE-GIN"...), sorted."""
+        pairs = self.corridors.groupby("scope")["border_pair"].unique()
+        return {scope: sorted(map(str, pairs.get(scope, []))) for scope in BORDER_SCOPES}
 
 
 def synthetic(caveats: list[str]) -> bool:
@@ -147,6 +167,9 @@ def _read_run(run_dir: Path) -> RunData:
     concessions = gpd.read_parquet(layer("concessions"))
     corridors = gpd.read_parquet(layer("border_corridors"))
     table = {name: pd.read_parquet(layer(name)) for name in ("corridor_periods", "capacity", "kp_anomalies")}
+    # the parameters behind the capacity estimate, where the run publishes them
+    parameters = (pd.read_parquet(layer("capacity_parameters")) if "capacity_parameters" in manifest["layers"]
+                  else empty_frame(CAPACITY_PARAMETER_COLUMNS))
 
     sites = sites.drop(columns=["bbox"], errors="ignore")
     attributes = pd.DataFrame(sites.drop(columns="geometry"))
@@ -173,14 +196,16 @@ def _read_run(run_dir: Path) -> RunData:
         country_names=dict(zip(boundaries["iso3"], boundaries["name"])), reference=reference,
         sites=attributes, site_periods=rows, pieces=pieces,
         corridors=pd.DataFrame(corridors.drop(columns=["geometry", "bbox"], errors="ignore")),
-        corridor_periods=table["corridor_periods"], capacity=table["capacity"], anomalies=table["kp_anomalies"],
+        corridor_lines=geojson.rounded(shapely.simplify(geojson.to_wgs84(corridors.geometry), CORRIDOR_TOLERANCE)),
+        corridor_periods=table["corridor_periods"], capacity=table["capacity"], capacity_parameters=parameters,
+        anomalies=table["kp_anomalies"],
         concessions=pd.DataFrame(concessions.drop(columns=["geometry", "bbox"], errors="ignore")),
         period_shapes=np.asarray(periods.geometry), concession_shapes=np.asarray(concessions.to_crs(crs).geometry),
         site_views=prepare_sites(attributes, rows, geojson.to_wgs84(periods.geometry), pieces, boundaries,
                                  period_names),
         licence_views=prepare_licences(concessions, geojson.to_wgs84(concessions.geometry),
                                        synthetic(manifest.get("caveats", []))),
-        map_layers=run_map_layers(reference, corridors))
+        map_layers=run_map_layers(reference))
 
 
 def _admin_names(reference: ReferenceLayers, sites: gpd.GeoDataFrame) -> pd.Series:

@@ -17,7 +17,7 @@ from pathlib import Path
 from mrumonitor.errors import ConfigError
 
 #: Filter controls a page may show.
-FILTERS = ("country", "period", "commodity", "registration", "border_only")
+FILTERS = ("country", "period", "commodity", "registration", "border_only", "scope")
 #: KPI cards of the overview.
 KPIS = ("active_ha", "unregistered_share", "border_zone_sites", "new_sites", "transboundary_sites", "sites")
 #: Map layers a page's layer control may hold.

@@ -1,21 +1,27 @@
 """Border watch: corridors ranked, transboundary sites, distances to official crossings, and production
-capacity against declared KP figures (low/central/high estimate bands, declared figures, anomaly flags).
+capacity against declared KP production (5–95 % interval and central estimate, declared figures, anomaly
+flags with the figures each compared).
 
-Corridors, distances and capacity are aggregates (every role, every country); the transboundary site list is
-site-level and limited to the countries the user may see.
+The page opens on diamond sites along the MRU internal borders (SLE–GIN, SLE–LBR, GIN–LBR, GIN–CIV, LBR–CIV);
+gold, every commodity and the external borders (CIV–GHA...) are one choice away in the filter bar, and an
+external corridor never enters the MRU ranking (`aggregates.corridor_ranking`). Corridors, distances and
+capacity are aggregates (every role, every country); the transboundary site list is site-level and limited to
+the countries the user may see.
 """
 
 from __future__ import annotations
 
 import dash
+import numpy as np
+import pandas as pd
 from dash import Output, html
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
-from mrumonitor.dashboard.aggregates import capacity_table, corridor_ranking, post_distances
+from mrumonitor.dashboard.aggregates import capacity_table, corridor_labels, corridor_ranking, post_distances
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, frame_table, graph, page_header
 from mrumonitor.dashboard.figures import axis, columns_side_by_side, figure, values
-from mrumonitor.dashboard.filters import Filters
+from mrumonitor.dashboard.filters import Filters, showing
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import site_rows
 from mrumonitor.schema import UNREGISTERED_CLASSES
@@ -25,20 +31,24 @@ dash.register_page(__name__, path="/border", name="Border watch", title="Border 
 
 CORRIDORS = "border-corridors"
 CORRIDOR_CHART = "border-corridor-chart"
+SHOWING = "border-showing"
 TRANSBOUNDARY = "border-transboundary"
 DISTANCES = "border-distances"
 CAPACITY = "border-capacity"
 ANOMALIES = "border-anomalies"
+PARAMETERS = "border-capacity-parameters"
 TOP = 15
 
-
 @context.page("border")
-def layout(view, **_query):
+def layout(view, **query):
     data = context.run_data()
     return html.Div([
         page_header(view, "Where mining hugs a border far from any official crossing, and whether declared "
-                          "production makes sense against what is visible."),
-        filter_bar(view, data),
+                          "production makes sense against what is visible. It opens on diamond sites along the "
+                          "borders between the four countries; gold, every commodity and the external borders "
+                          "are one choice away above."),
+        filter_bar(view, data, query),
+        html.P(id=SHOWING, className="map-status"),
         html.Div(className="grid-2-even", children=[
             html.Div(className="card", children=[html.H2("Border corridors ranked by unregistered area in the border "
                                                          "zone"), graph(CORRIDOR_CHART)]),
@@ -48,23 +58,26 @@ def layout(view, **_query):
                                              frame_table(CORRIDORS, corridor_columns(data.corridors.iloc[0:0]))]),
         html.Div(className="card", children=[
             html.H2("Production capacity from newly mined diamond area against declared KP production"),
-            html.P("Bars: low to high estimate (orders of magnitude; parameters ILLUSTRATIVE); dot: central; "
-                   "diamond: declared production (hollow when the figure is ILLUSTRATIVE, not a KP statistic); "
-                   "red: an anomaly flag.", className="page-note"),
+            html.P("Bars: the 5–95 % interval of the estimate; dot: central estimate (hollow for a partial year, "
+                   "annualised from the days the imagery covers); diamond: declared production (hollow when the "
+                   "figure is ILLUSTRATIVE, not a KP statistic); red: an anomaly flag. The table under the chart "
+                   "says which parameters come from a USGS assessment and which are ILLUSTRATIVE.",
+                   className="page-note"),
             graph(CAPACITY, capacity_figure(data)),
-            frame_table(ANOMALIES, anomaly_table(data))]),
+            parameter_sources(data),
+            frame_table(ANOMALIES, anomaly_table(data), style_data={"whiteSpace": "normal", "height": "auto"})]),
         html.Div(className="card", children=[html.H2("Transboundary sites"),
                                              frame_table(TRANSBOUNDARY, transboundary_columns(data.site_periods.iloc[0:0]))]),
     ])
 
 
-@dash.callback(Output(CORRIDOR_CHART, "figure"), Output(CORRIDORS, "data"), Output(DISTANCES, "figure"),
-               Output(TRANSBOUNDARY, "data"), *filter_inputs())
-def update_border(country, period, commodity, classes, border):
-    """The page follows the country and the period only (its charts are of all sites), so its answers are
-    stored under those two."""
+@dash.callback(Output(SHOWING, "children"), Output(CORRIDOR_CHART, "figure"), Output(CORRIDORS, "data"),
+               Output(DISTANCES, "figure"), Output(TRANSBOUNDARY, "data"), *filter_inputs())
+def update_border(country, period, commodity, classes, border, scope):
+    """The page follows the country, period, commodity and border scope (not the classes nor the border-zone
+    switch: its charts are of every class in the border zone), so its answers are stored under those four."""
     data, access = context.run_data(), current_access()
-    filters = filters_from(data, country, period, None, None, None)
+    filters = filters_from(data, country, period, commodity, None, None, scope)
     return context.remembered(data, "border", access, filters, lambda: border_outputs(data, access, filters))
 
 
@@ -72,9 +85,8 @@ def border_outputs(data: RunData, access, filters: Filters) -> tuple:
     ranking = corridor_ranking(data, filters).head(TOP)
     corridors = figure([{"type": "bar", "orientation": "h", "x": values(ranking["unregistered_ha"]),
                          "y": values(ranking["corridor_id"]), "marker": {"color": REGISTRATION_CSS["no_licence"]},
-                         "customdata": ranking[["dist_post_km", "sites"]].to_numpy().tolist(),
-                         "hovertemplate": "%{y}: %{x:,.0f} ha unregistered, %{customdata[1]} sites, "
-                                          "%{customdata[0]:.0f} km to a crossing<extra></extra>"}],
+                         "hovertext": values(corridor_labels(ranking, filters)),
+                         "hovertemplate": "%{hovertext}<extra></extra>"}],
                        yaxis=axis(autorange="reversed"), xaxis=axis("unregistered ha in the border zone"), **_LAYOUT)
     distances = post_distances(data, filters)
     unregistered = distances["registration"].isin(UNREGISTERED_CLASSES)
@@ -85,8 +97,8 @@ def border_outputs(data: RunData, access, filters: Filters) -> tuple:
                                                REGISTRATION_CSS["registered"]))],
                   barmode="stack", xaxis=axis("km to the nearest official crossing"), yaxis=axis("sites"), **_LAYOUT)
     rows = site_rows(data, filters, access)
-    return (corridors, corridor_columns(ranking).to_dict("records"), hist,
-            transboundary_columns(rows[rows["transboundary"].astype(bool)]).to_dict("records"))
+    return (f"Showing {showing(filters, scope=True)}.", corridors, corridor_columns(ranking).to_dict("records"),
+            hist, transboundary_columns(rows[rows["transboundary"].astype(bool)]).to_dict("records"))
 
 
 _LAYOUT = {"margin": {"l": 90, "r": 10, "t": 10, "b": 40}, "height": 330, "legend": {"orientation": "h", "y": -0.25}}
@@ -94,27 +106,33 @@ _LAYOUT = {"margin": {"l": 90, "r": 10, "t": 10, "b": 40}, "height": 330, "legen
 
 def corridor_columns(table):
     return table.reindex(columns=["rank", "corridor_id", "near_places", "border_pair", "unregistered_ha", "active_ha",
-                                  "sites", "nearest_post_id", "dist_post_km"]).round(1)
+                                  "sites", "nearest_post_name", "dist_post_km"]).round(1)
 
 
 def transboundary_columns(rows):
-    return rows.reindex(columns=["site_id", "countries", "registration", "area_ha", "dist_border_km",
-                                 "nearest_post_id", "dist_post_km"]).round(1)
+    return rows.reindex(columns=["site_id", "countries", "commodity", "registration", "area_ha", "dist_border_km",
+                                 "nearest_post_name", "dist_post_km"]).round(1)
 
 
 def capacity_figure(data: RunData) -> dict:
-    """One panel per country: estimate bands (low-high, central) and declared production per year."""
+    """One panel per country: the estimate's 5–95 % interval and central value (hollow for a partial year) and
+    declared production per year."""
     table = capacity_table(data)
     countries = [c for c in data.countries if c in set(table["country"])]
-    panels, refs = columns_side_by_side(countries, "carats", type="log")
+    panels, refs = columns_side_by_side(countries, "carats per year", type="log")
     traces = []
     for i, (country, (xref, yref)) in enumerate(zip(countries, refs)):
         rows = table[table["country"] == country]
         years = values(rows["year"].astype(str))
         central = rows["volume_carats_central"]
+        partial = rows["partial_year"].fillna(False).astype(bool)
         traces.append({"type": "scatter", "x": years, "y": values(central), "mode": "markers", "xaxis": xref,
-                       "yaxis": yref, "marker": {"color": "#0b5563", "size": 8}, "name": "estimate (central)",
-                       "legendgroup": "central", "showlegend": i == 0,
+                       "yaxis": yref, "name": "estimate: central, bar 5–95 % interval", "legendgroup": "central",
+                       "showlegend": i == 0,
+                       "marker": {"color": "#0b5563", "size": 8,
+                                  "symbol": ["circle-open" if part else "circle" for part in partial]},
+                       "text": values(coverage_words(rows)),
+                       "hovertemplate": "%{x}: central %{y:,.0f} ct (%{text})<extra></extra>",
                        "error_y": {"type": "data", "symmetric": False,
                                    "array": values(rows["volume_carats_p95"] - central),
                                    "arrayminus": values(central - rows["volume_carats_p05"])}})
@@ -131,6 +149,29 @@ def capacity_figure(data: RunData) -> dict:
     return figure(traces, **{**_LAYOUT, "margin": {"l": 60, "r": 10, "t": 30, "b": 40}}, **panels)
 
 
+def coverage_words(rows: pd.DataFrame) -> pd.Series:
+    """The interval of each estimate, and for a partial year how many days the imagery covers."""
+    interval = ("5–95 %: " + rows["volume_carats_p05"].round(0).map("{:,.0f}".format) + "–"
+                + rows["volume_carats_p95"].round(0).map("{:,.0f}".format) + " ct")
+    partial = ("; partial year: " + rows["days_observed"].astype(str) + " days observed, annualised").where(
+        rows["partial_year"].fillna(False).astype(bool), "")
+    return interval + partial
+
+
+def parameter_sources(data: RunData) -> html.Div:
+    """The parameters of the estimate with their sources (a USGS report and table, or ILLUSTRATIVE), or why the
+    run does not show them."""
+    table = data.capacity_parameters
+    if table.empty:
+        return html.P("This run does not publish the parameters of its estimate: read them in its configuration "
+                      "(Downloads, the run's manifest).", className="page-note", id=PARAMETERS)
+    source = table["source"].astype("string").fillna("")
+    shown = table.assign(basis=np.select([source.str.contains("ILLUSTRATIVE", case=False),
+                                          source.str.contains("USGS")], ["ILLUSTRATIVE", "USGS"], "configured"))
+    return frame_table(PARAMETERS, shown.drop(columns=[c for c in ("low", "high") if c in shown]), page_size=10,
+                       style_data={"whiteSpace": "normal", "height": "auto"})
+
+
 def anomaly_table(data: RunData):
-    table = data.anomalies[["country", "year", "flag", "illustrative", "message"]]
+    table = data.anomalies[["country", "year", "flag", "compared", "illustrative", "message"]]
     return table.assign(illustrative=table["illustrative"].map({True: "ILLUSTRATIVE", False: "KP statistic"}))

@@ -17,7 +17,7 @@ PREFIX = "mainmap"
 
 
 @context.page("map")
-def layout(view, site: str | None = None, **_query):
+def layout(view, site: str | None = None, **query):
     data = context.run_data()
     center = None
     if site and site in data.site_index:
@@ -26,7 +26,7 @@ def layout(view, site: str | None = None, **_query):
     return html.Div(className="map-page", children=[
         page_header(view, "Layers on the right; sites are grouped at low zoom, drawn as footprints when zoomed in. "
                           "Click a site for its dossier."),
-        filter_bar(view, data),
+        filter_bar(view, data, query),
         map_panel(PREFIX, view, data, center=center)])
 
 

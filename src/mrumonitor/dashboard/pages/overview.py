@@ -41,11 +41,12 @@ SHARE_CHART = "overview-share-chart"
 
 
 @context.page("overview")
-def layout(view, **_query):
+def layout(view, **query):
     data = context.run_data()
     return html.Div([
-        page_header(view, "Where mining is, how much of it is unregistered, and how it is changing."),
-        filter_bar(view, data),
+        page_header(view, "Where mining is, how much of it is unregistered, and how it is changing. It opens on "
+                          "diamonds, the KP commodity: choose all commodities or gold in the filter bar."),
+        filter_bar(view, data, query),
         kpi_cards(view, PREFIX),
         html.Div(className="grid-2", children=[
             html.Div(className="card", children=[html.H2("Mining sites by registration class"),
@@ -64,15 +65,16 @@ def layout(view, **_query):
 @dash.callback([Output(f"{PREFIX}-kpi-{name}", "children") for name in KPIS]
                + [Output(TABLE, "data"), Output(TABLE, "columns"), Output(AREA_CHART, "figure"),
                   Output(SHARE_CHART, "figure")], *filter_inputs())
-def update_overview(country, period, commodity, classes, border):
-    """KPIs, the per-country table and the trend charts for the filters (aggregates: no access limit)."""
+def update_overview(country, period, commodity, classes, border, _scope):
+    """KPIs, the per-country table and the trend charts for the filters (aggregates: no access limit; the border
+    scope is not one of its filters)."""
     data = context.run_data()
     filters = filters_from(data, country, period, commodity, classes, border)
     return context.remembered(data, "overview", current_access(), filters, lambda: overview_outputs(data, filters))
 
 
 @dash.callback([Output(accuracy_id(PREFIX, name), "children") for name in ACCURACY_KPIS], *filter_inputs())
-def update_accuracy(country, period, commodity, classes, border):
+def update_accuracy(country, period, commodity, classes, border, _scope):
     """The measured accuracy under the KPIs it qualifies: the run's headline field-checked estimates (of the
     whole region, for the sample's period), or why there is none."""
     data = context.run_data()

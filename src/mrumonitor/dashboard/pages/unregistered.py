@@ -12,7 +12,7 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, page_header
-from mrumonitor.dashboard.filters import Filters
+from mrumonitor.dashboard.filters import Filters, showing
 from mrumonitor.dashboard.maplayers import DETAIL_ZOOM, ids, map_panel, register_map_callbacks
 from mrumonitor.dashboard.prepared import TABLE_COLUMNS
 from mrumonitor.dashboard.run import RunData
@@ -30,12 +30,12 @@ PAGE_SIZE = 20
 
 
 @context.page("unregistered")
-def layout(view, **_query):
+def layout(view, **query):
     data = context.run_data()
     return html.Div([
         page_header(view, "Every site of the period with its registration class; filter a column by typing in "
                           "the row under its title (e.g. no_licence, > 10)."),
-        filter_bar(view, data),
+        filter_bar(view, data, query),
         html.Div(className="grid-2", children=[
             html.Div(className="card", children=[
                 html.Div(id=COUNT, className="map-status"),
@@ -54,7 +54,7 @@ def layout(view, **_query):
 @dash.callback(Output(TABLE, "data"), Output(TABLE, "page_count"), Output(COUNT, "children"), *filter_inputs(),
                Input(TABLE, "page_current"), Input(TABLE, "page_size"), Input(TABLE, "sort_by"),
                Input(TABLE, "filter_query"))
-def update_table(country, period, commodity, classes, border, page, page_size, sort_by, filter_query):
+def update_table(country, period, commodity, classes, border, _scope, page, page_size, sort_by, filter_query):
     """One page of the site table for the filters, limited to the sites the user may see."""
     data, access = context.run_data(), current_access()
     filters = filters_from(data, country, period, commodity, classes, border)
@@ -65,7 +65,7 @@ def update_table(country, period, commodity, classes, border, page, page_size, s
 def table_page(data: RunData, access, filters: Filters, page, page_size, sort_by, filter_query):
     rows, total = site_table(data, filters, access, page or 0, page_size or PAGE_SIZE, sort_by, filter_query or "")
     pages = max(1, -(-total // (page_size or PAGE_SIZE)))
-    note = f"{total:,} sites match ({filters.period})."
+    note = f"{total:,} sites match: {showing(filters)}."
     hidden = [country for country in filters.countries if not access.sees_sites(country)]
     if hidden:
         note = f"Site-level data of {', '.join(hidden)} is not available to your role."
