@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from rich.markup import escape
 from rich.text import Text
 
 from mrumonitor import __version__
@@ -24,7 +25,7 @@ from mrumonitor.console import (
     unexpected_failure,
 )
 from mrumonitor.dashboard.commands import serve
-from mrumonitor.errors import MruError
+from mrumonitor.errors import MruError, StoreError
 from mrumonitor.manifest import RunManifest
 from mrumonitor.raster.stac.commands import scenes
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
@@ -145,34 +146,118 @@ def run_analyse(settings: Settings, ingest_dir: Path, detect_dir: Path, out_dir:
 
     with console.status("analysing sites, borders and production capacity..."):
         result = analyse_folders(settings, ingest_dir, detect_dir, out_dir)
-    print_picture(result.periods[-1], result.registration_summary, result.sites, result.border_corridors,
-                  result.capacity.capacity, result.capacity.anomalies)
+    print_picture(result.periods[-1], {
+        "registration_summary": result.registration_summary, "sites": result.sites,
+        "border_corridors": result.border_corridors, "corridor_periods": result.corridor_periods,
+        "capacity": result.capacity.capacity, "kp_anomalies": result.capacity.anomalies},
+        post_kinds=settings.analysis.post_kinds)
     for name in result.layers():
         out.print(f"{name}: {RunFolder(out_dir).layer(name)}")
     return result
 
 
-def print_picture(last: str, summary: pd.DataFrame, sites: pd.DataFrame, corridors: pd.DataFrame,
-                  capacity: pd.DataFrame, anomalies: pd.DataFrame) -> None:
-    """The regional picture of an analysis: per country, the top border corridors, capacity and anomalies."""
-    from mrumonitor.analysis.summary import country_overview
+#: The layers of a run that `print_picture` shows.
+PICTURE_LAYERS = ("registration_summary", "sites", "border_corridors", "corridor_periods", "capacity", "kp_anomalies")
+#: How each commodity choice is named in the picture's titles.
+COMMODITY_LABELS = {"diamond": "diamond", "gold": "gold", "other": "other-commodity", "all": "all-commodity"}
+#: How each scope of border is named in the picture's titles (schema.BORDER_SCOPES).
+BORDER_TITLES = {"mru": "MRU-internal borders", "external": "External borders, outside the MRU ranking"}
 
-    out.print(frame_table(f"Unregistered production and border signals, {last}",
-                          country_overview(summary, sites, last)))
-    top = corridors.head(5)[["rank", "corridor_id", "near_places", "unregistered_ha", "sites", "nearest_post_id",
-                             "dist_post_km"]]
-    out.print(frame_table(f"Border corridors with the most unregistered activity in the border zone, {last}", top))
+
+def print_picture(last: str, layers: dict[str, pd.DataFrame], commodity: str = "diamond", borders: str = "mru",
+                  post_kinds: list[str] | tuple[str, ...] = ("official",)) -> None:
+    """The regional picture of an analysis (`PICTURE_LAYERS`) for one commodity and one scope of borders.
+
+    By default the KP question: diamond sites and the borders between the four MRU countries. Per country the
+    sites of the commodity; its highest risk scores; the corridors of the scope ranked by the commodity's
+    unregistered area, named by their towns and nearest crossing; for diamonds, the production capacity
+    against the declared KP figures and the anomalies; then how to see gold or the external borders.
+    """
+    from mrumonitor.analysis.summary import corridor_ranking, country_overview, top_risk_sites
+
+    label, sites = COMMODITY_LABELS[commodity], layers["sites"]
+    out.print(frame_table(f"{label.capitalize()} sites: unregistered production and border signals, {last}",
+                          country_overview(layers["registration_summary"], sites, last, commodity)))
+    crossing = f"km to the nearest {'official ' if set(post_kinds) == {'official'} else ''}crossing " \
+               f"(kinds: {', '.join(post_kinds)})"
+    top = top_risk_sites(sites, last, commodity)
+    top = top if commodity == "all" else top.drop(columns="commodity")
+    out.print(frame_table(escape(f"Highest risk scores of {label} sites, {last} (formula: [analysis.risk])"),
+                          top.rename(columns={"site_id": "site", "commodity_basis": "commodity from",
+                                              "risk_score": "risk", "area_ha": "active ha",
+                                              "unregistered_ha": "unregistered ha", "dist_border_km": "km to border",
+                                              "nearest_post_name": "nearest crossing", "dist_post_km": crossing})))
+    ranked = corridor_ranking(layers["border_corridors"], layers["corridor_periods"], last, commodity, borders)
+    pairs = ", ".join(ranked["border_pair"].drop_duplicates().sort_values())
+    title = f"{BORDER_TITLES[borders]} ({pairs or 'none'}): corridors ranked by unregistered {label} area " \
+            f"in the border zone, {last}"
+    shown = ranked[ranked["unregistered_ha"] > 0].head(5)
+    if len(shown):
+        out.print(frame_table(title, pd.DataFrame({
+            "rank": shown["rank"], "corridor": shown["corridor_id"], "nearest towns (both sides)": shown["near_places"],
+            f"unregistered {label} ha": shown["unregistered_ha"], f"{label} sites": shown["sites"],
+            "nearest crossing": shown["nearest_post_name"], crossing: shown["dist_post_km"]})))
+    else:
+        out.print(f"{title}: no unregistered {label} activity in the border zone.")
+    if commodity in ("diamond", "all"):
+        _print_capacity(layers["capacity"])
+        for message in layers["kp_anomalies"]["message"]:
+            out.print(f"[yellow]anomaly[/]: {message}")
+    out.print("[dim]Other views: `mrumonitor summary --commodity diamond|gold|other|all --borders mru|external` "
+              "(external borders: with a country outside the MRU, e.g. CIV-GHA).[/]")
+
+
+def _print_capacity(capacity: pd.DataFrame) -> None:
+    """The capacity table: central estimate and 5-95 % interval of each country-year, partial years marked."""
     shown = capacity[capacity["volume_carats_central"].notna() | capacity["declared_production_carats"].notna()]
-    shown = pd.DataFrame({
-        "country": shown["country"], "year": shown["year"].astype(str), "dug ha/yr": shown["annual_area_ha"],
-        "ct low": shown["volume_carats_p05"], "ct central": shown["volume_carats_central"],
-        "ct high": shown["volume_carats_p95"], "declared ct": shown["declared_production_carats"],
-        "declared is": shown["declared_illustrative"].map({True: "ILLUSTRATIVE", False: "KP statistic"}),
-    }).fillna({"declared is": "-"})
-    out.print(frame_table("Production capacity from newly mined diamond area (carats, orders of magnitude; "
-                          "parameters ILLUSTRATIVE) against declared KP production", shown))
-    for message in anomalies["message"]:
-        out.print(f"[yellow]anomaly[/]: {message}")
+    partial = shown["partial_year"].fillna(False).astype(bool)
+    year = shown["year"].astype(str).where(~partial, shown["year"].astype(str) + " (partial: "
+                                           + shown["days_observed"].astype(str) + " days)")
+    interval = (shown["volume_carats_p05"].map("{:,.0f}".format) + " – "
+                + shown["volume_carats_p95"].map("{:,.0f}".format)).where(shown["volume_carats_p05"].notna())
+    out.print(frame_table("Production capacity from newly mined diamond area (carats per year: central estimate "
+                          "and 5–95 % interval; parameters and sources in the capacity_parameters layer) against "
+                          "declared KP production", pd.DataFrame({
+                              "country": shown["country"], "year": year, "dug ha/yr": shown["annual_area_ha"],
+                              "ct central": shown["volume_carats_central"].round().astype("Int64"),
+                              "ct 5–95 % interval": interval,
+                              "declared ct": shown["declared_production_carats"].round().astype("Int64"),
+                              "declared is": shown["declared_illustrative"].map(
+                                  {True: "ILLUSTRATIVE", False: "KP statistic"})}).fillna({"declared is": "-"})))
+
+
+@cli.command("summary")
+@config_option
+@click.option("--run", "run_id", metavar="ID", default="latest", show_default=True,
+              help="The published run to describe: a run id, or latest.")
+@click.option("--commodity", type=click.Choice(list(COMMODITY_LABELS)), default="diamond", show_default=True,
+              help="The sites to show: diamond (the KP commodity), gold, other, or all of them.")
+@click.option("--borders", type=click.Choice(list(BORDER_TITLES)), default="mru", show_default=True,
+              help="The border corridors to rank: mru (between two MRU countries) or external (with any other "
+                   "country, e.g. Côte d'Ivoire-Ghana); never mixed in one ranking.")
+def summary_command(config_file: Path | None, run_id: str, commodity: str, borders: str) -> None:
+    """Print the picture of a published run from its layers: per country, the highest risk scores, the
+    border corridors ranked, the production capacity against the declared KP figures.
+
+    By default the regional team's question: rough diamonds and the borders between the four MRU countries
+    (SLE-GIN, SLE-LBR, GIN-LBR, GIN-CIV, LBR-CIV). --commodity gold and --borders external show the rest,
+    labelled as such.
+    """
+    from mrumonitor.runfolder import RunFolder
+    from mrumonitor.store import resolve_run
+
+    folder = RunFolder(resolve_run(load_settings(config_file).paths.store, run_id))
+    manifest = RunManifest.read(folder)
+    missing = [name for name in PICTURE_LAYERS if not folder.has_layers(name)]
+    if missing or not manifest.periods:
+        raise StoreError(f"{folder.path}: the run lacks {', '.join(missing) or 'its periods'} (a run of an older "
+                         "version?). Fix: publish a new run with `mrumonitor run`.")
+    layers = {name: pd.read_parquet(folder.layer(name)) for name in PICTURE_LAYERS}
+    if "commodity" not in layers["corridor_periods"]:
+        raise StoreError(f"{folder.layer('corridor_periods')}: no commodity column (a run of an older version). "
+                         "Fix: publish a new run with `mrumonitor run`.")
+    kinds = manifest.thresholds.get("analysis", {}).get("post_kinds", ["official"])
+    print_picture(manifest.periods[-1]["name"], layers, commodity, borders, kinds)
 
 
 @cli.group()
@@ -236,11 +321,9 @@ def demo(workdir: Path, seed: int, no_serve: bool, port: int) -> None:
                  published.run_id, workdir / "field-checks")
         published = publish_with_progress(settings)
     run_dir = published.path
-    layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name)) for name in
-              ("registration_summary", "sites", "border_corridors", "capacity", "kp_anomalies",
-               "verification_estimates")}
-    print_picture(settings.activity.periods[-1].name, layers["registration_summary"], layers["sites"],
-                  layers["border_corridors"], layers["capacity"], layers["kp_anomalies"])
+    layers = {name: pd.read_parquet(RunFolder(run_dir).layer(name))
+              for name in (*PICTURE_LAYERS, "verification_estimates")}
+    print_picture(settings.activity.periods[-1].name, layers, post_kinds=settings.analysis.post_kinds)
     print_estimates("Field-checked accuracy and areas (the demo's visits are SYNTHETIC)",
                     layers["verification_estimates"])
     for caveat in published.manifest.caveats:

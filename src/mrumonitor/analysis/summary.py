@@ -21,6 +21,8 @@ from mrumonitor.sites import OUTSIDE, country_shares
 
 #: Name of the level of the country rows in `registration_summary`.
 COUNTRY_LEVEL = "country"
+#: The commodity choice that takes every commodity (`country_overview`, `corridor_ranking`, `top_risk_sites`).
+ALL_COMMODITIES = "all"
 
 
 def registration_summary(pieces: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
@@ -64,21 +66,33 @@ def _summarise(pieces: pd.DataFrame, shares: pd.DataFrame, level: str, areas: pd
     return summary.assign(_order=order).sort_values(["area", "period", "_order"], ignore_index=True)
 
 
-def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str) -> pd.DataFrame:
+def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str, commodity: str | None = None
+                     ) -> pd.DataFrame:
     """The per-country picture of one period, for the command line and the dashboard's first glance.
 
-    One row per country: active area, unregistered area and share (from `registration_summary`, so a
-    transboundary site's area is split), current sites (seen in `period`, not merged), those in the border
-    zone, transboundary, new in the period, the highest risk score, and the area field teams found not to
-    be mining (``verified_not_mining``: never part of the active area). Area outside every outline is listed as
-    "(outside)".
+    One row per country: active area, unregistered area and share, current sites (seen in `period`, not
+    merged), those in the border zone, transboundary, new in the period, the highest risk score, and the area
+    field teams found not to be mining (``verified_not_mining``: never part of the active area). Area outside
+    every outline is listed as "(outside)".
+
+    With no `commodity` (or "all"), the areas come from `registration_summary`, so a transboundary site's area
+    is split between its countries. With a commodity (diamond, gold, other), only the sites of that commodity
+    count, and the areas come from the sites themselves (`registration_summary` has no commodity): a
+    transboundary site's area then counts whole in its main country.
     """
-    rows = summary[(summary["level"] == COUNTRY_LEVEL) & (summary["period"] == period)]
-    false_positive = rows[rows["registration"] == NOT_MINING_CLASS].groupby("country")["area_ha"].sum()
-    rows = rows[rows["registration"] != NOT_MINING_CLASS]
-    active = rows.groupby("country")["area_ha"].sum()
-    unregistered = rows[rows["registration"].isin(UNREGISTERED_CLASSES)].groupby("country")["area_ha"].sum()
     current = sites[sites["merged_into"].isna() & (sites["last_seen"] == period)]
+    if commodity in (None, ALL_COMMODITIES):
+        rows = summary[(summary["level"] == COUNTRY_LEVEL) & (summary["period"] == period)]
+        false_positive = rows[rows["registration"] == NOT_MINING_CLASS].groupby("country")["area_ha"].sum()
+        rows = rows[rows["registration"] != NOT_MINING_CLASS]
+        active = rows.groupby("country")["area_ha"].sum()
+        unregistered = rows[rows["registration"].isin(UNREGISTERED_CLASSES)].groupby("country")["area_ha"].sum()
+    else:
+        current = current[current["commodity"] == commodity]
+        mining = current["registration"] != NOT_MINING_CLASS
+        false_positive = current[~mining].groupby("country")["area_ha"].sum()
+        active = current[mining].groupby("country")["area_ha"].sum()
+        unregistered = current[mining].groupby("country")["unregistered_ha"].sum()
     by_country = current.groupby("country")
     overview = pd.DataFrame({
         "active ha": active,
@@ -89,10 +103,51 @@ def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str) ->
         f"new in {period}": current[current["first_seen"] == period].groupby("country").size(),
         "max risk": by_country["risk_score"].max(),
         "verified not mining ha": false_positive,
-    }).fillna(0.0)
+    }, columns=["active ha", "unregistered ha", "sites", "in border zone", "transboundary", f"new in {period}",
+                "max risk", "verified not mining ha"]).fillna(0.0)
     overview.insert(2, "unregistered %", (100 * overview["unregistered ha"] / overview["active ha"]).round(1))
     counts = ["sites", "in border zone", "transboundary", f"new in {period}"]
     overview = overview.astype(dict.fromkeys(counts, int)).round({"active ha": 1, "unregistered ha": 1,
                                                                            "verified not mining ha": 1})
     overview.index = overview.index.map(lambda code: code or "(outside)").rename("country")
     return overview.reset_index()
+
+
+def corridor_ranking(corridors: pd.DataFrame, corridor_periods: pd.DataFrame, period: str,
+                     commodity: str = "diamond", scope: str = "mru") -> pd.DataFrame:
+    """The corridors of one scope (mru | external) ranked by the unregistered area of one commodity's sites in
+    the border zone next to them in `period` ("all": of every commodity), then by the unregistered area of every
+    commodity, then by the distance to the nearest crossing (further first), as `corridor_figures` ranks them
+    for diamonds: the ranking of "diamond" is the published `rank`.
+
+    Returns
+    -------
+    DataFrame
+        rank (within the scope), corridor_id, border_pair, near_places, nearest_post_name, dist_post_km, sites,
+        unregistered_ha (of `commodity`), all_unregistered_ha: every corridor of the scope, ranked.
+    """
+    rows = corridor_periods[corridor_periods["period"] == period]
+    if commodity != ALL_COMMODITIES:
+        rows = rows[rows["commodity"] == commodity]
+    figures = rows.groupby("corridor_id")[["sites", "unregistered_ha"]].sum()
+    ranked = corridors[corridors["scope"] == scope].rename(columns={"unregistered_ha": "all_unregistered_ha"})
+    ranked = ranked.assign(**{column: figures[column].reindex(ranked["corridor_id"], fill_value=0).to_numpy()
+                              for column in figures.columns})
+    ranked = ranked.sort_values(["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
+                                ascending=[False, False, False, True], ignore_index=True)
+    ranked["rank"] = range(1, len(ranked) + 1)
+    return ranked[["rank", "corridor_id", "border_pair", "near_places", "nearest_post_name", "dist_post_km", "sites",
+                   "unregistered_ha", "all_unregistered_ha"]]
+
+
+def top_risk_sites(sites: pd.DataFrame, period: str, commodity: str = "diamond", count: int = 10) -> pd.DataFrame:
+    """The `count` current sites (seen in `period`, not merged) of `commodity` ("all": any) with the highest risk
+    score, highest first: site_id, country, commodity, commodity_basis, risk_score, area_ha, unregistered_ha,
+    dist_border_km, nearest_post_name, dist_post_km."""
+    current = sites[sites["merged_into"].isna() & (sites["last_seen"] == period)]
+    if commodity != ALL_COMMODITIES:
+        current = current[current["commodity"] == commodity]
+    columns = ["site_id", "country", "commodity", "commodity_basis", "risk_score", "area_ha", "unregistered_ha",
+               "dist_border_km", "nearest_post_name", "dist_post_km"]
+    top = current.sort_values(["risk_score", "site_id"], ascending=[False, True]).head(count)
+    return top.reindex(columns=columns).reset_index(drop=True)
