@@ -13,12 +13,25 @@ malformed file with the line and the fix.
   carats, in the same country and year;
 - production carats jumping between two consecutive years that are both declared.
 
+Published and ILLUSTRATIVE figures are never compared with each other: a published value per carat is set
+against the published figures of the neighbours only, a jump needs two published (or two ILLUSTRATIVE)
+years. Flags among ILLUSTRATIVE figures are still raised, so the demo shows every kind of flag, but they carry
+illustrative = true and a note in their message, and the command below lists them apart. Every flag names
+in `compared` the country-years it set against each other and their kind ("CIV 2014 production US$/ct
+(published) with the median of LBR 2014, SLE 2016 production US$/ct (published)"); its message shows the
+figures.
+
 The comparison with the estimates from mined area is made in `mrumonitor.analysis.capacity`, which builds its
 flags with `anomaly_rows` so every flag has the same columns (KP_ANOMALY_COLUMNS) and the same plain words.
+
+``python -m mrumonitor.analysis.declared [CSV] [--config TOML]`` prints the flags of a declared file (the
+configured one by default), published first.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import get_args
@@ -26,8 +39,8 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from mrumonitor.config import AnomalyThresholds, Country
-from mrumonitor.errors import InputFileError
+from mrumonitor.config import AnomalyThresholds, Country, load_settings
+from mrumonitor.errors import InputFileError, MruError
 from mrumonitor.frames import empty_frame
 from mrumonitor.schema import KP_ANOMALY_COLUMNS
 
@@ -257,23 +270,58 @@ def _refuse_duplicates(frame: pd.DataFrame, path: Path) -> None:
 
 # --- flags on the declared figures alone -------------------------------------------------------------
 
+def _kind(illustrative: pd.Series) -> pd.Series:
+    """What a figure is, for the `compared` column: "published" or "ILLUSTRATIVE"."""
+    return pd.Series(np.where(illustrative, "ILLUSTRATIVE", "published"), index=illustrative.index)
+
+
 def _per_carat(declared: pd.DataFrame, kind: str) -> pd.Series:
     """US$ per carat of production or exports; NaN where a figure is missing or the carats are 0."""
     carats = declared[f"{kind}_carats"]
     return (declared[f"{kind}_usd"] / carats.where(carats > 0)).rename("value")
 
 
-def _neighbour_flags(declared: pd.DataFrame, kind: str, thresholds: AnomalyThresholds) -> pd.DataFrame:
-    value = declared[["country", "year", "illustrative"]].assign(value=_per_carat(declared, kind)).dropna()
-    pairs = value.merge(value, how="cross", suffixes=("", "_other"))
+def _neighbour_pairs(declared: pd.DataFrame, kind: str, years: int) -> pd.DataFrame:
+    """Every (country-year, other country's year) pair within `years` years, of the same kind of figure.
+
+    A published figure is paired only with published figures, an ILLUSTRATIVE one only with ILLUSTRATIVE
+    ones, so a made-up demo figure never moves the reference of a published one.
+    """
+    value = declared[["country", "year", "illustrative"]].assign(value=_per_carat(declared, kind))
+    value = value.dropna(subset=["value"])
+    pairs = value.merge(value, on="illustrative", suffixes=("", "_other"))
     pairs = pairs[(pairs["country"] != pairs["country_other"])
-                  & ((pairs["year"] - pairs["year_other"]).abs() <= thresholds.neighbour_years)]
+                  & ((pairs["year"] - pairs["year_other"]).abs() <= years)]
+    return pairs.sort_values(["country", "year", "country_other", "year_other"], ignore_index=True)
+
+
+def _year_runs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The neighbours of each country-year in words: per other country, its years as runs ("GIN 2014–2016,
+    2018"), and each neighbour-year with its figure ("GIN 2014 (US$120/ct)")."""
+    own = ["country", "year"]
+    neighbour = [*own, "country_other"]
+    new_run = pairs.groupby(neighbour).ngroup().diff().ne(0) | pairs["year_other"].diff().ne(1)
+    runs = pairs.assign(run=new_run.astype("int64").cumsum()).groupby([*neighbour, "run"], as_index=False).agg(
+        first=("year_other", "min"), last=("year_other", "max"))
+    span = runs["first"].astype(str).where(runs["first"] == runs["last"],
+                                           runs["first"].astype(str) + "–" + runs["last"].astype(str))
+    by_country = runs.assign(span=span).groupby(neighbour, as_index=False)["span"].agg(", ".join)
+    by_country["words"] = by_country["country_other"] + " " + by_country["span"]
+    figures = (pairs["country_other"] + " " + pairs["year_other"].astype(str) + " (US$"
+               + number(pairs["value_other"]) + "/ct)")
+    return by_country.groupby(own)["words"].agg(", ".join).to_frame("years").join(
+        pairs.assign(figures=figures).groupby(own)["figures"].agg(", ".join))
+
+
+def _neighbour_flags(declared: pd.DataFrame, kind: str, thresholds: AnomalyThresholds) -> pd.DataFrame:
+    pairs = _neighbour_pairs(declared, kind, thresholds.neighbour_years)
+    if pairs.empty:
+        return empty_frame(KP_ANOMALY_COLUMNS)
     rows = pairs.groupby(["country", "year"], as_index=False).agg(
-        figure=("value", "first"), reference=("value_other", "median"), own=("illustrative", "first"),
-        others=("illustrative_other", "any"))
+        figure=("value", "first"), reference=("value_other", "median"), illustrative=("illustrative", "first"))
+    rows = rows.join(_year_runs(pairs), on=["country", "year"])
     ratio = rows["figure"] / rows["reference"]
     rows = rows[np.maximum(ratio, 1 / ratio) > thresholds.neighbour_value_factor]
-    rows = rows.assign(illustrative=rows["own"] | rows["others"])
     above = rows["figure"] > rows["reference"]
     what = "production" if kind == "production" else "exports"
     hint = (np.where(above, "check for stones from elsewhere declared as national production, or a valuation error",
@@ -285,12 +333,13 @@ def _neighbour_flags(declared: pd.DataFrame, kind: str, thresholds: AnomalyThres
                      "KP system"))
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + f": {what} valued at US$"
                + number(rows["figure"]) + "/ct, " + times(rows["figure"] / rows["reference"])
-               + pd.Series(np.where(above, " above", " below"), index=rows.index)
-               + f" the median of the other countries within ±{thresholds.neighbour_years} years (US$"
-               + number(rows["reference"]) + "/ct) — " + pd.Series(hint, index=rows.index, dtype=object))
+               + pd.Series(np.where(above, " above", " below"), index=rows.index) + " US$"
+               + number(rows["reference"]) + "/ct, the median of " + rows["figures"] + " — "
+               + pd.Series(hint, index=rows.index, dtype=object))
+    figure = f"{kind} US$/ct (" + _kind(rows["illustrative"]) + ")"
+    compared = (rows["country"] + " " + rows["year"].astype(str) + " " + figure + " with the median of "
+                + rows["years"] + " " + figure)
     flag = Flag.PRODUCTION_VALUE_VS_NEIGHBOURS if kind == "production" else Flag.EXPORT_VALUE_VS_NEIGHBOURS
-    compared = (rows["country"] + " " + rows["year"].astype(str) + f" {what} US$/ct with the other countries' "
-                f"within ±{thresholds.neighbour_years} years")
     return anomaly_rows(rows, flag, "US$/ct", message, compared)
 
 
@@ -303,9 +352,11 @@ def _value_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame
                     "check for under-valued exports (transfer pricing), or the better stones leaving outside the KP "
                     "system")
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": production valued at US$"
-               + number(rows["figure"]) + "/ct but exports at US$" + number(rows["reference"]) + "/ct ("
+               + number(rows["figure"]) + "/ct (US$" + number(rows["production_usd"]) + " for "
+               + number(rows["production_carats"], 2) + " ct) but exports at US$" + number(rows["reference"])
+               + "/ct (US$" + number(rows["export_usd"]) + " for " + number(rows["export_carats"], 2) + " ct, "
                + times(rows["figure"] / rows["reference"]) + ") — " + pd.Series(hint, index=rows.index, dtype=object))
-    compared = rows["country"] + " " + rows["year"].astype(str) + " production US$/ct with export US$/ct"
+    compared = _same_year(rows, "production US$/ct with export US$/ct")
     return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_VALUE, "US$/ct", message, compared)
 
 
@@ -319,17 +370,25 @@ def _carat_mismatch_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": production "
                + number(rows["figure"]) + " ct but exports " + number(rows["reference"]) + " ct ("
                + times(rows["figure"] / rows["reference"]) + ") — " + pd.Series(hint, index=rows.index, dtype=object))
-    compared = rows["country"] + " " + rows["year"].astype(str) + " production carats with export carats"
+    compared = _same_year(rows, "production carats with export carats")
     return anomaly_rows(rows, Flag.PRODUCTION_VS_EXPORT_CARATS, "ct", message, compared)
 
 
+def _same_year(rows: pd.DataFrame, figures: str) -> pd.Series:
+    """`compared` for two figures of one country-year: "CIV 2019 production US$/ct with export US$/ct
+    (published)"."""
+    return (rows["country"] + " " + rows["year"].astype(str) + f" {figures} ("
+            + _kind(rows["illustrative"]) + ")")
+
+
 def _jump_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Production carats of consecutive years of the same kind (published with published, ILLUSTRATIVE with
+    ILLUSTRATIVE: a made-up year beside a published one is no jump)."""
     known = declared.loc[declared["production_carats"].notna(), ["country", "year", "production_carats",
                                                                   "illustrative"]]
     before = known.assign(year=known["year"] + 1)
-    rows = known.merge(before, on=["country", "year"], suffixes=("", "_before"))
-    rows = rows.assign(figure=rows["production_carats"], reference=rows["production_carats_before"],
-                       illustrative=rows["illustrative"] | rows["illustrative_before"])
+    rows = known.merge(before, on=["country", "year", "illustrative"], suffixes=("", "_before"))
+    rows = rows.assign(figure=rows["production_carats"], reference=rows["production_carats_before"])
     ratio = rows["figure"] / rows["reference"]
     rows = rows[np.maximum(ratio, 1 / ratio) > factor]
     up = rows["figure"] > rows["reference"]
@@ -337,10 +396,54 @@ def _jump_flags(declared: pd.DataFrame, factor: float) -> pd.DataFrame:
                         "national production",
                     " down) — check for a mine closing, a change in reporting, or production leaving outside the KP "
                     "system")
+    previous = (rows["year"] - 1).astype(str)
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": production "
-               + number(rows["figure"]) + " ct against " + number(rows["reference"]) + " ct in "
-               + (rows["year"] - 1).astype(str) + " (" + times(rows["figure"] / rows["reference"])
-               + pd.Series(hint, index=rows.index, dtype=object))
-    compared = (rows["country"] + " " + rows["year"].astype(str) + " production carats with "
-                + (rows["year"] - 1).astype(str) + "'s")
+               + number(rows["figure"]) + " ct against " + number(rows["reference"]) + " ct in " + previous + " ("
+               + times(rows["figure"] / rows["reference"]) + pd.Series(hint, index=rows.index, dtype=object))
+    figure = " production carats (" + _kind(rows["illustrative"]) + ")"
+    compared = (rows["country"] + " " + rows["year"].astype(str) + figure + " with " + rows["country"] + " "
+                + previous + figure)
     return anomaly_rows(rows, Flag.PRODUCTION_JUMP, "ct", message, compared)
+
+
+# --- the check command -------------------------------------------------------------------------------
+
+def flag_report(declared: pd.DataFrame, thresholds: AnomalyThresholds) -> str:
+    """The flags of `declared` in plain text: the published figures' flags first, then the ILLUSTRATIVE ones,
+    each with its message and what it compared, and a count per flag."""
+    flags = declared_anomalies(declared, thresholds)
+    published = int((~declared["illustrative"]).sum())
+    lines = [f"{len(declared)} country-years declared: {published} published, "
+             + f"{len(declared) - published} ILLUSTRATIVE."]
+    for illustrative, title in ((False, "published figures"), (True, "ILLUSTRATIVE figures (demo only)")):
+        part = flags[flags["illustrative"] == illustrative]
+        counts = part["flag"].value_counts().sort_index()
+        summary = ", ".join(f"{flag} {count}" for flag, count in counts.items()) or "none"
+        lines += ["", f"Flags on {title}: {len(part)} ({summary})"]
+        lines += ("- " + part["message"] + "\n  compared: " + part["compared"]).tolist()
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the flags of a declared KP file; an unreadable file or configuration prints its message and
+    returns 2, never a traceback."""
+    parser = argparse.ArgumentParser(prog="python -m mrumonitor.analysis.declared",
+                                     description="Print the anomaly flags of a declared KP statistics CSV.")
+    parser.add_argument("csv", nargs="?", help="the CSV (default: capacity.declared of the configuration)")
+    parser.add_argument("--config", help="a configuration file merged over configs/default.toml")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        path = args.csv or settings.capacity.declared
+        if path is None:
+            raise InputFileError("capacity.declared", "no declared KP file is configured.",
+                                 "name the CSV on the command line.")
+        print(flag_report(read_declared(path), settings.capacity.anomalies))
+    except MruError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
