@@ -99,7 +99,8 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     """
     periods = _periods(settings, layers)
     boundaries = reference.boundaries
-    decided = site_commodity(layers.sites, reference.commodity_zones, settings.analysis.commodity_default)
+    decided = site_commodity(layers.sites, reference.commodity_zones, settings.analysis.commodity_default,
+                             settings.analysis.near_field_km)
     commodity = decided["commodity"]
     project = boundaries[boundaries["iso3"].isin(settings.project.countries)]
     assessed = shapely.union_all(project.geometry.to_numpy())

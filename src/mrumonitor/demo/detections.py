@@ -6,9 +6,9 @@ model flagged in the Earth Index survey of 2026-06-24. The demo gives each one:
 - a **country**: the MRU country whose outline holds it (the consistent outlines of `mrumonitor.reference`
   when they are built, else the raw source outlines, where a point in an overlap goes to the country it
   lies deepest inside); points outside all four stay unassigned ("");
-- a **commodity**, by the rule the analysis applies to sites: the commodity of the committed zone it lies
-  in (40 km circles around the known diamond fields, `layers/reference/commodity_zones.geojson`), gold
-  elsewhere;
+- a **commodity**: the commodity of the committed zone it lies in (the mapped diamond fields and gold belts,
+  `layers/reference/commodity_zones.geojson`), `analysis.commodity_default` elsewhere. The analysis then
+  decides each site's commodity afresh, with its basis (`mrumonitor.analysis.commodity.site_commodity`);
 - a **cluster**: detections of one country in one `CLUSTER_CELL_M` grid cell of the analysis CRS.
 """
 
@@ -94,8 +94,8 @@ def assign_countries(x: np.ndarray, y: np.ndarray, outlines: gpd.GeoSeries) -> n
 
 
 def site_commodity(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
-    """Commodity of each site (coordinates in the metric `crs`) by the rule the analysis applies, with the
-    zones and default of configs/default.toml."""
+    """Commodity of each detection (coordinates in the metric `crs`): that of the committed zone holding it,
+    else the default of configs/default.toml."""
     analysis = load_settings().analysis
     zones = load_commodity_zones(analysis.commodity_zones, crs)
     return commodity_at(shapely.points(x, y), zones, analysis.commodity_default)

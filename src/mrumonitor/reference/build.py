@@ -1,8 +1,9 @@
 """Build the derived reference layers from the committed sources, and summarise what was resolved.
 
-`build_reference` reads `admin0_source.geojson`, `border_posts_source.csv` and `commodity_zones_source.csv`
-and writes `boundaries.geojson`, `borders.geojson`, `border_posts.geojson` and `commodity_zones.geojson` next
-to them (see layers/README.md).
+`build_reference` reads `admin0_source.geojson`, `border_posts_source.csv` and the diamond-field table
+(`diamond_fields_source.csv`, `diamond_fields_localities.csv`, with the places of `places.geojson`) and
+writes `boundaries.geojson`, `borders.geojson`, `border_posts.geojson` and `commodity_zones.geojson` next to
+them (see layers/README.md).
 The build is deterministic: rebuilding unchanged sources rewrites identical files.
 """
 
@@ -20,7 +21,7 @@ import shapely
 from mrumonitor.crs import norm_crs, require_projected
 from mrumonitor.reference.borders import derive_borders, pair_keys
 from mrumonitor.reference.boundaries import Consistent, make_consistent, read_source_outlines
-from mrumonitor.reference.commodity import COMMODITY_ZONES, COMMODITY_ZONES_SOURCE, build_commodity_zones
+from mrumonitor.reference.commodity import COMMODITY_ZONES, build_commodity_zones
 from mrumonitor.reference.files import (
     BORDER_POSTS,
     BORDER_POSTS_SOURCE,
@@ -69,7 +70,7 @@ def build_reference(reference_dir: str | Path, analysis_crs: Any) -> dict[str, A
         write_layer(boundaries, reference_dir / BOUNDARIES),
         write_layer(borders, reference_dir / BORDERS),
         write_layer(posts, reference_dir / BORDER_POSTS),
-        write_layer(build_commodity_zones(reference_dir / COMMODITY_ZONES_SOURCE, crs), reference_dir / COMMODITY_ZONES),
+        write_layer(build_commodity_zones(reference_dir, boundaries, crs), reference_dir / COMMODITY_ZONES),
     ]
     log.info("reference layers built in %s: %d borders, %d posts", reference_dir, len(borders), len(posts))
     return {
