@@ -111,21 +111,22 @@ def test_the_shipped_series_has_sourced_real_rows_for_each_country():
         assert {2024, 2025, 2026} <= set(declared.loc[declared["country"] == country, "year"])
 
 
-def test_the_shipped_series_flags_cote_d_ivoire_2014_against_its_published_neighbours():
+def test_the_shipped_series_flags_two_published_values_against_their_published_neighbours():
     settings = load_settings()
     flags = declared_anomalies(read_declared(settings.capacity.declared), settings.capacity.anomalies)
-    published = flags[~flags["illustrative"]]
+    published = flags[~flags["illustrative"]].set_index(["country", "year", "flag"])
 
-    assert published[["country", "year", "flag"]].values.tolist() == [
-        ["CIV", 2014, "production_value_vs_neighbours"]]
-    assert published.iloc[0]["compared"] == ("CIV 2014 production US$/ct (published) with the median of LBR 2014, "
-                                             "SLE 2016 production US$/ct (published)")
+    assert published.index.tolist() == [("CIV", 2014, "production_value_vs_neighbours"),
+                                        ("LBR", 2010, "export_value_vs_neighbours")]
+    assert published["compared"].tolist() == [
+        "CIV 2014 production US$/ct (published) with the median of LBR 2014, SLE 2016 production US$/ct (published)",
+        "LBR 2010 export US$/ct (published) with the median of SLE 2009 export US$/ct (published)"]
 
 
 def test_the_check_command_prints_the_flags_and_refuses_a_bad_file_in_words(tmp_path, capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "Flags on published figures: 1 (production_value_vs_neighbours 1)" in out
+    assert "Flags on published figures: 2 (export_value_vs_neighbours 1, production_value_vs_neighbours 1)" in out
     assert "compared: CIV 2014 production US$/ct (published)" in out
 
     bad = tmp_path / "kp.csv"
