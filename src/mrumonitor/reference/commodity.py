@@ -29,7 +29,6 @@ from mrumonitor.crs import WGS84, norm_crs, require_projected
 from mrumonitor.errors import ReferenceDataError
 from mrumonitor.reference.files import to_exchange
 from mrumonitor.reference.places import PLACES, load_places
-from mrumonitor.schema import COMMODITIES
 
 #: The areas as typed by hand (input, committed), positions typed where GeoNames has none (input,
 #: committed), and the zones as polygons (derived, committed).
@@ -116,8 +115,8 @@ def load_commodity_zones(path: str | Path, crs: Any) -> gpd.GeoDataFrame:
         raise ReferenceDataError(f"{path}: cannot be read ({exc}). Fix: {_FIX}.") from exc
     if "commodity" not in frame.columns:
         raise ReferenceDataError(f"{path}: no `commodity` column. Fix: {_FIX}.")
-    _refuse(path, frame, ~frame["commodity"].isin(COMMODITIES), "commodity",
-            f"use one of {', '.join(COMMODITIES)}")
+    _refuse(path, frame, ~frame["commodity"].isin(list(ZONE_KINDS.values())), "commodity",
+            "use diamond or gold (a zone of another commodity decides nothing: drop it)")
     kind = zone_kinds(frame)
     _refuse(path, frame.assign(kind=kind), ~kind.isin(list(ZONE_KINDS)), "kind",
             "give each zone the kind diamond_field or gold_belt (a zone of another commodity decides nothing: "
