@@ -114,30 +114,40 @@ def country_overview(summary: pd.DataFrame, sites: pd.DataFrame, period: str, co
 
 
 def corridor_ranking(corridors: pd.DataFrame, corridor_periods: pd.DataFrame, period: str,
-                     commodity: str = "diamond", scope: str = "mru") -> pd.DataFrame:
-    """The corridors of one scope (mru | external) ranked by the unregistered area of one commodity's sites in
-    the border zone next to them in `period` ("all": of every commodity), then by the unregistered area of every
-    commodity, then by the distance to the nearest crossing (further first), as `corridor_figures` ranks them
-    for diamonds: the ranking of "diamond" is the published `rank`.
+                     commodity: str | None = "diamond", scope: str = "mru") -> pd.DataFrame:
+    """The corridors of one scope (mru | external) ranked for one period and commodity, as `corridor_figures`
+    ranks them on the run's last period for diamonds: by the unregistered area of the commodity's sites in the
+    border zone next to them in `period`, then by that of every commodity, then by the distance to the nearest
+    crossing (further first). An external corridor never enters the MRU ranking, nor an MRU one the external.
+
+    Parameters
+    ----------
+    corridors, corridor_periods : DataFrame
+        The run's `border_corridors` and `corridor_periods` layers.
+    period : str
+    commodity : str or None
+        diamond, gold or other; "all" or None for every commodity.
+    scope : str
+        mru or external (schema.BORDER_SCOPES).
 
     Returns
     -------
     DataFrame
-        rank (within the scope), corridor_id, border_pair, near_places, nearest_post_name, dist_post_km, sites,
-        unregistered_ha (of `commodity`), all_unregistered_ha: every corridor of the scope, ranked.
+        The corridors of `scope` (CORRIDOR_COLUMNS, geometry if any) with sites, active_ha and unregistered_ha
+        of `commodity` in `period`, all_unregistered_ha of every commodity, and rank (1 = first), ranked.
     """
-    rows = corridor_periods[corridor_periods["period"] == period]
-    if commodity != ALL_COMMODITIES:
-        rows = rows[rows["commodity"] == commodity]
-    figures = rows.groupby("corridor_id")[["sites", "unregistered_ha"]].sum()
-    ranked = corridors[corridors["scope"] == scope].rename(columns={"unregistered_ha": "all_unregistered_ha"})
-    ranked = ranked.assign(**{column: figures[column].reindex(ranked["corridor_id"], fill_value=0).to_numpy()
-                              for column in figures.columns})
-    ranked = ranked.sort_values(["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
-                                ascending=[False, False, False, True], ignore_index=True)
-    ranked["rank"] = range(1, len(ranked) + 1)
-    return ranked[["rank", "corridor_id", "border_pair", "near_places", "nearest_post_name", "dist_post_km", "sites",
-                   "unregistered_ha", "all_unregistered_ha"]]
+    periods = corridor_periods[corridor_periods["period"] == period]
+    chosen = periods if commodity in (None, ALL_COMMODITIES) else periods[periods["commodity"] == commodity]
+    figures = ["sites", "active_ha", "unregistered_ha"]
+    table = corridors[corridors["scope"] == scope].drop(columns=[*figures, "rank"])
+    table = table.join(chosen.groupby("corridor_id")[figures].sum(), on="corridor_id").join(
+        periods.groupby("corridor_id")["unregistered_ha"].sum().rename("all_unregistered_ha"), on="corridor_id")
+    table = table.fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0, "all_unregistered_ha": 0.0})
+    table = table.astype({"sites": "int64"}).sort_values(
+        ["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
+        ascending=[False, False, False, True], ignore_index=True)
+    table["rank"] = range(1, len(table) + 1)
+    return table
 
 
 def top_risk_sites(sites: pd.DataFrame, period: str, commodity: str = "diamond", count: int = 10) -> pd.DataFrame:
