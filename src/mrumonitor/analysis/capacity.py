@@ -9,21 +9,30 @@ previous run's, kept as history) count as earlier than every listed one: history
 sites of the capacity commodity (``capacity.commodity``) count; a transboundary footprint is split between
 countries by `country_shares`, and the part outside every outline is left out.
 
-**Years.** A period's interval runs from the day after the previous period's end to its own end. Its new
-area is given to calendar years in proportion to the interval's days in each year; `days_observed` sums
-those days per year, and the year's area is annualised by (days in the year) / days_observed. A year
-observed only in part is marked `partial_year`: seasonal digging makes its annualised figure less sure.
+**Years.** A period's interval runs from the day after the previous period's end to its own end; new area
+is spread evenly over the interval's days. `mined_area_ha` is the area given to the days of each calendar
+year, `days_observed` the number of those days. The yearly rate, `annual_area_ha`, is the area dug over the
+12 months to the year's last observed day: for a full year, the year itself; for a year observed only in
+part (`partial_year`), a trailing year that reaches back into the previous one. Only where observation began
+less than 12 months before that day is the area scaled up, by (days of the 12 months) / (days observed). So
+a steady digger keeps one rate in full and partial years, and half a year is never doubled when a trailing
+year is at hand; the row's caveat says which 12 months (or which days) the rate rests on.
 
 **Carats.** Volume x grade (the approach of the USGS alluvial diamond production-capacity assessments of
 the region, Chirico, Malpeli and others, 2010-2013): annual area (m²) x pit_depth_m x gravel_fraction x
-grade_ct_per_m3 x recovery. The low estimate multiplies every low value, the high every high: deliberately
-wide bounds, so the true figure is very unlikely to lie outside them. Where a country has a miners census
-configured: miners x days_per_year x gravel_m3_per_miner_day x grade_ct_per_m3 x recovery, for the years
-with imagery. A country's own parameters replace the regional ones, one parameter at a time.
+grade_ct_per_m3 x recovery. Where a country has a miners census configured: miners x days_per_year x
+gravel_m3_per_miner_day x grade_ct_per_m3 x recovery, for the years with imagery. A country's own
+parameters replace the regional ones, one parameter at a time.
+
+**Uncertainty.** Each parameter has a declared distribution (`mrumonitor.analysis.capacity_draws`); the
+factors of each country and method are drawn `capacity.draws` times (seed `capacity.seed`) and multiplied
+draw by draw. The published `*_p05` and `*_p95` are the 5th and 95th percentile of the products times the
+year's annual area, `*_central` their median: an interval with a 90 % chance under the stated
+distributions, not the product of every low and every high (which no draw reaches).
 
 **Flags.** The declared figures are checked on their own (`mrumonitor.analysis.declared`), and declared
-production is compared with the estimates of each year with imagery: below the low estimate (possible
-unrecorded production) or above the high estimate (possible laundering of stones mined elsewhere).
+production is compared with the estimates of each year with imagery: below the 5th percentile (possible
+unrecorded production) or above the 95th percentile (possible laundering of stones mined elsewhere).
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mrumonitor.analysis.capacity_draws import product_quantiles
 from mrumonitor.analysis.declared import (
     FIGURES,
     Flag,
@@ -58,19 +68,23 @@ log = logging.getLogger(__name__)
 CAVEATS = (
     ("The estimates are orders of magnitude, not measurements: they multiply mined area by pit depth, gravel "
      "share, grade and recovery, each uncertain."),
-    "The low and high estimates multiply every low and every high value: the range is deliberately wide.",
+    ("The 5-95 % interval comes from Monte Carlo draws of each parameter's stated distribution: it is only as "
+     "good as those distributions, and assumes the parameters independent of each other."),
     ("Only mining visible from satellite counts: dredging, underground work, pits under forest cover and pits "
      "smaller than the minimum site area are missed; land dug again within a footprint counts once."),
-    ("The default parameters are illustrative orders of magnitude, not survey results: replace them with "
-     "national survey figures ([capacity] in the configuration)."),
+    ("The default parameters are ILLUSTRATIVE orders of magnitude, not survey results: the USGS assessments' "
+     "inputs could not be sourced for this release; replace them with national survey figures or the USGS "
+     "tables ([capacity] in the configuration)."),
     "Land already dug by the end of the first period is stock, given to no year.",
-    "A year observed only in part (partial_year) is annualised; seasonal digging makes that less sure.",
+    ("A year observed only in part (partial_year) takes its rate from the 12 months to its last observed day, "
+     "reaching into the previous year; seasonal digging still makes a rate from fewer days less sure."),
 )
 
 _VOLUME = ("pit_depth_m", "gravel_fraction", "grade_ct_per_m3", "recovery")
 _MINERS = ("miners", "days_per_year", "gravel_m3_per_miner_day")
 _SHARED_WITH_MINERS = ("grade_ct_per_m3", "recovery")
-_LEVELS = ("low", "central", "high")
+_FRACTIONS = ("gravel_fraction", "recovery")
+_NAMES = ("p05", "central", "p95")
 #: New area under this (m²) is floating-point noise of the overlay.
 _NOISE_M2 = 0.01
 _M2_PER_HA = 10_000.0
@@ -145,7 +159,7 @@ def capacity_tables(
     new_area = _by_country(new, boundaries).groupby(["country", "period"], as_index=False)["area_ha"].sum()
     countries = sorted(set(boundaries["iso3"].astype(str)) - {OUTSIDE})
     parameters = _parameters(settings, sorted(set(countries) | set(declared["country"])))
-    estimates = _estimates(_area_by_year(new_area, _period_years(periods), countries), parameters)
+    estimates = _estimates(_area_by_year(new_area, periods, countries), parameters, settings)
     capacity = _with_declared(estimates, declared)
     anomalies = anomaly_table([declared_anomalies(declared, settings.anomalies), _estimate_flags(capacity)])
     log.info("capacity: %d country-years, %d flags on declared KP figures", len(capacity), len(anomalies))
@@ -276,17 +290,51 @@ def _days_in_year(years: pd.Series) -> pd.Series:
     return 365 + leap.astype("int64")
 
 
-def _area_by_year(new_area: pd.DataFrame, years: pd.DataFrame, countries: list[str]) -> pd.DataFrame:
-    """country, year, days_observed, partial_year, mined_area_ha, annual_area_ha for every observed year."""
+def _area_by_year(new_area: pd.DataFrame, periods: list[PeriodSettings], countries: list[str]) -> pd.DataFrame:
+    """country, year, days_observed, partial_year, mined_area_ha, annual_area_ha and the rate's window
+    (window_to, window_days, window_full) for every observed year."""
+    years = _period_years(periods)
     observed = years.groupby("year")["days"].sum().rename("days_observed")
     given = new_area.merge(years, on="period")
     mined = (given["area_ha"] * given["share"]).groupby([given["country"], given["year"]]).sum()
     grid = pd.MultiIndex.from_product([countries, observed.index], names=["country", "year"])
     frame = mined.reindex(grid, fill_value=0.0).rename("mined_area_ha").reset_index()
-    frame = frame.merge(observed.reset_index(), on="year")
-    full = _days_in_year(frame["year"])
-    return frame.assign(partial_year=frame["days_observed"] < full,
-                        annual_area_ha=frame["mined_area_ha"] * full / frame["days_observed"])
+    windows = _rate_windows(observed, periods)
+    frame = frame.merge(observed.reset_index(), on="year").merge(windows, on="year")
+    in_window = _area_in_windows(new_area, windows, periods)
+    frame = frame.merge(in_window, on=["country", "year"], how="left").fillna({"window_area_ha": 0.0})
+    return frame.assign(partial_year=frame["days_observed"] < _days_in_year(frame["year"]),
+                        annual_area_ha=frame["window_area_ha"] * frame["twelve_months_days"] / frame["window_days"])
+
+
+def _rate_windows(observed: pd.Series, periods: list[PeriodSettings]) -> pd.DataFrame:
+    """year, window_from, window_to, window_days, twelve_months_days, window_full: the 12 months to each year's
+    last observed day, cut where observation began later."""
+    years = observed.index.to_numpy()
+    if not len(years):
+        return pd.DataFrame(columns=["year", "window_from", "window_to", "window_days", "twelve_months_days",
+                                     "window_full"]).astype({"year": "int64"})
+    last = np.minimum(pd.to_datetime([f"{year}-12-31" for year in years]), pd.Timestamp(periods[-1].end))
+    twelve = last - pd.DateOffset(years=1) + pd.Timedelta(days=1)
+    start = np.maximum(twelve, pd.Timestamp(periods[0].end) + pd.Timedelta(days=1))
+    return pd.DataFrame({"year": years, "window_from": start, "window_to": last,
+                         "window_days": (last - start).days + 1, "twelve_months_days": (last - twelve).days + 1,
+                         "window_full": start == twelve})
+
+
+def _area_in_windows(new_area: pd.DataFrame, windows: pd.DataFrame, periods: list[PeriodSettings]) -> pd.DataFrame:
+    """country, year, window_area_ha: new area spread evenly over each period's interval, summed over the days
+    of each year's rate window."""
+    intervals = pd.DataFrame({"period": [period.name for period in periods[1:]],
+                              "first": [pd.Timestamp(previous.end) + pd.Timedelta(days=1) for previous in periods[:-1]],
+                              "last": [pd.Timestamp(period.end) for period in periods[1:]]})
+    pairs = intervals.merge(windows[["year", "window_from", "window_to"]], how="cross")
+    overlap = ((np.minimum(pairs["last"], pairs["window_to"]) - np.maximum(pairs["first"], pairs["window_from"])).dt.days
+               + 1).clip(lower=0)
+    pairs = pairs.assign(share=overlap / ((pairs["last"] - pairs["first"]).dt.days + 1))
+    given = new_area.merge(pairs[["period", "year", "share"]], on="period")
+    return ((given["area_ha"] * given["share"]).groupby([given["country"], given["year"]]).sum()
+            .rename("window_area_ha").reset_index())
 
 
 # --- parameters and estimates --------------------------------------------------------------------------
@@ -305,20 +353,24 @@ def _parameters(settings: CapacitySettings, countries: list[str]) -> pd.DataFram
     return frame.astype(CAPACITY_PARAMETER_COLUMNS)
 
 
-def _estimates(area: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
-    """Carats a year by the volume x grade method and, where configured, the miners method."""
-    levels = list(_LEVELS)
+def _estimates(area: pd.DataFrame, parameters: pd.DataFrame, settings: CapacitySettings) -> pd.DataFrame:
+    """Carats a year by the volume x grade method and, where configured, the miners method: the 5th percentile,
+    median and 95th percentile of Monte Carlo draws of each country's factors."""
     volume = parameters[parameters["method"] == "volume"]
-    factor = volume.groupby("country")[levels].prod()
-    carats = factor.reindex(area["country"]).to_numpy() * (area["annual_area_ha"].to_numpy() * _M2_PER_HA)[:, None]
     miners_countries = parameters.loc[parameters["method"] == "miners", "country"].unique()
     labour = pd.concat([parameters[parameters["method"] == "miners"],
                         volume[volume["parameter"].isin(_SHARED_WITH_MINERS)
-                               & volume["country"].isin(miners_countries)]])
-    yearly = labour.groupby("country")[levels].prod().reindex(area["country"]).to_numpy()
-    names = ("p05", "central", "p95")
-    return area.assign(**{f"volume_carats_{name}": carats[:, i] for i, name in enumerate(names)},
-                       **{f"miners_carats_{name}": yearly[:, i] for i, name in enumerate(names)})
+                               & volume["country"].isin(miners_countries)].assign(method="miners")])
+    factors = pd.concat([volume, labour], ignore_index=True)
+    factors = factors.assign(group=factors["method"] + " " + factors["country"],
+                             cap=np.where(factors["parameter"].isin(_FRACTIONS), 1.0, np.inf))
+    quantiles = product_quantiles(factors, settings.draws, settings.seed)
+    per_m2 = quantiles.reindex("volume " + area["country"]).to_numpy()
+    carats = per_m2 * (area["annual_area_ha"].to_numpy() * _M2_PER_HA)[:, None]
+    yearly = quantiles.reindex("miners " + area["country"]).to_numpy()
+    return area.assign(**{f"volume_carats_{name}": carats[:, i] for i, name in enumerate(_NAMES)},
+                       **{f"miners_carats_{name}": yearly[:, i] for i, name in enumerate(_NAMES)},
+                       draws=settings.draws, seed=settings.seed)
 
 
 # --- declared figures ----------------------------------------------------------------------------------
@@ -328,7 +380,8 @@ def _with_declared(estimates: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFr
     renamed = declared.rename(columns={**{name: f"declared_{name}" for name in FIGURES},
                                        "source": "declared_source", "illustrative": "declared_illustrative"})
     table = estimates.merge(renamed, on=["country", "year"], how="outer")
-    table = table.assign(days_observed=table["days_observed"].fillna(0),
+    table = table.assign(days_observed=table["days_observed"].fillna(0), draws=table["draws"].fillna(0),
+                         seed=table["seed"].fillna(0),
                          partial_year=table["partial_year"].astype("boolean").fillna(False),
                          declared_illustrative=table["declared_illustrative"].astype("boolean"))
     central = table["volume_carats_central"]
@@ -344,8 +397,7 @@ def _row_caveats(table: pd.DataFrame) -> pd.Series:
     parts = [
         pd.Series("order-of-magnitude estimate from satellite-visible newly mined area",
                   index=table.index).where(days > 0, "no imagery this year: no estimate"),
-        ("imagery covers " + days.astype(str) + " days of the year; area annualised").where(
-            table["partial_year"].to_numpy(dtype=bool), ""),
+        _partial_year_caveat(table),
         pd.Series("declared figures ILLUSTRATIVE, not KP statistics", index=table.index).where(
             table["declared_illustrative"].fillna(False).to_numpy(dtype=bool), ""),
     ]
@@ -353,26 +405,40 @@ def _row_caveats(table: pd.DataFrame) -> pd.Series:
     return joined.str.replace(r"(; )+", "; ", regex=True).str.strip("; ")
 
 
+def _partial_year_caveat(table: pd.DataFrame) -> pd.Series:
+    """'partial year: N days observed, rate over the 12 months to <date>' (or over the days observed, scaled)."""
+    partial = table["partial_year"].to_numpy(dtype=bool)
+    if not partial.any():
+        return pd.Series("", index=table.index)
+    to = pd.to_datetime(table["window_to"]).dt.strftime("%Y-%m-%d").fillna("")
+    window = ("the 12 months to " + to).where(table["window_full"].fillna(False).astype(bool),
+                                             table["window_days"].fillna(0).astype("int64").astype(str)
+                                             + " observed days to " + to + ", scaled to 12 months")
+    text = ("partial year: " + table["days_observed"].astype("int64").astype(str) + " days observed, rate over "
+            + window)
+    return text.where(partial, "")
+
+
 def _estimate_flags(capacity: pd.DataFrame) -> pd.DataFrame:
-    """Declared production below the low or above the high estimate of a year with imagery."""
+    """Declared production below the 5th or above the 95th percentile of the estimate of a year with imagery."""
     rows = capacity[(capacity["days_observed"] > 0) & capacity["declared_production_carats"].notna()]
     rows = rows.assign(figure=rows["declared_production_carats"],
                        illustrative=rows["declared_illustrative"].fillna(False).astype(bool))
     return anomaly_table([
         _estimate_flag(rows[rows["figure"] < rows["volume_carats_p05"]], "volume_carats_p05", Flag.BELOW_ESTIMATE,
-                       "below the lowest", "possible unrecorded production leaving outside the KP system; the "
+                       "below the 5th percentile of the", "possible unrecorded production leaving outside the KP system; the "
                        "estimate is an order of magnitude, so check its parameters for this country first"),
         _estimate_flag(rows[rows["figure"] > rows["volume_carats_p95"]], "volume_carats_p95", Flag.ABOVE_ESTIMATE,
-                       "above the highest", "possible laundering of stones mined elsewhere, or mining the imagery "
+                       "above the 95th percentile of the", "possible laundering of stones mined elsewhere, or mining the imagery "
                        "cannot see (dredging, underground, under forest cover)"),
     ])
 
 
 def _estimate_flag(rows: pd.DataFrame, reference: str, flag: Flag, side: str, hint: str) -> pd.DataFrame:
-    coverage = ("; imagery covers " + rows["days_observed"].astype(str) + " days of the year, annualised").where(
+    coverage = ("; partial year, " + rows["days_observed"].astype(str) + " days observed").where(
         rows["partial_year"].to_numpy(dtype=bool), "")
-    estimate = (number(rows["volume_carats_p05"]) + "–" + number(rows["volume_carats_p95"]) + " ct, central "
-                + number(rows["volume_carats_central"]) + " ct").where(rows["volume_carats_p95"] > 0,
+    estimate = ("5–95 %: " + number(rows["volume_carats_p05"]) + "–" + number(rows["volume_carats_p95"])
+                + " ct, median " + number(rows["volume_carats_central"]) + " ct").where(rows["volume_carats_p95"] > 0,
                                                                        "no newly mined area seen")
     message = (country_names(rows["country"]) + " " + rows["year"].astype(str) + ": declared production "
                + number(rows["figure"]) + f" ct is {side} estimate from newly mined area (" + estimate + coverage
