@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from mrumonitor.config import AnomalyThresholds, Country, load_settings
-from mrumonitor.errors import InputFileError, MruError
+from mrumonitor.errors import ConfigError, InputFileError, MruError
 from mrumonitor.frames import empty_frame
 from mrumonitor.schema import KP_ANOMALY_COLUMNS
 
@@ -436,8 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         path = args.csv or settings.capacity.declared
         if path is None:
-            raise InputFileError("capacity.declared", "no declared KP file is configured.",
-                                 "name the CSV on the command line.")
+            raise ConfigError("capacity.declared is empty: no declared KP file is configured. Name the CSV on "
+                              "the command line.")
         print(flag_report(read_declared(path), settings.capacity.anomalies))
     except MruError as exc:
         print(f"error: {exc}", file=sys.stderr)
