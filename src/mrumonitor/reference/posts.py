@@ -1,7 +1,10 @@
 """Border posts: typed by hand with approximate positions, then snapped to the derived border lines.
 
 `border_posts_source.csv` lists each crossing once per side (post_id "SLE-GIN-01": the post on the Sierra
-Leone side towards Guinea) with the town or crossing position read from public maps. The positions are
+Leone side towards Guinea) with its kind (`POST_KINDS`), the publication that documents it (`source`) and
+where its position comes from (`position_note`: a town's published coordinates when the crossing is at that
+town, said so). Which kinds count as crossings for "far from a crossing" is a setting (`analysis.post_kinds`,
+official posts only by default). The positions are
 approximate, and the derived border lines are themselves a consistent version of simplified outlines, so the
 build moves each post to the nearest point of its pair's border line, records how far it moved, and refuses a
 post that lies more than `MAX_SNAP_KM` away: that means a wrong coordinate or a wrong pair.
@@ -22,12 +25,14 @@ from mrumonitor.errors import ReferenceDataError
 from mrumonitor.reference.borders import pair_keys
 from mrumonitor.reference.files import BORDER_POSTS, BORDER_POSTS_SOURCE, read_layer, to_exchange
 
-#: Kinds of border post (see DESIGN.md, `border_posts`).
+#: Kinds of border post (see DESIGN.md, `border_posts`): official (a staffed immigration and customs post),
+#: customs (a customs post alone), informal_known (an unofficial crossing point documented in a publication).
 POST_KINDS = ("official", "customs", "informal_known")
 #: Columns of `border_posts_source.csv`, in order.
-SOURCE_COLUMNS = ("post_id", "name", "country", "neighbour", "kind", "operational", "lon", "lat", "position_note")
+SOURCE_COLUMNS = ("post_id", "name", "country", "neighbour", "kind", "operational", "lon", "lat", "position_note",
+                  "source")
 #: Columns of the `border_posts` layer returned by `load_border_posts` (geometry last).
-POST_COLUMNS = ("post_id", "name", "country", "neighbour", "kind", "operational", "position_note")
+POST_COLUMNS = ("post_id", "name", "country", "neighbour", "kind", "operational", "position_note", "source")
 #: A post further than this from its pair's derived border line is refused (kilometres).
 MAX_SNAP_KM = 15.0
 
@@ -74,7 +79,7 @@ def _check_posts(path: Path, posts: pd.DataFrame) -> None:
         "operational not true or false": ~posts["operational"].str.lower().isin(_BOOLEANS),
         "lon/lat not a WGS84 position": ~(lon.between(-180, 180) & lat.between(-90, 90)),
         "country equals neighbour": posts["country"] == posts["neighbour"],
-        "empty name or position_note": (posts["name"] == "") | (posts["position_note"] == ""),
+        "empty name, position_note or source": (posts[["name", "position_note", "source"]] == "").any(axis=1),
     }
     found = [f"{problem}: {', '.join(posts['post_id'][bad])}" for problem, bad in problems.items() if bad.any()]
     if found:
@@ -148,7 +153,8 @@ def _check_snap(posts: pd.DataFrame, pairs: pd.Series, snap_km: np.ndarray, max_
 
 
 def load_border_posts(reference_dir: str | Path, crs: Any) -> gpd.GeoDataFrame:
-    """Read `border_posts.geojson`: post_id, name, country, neighbour, kind, operational, position_note, geometry.
+    """Read `border_posts.geojson`: post_id, name, country, neighbour, kind, operational, position_note, source,
+    geometry.
 
     Raises
     ------
