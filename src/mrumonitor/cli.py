@@ -481,7 +481,9 @@ def print_run(manifest: RunManifest) -> None:
         inputs = pd.DataFrame(manifest.inputs, columns=["role", "path", "bytes", "sha256"])
         out.print(frame_table("Inputs", inputs.groupby("role", sort=False).agg(
             files=("path", "size"), bytes=("bytes", "sum")).reset_index()))
-    snapshots = ", ".join(f"{country} {day or 'not stated'}" for country, day in manifest.snapshots.items())
+    from mrumonitor.ingest.snapshots import snapshots_text
+
+    snapshots = snapshots_text(manifest.snapshots)
     if snapshots:
         out.print(f"Cadastre snapshots: {snapshots}")
     out.print(frame_table("Layers", pd.DataFrame(

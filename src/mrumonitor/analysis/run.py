@@ -6,6 +6,8 @@ and returns an `AnalysisResult`, whose `write` puts its layers into a run folder
 - `sites`, `site_periods`: the detect layers with the analysis columns added (SITE_ANALYSIS_COLUMNS,
   SITE_PERIOD_ANALYSIS_COLUMNS); they supersede detect's layers of the same name;
 - `site_registration`: every footprint cut by registration class and licence;
+- `licence_snapshots`: per period and country, the cadastre snapshot its licences were judged from
+  (`analysis.licence_history`: the snapshot in force on the observation day, or dates only before the first);
 - `border_corridors` (ranked) and `corridor_periods`;
 - `registration_summary`: area per country (and admin area) per period and class;
 - `capacity` and `kp_anomalies`: production capacity against declared KP figures;
@@ -54,6 +56,7 @@ class AnalysisResult:
     sites: gpd.GeoDataFrame
     site_periods: gpd.GeoDataFrame
     site_registration: gpd.GeoDataFrame
+    licence_snapshots: pd.DataFrame
     border_corridors: gpd.GeoDataFrame
     corridor_periods: pd.DataFrame
     registration_summary: pd.DataFrame
@@ -64,6 +67,7 @@ class AnalysisResult:
     def layers(self) -> dict[str, pd.DataFrame]:
         """Every layer the analysis publishes, by its name in a run folder (vectors, then tables)."""
         return {"sites": self.sites, "site_periods": self.site_periods, "site_registration": self.site_registration,
+                "licence_snapshots": self.licence_snapshots,
                 "border_corridors": self.border_corridors, "corridor_periods": self.corridor_periods,
                 "registration_summary": self.registration_summary, "capacity": self.capacity.capacity,
                 "kp_anomalies": self.capacity.anomalies, "verification_feedback": self.feedback}
@@ -104,7 +108,7 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     commodity = decided["commodity"]
     project = boundaries[boundaries["iso3"].isin(settings.project.countries)]
     assessed = shapely.union_all(project.geometry.to_numpy())
-    registration = register(layers.site_periods, concessions, commodity, periods, assessed)
+    registration = register(layers.site_periods, concessions, commodity, periods, assessed, settings.project.countries)
     corridors = cut_corridors(reference.borders, settings.analysis.corridor_length_km)
     crossings = official_crossings(reference.border_posts, settings.analysis)
     signals = border_signals(layers.site_periods, corridors, crossings, settings.analysis)
@@ -120,6 +124,7 @@ def analyse(settings: Settings, concessions: gpd.GeoDataFrame, layers: SiteLayer
     declared = read_declared(settings.capacity.declared) if settings.capacity.declared else None
     result = AnalysisResult(
         sites=sites, site_periods=site_periods, site_registration=verified.pieces,
+        licence_snapshots=registration.licence_snapshots,
         border_corridors=border_corridors, corridor_periods=corridor_periods,
         registration_summary=registration_summary(verified.pieces, boundaries, reference.admin),
         capacity=capacity_tables(mined, sites, project, periods, settings.capacity, declared),

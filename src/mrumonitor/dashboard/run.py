@@ -31,6 +31,7 @@ from mrumonitor.dashboard.prepared import LicenceViews, SiteViews, prepare_licen
 from mrumonitor.errors import StoreError
 from mrumonitor.export.run_reference import run_countries, run_crs, run_reference
 from mrumonitor.frames import empty_frame
+from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.schema import BORDER_SCOPES, CAPACITY_PARAMETER_COLUMNS
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -164,7 +165,7 @@ def _read_run(run_dir: Path) -> RunData:
     sites = gpd.read_parquet(layer("sites")).to_crs(crs)
     periods = gpd.read_parquet(layer("site_periods")).to_crs(crs)
     pieces = gpd.read_parquet(layer("site_registration")).to_crs(crs)
-    concessions = gpd.read_parquet(layer("concessions"))
+    concessions = current_licences(gpd.read_parquet(layer("concessions"))).reset_index(drop=True)  # the licences now
     corridors = gpd.read_parquet(layer("border_corridors"))
     table = {name: pd.read_parquet(layer(name)) for name in ("corridor_periods", "capacity", "kp_anomalies")}
     # the parameters behind the capacity estimate, where the run publishes them

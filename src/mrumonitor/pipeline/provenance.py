@@ -12,8 +12,10 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pystac
 
+from mrumonitor.analysis.licence_history import dates_only_caveats, licence_snapshots
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
@@ -96,14 +98,22 @@ def config_folder(settings: Settings) -> Path:
     return files[-1].resolve().parent if len(files) > 1 else project_root()
 
 
-def snapshots(settings: Settings) -> dict[str, str | None]:
-    """Per country, the cadastre snapshot date (the earliest of its sources'; None when none states one)."""
-    dates: dict[str, list[str]] = {}
+def snapshots(settings: Settings) -> dict[str, list[str | None]]:
+    """Per country, every cadastre snapshot date its sources state, oldest first (each once), then None when a
+    source of the country states no date (in force for every period)."""
+    dates: dict[str, set] = {}
     for source in settings.sources.values():
-        dates.setdefault(source.country, [])
-        if source.snapshot:
-            dates[source.country].append(source.snapshot.isoformat())
-    return {country: min(found) if found else None for country, found in dates.items()}
+        dates.setdefault(source.country, set()).add(source.snapshot)
+    return {country: [day.isoformat() for day in sorted(found - {None})] + ([None] if None in found else [])
+            for country, found in dates.items()}
+
+
+def snapshot_caveats(settings: Settings) -> list[str]:
+    """One caveat per country whose periods are older than its first cadastre snapshot: those periods are judged
+    from the licences' dates only (`analysis.licence_history`, from the snapshot dates the sources state)."""
+    sources = pd.DataFrame({"country": [source.country for source in settings.sources.values()],
+                            "snapshot": pd.to_datetime([source.snapshot for source in settings.sources.values()])})
+    return dates_only_caveats(licence_snapshots(sources, settings.activity.periods, settings.project.countries))
 
 
 def thresholds(settings: Settings) -> dict[str, dict]:
@@ -113,7 +123,7 @@ def thresholds(settings: Settings) -> dict[str, dict]:
 
 def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
     """Caveats that follow from the inputs: synthetic demo data and its attribution, missing snapshot dates,
-    then the configured ``[store] caveats``."""
+    periods older than a country's first snapshot, then the configured ``[store] caveats``."""
     caveats = []
     demo = {_demo_kind(record): readme for record in inputs if (readme := _demo_readme(Path(record["path"])))}
     if "cadastre" in demo:
@@ -135,6 +145,7 @@ def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
     caveats += [f"The cadastre of source {name} ({source.country}) states no snapshot date: set `snapshot` in "
                 f"[sources.{name}] so that runs say how current its licences are."
                 for name, source in settings.sources.items() if source.snapshot is None]
+    caveats += snapshot_caveats(settings)
     return caveats + list(settings.store.caveats)
 
 

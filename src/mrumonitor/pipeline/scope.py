@@ -4,8 +4,8 @@
 given and keeps the others as the previous published run left them:
 
 - **cadastre**: only the sources of those countries are read (`Settings.sources`, by their ``country``);
-  the other countries' concessions and quarantine rows are copied from the previous run, with their
-  input records, counts and snapshot dates;
+  the other countries' concessions (every snapshot of them) and quarantine rows are copied from the previous
+  run, with their input records, counts and snapshot dates;
 - **activity**: the periods a run processes are computed over the blocks of the regional grid that touch
   those countries only; elsewhere the period keeps the previous run's pixels, or has none — see
   `raster.limit`;
@@ -88,7 +88,8 @@ def keep_other_countries(ingested: IngestResult, previous: RunFolder, manifest: 
     order = {name: rank for rank, name in enumerate(settings.sources)}
     kept = [_other_rows(gpd.read_parquet(previous.layer(layer)), scope)
             for layer in ("concessions", "quarantine")]
-    concessions = concat_frames([kept[0], ingested.concessions], settings.analysis_crs, CONCESSION_COLUMNS)
+    concessions = concat_frames([_with_snapshots(kept[0], manifest), ingested.concessions], settings.analysis_crs,
+                                CONCESSION_COLUMNS)
     quarantine = concat_frames([kept[1], ingested.quarantine], settings.analysis_crs, QUARANTINE_COLUMNS)
     report = pd.DataFrame(manifest.counts.get("cadastre_by_source", []))
     report = report[~report["country"].map(scope.covers)] if len(report) else report
@@ -131,6 +132,15 @@ def scope_caveat(entry: dict, processed: list[str]) -> str | None:
             f"blocks of the regional grid that touch {countries}. The concessions and quarantine of {kept} are "
             f"those of run {run}, and so is the activity outside those blocks{unobserved}. Sites, registration "
             "and leakage were analysed over every country. A run without --countries refreshes everything.")
+
+
+def _with_snapshots(concessions: gpd.GeoDataFrame, manifest: RunManifest) -> gpd.GeoDataFrame:
+    """The kept concessions with every snapshot they hold; a run made before snapshots were kept held one per
+    country, whose date its manifest gives (a date, or None when not stated): its rows get that date."""
+    if "snapshot" in concessions.columns:
+        return concessions
+    day = concessions["country"].astype(object).map(pd.Series(manifest.snapshots, dtype=object))
+    return concessions.assign(snapshot=pd.to_datetime(day).astype(CONCESSION_COLUMNS["snapshot"]))
 
 
 def _other_rows(frame: gpd.GeoDataFrame, scope: RunScope) -> gpd.GeoDataFrame:

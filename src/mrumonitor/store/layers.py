@@ -48,7 +48,9 @@ REGISTRY: dict[str, LayerInfo] = {
     "concessions": LayerInfo(
         "Mining licences",
         "Every usable licence of the national cadastres in the canonical schema: licence_id, country, holder, "
-        "licence_type, commodity, status, granted, expires, and the file and row it came from."),
+        "licence_type, commodity, status, granted, expires, the file and row it came from, and the snapshot "
+        "(export day) of its cadastre. A country loaded as several dated snapshots has one record per licence "
+        "and snapshot: the licences now are its newest snapshot plus the records of sources without a date."),
     "quarantine": LayerInfo(
         "Quarantined cadastre records",
         "Every cadastre record that could not be used, with its source file, row, the reason and what to fix."),
@@ -72,6 +74,13 @@ REGISTRY: dict[str, LayerInfo] = {
         "Site registration",
         "Each site's registration class against the licences valid on its period's observation day: registered, "
         "no licence, expired licence, exploration only, wrong commodity or suspended."),
+    "licence_snapshots": LayerInfo(
+        "Cadastre snapshot per period",
+        "Per period and country, the cadastre snapshot its licences were judged from: the newest snapshot on or "
+        "before the observation day (basis snapshot); the earliest, by the licences' grant and expiry dates only, "
+        "for a period older than every snapshot (dates_only); sources without a snapshot date (undated); or none. "
+        "With the number of licence records in force and a note in plain words; the run's caveats name every "
+        "period judged from the dates only."),
     "border_corridors": LayerInfo(
         "Border corridors",
         "Segments of each international border ranked by the unregistered active area in the border zone next "

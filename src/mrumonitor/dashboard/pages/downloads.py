@@ -15,6 +15,7 @@ from mrumonitor.dashboard.access import current_access, is_site_level
 from mrumonitor.dashboard.components import page_header
 from mrumonitor.dashboard.routes import download_url
 from mrumonitor.export.formats import formats_for
+from mrumonitor.ingest.snapshots import snapshots_text
 from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
 
 dash.register_page(__name__, path="/downloads", name="Downloads", title="Downloads — MRU mining monitor")
@@ -76,7 +77,7 @@ def download_rows(manifest: dict, country: str | None, access) -> list:
 
 def manifest_panel(manifest: dict) -> list:
     """What the run is: when, which periods, cadastre snapshots, counts, and its caveats."""
-    snapshots = ", ".join(f"{c} {d}" for c, d in manifest.get("snapshots", {}).items())
+    snapshots = snapshots_text(manifest.get("snapshots", {}))
     counts = manifest.get("counts", {})
     return [html.H2("Manifest"),
             html.Dl([html.Dt("Run"), html.Dd(manifest["run_id"]), html.Dt("Created"), html.Dd(manifest.get("created")),
