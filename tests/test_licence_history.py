@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -13,6 +14,8 @@ import shapely
 from mrumonitor.analysis.licence_history import dates_only_caveats
 from mrumonitor.analysis.registration import register
 from mrumonitor.config import PeriodSettings, load_settings
+from mrumonitor.demo.cadastres import SNAPSHOTS, grant_between_snapshots, older_records
+from mrumonitor.demo.inputs import DemoInputs, OlderSnapshot, demo_config_text
 from mrumonitor.errors import ConfigError
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.snapshots import current_licences
@@ -158,3 +161,36 @@ def test_ingest_keeps_both_snapshots_of_a_country(tmp_path):
     by_day = layer.set_index(["snapshot", "licence_id"])["status"]
     assert by_day[(pd.Timestamp(OLD), "SL-AML-0001")] == "active"
     assert by_day[(pd.Timestamp(NEW), "SL-AML-0001")] == "suspended"
+
+
+# --- the demo's older export --------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_the_demo_older_export_lacks_later_grants_and_shows_later_suspensions_active():
+    source = load_settings().sources["sle"]
+    licences = pd.DataFrame({"category": ["active_right_type", "suspended", "background", "active_right_type"],
+                             "granted": [dt.date(2020, 1, 1), dt.date(2021, 1, 1), None, dt.date(2020, 5, 1)]})
+    licences = grant_between_snapshots(licences, dt.date(2025, 9, 1))
+    assert licences["granted"].tolist() == [dt.date(2025, 9, 1), dt.date(2021, 1, 1), None, dt.date(2020, 5, 1)]
+    records = pd.DataFrame({"licence_id": ["A", "S", "B", "C"], "status": ["Active", "Suspended", "", "Active"],
+                            "category": licences["category"], "detail": ""})
+    older = older_records(records, licences, source, dt.date(2024, 12, 1), np.random.default_rng(0))
+    assert older["licence_id"].tolist() == ["S", "B", "C"]  # A was granted after the export
+    assert source.values.status[older.loc[0, "status"]] == "active"
+
+
+@pytest.mark.unit
+def test_the_demo_config_reads_the_older_export_as_a_dated_source_of_the_same_schema(tmp_path):
+    default = load_settings().sources["sle"]
+    cadastre = tmp_path / "inputs" / "cadastre"
+    inputs = DemoInputs(tmp_path, {"sle": cadastre / "sle_nma_licences.zip"}, tmp_path / "r.csv", tmp_path / "d.csv",
+                        tmp_path / "README.md", {"sle_2024": OlderSnapshot("sle", default, dt.date(2024, 12, 1),
+                                                                           cadastre / "sle_2024.zip")})
+    inputs.config_file.write_text(demo_config_text(inputs), encoding="utf-8")
+    sources = load_settings(inputs.config_file).sources
+    assert sources["sle"].snapshot == SNAPSHOTS["sle"] < dt.date(2026, 6, 24)  # before the demo's survey
+    assert sources["sle_2024"].snapshot == dt.date(2024, 12, 1)
+    assert sources["sle_2024"].file == (cadastre / "sle_2024.zip").resolve()
+    assert sources["sle_2024"].model_dump(exclude={"file", "snapshot"}) == default.model_dump(exclude={"file",
+                                                                                                          "snapshot"})

@@ -62,6 +62,18 @@ RECORD_COLUMNS = (
 #: The expired licence that every country has: it lapsed the day before the detection survey.
 LAST_DAY_EXPIRY = SURVEY_DATE - dt.timedelta(days=1)
 
+#: Export day of each synthetic cadastre: before the survey, so that its period is judged from them (the earlier
+#: periods, older than every snapshot of their country, are judged from the licences' dates only).
+SNAPSHOTS: dict[str, dt.date] = {"sle": dt.date(2026, 6, 1), "gin": dt.date(2026, 5, 15),
+                                 "lbr": dt.date(2026, 6, 10), "civ": dt.date(2026, 4, 30)}
+
+#: Older exports the demo also ships (licence history): source -> export day. The older SLE cadastre lacks the
+#: licences granted after that day and shows the planted suspended licences still active.
+OLDER_SNAPSHOTS: dict[str, dt.date] = {"sle": dt.date(2024, 12, 1)}
+
+#: Grant day of the licence planted as granted between a country's older and current snapshots.
+GRANTED_BETWEEN: dict[str, dt.date] = {"sle": dt.date(2025, 9, 1)}
+
 LICENSED_SHARE = 0.5  # share of a country's detections that planted licences try to cover
 CORE_MARGIN_M = 3_000.0  # licence interior points stay this far inside their country
 CLEARANCE_M = 300.0  # gap kept between licences, and between a licence and detections it does not cover
@@ -441,6 +453,38 @@ def _background_attributes(rng: np.random.Generator) -> dict:
         "expires": expires,
         "category": "background",
     }
+
+
+# --- licence history: an older export of a cadastre --------------------------------------------------------
+
+
+def grant_between_snapshots(licences: gpd.GeoDataFrame, day: dt.date) -> gpd.GeoDataFrame:
+    """`licences` with the first one planted as a valid right (over detections) granted on `day` instead.
+
+    Its expiry stays after the survey; on any day before `day` it was not yet in force, and an export of the
+    cadastre made before `day` does not list it.
+    """
+    first = licences.index[licences["category"] == "active_right_type"][:1]
+    changed = licences.copy()
+    changed.loc[first, "granted"] = day
+    return changed
+
+
+def older_records(records: pd.DataFrame, licences: gpd.GeoDataFrame, source: SourceSettings, day: dt.date,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """The clean `records` of a cadastre (rendered from `licences`, row for row) as its export of `day` lists them.
+
+    The licences granted after `day` are left out (not yet granted then), and the planted suspended ones are
+    shown active (suspended since): over their detections, the periods judged from this export are
+    registered, the survey's period suspended.
+    """
+    granted = pd.to_datetime(licences["granted"]).to_numpy()
+    listed = pd.isna(granted) | (granted <= np.datetime64(day))
+    older = records[listed].reset_index(drop=True)
+    suspended = (older["category"] == "suspended").to_numpy()
+    older.loc[suspended, "status"] = _pick_term(source.values.status, "active", rng)
+    older.loc[suspended, "detail"] = "suspended since this export: active in it"
+    return older
 
 
 # --- rendering: national terms, CRS, numbers and dates ----------------------------------------------------

@@ -3,7 +3,9 @@
 `write_demo_inputs(workdir)` writes, under ``workdir/inputs/``:
 
 - ``cadastre/``: one file per source of configs/default.toml, in that source's format, CRS, field names,
-  national terms and date formats (see `cadastres.STYLES` and the ``[sources.*]`` blocks);
+  national terms and date formats (see `cadastres.STYLES` and the ``[sources.*]`` blocks), exported on its
+  `cadastres.SNAPSHOTS` day; and an older export of some of them (`cadastres.OLDER_SNAPSHOTS`: licence history),
+  read as sources of their own (``<source>_<year>``) of the same country;
 - ``ground_truth/records.csv``: per record of every file, the ingest outcome it must get;
 - ``ground_truth/detections.csv``: per real detection, its country, commodity, planted licence and the
   registration it must get on the survey date;
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import tempfile
 import zipfile
@@ -34,9 +37,14 @@ from mrumonitor.config import Settings, SourceSettings, load_settings
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.demo.cadastres import (
     CATEGORY_REGISTRATION,
+    GRANTED_BETWEEN,
+    OLDER_SNAPSHOTS,
+    SNAPSHOTS,
     STYLES,
     NationalStyle,
     country_core,
+    grant_between_snapshots,
+    older_records,
     plant_licences,
     render_records,
 )
@@ -55,6 +63,16 @@ _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
 @dataclass(frozen=True)
+class OlderSnapshot:
+    """An older export of a demo cadastre: read as a source of its own, of the same country and schema."""
+
+    source: str  # the source of default.toml it is an older export of
+    settings: SourceSettings  # that source's settings (format, fields, terms)
+    day: dt.date
+    file: Path
+
+
+@dataclass(frozen=True)
 class DemoInputs:
     """The files `write_demo_inputs` wrote."""
 
@@ -63,6 +81,7 @@ class DemoInputs:
     records_truth: Path
     detections_truth: Path
     readme: Path
+    older: dict[str, OlderSnapshot]  # source name in the demo config -> an older export
 
     @property
     def config_file(self) -> Path:
@@ -79,12 +98,14 @@ def write_demo_inputs(workdir: Path, seed: int = 2026) -> DemoInputs:
     detections = prepare_detections(crs, outline_sets[-1])
     tree = shapely.STRtree(detections.geometry.to_numpy())
     placed: list[BaseGeometry] = []
-    cadastres, truths, planted = {}, [], []
+    cadastres, truths, planted, older = {}, [], [], {}
     for index, name in enumerate(STYLES):
         source = settings.sources[name]
         rng = np.random.default_rng([seed, index])
         core = country_core(source.country, outline_sets)
         licences = plant_licences(detections, source.country, core, placed, rng, STYLES[name].background + FLAW_BASES)
+        if name in GRANTED_BETWEEN:
+            licences = grant_between_snapshots(licences, GRANTED_BETWEEN[name])
         context = FlawContext(
             style=STYLES[name],
             source=source,
@@ -94,24 +115,33 @@ def write_demo_inputs(workdir: Path, seed: int = 2026) -> DemoInputs:
             analysis_crs=crs,
             rng=rng,
         )
-        ordered, clean = _source_records(licences, context)
+        ordered, clean, records = _source_records(licences, context)
         cadastres[name] = workdir / "inputs" / "cadastre" / source.file.name
         cadastres[name].parent.mkdir(parents=True, exist_ok=True)
         _WRITERS[source.format](ordered, STYLES[name], source, cadastres[name])
         truths.append(_records_truth(name, ordered))
         planted.append(clean)
+        if name in OLDER_SNAPSHOTS:
+            day = OLDER_SNAPSHOTS[name]
+            export = OlderSnapshot(name, source, day, cadastres[name].with_stem(f"{cadastres[name].stem}_{day}"))
+            rows = older_records(records, licences.iloc[:-FLAW_BASES], source, day, rng)
+            _WRITERS[source.format](rows, STYLES[name], source, export.file)
+            older[f"{name}_{day.year}"] = export
+            truths.append(_records_truth(f"{name}_{day.year}", rows))
     truth_dir = workdir / "inputs" / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     records_truth, detections_truth = truth_dir / "records.csv", truth_dir / "detections.csv"
     pd.concat(truths).to_csv(records_truth, index=False, lineterminator="\n")
     _detections_truth(detections, pd.concat(planted)).to_csv(detections_truth, index=False, lineterminator="\n")
     readme = workdir / "inputs" / "README.md"
-    readme.write_text(_readme_text(settings), encoding="utf-8")
-    return DemoInputs(workdir, cadastres, records_truth, detections_truth, readme)
+    readme.write_text(_readme_text(settings, older), encoding="utf-8")
+    return DemoInputs(workdir, cadastres, records_truth, detections_truth, readme, older)
 
 
-def _source_records(licences: gpd.GeoDataFrame, context: FlawContext) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """The records of one file in file order, and its clean licences (analysis CRS) with their numbers.
+def _source_records(licences: gpd.GeoDataFrame, context: FlawContext
+                    ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """The records of one file in file order, its clean licences (analysis CRS) with their numbers, and their
+    clean records (rendered row for row, before the flaws are interleaved).
 
     The last FLAW_BASES licences of `licences` (background ones) carry the flaws and are not written clean.
     """
@@ -120,7 +150,7 @@ def _source_records(licences: gpd.GeoDataFrame, context: FlawContext) -> tuple[p
     records = render_records(clean, style, source, 1, rng)
     flawed = plant_flaws(records, render_records(bases, style, source, len(clean) + 1, rng), context)
     numbered = clean[["category", "geometry"]].assign(licence_id=records["licence_id"].to_numpy())
-    return interleave(records, flawed, rng), numbered
+    return interleave(records, flawed, rng), numbered, records
 
 
 def _records_truth(source: str, ordered: pd.DataFrame) -> pd.DataFrame:
@@ -245,13 +275,18 @@ _FORMAT_NAMES = {
 }
 
 
-def _readme_text(settings: Settings) -> str:
+def _readme_text(settings: Settings, older: dict[str, OlderSnapshot]) -> str:
     """What the demo inputs are: synthetic cadastres, real detections, and the ground truth."""
     files = "\n".join(
-        f"- `cadastre/{source.file.name}`: {source.country}, {_FORMAT_NAMES[source.format]}, {STYLES[name].crs}"
+        f"- `cadastre/{source.file.name}`: {source.country}, {_FORMAT_NAMES[source.format]}, {STYLES[name].crs}, "
+        f"exported on {SNAPSHOTS[name]}"
         for name, source in settings.sources.items()
         if name in STYLES
     )
+    files += "".join(
+        f"\n- `cadastre/{export.file.name}`: the same {export.settings.country} cadastre as exported on {export.day} "
+        f"(source `{name}`: licence history); it lacks the licences granted since and shows the licences "
+        "suspended since as active" for name, export in older.items())
     return f"""# Demo inputs (generated by mrumonitor.demo)
 
 ## The cadastres are SYNTHETIC
@@ -287,10 +322,12 @@ def demo_config_text(inputs: DemoInputs) -> str:
     """The TOML of the demo configuration (``workdir/mrumonitor.toml``) for the files in `inputs`."""
     reference = project_root() / "layers" / "reference"
     sources = "\n".join(
-        f"[sources.{name}]\n# Synthetic {name.upper()} cadastre written by mrumonitor.demo.\n"
-        f"file = {_toml_string(path.relative_to(inputs.workdir).as_posix())}\n"
+        f"[sources.{name}]\n# Synthetic {name.upper()} cadastre written by mrumonitor.demo, as exported on "
+        f"{SNAPSHOTS[name]}.\nfile = {_toml_string(path.relative_to(inputs.workdir).as_posix())}\n"
+        f"snapshot = {SNAPSHOTS[name]}\n"
         for name, path in inputs.cadastres.items()
     )
+    sources += "".join(_older_source_block(name, export, inputs.workdir) for name, export in inputs.older.items())
     return f"""# mrumonitor demo configuration, written by mrumonitor.demo. It is merged on top of
 # configs/default.toml and overrides only the paths and the file of each source. Relative paths are
 # relative to the folder of this file.
@@ -304,6 +341,27 @@ store = "layers"
 work = "work"
 
 {sources}"""
+
+
+def _older_source_block(name: str, export: OlderSnapshot, workdir: Path) -> str:
+    """The ``[sources.<name>]`` block of an older export: every key of its source, with its own file and day."""
+    keys = export.settings.model_dump(mode="json", exclude_none=True, exclude={"file", "snapshot"})
+    lines = [f"{key} = {_toml_value(value)}" for key, value in keys.items()]
+    return (f"\n[sources.{name}]\n# The synthetic {export.source.upper()} cadastre as exported on {export.day} (an "
+            f"older snapshot: licence history), written by mrumonitor.demo.\n"
+            f"file = {_toml_string(export.file.relative_to(workdir).as_posix())}\nsnapshot = {export.day}\n"
+            + "\n".join(lines) + "\n")
+
+
+def _toml_value(value) -> str:
+    """A TOML value for a JSON-like one: strings, numbers, lists and (inline) tables."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_string(key)} = {_toml_value(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, str):
+        return _toml_string(value)
+    return json.dumps(value)
 
 
 def _toml_string(text: str) -> str:
