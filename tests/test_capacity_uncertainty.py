@@ -146,6 +146,17 @@ def test_a_dry_season_digger_makes_no_false_jump(world):
     assert table.loc[2026, "annual_area_ha"] == pytest.approx(10.0)  # not 10 x 365 / 181 = 20.2
 
 
+def test_a_single_period_is_stock_only_and_estimates_nothing(world):
+    boundaries, settings = world
+    sites = gpd.GeoDataFrame({"site_id": ["A"], "period": ["2024"]}, geometry=[shapely.box(0, 0, 100, 100)],
+                             crs=boundaries.crs)
+    result = capacity_tables(sites, pd.DataFrame({"site_id": ["A"], "commodity": ["diamond"]}), boundaries,
+                             HALVES[:1], settings, None)
+
+    assert result.capacity.empty
+    assert result.stock["area_ha"].tolist() == [pytest.approx(1.0)]
+
+
 # --- parameters that cannot be read -------------------------------------------------------------------------
 
 PARAMETER_ERRORS = {

@@ -291,8 +291,8 @@ def _days_in_year(years: pd.Series) -> pd.Series:
 
 
 def _area_by_year(new_area: pd.DataFrame, periods: list[PeriodSettings], countries: list[str]) -> pd.DataFrame:
-    """country, year, days_observed, partial_year, mined_area_ha, annual_area_ha and the rate's window
-    (window_to, window_days, window_full) for every observed year."""
+    """country, year, days_observed, partial_year, mined_area_ha, annual_area_ha for every observed year, with
+    the window its rate rests on (`_rate_windows`)."""
     years = _period_years(periods)
     observed = years.groupby("year")["days"].sum().rename("days_observed")
     given = new_area.merge(years, on="period")
@@ -313,7 +313,8 @@ def _rate_windows(observed: pd.Series, periods: list[PeriodSettings]) -> pd.Data
     years = observed.index.to_numpy()
     if not len(years):
         return pd.DataFrame(columns=["year", "window_from", "window_to", "window_days", "twelve_months_days",
-                                     "window_full"]).astype({"year": "int64"})
+                                     "window_full"]).astype({"year": "int64", "window_from": "datetime64[ns]",
+                                                             "window_to": "datetime64[ns]"})
     last = np.minimum(pd.to_datetime([f"{year}-12-31" for year in years]), pd.Timestamp(periods[-1].end))
     twelve = last - pd.DateOffset(years=1) + pd.Timedelta(days=1)
     start = np.maximum(twelve, pd.Timestamp(periods[0].end) + pd.Timedelta(days=1))
@@ -325,9 +326,12 @@ def _rate_windows(observed: pd.Series, periods: list[PeriodSettings]) -> pd.Data
 def _area_in_windows(new_area: pd.DataFrame, windows: pd.DataFrame, periods: list[PeriodSettings]) -> pd.DataFrame:
     """country, year, window_area_ha: new area spread evenly over each period's interval, summed over the days
     of each year's rate window."""
+    if windows.empty:
+        return pd.DataFrame({"country": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
+                             "window_area_ha": pd.Series(dtype=float)})
     intervals = pd.DataFrame({"period": [period.name for period in periods[1:]],
-                              "first": [pd.Timestamp(previous.end) + pd.Timedelta(days=1) for previous in periods[:-1]],
-                              "last": [pd.Timestamp(period.end) for period in periods[1:]]})
+                              "first": pd.DatetimeIndex([previous.end for previous in periods[:-1]]) + pd.Timedelta(days=1),
+                              "last": pd.DatetimeIndex([period.end for period in periods[1:]])})
     pairs = intervals.merge(windows[["year", "window_from", "window_to"]], how="cross")
     overlap = ((np.minimum(pairs["last"], pairs["window_to"]) - np.maximum(pairs["first"], pairs["window_from"])).dt.days
                + 1).clip(lower=0)
