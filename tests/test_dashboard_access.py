@@ -320,6 +320,71 @@ def test_agency_gets_no_other_countrys_sites_from_any_route(demo_url, demo_run, 
     assert not (shown_to_agency & ~shown_to_all).any()
 
 
+def page_components(client: HttpClient, path: str, search: str = "") -> dict[str, dict]:
+    """The components (by id: their props) of the page at `path`?`search`, asked as the browser asks Dash for a
+    page: the callback of the page container, fed the address."""
+    dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
+    body = callback_body(dependencies, "_pages_content", {"_pages_location.pathname": path,
+                                                          "_pages_location.search": search})
+    reply = client.request("POST", "/_dash-update-component", json=body)
+    assert reply.status == 200, reply.text
+    found = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("props"), dict) and isinstance(node["props"].get("id"), str):
+                found[node["props"]["id"]] = node["props"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(reply.body)["response"])
+    return found
+
+
+def border_answer(client: HttpClient, values: dict[str, object]) -> dict:
+    """The border page's callback answer for the filter bar's `values`, posted as the browser posts it."""
+    dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
+    reply = client.request("POST", "/_dash-update-component",
+                           json=callback_body(dependencies, "border-showing", values))
+    assert reply.status == 200, reply.text
+    return json.loads(reply.body)["response"]
+
+
+@pytest.mark.demo
+def test_border_page_opens_on_diamonds_and_the_mru_borders_and_takes_filters_from_its_address(demo_url):
+    client = user_client(demo_url, "kp_team")
+    bar = page_components(client, "/border")
+    assert (bar["filter-commodity"]["value"], bar["filter-scope"]["value"]) == ("diamond", "mru")
+    assert bar["filter-scope"]["options"][0]["label"].strip().startswith("MRU internal borders (")
+    assert "CIV–GHA" in bar["filter-scope"]["options"][1]["label"]
+    asked = page_components(client, "/border", "?scope=external&commodity=gold&country=SLE")
+    assert [asked[f"filter-{name}"]["value"] for name in ("scope", "commodity", "country")] == [
+        "external", "gold", "SLE"]
+    values = {f"{key}.value": props["value"] for key, props in bar.items() if key.startswith("filter-")}
+    answer = border_answer(client, values)
+    assert answer["border-showing"]["children"].startswith("Showing diamond sites, MRU internal borders")
+    pairs = {row["border_pair"] for row in answer["border-corridors"]["data"]}
+    assert pairs and "CIV-GHA" not in pairs
+    external = border_answer(client, {**values, "filter-scope.value": "external", "filter-commodity.value": ""})
+    assert {row["border_pair"] for row in external["border-corridors"]["data"]} == {"CIV-GHA"}
+
+
+@pytest.mark.demo
+def test_agency_border_page_carries_no_other_countrys_site_rows(demo_url, site_countries):
+    agency, regional = user_client(demo_url, "nma_sle"), user_client(demo_url, "kp_team")
+    for commodity, scope in (("diamond", "mru"), ("", "mru"), ("", "external")):
+        values = {**FILTERS, "filter-country.value": "", "filter-commodity.value": commodity,
+                  "filter-scope.value": scope}
+        rows = border_answer(agency, values)["border-transboundary"]["data"]
+        assert all("SLE" in site_countries[row["site_id"]] for row in rows), (commodity, scope)
+    everyone = border_answer(regional, {**FILTERS, "filter-country.value": "", "filter-scope.value": "mru"})
+    assert {row["site_id"] for row in everyone["border-transboundary"]["data"]} - {
+        site for site, countries in site_countries.items() if "SLE" in countries}  # others' rows exist
+
+
 def wait_for_file(folder: Path, suffix: str, timeout: float = 60.0) -> Path:
     """The file ending with `suffix` the browser finished downloading into `folder`."""
     deadline = time.monotonic() + timeout

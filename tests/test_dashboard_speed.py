@@ -53,7 +53,7 @@ def plain_site_rows(run, filters, access):
 
 def filter_cases(run):
     for period, country, commodity, classes, border in itertools.product(
-            run.periods, ["", "SLE", "GIN"], [None, "diamond"], [[], ["no_licence", "expired_licence"]], [False, True]):
+            run.periods, ["", "SLE", "GIN"], ["", "diamond"], [[], ["no_licence", "expired_licence"]], [False, True]):
         yield default_filters(run, period=period, countries=[country], commodity=commodity, classes=classes,
                                  border_only=border)
 
@@ -119,7 +119,8 @@ def test_stored_answers_are_kept_per_access_scope(run, monkeypatch):
 @pytest.mark.demo
 def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, monkeypatch):
     """Requests that differ only in what a callback ignores share one stored answer: the border page reads the
-    country and the period only; the order in which classes were picked changes no filter."""
+    country, the period, the commodity and the border scope only; the order in which classes were picked
+    changes no filter."""
     app = create_app(demo_settings)
     from mrumonitor.dashboard.pages import border
 
@@ -128,19 +129,22 @@ def test_answers_are_stored_under_what_the_callback_reads(demo_settings, run, mo
     run.results.clear()
     computed, compute = [], border.border_outputs
     monkeypatch.setattr(border, "border_outputs", lambda *args: computed.append(args[2]) or compute(*args))
-    requests = (("SLE", "", [], []), ("SLE", "diamond", ["no_licence", "expired_licence"], ["border"]),
-                ("SLE", "gold", [], ["border"]), ("GIN", "", [], []))
+    requests = (("SLE", "diamond", [], [], "mru"), ("SLE", "diamond", ["no_licence", "expired_licence"], ["border"], "mru"),
+                ("SLE", "gold", [], ["border"], "mru"), ("SLE", "diamond", [], [], "external"),
+                ("GIN", "diamond", [], [], "mru"))
     answers = []
-    for country, commodity, classes, zone in requests:
-        body = callback_body(dependencies, "border-corridor-chart", {
+    for country, commodity, classes, zone, scope in requests:
+        body = callback_body(dependencies, "border-showing", {
             "filter-country.value": country, "filter-period.value": run.last_period,
             "filter-commodity.value": commodity, "filter-registration.value": classes,
-            "filter-border-only.value": zone})
+            "filter-border-only.value": zone, "filter-scope.value": scope})
         reply = client.post("/_dash-update-component", json=body)
         assert reply.status_code == 200
         answers.append(reply.get_json()["response"])
-    assert [filters.countries for filters in computed] == [("SLE",), ("GIN",)]
-    assert answers[0] == answers[1] == answers[2] != answers[3]
+    assert [(f.countries, f.commodity, f.scope) for f in computed] == [
+        (("SLE",), "diamond", "mru"), (("SLE",), "gold", "mru"), (("SLE",), "diamond", "external"),
+        (("GIN",), "diamond", "mru")]
+    assert answers[0] == answers[1] != answers[2]
     picked = (default_filters(run, classes=order) for order in (["no_licence", "expired_licence"],
                                                                     ["expired_licence", "no_licence"]))
     assert next(picked) == next(picked)

@@ -266,9 +266,9 @@ def test_active_area_kpi_leaves_out_verified_not_mining(verified, demo_settings)
     pieces = not_mining(copy)
     newly = pieces["area_ha"].sum() - not_mining(original)["area_ha"].sum()  # the demo has false positives of its own
     assert newly > 1
-    before, after = kpis(original, default_filters(original)), kpis(copy, default_filters(copy))
+    before, after = kpis(original, default_filters(original, commodity="")), kpis(copy, default_filters(copy, commodity=""))
     assert after["active_ha"] == pytest.approx(before["active_ha"] - newly, abs=0.5)
-    table = overview(copy, default_filters(copy))
+    table = overview(copy, default_filters(copy, commodity=""))
     assert table["verified not mining ha"].sum() == pytest.approx(pieces["area_ha"].sum(), abs=0.5)
 
 

@@ -38,7 +38,7 @@ def run(demo_settings):
 def test_overview_is_what_the_command_line_prints(run):
     layers = {name: pd.read_parquet(RunFolder(run.run_dir).layer(name)) for name in ("registration_summary", "sites")}
     printed = country_overview(layers["registration_summary"], layers["sites"], run.last_period)
-    pd.testing.assert_frame_equal(overview(run, default_filters(run)), printed)
+    pd.testing.assert_frame_equal(overview(run, default_filters(run, commodity="")), printed)  # every commodity
 
 
 @pytest.mark.demo
@@ -56,7 +56,7 @@ def test_kpis_follow_the_filters(run):
 
 @pytest.mark.demo
 def test_site_layer_is_limited_by_access_zoom_and_bounds(run):
-    filters = default_filters(run)
+    filters = default_filters(run, commodity="")
     region = site_layer(run, filters, REGIONAL, 6, None)
     assert region["summary"]["shape"] == "cells" and len(region["features"]) < 500
     agency = site_layer(run, filters, SLE_AGENCY, 9, None)

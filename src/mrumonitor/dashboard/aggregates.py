@@ -100,10 +100,10 @@ def corridor_labels(ranking: pd.DataFrame, filters: Filters) -> pd.Series:
     crossing = ("; nearest official crossing " + ranking["nearest_post_name"].astype("string") + ", " + km
                 + " km").fillna("; no official crossing known")
     places = (", near " + ranking["near_places"].astype("string")).fillna("")
-    return ("#" + ranking["rank"].astype(str) + f" of {SCOPE_WORDS[filters.scope]} "
+    return ("#" + ranking["rank"].astype("string") + f" of {SCOPE_WORDS[filters.scope]} "
             f"({COMMODITY_WORDS[filters.commodity]}, {filters.period}): " + ranking["corridor_id"].astype(str)
-            + places + " — " + ranking["unregistered_ha"].round(0).astype(int).map("{:,}".format)
-            + " ha unregistered, " + ranking["sites"].astype(str) + " sites" + crossing).astype(str)
+            + places + " — " + ranking["unregistered_ha"].map("{:,.0f}".format).astype("string")
+            + " ha unregistered, " + ranking["sites"].astype("string") + " sites" + crossing).astype(str)
 
 
 def post_distances(data: RunData, filters: Filters) -> pd.DataFrame:

@@ -151,9 +151,9 @@ def capacity_figure(data: RunData) -> dict:
 
 def coverage_words(rows: pd.DataFrame) -> pd.Series:
     """The interval of each estimate, and for a partial year how many days the imagery covers."""
-    interval = ("5–95 %: " + rows["volume_carats_p05"].round(0).map("{:,.0f}".format) + "–"
-                + rows["volume_carats_p95"].round(0).map("{:,.0f}".format) + " ct")
-    partial = ("; partial year: " + rows["days_observed"].astype(str) + " days observed, annualised").where(
+    interval = ("5–95 %: " + rows["volume_carats_p05"].map("{:,.0f}".format).astype("string") + "–"
+                + rows["volume_carats_p95"].map("{:,.0f}".format).astype("string") + " ct")
+    partial = ("; partial year: " + rows["days_observed"].astype("string") + " days observed, annualised").where(
         rows["partial_year"].fillna(False).astype(bool), "")
     return interval + partial
 

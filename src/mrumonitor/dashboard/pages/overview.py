@@ -65,7 +65,7 @@ def layout(view, **query):
 @dash.callback([Output(f"{PREFIX}-kpi-{name}", "children") for name in KPIS]
                + [Output(TABLE, "data"), Output(TABLE, "columns"), Output(AREA_CHART, "figure"),
                   Output(SHARE_CHART, "figure")], *filter_inputs())
-def update_overview(country, period, commodity, classes, border, _scope):
+def update_overview(country, period, commodity, classes, border, _scope=None):
     """KPIs, the per-country table and the trend charts for the filters (aggregates: no access limit; the border
     scope is not one of its filters)."""
     data = context.run_data()
@@ -74,7 +74,7 @@ def update_overview(country, period, commodity, classes, border, _scope):
 
 
 @dash.callback([Output(accuracy_id(PREFIX, name), "children") for name in ACCURACY_KPIS], *filter_inputs())
-def update_accuracy(country, period, commodity, classes, border, _scope):
+def update_accuracy(country, period, commodity, classes, border, _scope=None):
     """The measured accuracy under the KPIs it qualifies: the run's headline field-checked estimates (of the
     whole region, for the sample's period), or why there is none."""
     data = context.run_data()
