@@ -204,7 +204,7 @@ def print_picture(last: str, layers: dict[str, pd.DataFrame], commodity: str = "
         for message in layers["kp_anomalies"]["message"]:
             out.print(f"[yellow]anomaly[/]: {message}")
     out.print("[dim]Other views: `mrumonitor summary --commodity diamond|gold|other|all --borders mru|external` "
-              "(external borders: with a country outside the MRU, e.g. CIV-GHA).[/]")
+              "(external borders: with a country outside the MRU, such as Côte d'Ivoire–Ghana).[/]")
 
 
 def _print_capacity(capacity: pd.DataFrame) -> None:
