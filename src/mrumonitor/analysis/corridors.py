@@ -8,8 +8,10 @@ order). Sites in the border zone belong to the corridor nearest to them.
 A corridor's *scope* is ``mru`` when both countries of its border are project countries (the four countries of
 the KP Regional Approach), else ``external`` (Côte d'Ivoire–Ghana...). Corridors are ranked within their scope,
 so an external border never enters the MRU ranking: by the unregistered area of diamond sites (the KP
-commodity) next to them, then by the unregistered area of every commodity, then by their distance to an
-official crossing (further first).
+commodity) next to them, then by the unregistered area of every commodity, then by their distance to the
+nearest crossing (further first). The crossings are the operational posts of the kinds `analysis.post_kinds`
+counts (`leakage.official_crossings`; official posts only by default). `analysis.summary.corridor_ranking`
+ranks the corridors of a scope the same way for any period and commodity (the command line and the dashboard).
 
 Parts of a border line shorter than `MIN_PART_KM` are left out: they are slivers of a few metres that the
 consistent outlines leave at tripoints and on the coast, and a corridor of 2 m would rank nothing. Distances
@@ -90,7 +92,7 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
         One row per site and period: site_id, period, commodity, area_ha, unregistered_ha, corridor_id,
         in_border_zone.
     posts : GeoDataFrame
-        post_id, name, geometry: the official crossings.
+        post_id, name, geometry: the crossings that count (`leakage.official_crossings`).
     periods : list of str
         Period names in time order; the corridors are ranked on the last.
     countries : list of str
@@ -156,7 +158,7 @@ def near_places(corridors: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None) ->
 
 
 def _nearest_posts(corridors: gpd.GeoDataFrame, posts: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
-    """The official crossing nearest to each corridor's midpoint, and its distance (km)."""
+    """The crossing (of `posts`) nearest to each corridor's midpoint: its id, its name, and its distance (km)."""
     midpoints = shapely.line_interpolate_point(np.asarray(corridors.geometry), 0.5, normalized=True)
     if not len(posts):
         return {"nearest_post_id": np.full(len(corridors), None), "nearest_post_name": np.full(len(corridors), None),

@@ -22,7 +22,9 @@ from mrumonitor.config import AnalysisSettings
 
 
 def official_crossings(posts: gpd.GeoDataFrame, settings: AnalysisSettings) -> gpd.GeoDataFrame:
-    """The posts that count as official crossings: a configured kind, and operational."""
+    """The posts that count as crossings for "far from a crossing" (dist_post_km, nearest_post_*, the
+    far_from_post risk factor): one of the kinds of `analysis.post_kinds` (official posts only by default), and
+    operational. The run's manifest records the kinds in its thresholds (analysis.post_kinds)."""
     operational = posts["operational"].astype(bool)
     return posts[posts["kind"].isin(settings.post_kinds) & operational].reset_index(drop=True)
 

@@ -117,7 +117,11 @@ def snapshot_caveats(settings: Settings) -> list[str]:
 
 
 def thresholds(settings: Settings) -> dict[str, dict]:
-    """The settings tables that shape the figures (`THRESHOLD_TABLES`), as JSON values."""
+    """The settings tables that shape the figures (`THRESHOLD_TABLES`), as JSON values.
+
+    Among them ``analysis.post_kinds``: the kinds of border post that "far from a crossing" counted
+    (dist_post_km, nearest_post_name, the far_from_post risk factor), which `mrumonitor summary` names beside
+    every distance to a crossing it prints."""
     return {table: getattr(settings, table).model_dump(mode="json") for table in THRESHOLD_TABLES}
 
 
