@@ -149,6 +149,20 @@ def test_a_locality_without_a_position_is_named(sources, settings):
         build_commodity_zones(sources, gpd.read_file(sources / BOUNDARIES), settings.analysis_crs)
 
 
+@pytest.mark.parametrize("column, value, words", [
+    ("zone_id", "SLE-TONGO", "zone SLE-TONGO is listed twice"),
+    ("buffer_km", "-5", "zone SLE-KONO .* bad buffer_km"),
+    ("kind", "gold_belt", "zone SLE-KONO .* kind"),
+    ("country", "XXX", "zone SLE-KONO lies in 'XXX'"),
+])
+def test_a_bad_source_row_is_named(sources, settings, column, value, words):
+    table = pd.read_csv(sources / DIAMOND_FIELDS_SOURCE, dtype=str, keep_default_na=False)
+    table.loc[0, column] = value
+    table.to_csv(sources / DIAMOND_FIELDS_SOURCE, index=False)
+    with pytest.raises(ReferenceDataError, match=words):
+        build_commodity_zones(sources, gpd.read_file(sources / BOUNDARIES), settings.analysis_crs)
+
+
 def _feature(properties: str) -> str:
     return ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{' + properties + '},'
             '"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}')

@@ -72,9 +72,6 @@ def build_commodity_zones(reference_dir: str | Path, boundaries: gpd.GeoDataFram
     named = zones[["zone_id", "country", "localities"]].assign(
         locality=zones["localities"].str.split(";"), iso3=zones["country"].str.split("-")
     )
-    points = _locate(named.explode("locality"), reference_dir, crs)
-    hulls = shapely.convex_hull(shapely.multipoints(points.geometry.to_numpy(), indices=points["row"].to_numpy()))
-    drawn = shapely.buffer(hulls, zones["buffer_km"].to_numpy() * 1000.0, quad_segs=_QUAD_SEGS)
     countries = named[["zone_id", "iso3"]].explode("iso3").merge(
         boundaries[["iso3", "geometry"]].to_crs(crs), on="iso3", how="left", validate="many_to_one"
     )
@@ -83,6 +80,9 @@ def build_commodity_zones(reference_dir: str | Path, boundaries: gpd.GeoDataFram
         raise ReferenceDataError(f"{reference_dir / DIAMOND_FIELDS_SOURCE}: zone {zone} lies in {iso3!r}, which has "
                                  f"no outline. Fix: ISO3 codes of the region's countries, separated by '-'.")
     outline = gpd.GeoDataFrame(countries, geometry="geometry", crs=crs).dissolve(by="zone_id", sort=False)
+    points = _locate(named.explode("locality"), reference_dir, crs)
+    hulls = shapely.convex_hull(shapely.multipoints(points.geometry.to_numpy(), indices=points["row"].to_numpy()))
+    drawn = shapely.buffer(hulls, zones["buffer_km"].to_numpy() * 1000.0, quad_segs=_QUAD_SEGS)
     cut = shapely.intersection(drawn, outline.geometry.reindex(zones["zone_id"]).to_numpy())
     frame = gpd.GeoDataFrame(zones[list(ZONE_COLUMNS)], geometry=cut, crs=crs)
     return to_exchange(frame)
@@ -187,12 +187,14 @@ def _read_source(path: Path) -> pd.DataFrame:
     numbers = zones[["buffer_km", "accuracy_km"]].apply(pd.to_numeric, errors="coerce")
     bad = (numbers.isna().any(axis=1) | (numbers["buffer_km"] <= 0) | (numbers["accuracy_km"] <= 0)
            | (zones["kind"].map(ZONE_KINDS) != zones["commodity"])
-           | (zones["localities"].str.strip() == "") | (zones["source"].str.strip() == ""))
+           | (zones["localities"].str.strip() == "") | (zones["source"].str.strip() == "")
+           | zones["zone_id"].duplicated(keep=False))
     if bad.any():
         raise ReferenceDataError(
-            f"{path}: zone {zones['zone_id'][bad].iat[0]} has a bad buffer_km, accuracy_km, kind or commodity, or "
-            f"no localities or source. Fix: distances above 0 km, kind diamond_field with commodity diamond or "
-            f"gold_belt with gold, at least one locality, and the text the zone was drawn from."
+            f"{path}: zone {zones['zone_id'][bad].iat[0]} is listed twice, has a bad buffer_km, accuracy_km, kind "
+            f"or commodity, or has no localities or source. Fix: one row per zone_id, distances above 0 km, kind "
+            f"diamond_field with commodity diamond or gold_belt with gold, at least one locality, and the text the "
+            f"zone was drawn from."
         )
     return zones.assign(**numbers)
 
