@@ -52,10 +52,12 @@ def product_quantiles(factors: pd.DataFrame, draws: int, seed: int) -> pd.DataFr
         Indexed by group: p05, central (the median of the draws) and p95.
     """
     groups, codes = np.unique(factors["group"].to_numpy(), return_inverse=True)
+    if not len(groups):
+        return pd.DataFrame({"p05": [], "central": [], "p95": []}, index=pd.Index(groups, name="group"))
     sampled = np.minimum(_draw(factors, draws, np.random.default_rng(seed)), factors["cap"].to_numpy()[:, None])
-    products = np.ones((len(groups), draws))
-    np.multiply.at(products, codes, sampled)
-    p05, central, p95 = np.quantile(products, QUANTILES, axis=1) if len(groups) else np.empty((3, 0))
+    order = np.argsort(codes, kind="stable")
+    products = np.multiply.reduceat(sampled[order], np.searchsorted(codes[order], np.arange(len(groups))), axis=0)
+    p05, central, p95 = np.quantile(products, QUANTILES, axis=1)
     return pd.DataFrame({"p05": p05, "central": central, "p95": p95}, index=pd.Index(groups, name="group"))
 
 
