@@ -112,7 +112,8 @@ def test_summary_defaults_to_diamonds_and_the_mru_borders(summary_store):
     result = mrumonitor("summary", "--config", str(summary_store))
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
-    assert "MRU-internal borders (SLE-GIN)" in out and "unregistered diamond" in out
+    assert "border signals, 2026H1: diamond sites" in out and "MRU-internal borders (SLE-GIN)" in out
+    assert "unregistered diamond" in out
     assert "Koindu, SLE, 5 km" in out and "km to the nearest official crossing (kinds: official)" in out
     assert "CIV-GHA" not in out and "Noé" not in out and "MS-G" not in out
     assert "2026 (partial: 181 days)" in out and "1,000 – 20,000" in out and "5–95 %" in out
@@ -123,7 +124,7 @@ def test_summary_shows_the_external_borders_and_gold_under_their_own_titles(summ
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "External borders, outside the MRU ranking (CIV-GHA)" in out and "CIV-GHA-001" in out
-    assert "Gold sites" in out and "unregistered gold ha" in out and "MS-G" in out
+    assert "border signals, 2026H1: gold sites" in out and "unregistered gold ha" in out and "MS-G" in out
     assert "SLE-GIN-001" not in out and "MS-D" not in out
 
 

@@ -176,7 +176,7 @@ def print_picture(last: str, layers: dict[str, pd.DataFrame], commodity: str = "
     from mrumonitor.analysis.summary import corridor_ranking, country_overview, top_risk_sites
 
     label, sites = COMMODITY_LABELS[commodity], layers["sites"]
-    out.print(frame_table(f"{label.capitalize()} sites: unregistered production and border signals, {last}",
+    out.print(frame_table(f"Unregistered production and border signals, {last}: {label} sites",
                           country_overview(layers["registration_summary"], sites, last, commodity)))
     crossing = f"km to the nearest {'official ' if set(post_kinds) == {'official'} else ''}crossing " \
                f"(kinds: {', '.join(post_kinds)})"
