@@ -82,11 +82,61 @@ def test_country_filter_changes_kpis_map_and_table(dashboard):
 def test_clicking_a_site_opens_its_dossier(dashboard, demo_settings):
     data = load_run(demo_settings)
     site = data.sites[(data.sites["last_seen"] == data.last_period) & (data.sites["area_ha"] > 20)].iloc[0]
-    _visit(dashboard, f"/map?site={site['site_id']}", "#mainmap-map")
+    _visit(dashboard, f"/map?site={site['site_id']}&commodity=all", "#mainmap-map")  # a site of any commodity
     dashboard.wait_for_contains_text("#mainmap-status", "as footprints", timeout=30)
     leaflet = dashboard.find_element("#mainmap-map")
+    # the whole map in view, so the pointer goes to its centre (the site), not to the centre of its visible part
+    dashboard.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", leaflet)
     ActionChains(dashboard.driver).move_to_element(leaflet).click().perform()
     dashboard.wait_for_element("#dossier-facts", timeout=30)
     assert dashboard.driver.current_url.endswith(f"/site/{site['site_id']}")
     assert site["site_id"] in dashboard.find_element(".page-note").text
+    assert dashboard.get_logs() == []
+
+
+def _corridor_table(duo) -> dict[str, tuple[int, str]]:
+    """The border page's corridor table: corridor id -> (rank, border pair)."""
+    cells = {column: [cell.text for cell in duo.find_elements(f"#border-corridors td[data-dash-column={column}]")]
+             for column in ("rank", "corridor_id", "border_pair")}
+    return {corridor: (int(rank), pair) for rank, corridor, pair in zip(cells["rank"], cells["corridor_id"],
+                                                                          cells["border_pair"])}
+
+
+#: Opens the tooltip of every corridor drawn on the map (a mouseover at the middle of its line, as a pointer would)
+#: and returns the tooltips' texts.
+_CORRIDOR_TOOLTIPS = """
+const texts = [];
+for (const path of document.querySelectorAll('#mainmap-map path.leaflet-interactive[stroke="#b2182b"]')) {
+    const box = path.getBoundingClientRect();
+    const at = {bubbles: true, clientX: box.x + box.width / 2, clientY: box.y + box.height / 2};
+    path.dispatchEvent(new MouseEvent('mouseover', at));
+    const tip = document.querySelector('.leaflet-tooltip');
+    if (tip) texts.push(tip.textContent);
+    path.dispatchEvent(new MouseEvent('mouseout', at));
+}
+return texts;
+"""
+
+
+def test_border_page_opens_on_the_mru_diamond_ranking_and_the_map_gives_the_same_rank(dashboard):
+    _visit(dashboard, "/border", "#border-corridors td")
+    dashboard.wait_for_contains_text("#border-showing", "diamond sites, MRU internal borders", timeout=30)
+    mru = _corridor_table(dashboard)
+    assert mru and not any(pair == "CIV-GHA" for _, pair in mru.values())
+    external = dashboard.driver.find_element(By.XPATH, "//label[contains(., 'External borders, outside the "
+                                                       "Regional Approach')]")
+    assert "CIV–GHA" in external.text
+    external.click()
+    dashboard.wait_for_contains_text("#border-showing", "external borders", timeout=30)
+    until(lambda: {pair for _, pair in _corridor_table(dashboard).values()} == {"CIV-GHA"}, timeout=30)
+    dashboard.driver.find_element(By.XPATH, "//label[contains(., 'MRU internal borders (')]").click()
+    dashboard.wait_for_contains_text("#border-showing", "MRU internal borders", timeout=30)
+    _visit(dashboard, "/map", "#mainmap-map .leaflet-interactive")
+    dashboard.driver.find_element(By.XPATH, "//label[contains(., 'Border corridors')]//input").click()
+    until(lambda: dashboard.driver.execute_script(_CORRIDOR_TOOLTIPS), timeout=30)
+    tooltips = dashboard.driver.execute_script(_CORRIDOR_TOOLTIPS)
+    assert all(" of MRU internal borders (diamond sites, " in text for text in tooltips)
+    ranked = {text.split(": ")[1].split(",")[0]: int(text[1:].split(" ")[0]) for text in tooltips}
+    shared = set(ranked) & set(mru)
+    assert shared and all(ranked[corridor] == mru[corridor][0] for corridor in shared)
     assert dashboard.get_logs() == []

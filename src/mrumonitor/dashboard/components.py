@@ -117,7 +117,8 @@ def filter_bar(view: View, data: RunData, query: dict[str, Any] | None = None) -
                                               for name in REGISTRATION_CLASSES]),
         "border_only": dcc.Checklist(id=FILTER_IDS["border_only"], value=[], **persist,
                                      options=[{"label": " Border zone only", "value": BORDER_ONLY}]),
-        "scope": dcc.RadioItems(id=FILTER_IDS["scope"], value=first.scope, **persist,
+        "scope": dcc.RadioItems(id=FILTER_IDS["scope"], value=first.scope, inline=True, **persist,
+                                labelStyle={"marginRight": "14px"},
                                 options=[{"label": " " + scope_label(data, scope), "value": scope}
                                          for scope in BORDER_SCOPES]),
     }
