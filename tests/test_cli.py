@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
     (("ingest",), ["canonical", "quarantine", "--config", "--source", "--out", "Shapefile", "CSV"]),
     (("demo",), ["SYNTHETIC", "REAL", "CC BY 4.0", "--workdir", "--no-serve"]),
     (("reference", "build"), ["equidistance", "border"]),
+    (("summary",), ["diamonds", "MRU", "--commodity", "--borders", "external", "--run"]),
 ])
 def test_help_explains_each_command(args, words):
     result = mrumonitor(*args, "--help")
