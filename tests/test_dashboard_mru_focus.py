@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking
+from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking, parameter_sources_table
 from mrumonitor.dashboard.filters import default_filters, showing
 from mrumonitor.dashboard.prepared import basis_words
 
@@ -103,3 +103,11 @@ def test_commodity_basis_in_words():
     commodity = pd.Series(["diamond", "diamond", "gold", "gold", "gold"], dtype="string")
     assert basis_words(basis, commodity).tolist() == ["in a mapped diamond field", "near a mapped diamond field",
                                                       "gold belt", "unknown: assumed gold", ""]
+
+
+def test_capacity_parameters_say_which_come_from_usgs_and_which_are_illustrative():
+    parameters = pd.DataFrame({
+        "country": ["SLE", "SLE", "GIN"], "parameter": ["grade_ct_per_m3", "recovery", "pit_depth_m"],
+        "source": ["a USGS assessment (test row)", "ILLUSTRATIVE: no published value", "national survey 2021"]})
+    table = parameter_sources_table(SimpleNamespace(capacity_parameters=parameters))
+    assert table["basis"].tolist() == ["USGS", "ILLUSTRATIVE", "configured"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from mrumonitor.analysis.summary import country_overview
@@ -126,3 +127,15 @@ def capacity_table(data: RunData) -> pd.DataFrame:
                           | data.capacity["declared_production_carats"].notna()]
     flags = data.anomalies.groupby(["country", "year"])["flag"].agg(", ".join).rename("flags")
     return shown.join(flags, on=["country", "year"]).fillna({"flags": ""}).reset_index(drop=True)
+
+
+def parameter_sources_table(data: RunData) -> pd.DataFrame:
+    """The parameters of the run's capacity estimate with their sources, and `basis`: "USGS" where the source
+    cites a USGS assessment, "ILLUSTRATIVE" where it says so, else "configured" (a deployment's own value); empty
+    for a run that does not publish them."""
+    table = data.capacity_parameters
+    source = table["source"].astype("string").fillna("")
+    illustrative = source.str.contains("ILLUSTRATIVE", case=False).to_numpy(dtype=bool)
+    usgs = source.str.contains("USGS").to_numpy(dtype=bool)
+    return table.assign(basis=np.select([illustrative, usgs], ["ILLUSTRATIVE", "USGS"], "configured")).reset_index(
+        drop=True)

@@ -12,13 +12,18 @@ the countries the user may see.
 from __future__ import annotations
 
 import dash
-import numpy as np
 import pandas as pd
 from dash import Output, html
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
-from mrumonitor.dashboard.aggregates import capacity_table, corridor_labels, corridor_ranking, post_distances
+from mrumonitor.dashboard.aggregates import (
+    capacity_table,
+    corridor_labels,
+    corridor_ranking,
+    parameter_sources_table,
+    post_distances,
+)
 from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, frame_table, graph, page_header
 from mrumonitor.dashboard.figures import axis, columns_side_by_side, figure, values
 from mrumonitor.dashboard.filters import Filters, showing
@@ -58,10 +63,11 @@ def layout(view, **query):
                                              frame_table(CORRIDORS, corridor_columns(data.corridors.iloc[0:0]))]),
         html.Div(className="card", children=[
             html.H2("Production capacity from newly mined diamond area against declared KP production"),
-            html.P("Bars: the 5–95 % interval of the estimate; dot: central estimate (hollow for a partial year, "
-                   "annualised from the days the imagery covers); diamond: declared production (hollow when the "
-                   "figure is ILLUSTRATIVE, not a KP statistic); red: an anomaly flag. The table under the chart "
-                   "says which parameters come from a USGS assessment and which are ILLUSTRATIVE.",
+            html.P("Bars: the 5–95 % interval of the estimate; dot: central estimate (hollow for a partial year: "
+                   "hover for the days the imagery covers and how the year's rate was made); diamond: declared "
+                   "production (hollow when the figure is ILLUSTRATIVE, not a KP statistic); red: an anomaly flag. "
+                   "Under the chart: the parameters of the estimate and their sources (a USGS assessment, or "
+                   "ILLUSTRATIVE where none is published), when the run publishes them.",
                    className="page-note"),
             graph(CAPACITY, capacity_figure(data)),
             parameter_sources(data),
@@ -150,26 +156,23 @@ def capacity_figure(data: RunData) -> dict:
 
 
 def coverage_words(rows: pd.DataFrame) -> pd.Series:
-    """The interval of each estimate, and for a partial year how many days the imagery covers."""
+    """The interval of each estimate, and for a partial year how many days the imagery covers and how the
+    year's rate was made (the row's caveats, as the analysis wrote them)."""
     interval = ("5–95 %: " + rows["volume_carats_p05"].map("{:,.0f}".format).astype("string") + "–"
                 + rows["volume_carats_p95"].map("{:,.0f}".format).astype("string") + " ct")
-    partial = ("; partial year: " + rows["days_observed"].astype("string") + " days observed, annualised").where(
-        rows["partial_year"].fillna(False).astype(bool), "")
+    partial = ("; PARTIAL YEAR, " + rows["days_observed"].astype("string") + " days observed: "
+               + rows["caveats"].astype("string").fillna("")).where(rows["partial_year"].fillna(False).astype(bool), "")
     return interval + partial
 
 
 def parameter_sources(data: RunData) -> html.Div:
     """The parameters of the estimate with their sources (a USGS report and table, or ILLUSTRATIVE), or why the
     run does not show them."""
-    table = data.capacity_parameters
+    table = parameter_sources_table(data)
     if table.empty:
         return html.P("This run does not publish the parameters of its estimate: read them in its configuration "
                       "(Downloads, the run's manifest).", className="page-note", id=PARAMETERS)
-    source = table["source"].astype("string").fillna("")
-    shown = table.assign(basis=np.select([source.str.contains("ILLUSTRATIVE", case=False),
-                                          source.str.contains("USGS")], ["ILLUSTRATIVE", "USGS"], "configured"))
-    return frame_table(PARAMETERS, shown.drop(columns=[c for c in ("low", "high") if c in shown]), page_size=10,
-                       style_data={"whiteSpace": "normal", "height": "auto"})
+    return frame_table(PARAMETERS, table, page_size=10, style_data={"whiteSpace": "normal", "height": "auto"})
 
 
 def anomaly_table(data: RunData):
