@@ -117,7 +117,7 @@ def test_summary_defaults_to_diamonds_and_the_mru_borders(summary_store):
     assert "unregistered diamond" in out
     assert "Koindu, SLE, 5 km" in out and "km to the nearest official crossing (kinds: official)" in out
     assert "CIV-GHA" not in out and "Noé" not in out and "MS-G" not in out
-    assert "2026 (partial: 181 days)" in out and "1,000 – 20,000" in out and "5–95 %" in out
+    assert "2026 (partial, 181 days)" in out and "1,000 – 20,000" in out and "5–95 %" in out
 
 
 def test_summary_shows_the_external_borders_and_gold_under_their_own_titles(summary_store):

@@ -208,22 +208,26 @@ def print_picture(last: str, layers: dict[str, pd.DataFrame], commodity: str = "
 
 
 def _print_capacity(capacity: pd.DataFrame) -> None:
-    """The capacity table: central estimate and 5-95 % interval of each country-year, partial years marked."""
+    """The capacity table: per country-year the median of the estimate's draws and its 5-95 % interval, partial
+    years marked, against the declared KP production."""
     shown = capacity[capacity["volume_carats_central"].notna() | capacity["declared_production_carats"].notna()]
     partial = shown["partial_year"].fillna(False).astype(bool)
-    year = shown["year"].astype(str).where(~partial, shown["year"].astype(str) + " (partial: "
+    year = shown["year"].astype(str).where(~partial, shown["year"].astype(str) + " (partial, "
                                            + shown["days_observed"].astype(str) + " days)")
     interval = (shown["volume_carats_p05"].map("{:,.0f}".format) + " – "
                 + shown["volume_carats_p95"].map("{:,.0f}".format)).where(shown["volume_carats_p05"].notna())
-    out.print(frame_table("Production capacity from newly mined diamond area (carats per year: central estimate "
-                          "and 5–95 % interval; parameters and sources in the capacity_parameters layer) against "
+    out.print(frame_table("Production capacity from newly mined diamond area (carats per year: median and 5–95 % "
+                          "interval of the estimate; parameters and sources in the capacity_parameters layer) against "
                           "declared KP production", pd.DataFrame({
                               "country": shown["country"], "year": year, "dug ha/yr": shown["annual_area_ha"],
-                              "ct central": shown["volume_carats_central"].round().astype("Int64"),
+                              "ct median": shown["volume_carats_central"].round().astype("Int64").astype(object),
                               "ct 5–95 % interval": interval,
-                              "declared ct": shown["declared_production_carats"].round().astype("Int64"),
+                              "declared ct": shown["declared_production_carats"].round().astype("Int64").astype(object),
                               "declared is": shown["declared_illustrative"].map(
                                   {True: "ILLUSTRATIVE", False: "KP statistic"})}).fillna({"declared is": "-"})))
+    if partial.any():
+        out.print("[dim]A partial year's rate comes from the days observed in it; each row's caveats in the capacity "
+                  "layer say how it was annualised.[/]")
 
 
 @cli.command("summary")
