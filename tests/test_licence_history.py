@@ -4,6 +4,7 @@ snapshot in force on its observation day; a period older than every snapshot by 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import geopandas as gpd
 import numpy as np
@@ -14,12 +15,13 @@ import shapely
 from mrumonitor.analysis.licence_history import dates_only_caveats
 from mrumonitor.analysis.registration import register
 from mrumonitor.config import PeriodSettings, load_settings
-from mrumonitor.demo.cadastres import SNAPSHOTS, grant_between_snapshots, older_records
+from mrumonitor.demo.cadastres import OLDER_SNAPSHOTS, SNAPSHOTS, grant_between_snapshots, older_records
 from mrumonitor.demo.inputs import DemoInputs, OlderSnapshot, demo_config_text
 from mrumonitor.errors import ConfigError
 from mrumonitor.ingest.duplicates import find_duplicates
 from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.schema import CONCESSION_COLUMNS, LICENCE_SNAPSHOT_COLUMNS
+from mrumonitor.store import resolve_run
 from tests.conftest import sle_licences, write_config, write_zipped_shapefile
 from tests.hostile import assert_no_traceback, mrumonitor
 
@@ -194,3 +196,27 @@ def test_the_demo_config_reads_the_older_export_as_a_dated_source_of_the_same_sc
     assert sources["sle_2024"].file == (cadastre / "sle_2024.zip").resolve()
     assert sources["sle_2024"].model_dump(exclude={"file", "snapshot"}) == default.model_dump(exclude={"file",
                                                                                                           "snapshot"})
+
+
+@pytest.mark.demo
+@pytest.mark.slow
+def test_the_demo_run_judges_each_period_by_its_snapshot(demo_settings):
+    """The demo's SLE cadastre comes as two exports: a licence suspended since the older one is registered in the
+    periods it judges and suspended in the survey's; a period older than both is judged from the dates only."""
+    run = resolve_run(demo_settings.paths.store)
+    snapshots = pd.read_parquet(run / "licence_snapshots.parquet").set_index(["period", "country"])
+    assert snapshots.loc[("2025H2", "SLE"), "snapshot"] == pd.Timestamp(OLDER_SNAPSHOTS["sle"])
+    assert snapshots.loc[("2026H1", "SLE"), "snapshot"] == pd.Timestamp(SNAPSHOTS["sle"])
+    assert snapshots.loc[("2023H2", "SLE"), "basis"] == "dates_only"
+    concessions = gpd.read_parquet(run / "concessions.parquet")
+    older = concessions[concessions["snapshot"] == pd.Timestamp(OLDER_SNAPSHOTS["sle"])]
+    current = concessions[concessions["snapshot"] == pd.Timestamp(SNAPSHOTS["sle"])]
+    suspended = set(current.loc[current["status"] == "suspended", "licence_id"]) & set(
+        older.loc[older["status"] == "active", "licence_id"])
+    pieces = gpd.read_parquet(run / "site_registration.parquet")
+    history = pieces[pieces["licence_id"].isin(suspended)].groupby("period")["registration"].unique()
+    assert set(history["2025H2"]) == {"registered"} and set(history["2026H1"]) == {"suspended"}
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["snapshots"]["SLE"] == [str(OLDER_SNAPSHOTS["sle"]), str(SNAPSHOTS["sle"])]
+    assert any(caveat.startswith("SLE: period(s) 2023H2 are older than the first cadastre snapshot")
+               for caveat in manifest["caveats"])
