@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from mrumonitor.analysis.summary import corridor_ranking as ranked_corridors
 from mrumonitor.analysis.summary import country_overview
 from mrumonitor.dashboard.filters import COMMODITY_WORDS, SCOPE_WORDS, Filters
 from mrumonitor.dashboard.prepared import sites_as_of
@@ -65,27 +66,14 @@ def trends(data: RunData, filters: Filters) -> pd.DataFrame:
 
 
 def corridor_ranking(data: RunData, filters: Filters) -> pd.DataFrame:
-    """The border corridors of `filters.scope`, ranked for the period and commodity of `filters`, as the run
-    ranks its own on its last period for diamonds (`analysis.corridors`): by the unregistered area of the sites
-    of the commodity chosen in the border zone next to them, then by that of every commodity, then by their
-    distance to an official crossing (further first). An external corridor never enters the MRU ranking, nor
-    an MRU one the external ranking.
+    """The border corridors of `filters.scope` ranked for the period and commodity of `filters`, as the command
+    line ranks them (`analysis.summary.corridor_ranking`: an external corridor never enters the MRU ranking);
+    with countries chosen, those on their borders.
 
     The rank is given within the whole scope before the countries chosen keep the corridors on their borders,
     so a corridor has one rank wherever it is shown (the border page, the map's tooltip). `sites`, `active_ha`
     and `unregistered_ha` are of the commodity chosen; `all_unregistered_ha` of every commodity."""
-    periods = data.corridor_periods[data.corridor_periods["period"] == filters.period]
-    chosen = periods[periods["commodity"] == filters.commodity] if filters.commodity else periods
-    figures = ["sites", "active_ha", "unregistered_ha"]
-    table = data.corridors.drop(columns=[*figures, "rank"])
-    table = table[table["scope"] == filters.scope]
-    table = table.join(chosen.groupby("corridor_id")[figures].sum(), on="corridor_id").join(
-        periods.groupby("corridor_id")["unregistered_ha"].sum().rename("all_unregistered_ha"), on="corridor_id")
-    table = table.fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0, "all_unregistered_ha": 0.0})
-    table = table.astype({"sites": "int64"}).sort_values(
-        ["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
-        ascending=[False, False, False, True], ignore_index=True)
-    table["rank"] = range(1, len(table) + 1)
+    table = ranked_corridors(data.corridors, data.corridor_periods, filters.period, filters.commodity, filters.scope)
     if filters.countries:
         sides = table["border_pair"].str.split("-", expand=True)
         table = table[sides.isin(list(filters.countries)).any(axis=1).to_numpy()].reset_index(drop=True)
