@@ -126,6 +126,8 @@ def capacity_figure(data: RunData) -> dict:
     table = capacity_table(data)
     countries = [c for c in data.countries if c in set(table["country"])]
     panels, refs = columns_side_by_side(countries, "carats per year", type="log")
+    for name in [key for key in panels if key.startswith("xaxis")]:
+        panels[name]["type"] = "category"  # years as labels, not 2,024.5
     traces = []
     for i, (country, (xref, yref)) in enumerate(zip(countries, refs)):
         rows = table[table["country"] == country]
@@ -133,7 +135,7 @@ def capacity_figure(data: RunData) -> dict:
         central = rows["volume_carats_central"]
         partial = rows["partial_year"].fillna(False).astype(bool)
         traces.append({"type": "scatter", "x": years, "y": values(central), "mode": "markers", "xaxis": xref,
-                       "yaxis": yref, "name": "estimate: central, bar 5–95 % interval", "legendgroup": "central",
+                       "yaxis": yref, "name": "estimate: central (median), bar: 5–95 % interval", "legendgroup": "central",
                        "showlegend": i == 0,
                        "marker": {"color": "#0b5563", "size": 8,
                                   "symbol": ["circle-open" if part else "circle" for part in partial]},
