@@ -47,7 +47,8 @@ def record(licence_id: str, snapshot: str | None, status: str = "active", grante
 
 
 def concessions(*rows: dict) -> gpd.GeoDataFrame:
-    frame = gpd.GeoDataFrame(list(rows), geometry="geometry", crs=CRS)
+    frame = gpd.GeoDataFrame(list(rows) or {name: [] for name in [*CONCESSION_COLUMNS, "geometry"]},
+                             geometry="geometry", crs=CRS)
     return frame[[*CONCESSION_COLUMNS, "geometry"]].astype(CONCESSION_COLUMNS)
 
 
@@ -102,6 +103,13 @@ def test_undated_sources_are_in_force_in_every_period_and_countries_without_lice
     assert (bases.xs("GIN", level="country") == "none").all()
     assert list(snapshots.columns) == list(LICENCE_SNAPSHOT_COLUMNS)
     assert snapshots["period"].tolist() == [p.name for p in PERIODS for _ in ("SLE", "GIN")]
+
+
+@pytest.mark.unit
+def test_without_any_licence_record_every_period_says_none():
+    classes, snapshots = judged()
+    assert set(classes.values()) == {"no_licence"}
+    assert set(snapshots["basis"]) == {"none"} and (snapshots["licences"] == 0).all()
 
 
 @pytest.mark.unit

@@ -49,14 +49,15 @@ def licence_snapshots(concessions: pd.DataFrame, periods: list[PeriodSettings],
     """
     snapshot = snapshot_dates(concessions)
     records = pd.DataFrame({"country": concessions["country"].astype(str).to_numpy(), "snapshot": snapshot})
-    dated = records.dropna().groupby(["country", "snapshot"]).size().rename("dated").reset_index()
+    dated = (records.dropna().groupby(["country", "snapshot"]).size().rename("dated").reset_index()
+             .astype({"country": object, "snapshot": "datetime64[ns]"}))
     per_country = pd.DataFrame({
         "first": dated.groupby("country")["snapshot"].min(),
         "undated": records[records["snapshot"].isna()].groupby("country").size()}).rename_axis("country")
     names = list(dict.fromkeys([*countries, *sorted(records["country"].unique())]))
     grid = pd.DataFrame({"period": [p.name for p in periods], "rank": range(len(periods)),
                          "observed": pd.to_datetime([p.observed_on for p in periods]).astype("datetime64[ns]")}
-                        ).merge(pd.DataFrame({"country": names}), how="cross")
+                        ).merge(pd.DataFrame({"country": pd.Series(names, dtype=object)}), how="cross")
     table = pd.merge_asof(grid.sort_values("observed"), dated.sort_values("snapshot"), left_on="observed",
                           right_on="snapshot", by="country", direction="backward")
     table = table.sort_values(["rank", "country"], key=_country_order(names), ignore_index=True)
