@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking, parameter_sources_table
+from mrumonitor.dashboard.components import scope_label
 from mrumonitor.dashboard.filters import default_filters, showing
 from mrumonitor.dashboard.prepared import basis_words
 
@@ -111,3 +112,10 @@ def test_capacity_parameters_say_which_come_from_usgs_and_which_are_illustrative
         "source": ["a USGS assessment (test row)", "ILLUSTRATIVE: no published value", "national survey 2021"]})
     table = parameter_sources_table(SimpleNamespace(capacity_parameters=parameters))
     assert table["basis"].tolist() == ["USGS", "ILLUSTRATIVE", "configured"]
+
+
+def test_scope_choices_are_labelled_with_the_run_s_border_pairs_in_its_country_order():
+    data = SimpleNamespace(countries=("SLE", "GIN", "LBR", "CIV"), scope_pairs={
+        "mru": ["CIV-GIN", "CIV-LBR", "GIN-LBR", "GIN-SLE", "LBR-SLE"], "external": ["CIV-GHA"]})
+    assert scope_label(data, "mru") == "MRU internal borders (SLE–GIN, SLE–LBR, GIN–LBR, GIN–CIV, LBR–CIV)"
+    assert scope_label(data, "external") == "External borders, outside the Regional Approach (CIV–GHA)"

@@ -79,8 +79,16 @@ def filters_from(data: RunData, country: str | None, period: str | None, commodi
 
 
 def scope_label(data: RunData, scope: str) -> str:
-    """The filter bar's label of a border scope, with the border pairs of the run in it."""
-    pairs = ", ".join(pair.replace("-", "–") for pair in data.scope_pairs[scope]) or "none in this run"
+    """The filter bar's label of a border scope, with the border pairs of the run in it, each side and pair in the
+    order of the run's countries: "MRU internal borders (SLE–GIN, SLE–LBR, GIN–LBR, GIN–CIV, LBR–CIV)"."""
+    order = {code: i for i, code in enumerate(data.countries)}
+
+    def place(code: str) -> tuple[int, str]:  # the run's countries first, in their order, then the others
+        return order.get(code, len(order)), code
+
+    sides = [sorted(pair.split("-"), key=place) for pair in data.scope_pairs[scope]]
+    pairs = ", ".join("–".join(two) for two in sorted(sides, key=lambda two: [place(c) for c in two]))
+    pairs = pairs or "none in this run"
     if scope == "mru":
         return f"MRU internal borders ({pairs})"
     return f"External borders, outside the Regional Approach ({pairs})"
