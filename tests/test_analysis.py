@@ -57,7 +57,8 @@ def posts() -> gpd.GeoDataFrame:
             ("SLE-GIN-03", "official", False, (0.0, -1_000.0))]
     return gpd.GeoDataFrame({"post_id": [r[0] for r in rows], "name": ["Post Côte d'Ivoire", "Guéckédou", "Shut"],
                              "country": "SLE", "neighbour": "GIN", "kind": [r[1] for r in rows],
-                             "operational": [r[2] for r in rows], "position_note": "hand-made"},
+                             "operational": [r[2] for r in rows], "position_note": "hand-made",
+                             "source": "hand-made"},
                             geometry=[shapely.Point(r[3]) for r in rows], crs=CRS)
 
 
@@ -68,12 +69,13 @@ def zones() -> gpd.GeoDataFrame:
 
 def licence(licence_id: str, box: tuple[float, float, float, float], licence_type: str = "artisanal",
             commodity: str = "diamond", status: str = "active", granted: str | None = "2020-01-01",
-            expires: str | None = "2030-12-31", country: str = "SLE") -> dict:
+            expires: str | None = "2030-12-31", country: str = "SLE", snapshot: str | None = None) -> dict:
     return {"licence_id": licence_id, "country": country, "holder": "Coopérative de Guéckédou",
             "licence_type": licence_type, "commodity": commodity, "status": status,
             "granted": pd.Timestamp(granted) if granted else pd.NaT,
             "expires": pd.Timestamp(expires) if expires else pd.NaT, "geometry_repaired": False,
-            "source_name": "sle", "source_file": "hand-made", "source_row": 1, "geometry": shapely.box(*box)}
+            "source_name": "sle", "source_file": "hand-made", "source_row": 1,
+            "snapshot": pd.Timestamp(snapshot) if snapshot else pd.NaT, "geometry": shapely.box(*box)}
 
 
 def concessions(*rows: dict) -> gpd.GeoDataFrame:
@@ -98,7 +100,7 @@ WEST = -30 * KM  # in the diamond zone
 
 def classes_of(*licences: dict) -> pd.DataFrame:
     layer = footprints(("S", "2026H1", square(WEST, 0.0)))
-    result = register(layer, concessions(*licences), site_commodity(layer, zones(), "gold")["commodity"], PERIODS)
+    result = register(layer, concessions(*licences), site_commodity(layer, zones(), "gold", 10.0)["commodity"], PERIODS)
     return result.pieces
 
 
@@ -281,7 +283,7 @@ def site_at(sites: gpd.GeoDataFrame, x: float, y: float) -> pd.Series:
 def test_analyse_writes_every_layer_with_the_expected_answers(world):
     settings, stages = world
     result = analyse_folders(settings, stages, stages, stages)
-    assert set(result.layers()) == {"sites", "site_periods", "site_registration", "border_corridors",
+    assert set(result.layers()) == {"sites", "site_periods", "site_registration", "licence_snapshots", "border_corridors",
                                     "corridor_periods", "registration_summary", "capacity", "kp_anomalies",
                                     "verification_feedback"}
     assert all(RunFolder(stages).has_layers(name) for name in result.layers())
@@ -311,12 +313,17 @@ def test_risk_score_recomputed_by_hand(world):
     settings, stages = world
     sites = analyse_folders(settings, stages, stages, stages).sites
     weights = settings.analysis.risk
-    near = site_at(sites, 600, 5 * KM)  # unlicensed, 0.5 km from the border, 12 km from a post, new, not transboundary
+    total = sum(weights.model_dump().values())
+    # four sites of 4 ha and the transboundary one of 12 ha: a 4 ha site's size is the mean of ranks 1-4 of 5
+    size_4ha = 2.5 / 5
+    near = site_at(sites, 600, 5 * KM)  # unlicensed gold, 0.5 km from the border, 12 km from a post, new
     expected = 100 * (weights.unregistered * 1.0 + weights.border * (1 - 0.5 / 15) + weights.far_from_post * 12 / 30
-                      + weights.new * 1.0) / sum(weights.model_dump().values())
+                      + weights.new * 1.0 + weights.commodity * 0.0 + weights.size * size_4ha) / total
+    assert near["commodity_basis"] == "unknown"
     assert near["risk_score"] == pytest.approx(round(expected, 1), abs=0.05)
-    old = site_at(sites, WEST + 100, 100)  # registered, 30 km from the border, seen since 2025H2
-    assert old["risk_score"] == 0.0
+    old = site_at(sites, WEST + 100, 100)  # registered, in the mapped diamond field, 30 km from the border, not new
+    assert old["commodity_basis"] == "in_diamond_field"
+    assert old["risk_score"] == pytest.approx(round(100 * (weights.commodity * 1.0 + weights.size * size_4ha) / total, 1))
 
 
 def test_corridors_are_ranked_by_unregistered_area_in_the_border_zone(world):
@@ -330,8 +337,13 @@ def test_corridors_are_ranked_by_unregistered_area_in_the_border_zone(world):
     assert top["corridor_id"] == cross and by_id.loc[cross, "unregistered_ha"] == pytest.approx(12.0)
     assert by_id.loc[near, ["sites", "unregistered_ha", "rank"]].tolist() == [1, pytest.approx(4.0), 2]
     assert result.border_corridors["unregistered_ha"].sum() == pytest.approx(16.0)
+    # SLE-GIN is a border between two project countries; the transboundary site lies 9.7 km from the diamond
+    # field (near_field_km = 10: diamonds), the site 500 m from the border 10.5 km from it (gold)
+    assert (result.border_corridors["scope"] == "mru").all()
+    assert by_id.loc[[cross, near], "diamond_unregistered_ha"].tolist() == [pytest.approx(12.0), 0.0]
+    assert by_id.loc[near, "nearest_post_name"] == "Post Côte d'Ivoire"
     trend = result.corridor_periods[result.corridor_periods["corridor_id"] == near]
-    assert trend.set_index("period")["unregistered_ha"].to_dict() == {"2025H2": 0.0, "2026H1": 4.0}
+    assert trend[["period", "commodity", "unregistered_ha"]].values.tolist() == [["2026H1", "gold", 4.0]]
 
 
 def test_summary_splits_a_transboundary_site_between_its_countries(world):

@@ -22,8 +22,9 @@ from mrumonitor.reference import (
     make_consistent,
     snap_posts,
 )
-from mrumonitor.reference.commodity import COMMODITY_ZONES, COMMODITY_ZONES_SOURCE, load_commodity_zones
+from mrumonitor.reference.commodity import COMMODITY_ZONES, DIAMOND_FIELDS_LOCALITIES, DIAMOND_FIELDS_SOURCE
 from mrumonitor.reference.files import BORDER_POSTS, BORDER_POSTS_SOURCE, BORDERS, BOUNDARIES, SOURCE_OUTLINES
+from mrumonitor.reference.places import PLACES
 from mrumonitor.reference.posts import POST_KINDS, read_post_sources
 
 pytestmark = pytest.mark.unit
@@ -129,7 +130,7 @@ def reference_dir(settings) -> Path:
 def rebuilt(tmp_path_factory, reference_dir, crs):
     """The committed sources built afresh in a scratch folder: (folder, summary)."""
     folder = tmp_path_factory.mktemp("reference")
-    for name in (SOURCE_OUTLINES, BORDER_POSTS_SOURCE, COMMODITY_ZONES_SOURCE):
+    for name in (SOURCE_OUTLINES, BORDER_POSTS_SOURCE, DIAMOND_FIELDS_SOURCE, DIAMOND_FIELDS_LOCALITIES, PLACES):
         shutil.copy(reference_dir / name, folder / name)
     return folder, build_reference(folder, crs)
 
@@ -224,7 +225,7 @@ def test_summary_reports_gaps_and_posts(rebuilt):
 def test_posts_lie_on_their_border_line(reference_dir, crs, borders):
     posts = load_border_posts(reference_dir, crs)
     assert list(posts.columns) == [
-        "post_id", "name", "country", "neighbour", "kind", "operational", "position_note", "geometry"
+        "post_id", "name", "country", "neighbour", "kind", "operational", "position_note", "source", "geometry"
     ]
     pairs = ["-".join(sorted(pair)) for pair in zip(posts["country"], posts["neighbour"], strict=True)]
     lines = borders.set_index("pair").geometry.loc[pairs].to_numpy()
@@ -232,12 +233,23 @@ def test_posts_lie_on_their_border_line(reference_dir, crs, borders):
     assert posts["position_note"].str.contains("snapped").all()
     assert posts["kind"].isin(POST_KINDS).all()
     assert {"Guéckédou", "Pamelap", "Gbalamuya", "Loguatuo"} <= set(posts["name"])
+    assert (posts["source"].str.len() > 0).all()
+
+
+def test_the_civ_gha_border_has_its_documented_crossings(reference_dir, crs):
+    posts = load_border_posts(reference_dir, crs)
+    civ_gha = posts[posts["country"].isin(["CIV", "GHA"]) & posts["neighbour"].isin(["CIV", "GHA"])]
+    assert {"Noé", "Elubo", "Takikro", "Sampa", "Jewi Wharf (Jawey Wharf)", "Half Assini Newtown"} <= set(
+        civ_gha["name"])
+    places = shapely.get_coordinates(civ_gha.geometry.to_numpy()).round(1)
+    assert len({tuple(xy) for xy in places}) >= 5  # distinct crossings along the border, not one post per side
+    assert civ_gha["source"].str.contains("https://").all()
 
 
 def _posts_frame(**changes) -> pd.DataFrame:
     row = {
         "post_id": "AAA-BBB-01", "name": "Somewhere", "country": "AAA", "neighbour": "BBB", "kind": "official",
-        "operational": True, "lon": 0.0, "lat": 0.0, "position_note": "approximate",
+        "operational": True, "lon": 0.0, "lat": 0.0, "position_note": "approximate", "source": "a report, p. 1",
     }
     return pd.DataFrame([row | changes])
 
@@ -269,8 +281,10 @@ def test_bad_source_rows_are_refused(tmp_path, reference_dir):
     source = pd.read_csv(reference_dir / BORDER_POSTS_SOURCE, dtype=str, keep_default_na=False)
     source.loc[0, "kind"] = "smuggling_route"
     source.loc[1, "operational"] = "maybe"
+    source.loc[2, "source"] = ""
     source.to_csv(tmp_path / BORDER_POSTS_SOURCE, index=False)
-    with pytest.raises(ReferenceDataError, match="kind not one of .*; operational not true or false"):
+    with pytest.raises(ReferenceDataError, match="kind not one of .*; operational not true or false.*empty name, "
+                                                 "position_note or source: " + source.loc[2, "post_id"]):
         read_post_sources(tmp_path / BORDER_POSTS_SOURCE)
 
 
@@ -278,26 +292,4 @@ def test_bad_source_rows_are_refused(tmp_path, reference_dir):
 def test_loaders_say_how_to_rebuild_a_missing_file(tmp_path, crs, loader):
     with pytest.raises(ReferenceDataError, match="run `mrumonitor reference build`"):
         loader(tmp_path, crs)
-
-
-def test_commodity_zones_are_40_km_circles_around_the_diamond_fields(reference_dir, crs):
-    zones = load_commodity_zones(reference_dir / COMMODITY_ZONES, crs)
-    assert set(zones["commodity"]) == {"diamond"} and "Séguéla" in set(zones["name"])
-    radius = np.sqrt(shapely.area(np.asarray(zones.geometry)) / np.pi)
-    assert radius == pytest.approx(40_000.0, rel=2e-3)
-
-
-@pytest.mark.parametrize("content, words", [
-    (None, "no `commodity` column"),
-    (('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"commodity":"ruby"},'
-      '"geometry":{"type":"Point","coordinates":[0,0]}}]}'), "feature 1 has commodity 'ruby'"),
-])
-def test_a_bad_commodity_zone_file_says_what_to_fix(tmp_path, crs, content, words):
-    path = tmp_path / "zones.geojson"
-    if content:
-        path.write_text(content, encoding="utf-8")
-    else:
-        gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(path)
-    with pytest.raises(ReferenceDataError, match=words):
-        load_commodity_zones(path, crs)
 

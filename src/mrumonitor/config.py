@@ -496,6 +496,7 @@ class RiskWeights(_Strict):
     transboundary: float = Field(ge=0)
     new: float = Field(ge=0)
     commodity: float = Field(ge=0)
+    size: float = Field(ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> RiskWeights:
@@ -533,23 +534,49 @@ class StoreSettings(_Strict):
     caveats: list[str] = []
 
 
+#: How a capacity factor's low, central and high values are read (see [capacity] in default.toml).
+Distribution = Literal["lognormal", "split_lognormal", "pert"]
+#: A lognormal's central value may differ from the geometric mean of its low and high by this share at most.
+LOGNORMAL_TOLERANCE = 0.05
+
+
 class CapacityParameter(_Strict):
-    """One factor of a capacity estimate: low, central and high values, and where they come from."""
+    """One factor of a capacity estimate: low, central and high values, how they are distributed, and their source.
+
+    ``lognormal`` and ``split_lognormal`` read low, central and high as the 5th percentile, the median and the
+    95th percentile (a lognormal has one spread, so its central must be the geometric mean of low and high;
+    a split lognormal joins two half-lognormals at the median, one spread each side). ``pert`` reads them as
+    the least, the most likely and the greatest value (a beta-PERT, bounded: for shares).
+    """
 
     low: float = Field(ge=0)
     central: float = Field(ge=0)
     high: float = Field(ge=0)
+    distribution: Distribution = "split_lognormal"
     source: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> CapacityParameter:
         if not self.low <= self.central <= self.high:
             raise ValueError(f"low ({self.low}) <= central ({self.central}) <= high ({self.high}) must hold")
+        if self.distribution == "pert" or self.low == self.high:
+            return self
+        if self.low <= 0:
+            raise ValueError(f"a {self.distribution} needs low above 0 (it is {self.low}): give a small positive "
+                             "5th percentile, or distribution = \"pert\" for a range that starts at 0")
+        middle = (self.low * self.high) ** 0.5
+        if self.distribution == "lognormal" and abs(self.central / middle - 1) > LOGNORMAL_TOLERANCE:
+            raise ValueError(f"a lognormal's central must be the geometric mean of low and high ({middle:.4g}), "
+                             f"not {self.central}: set central = {middle:.4g}, or distribution = "
+                             "\"split_lognormal\" to keep an asymmetric range")
         return self
 
 
 class FractionParameter(CapacityParameter):
-    """A capacity factor that is a share of something (gravel in a pit, stones recovered): at most 1."""
+    """A capacity factor that is a share of something (gravel in a pit, stones recovered): at most 1. Read as a
+    beta-PERT unless told otherwise; draws of a lognormal share above 1 count as 1."""
+
+    distribution: Distribution = "pert"
 
     @model_validator(mode="after")
     def _at_most_one(self) -> FractionParameter:
@@ -605,6 +632,8 @@ class AnomalyThresholds(_Strict):
 class CapacitySettings(_Strict):
     commodity: Commodity
     declared: Path | None = None
+    draws: int = Field(ge=1_000, le=1_000_000)
+    seed: int = Field(ge=0)
     volume: VolumeGradeParameters
     countries: dict[Country, CountryCapacity] = {}
     anomalies: AnomalyThresholds
@@ -753,6 +782,23 @@ class Settings(_Strict):
                 raise ValueError(f"activity.inputs.{name}.provider is {spec.provider!r}, which names no "
                                  f"[imagery.providers.<name>] block (there are: "
                                  f"{', '.join(self.imagery.providers) or 'none'}); use one of them or add yours")
+        return self
+
+    @model_validator(mode="after")
+    def _one_file_per_snapshot(self) -> Settings:
+        """A country's cadastre may be several sources: the sources with the same `snapshot` date form one
+        snapshot, those without a date are in force for every period. What cannot be is one file (and layer)
+        read by two sources: it would be two snapshots of the same export, or the same records twice."""
+        seen: dict[tuple, str] = {}
+        for name, source in self.sources.items():
+            key = (source.file, source.layer)
+            if key in seen:
+                other = self.sources[seen[key]]
+                dates = ", ".join(str(s.snapshot or "no snapshot date") for s in (other, source))
+                raise ValueError(f"sources.{seen[key]} and sources.{name} both read {source.file}"
+                                 f"{f' (layer {source.layer!r})' if source.layer else ''} ({dates}): a file is one "
+                                 "export of one day. Give each dated snapshot its own file, and remove the copy")
+            seen[key] = name
         return self
 
     @property

@@ -18,7 +18,9 @@ LICENCE_STATUSES = ("active", "expired", "suspended", "pending", "unknown")
 #: Licence types that allow production; exploration and reconnaissance do not.
 PRODUCTION_LICENCE_TYPES = ("artisanal", "small_scale", "large_scale")
 
-#: Columns of the `concessions` layer, in order, with their pandas dtypes (geometry last).
+#: Columns of the `concessions` layer, in order, with their pandas dtypes (geometry last). `snapshot` is the day
+#: the record's cadastre was exported (``sources.<name>.snapshot``), NaT for a source that states none: the
+#: layer keeps every snapshot of a country (`ingest.snapshots.current_licences` gives the licences now).
 CONCESSION_COLUMNS: dict[str, str] = {
     "licence_id": "string",
     "country": "string",
@@ -32,6 +34,7 @@ CONCESSION_COLUMNS: dict[str, str] = {
     "source_name": "string",
     "source_file": "string",
     "source_row": "int64",
+    "snapshot": "datetime64[ms]",
 }
 
 #: Columns of the `quarantine` layer: every input record that could not be used, and why.
@@ -124,6 +127,23 @@ REGISTRATION_CLASSES = ("registered", "expired_licence", "suspended", "wrong_com
 NOT_MINING_CLASS = "verified_not_mining"
 #: The classes that are unregistered production ("registered", "not_assessed" and "verified_not_mining" are not).
 UNREGISTERED_CLASSES = ("expired_licence", "suspended", "wrong_commodity", "exploration_only", "no_licence")
+
+#: How the licences of a country were judged in a period (`licence_snapshots`): from the snapshot in force on
+#: the observation day; from the earliest snapshot's dates only (the period is older than every snapshot); from
+#: sources that state no snapshot date only; or not at all (the country has no licence records).
+LICENCE_BASES = ("snapshot", "dates_only", "undated", "none")
+
+#: `licence_snapshots`: per period and project country, the cadastre snapshot its licences were judged from
+#: (NaT for none), on which basis (LICENCE_BASES), how many licence records that made, and a sentence saying so.
+LICENCE_SNAPSHOT_COLUMNS: dict[str, str] = {
+    "period": "string",
+    "country": "string",
+    "observed": "datetime64[ms]",
+    "snapshot": "datetime64[ms]",
+    "basis": "string",
+    "licences": "int64",
+    "note": "string",
+}
 
 #: `site_registration`: each site's footprint in each period cut into pieces by registration class and
 #: licence (licence_id empty where no licence covers the piece); areas sum to the footprint's area.
@@ -221,6 +241,10 @@ REGISTRATION_SUMMARY_COLUMNS: dict[str, str] = {
 #: `capacity`: one row per country and year with imagery or a declared KP figure. Estimates are carats a
 #: year from the newly mined area of sites of the capacity commodity (volume x grade) and, where configured,
 #: from the number of miners; NaN where not estimated. Declared figures are NaN where not known.
+#: `mined_area_ha` is the area dug within the year's observed days; `annual_area_ha` the yearly rate: the area
+#: dug over the 12 months to the year's last observed day (scaled up only where fewer days were observed).
+#: `*_p05` / `*_p95` are the 5th / 95th percentile of `draws` Monte Carlo draws (seeded with `seed`) of the
+#: parameters, `*_central` their median; `draws` is 0 where nothing was estimated.
 CAPACITY_COLUMNS: dict[str, str] = {
     "country": "string",
     "year": "int64",
@@ -234,6 +258,8 @@ CAPACITY_COLUMNS: dict[str, str] = {
     "miners_carats_p05": "float64",
     "miners_carats_central": "float64",
     "miners_carats_p95": "float64",
+    "draws": "int64",
+    "seed": "int64",
     "declared_production_carats": "float64",
     "declared_production_usd": "float64",
     "declared_export_carats": "float64",
@@ -247,7 +273,9 @@ CAPACITY_COLUMNS: dict[str, str] = {
 #: `capacity_stock`: the area already dug when monitoring began (by the end of the first period), by country.
 CAPACITY_STOCK_COLUMNS: dict[str, str] = {"country": "string", "period": "string", "area_ha": "float64"}
 
-#: `capacity_parameters`: the parameters each country's estimate used, with their sources.
+#: `capacity_parameters`: the parameters each country's estimate used, how their low, central and high values
+#: are read (`distribution`: lognormal | split_lognormal, as 5th percentile / median / 95th percentile; pert, as
+#: least / most likely / greatest), with their sources.
 CAPACITY_PARAMETER_COLUMNS: dict[str, str] = {
     "country": "string",
     "method": "string",
@@ -255,6 +283,7 @@ CAPACITY_PARAMETER_COLUMNS: dict[str, str] = {
     "low": "float64",
     "central": "float64",
     "high": "float64",
+    "distribution": "string",
     "source": "string",
 }
 
