@@ -25,6 +25,7 @@ from mrumonitor.demo import DemoInputs, demo_config_text, write_demo_inputs
 from mrumonitor.demo.cadastres import CATEGORY_REGISTRATION, STYLES, SYNTHETIC_MARK
 from mrumonitor.demo.detections import SURVEY_DATE
 from mrumonitor.ingest import ingest_sources
+from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.schema import PRODUCTION_LICENCE_TYPES, Reason
 
 pytestmark = pytest.mark.demo
@@ -158,12 +159,12 @@ def test_same_seed_same_files_other_seed_other_files(inputs, tables, tmp_path):
 # --- ground truth of the records ------------------------------------------------------------------------
 
 
-def test_records_truth_has_one_row_per_record(records_truth, tables):
+def test_records_truth_has_one_row_per_record(records_truth, tables, inputs):
     for name, table in tables.items():
         rows = records_truth[records_truth["source"] == name]
         assert rows["source_row"].tolist() == list(range(1, len(table) + 1))
         assert rows["licence_id"].tolist() == table["licence_id"].tolist()
-    assert set(records_truth["source"]) == set(SOURCES)
+    assert set(records_truth["source"]) == set(SOURCES) | set(inputs.older)  # with the older SLE export
 
 
 def test_every_flaw_is_planted(records_truth):
@@ -235,7 +236,7 @@ def test_detections_truth_covers_every_detection(detections_truth):
 
 
 def test_detections_lie_in_exactly_their_clean_licence(ingested, detections_truth):
-    licences = ingested.concessions
+    licences = current_licences(ingested.concessions)
     points = gpd.GeoSeries.from_xy(detections_truth["lon"], detections_truth["lat"], crs=4326)
     det, lic = shapely.STRtree(licences.geometry.to_numpy()).query(
         points.to_crs(licences.crs).to_numpy(), predicate="within")
@@ -247,7 +248,7 @@ def test_detections_lie_in_exactly_their_clean_licence(ingested, detections_trut
 
 def test_planted_licences_match_their_category(ingested, records_truth, detections_truth):
     """Canonical attributes of each licence holding detections agree with the category it was planted as."""
-    licences = _with_category(ingested.concessions, records_truth)
+    licences = _with_category(current_licences(ingested.concessions), records_truth)
     merged = detections_truth[detections_truth["licence_id"] != ""].merge(
         licences, on="licence_id", suffixes=("_site", "_licence"))
     assert len(merged) == (detections_truth["licence_id"] != "").sum()

@@ -59,7 +59,8 @@ def test_the_manifest_lets_someone_reproduce_the_run(two_runs):
     assert roles == {"cadastre", "activity", "reference", "declared"}
     assert {r["source"]: r["snapshot"] for r in manifest["inputs"] if r["role"] == "cadastre"} == {
         name: source.snapshot.isoformat() for name, source in settings.sources.items()}
-    assert manifest["snapshots"] == {"SLE": "2026-10-01", "GIN": "2026-09-15", "LBR": "2026-10-20", "CIV": "2026-08-31"}
+    assert manifest["snapshots"] == {"SLE": ["2026-10-01"], "GIN": ["2026-09-15"], "LBR": ["2026-10-20"],
+                                     "CIV": ["2026-08-31"]}
     assert [p["name"] for p in manifest["periods"]] == list(PERIODS)
     assert manifest["thresholds"]["raster"]["activity_threshold"] == settings.raster.activity_threshold
     assert set(manifest["timings_s"]) == {"ingest", "detect", "analyse", "publish"}

@@ -13,25 +13,6 @@ from mrumonitor.reference.commodity import zone_kinds
 from mrumonitor.schema import COMMODITY_BASES
 
 
-def commodity_at(points: np.ndarray, zones: gpd.GeoDataFrame, default: str) -> np.ndarray:
-    """The commodity of the first zone (file order) holding each point; `default` outside every zone.
-
-    Parameters
-    ----------
-    points : array of shapely Points
-        In the CRS of `zones`.
-    zones : GeoDataFrame
-        commodity, geometry (`load_commodity_zones`).
-    default : str
-        `analysis.commodity_default`.
-    """
-    commodity = np.full(len(points), default, dtype=object)
-    point, zone = shapely.STRtree(np.asarray(zones.geometry)).query(points, predicate="within")
-    first = pd.Series(zone).groupby(point).min()
-    commodity[first.index.to_numpy()] = zones["commodity"].to_numpy(dtype=object)[first.to_numpy()]
-    return commodity
-
-
 def site_commodity(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, default: str,
                    near_field_km: float) -> pd.DataFrame:
     """Commodity of each site and how it was decided, by its footprint's representative point.

@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from mrumonitor.analysis.commodity import commodity_at
+from mrumonitor.analysis.commodity import site_commodity
 from mrumonitor.config import load_settings
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import ReferenceDataError
@@ -93,12 +93,15 @@ def assign_countries(x: np.ndarray, y: np.ndarray, outlines: gpd.GeoSeries) -> n
     return np.where(np.isfinite(depth.max(axis=1)), best, "")
 
 
-def site_commodity(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
-    """Commodity of each detection (coordinates in the metric `crs`): that of the committed zone holding it,
-    else the default of configs/default.toml."""
+def detection_commodity(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
+    """Commodity of each detection (coordinates in the metric `crs`) by the analysis's own rule
+    (`analysis.commodity.site_commodity`: in or near a mapped diamond field, in a gold belt, else the default of
+    configs/default.toml), so the licences planted for it are of the commodity the run will give its site."""
     analysis = load_settings().analysis
     zones = load_commodity_zones(analysis.commodity_zones, crs)
-    return commodity_at(shapely.points(x, y), zones, analysis.commodity_default)
+    points = gpd.GeoDataFrame({"site_id": np.arange(len(x))}, geometry=shapely.points(x, y), crs=crs)
+    decided = site_commodity(points, zones, analysis.commodity_default, analysis.near_field_km)
+    return decided["commodity"].to_numpy(dtype=object)
 
 
 def cluster_ids(x: np.ndarray, y: np.ndarray, country: np.ndarray, cell_m: float = CLUSTER_CELL_M) -> np.ndarray:
@@ -117,7 +120,7 @@ def prepare_detections(crs: CRS, outlines: gpd.GeoSeries) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         frame.assign(
             country=country,
-            commodity=site_commodity(x, y, crs),
+            commodity=detection_commodity(x, y, crs),
             cluster=cluster_ids(x, y, country),
         ),
         geometry=points,
