@@ -284,7 +284,8 @@ def test_analyse_writes_every_layer_with_the_expected_answers(world):
     settings, stages = world
     result = analyse_folders(settings, stages, stages, stages)
     assert set(result.layers()) == {"sites", "site_periods", "site_registration", "licence_snapshots", "border_corridors",
-                                    "corridor_periods", "registration_summary", "capacity", "kp_anomalies",
+                                    "corridor_periods", "registration_summary", "capacity", "capacity_parameters",
+                                    "capacity_stock", "kp_anomalies",
                                     "verification_feedback"}
     assert all(RunFolder(stages).has_layers(name) for name in result.layers())
     sites = gpd.read_parquet(RunFolder(stages).layer("sites"))

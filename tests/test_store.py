@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import dask.array as da
 import geopandas as gpd
@@ -30,7 +31,7 @@ from mrumonitor.config import StoreSettings
 from mrumonitor.errors import RunLockedError, StoreError
 from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.manifest import RunBody, RunManifest
-from mrumonitor.pipeline.provenance import DEMO_MARK, input_caveats
+from mrumonitor.pipeline.provenance import DEMO_MARK, commodity_caveats, input_caveats
 from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import period_tags, write_activity_cog
 from mrumonitor.raster.grid import Grid
@@ -326,7 +327,18 @@ def test_demo_inputs_bring_their_caveats_and_attribution(tmp_path, sle_settings)
     assert "The national cadastres are SYNTHETIC demo data" in caveats[0] and str(readme) in caveats[0]
     assert "growth over the earlier periods is SYNTHETIC" in caveats[1]
     assert caveats[2].endswith("Derived from Earth Index mining detections (Earth Genome). CC BY 4.0.")
-    assert input_caveats(sle_settings("sle.zip"), [{**inputs[0], "path": str(tmp_path / "real.zip")}]) == []
+    real = input_caveats(sle_settings("sle.zip"), [{**inputs[0], "path": str(tmp_path / "real.zip")}])
+    assert real == commodity_caveats(sle_settings("sle.zip"))  # nothing synthetic: only how commodities are inferred
+
+
+def test_the_commodity_rule_and_the_diamond_fields_credit_are_published(sle_settings):
+    committed = commodity_caveats(sle_settings("sle.zip"))
+    assert "within 10 km of a mapped alluvial diamond field it is taken as diamond" in committed[0]
+    assert "GeoNames (geonames.org), CC BY 4.0" in committed[1] and "USGS reports are public domain" in committed[1]
+    settings = sle_settings("sle.zip")
+    own = settings.model_copy(update={"analysis": settings.analysis.model_copy(
+        update={"commodity_zones": Path("national_geology.gpkg")})})
+    assert len(commodity_caveats(own)) == 1  # a national layer of its own: no credit of the committed one
 
 
 def test_a_source_without_snapshot_date_and_configured_caveats_are_published(tmp_path, sle_settings):
@@ -336,4 +348,5 @@ def test_a_source_without_snapshot_date_and_configured_caveats_are_published(tmp
         "store": StoreSettings(keep_last=1, keep_days=0, caveats=["Detections: CC BY 4.0, credit the provider."])})
     missing = ("The cadastre of source sle (SLE) states no snapshot date: set `snapshot` in [sources.sle] so that "
                "runs say how current its licences are.")
-    assert input_caveats(settings, []) == [missing, "Detections: CC BY 4.0, credit the provider."]
+    assert input_caveats(settings, []) == [missing, *commodity_caveats(settings),
+                                           "Detections: CC BY 4.0, credit the provider."]

@@ -10,7 +10,8 @@ and returns an `AnalysisResult`, whose `write` puts its layers into a run folder
   (`analysis.licence_history`: the snapshot in force on the observation day, or dates only before the first);
 - `border_corridors` (ranked) and `corridor_periods`;
 - `registration_summary`: area per country (and admin area) per period and class;
-- `capacity` and `kp_anomalies`: production capacity against declared KP figures;
+- `capacity`, `capacity_parameters`, `capacity_stock` and `kp_anomalies`: production capacity (with the
+  parameters it used and the area already dug when monitoring began) against declared KP figures;
 - `verification_feedback`: what the field visits of the verification ledger changed (`analysis.feedback`:
   a verified false positive is ``verified_not_mining``, a site found licensed is registered, a verified site
   the detector missed is flagged).
@@ -70,6 +71,7 @@ class AnalysisResult:
                 "licence_snapshots": self.licence_snapshots,
                 "border_corridors": self.border_corridors, "corridor_periods": self.corridor_periods,
                 "registration_summary": self.registration_summary, "capacity": self.capacity.capacity,
+                "capacity_parameters": self.capacity.parameters, "capacity_stock": self.capacity.stock,
                 "kp_anomalies": self.capacity.anomalies, "verification_feedback": self.feedback}
 
     def write(self, folder: RunFolder) -> dict[str, Path]:

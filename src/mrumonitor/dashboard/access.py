@@ -50,6 +50,7 @@ from mrumonitor.errors import AccessDenied, ConfigError
 #: Layers that hold no site-level detail: tables and lines summed per country, corridor or year.
 #: Every other layer of a run (sites, footprints, licences, quarantines, activity rasters...) is site-level.
 AGGREGATE_LAYERS = frozenset({"registration_summary", "border_corridors", "corridor_periods", "capacity",
+                              "capacity_parameters", "capacity_stock", "licence_snapshots",
                               "kp_anomalies", "verification_estimates", "threshold_report"})
 
 #: The site-level layers every run has; activity rasters (``activity_<period>``, ``activity_<area>_<period>``)

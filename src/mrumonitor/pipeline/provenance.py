@@ -17,7 +17,7 @@ import pystac
 
 from mrumonitor.analysis.licence_history import dates_only_caveats, licence_snapshots
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
-from mrumonitor.credits import DETECTIONS_CREDIT
+from mrumonitor.credits import COMMODITY_ZONES_CREDIT, DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.stac.items import (
@@ -29,6 +29,7 @@ from mrumonitor.raster.stac.items import (
     provider_keys,
 )
 from mrumonitor.raster.stac.search import input_provider, period_items
+from mrumonitor.reference.commodity import COMMODITY_ZONES
 from mrumonitor.reference.files import BORDER_POSTS, BORDERS, BOUNDARIES
 from mrumonitor.resources import project_root
 from mrumonitor.runwarnings import record_warning
@@ -150,7 +151,21 @@ def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
                 f"[sources.{name}] so that runs say how current its licences are."
                 for name, source in settings.sources.items() if source.snapshot is None]
     caveats += snapshot_caveats(settings)
+    caveats += commodity_caveats(settings)
     return caveats + list(settings.store.caveats)
+
+
+def commodity_caveats(settings: Settings) -> list[str]:
+    """How a site's commodity is inferred, and the credit of the committed commodity zones when the run uses them."""
+    analysis = settings.analysis
+    caveats = [(f"A site's commodity is inferred from where it lies, never observed: inside or within "
+                f"{analysis.near_field_km:g} km of a mapped alluvial diamond field it is taken as diamond, in a mapped "
+                f"gold belt as gold, elsewhere it is assumed {analysis.commodity_default} (commodity_basis says "
+                "which).")]
+    if Path(analysis.commodity_zones).resolve() == (project_root() / "layers" / "reference" / COMMODITY_ZONES).resolve():
+        caveats.append("The diamond fields are approximate outlines drawn from published descriptions (accuracy_km per "
+                       "field, 15-60 km), not geological maps. " + COMMODITY_ZONES_CREDIT)
+    return caveats
 
 
 def _with_sidecars(path: Path) -> list[Path]:

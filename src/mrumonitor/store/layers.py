@@ -83,26 +83,39 @@ REGISTRY: dict[str, LayerInfo] = {
         "period judged from the dates only."),
     "border_corridors": LayerInfo(
         "Border corridors",
-        "Segments of each international border ranked by the unregistered active area in the border zone next "
-        "to them and by their distance to an official crossing.",
+        "Segments of each international border, ranked within their scope (mru: between two of the four countries "
+        "of the KP Regional Approach; external: with any other country) by the unregistered area of diamond sites "
+        "in the border zone next to them, then of every commodity, then by their distance to an official crossing; "
+        "named by the nearest towns on each side and the nearest crossing.",
         caveat="Border post positions are approximate (town positions from public maps snapped to the derived "
                "border lines): distances to a crossing are good to a few kilometres."),
     "corridor_periods": LayerInfo(
         "Border corridors per period",
-        "The figures of each border corridor in each period: unregistered active area and sites in its border zone."),
+        "The figures of each border corridor in each period and commodity: unregistered active area and sites in "
+        "its border zone."),
     "registration_summary": LayerInfo(
         "Registration summary",
         "Active mining area and site counts per country, period and registration class."),
     "capacity": LayerInfo(
         "Estimated production capacity",
-        "Production capacity per country and year estimated from mined area (low, central, high), against the "
-        "production declared to the Kimberley Process.",
-        caveat="Production capacity is estimated from mined area with broad yield assumptions: read it as an "
+        "Production capacity per country and year estimated from newly mined diamond area: the median and the "
+        "5-95 % interval of Monte Carlo draws of the parameters, a partial year marked so, against the production "
+        "declared to the Kimberley Process.",
+        caveat="Production capacity is estimated from mined area with broad yield assumptions (ILLUSTRATIVE where no "
+               "survey figure is configured; see capacity_parameters): read it as an "
                "order of magnitude, never as a measured or declared figure."),
     "gaps": LayerInfo(
         "Observation gaps",
         "Per period, the parts of each country with no valid observation in the activity layer (no data: clouds, "
         "no scene, outside every input), with their area in hectares: activity there is unknown, not absent."),
+    "capacity_parameters": LayerInfo(
+        "Production capacity parameters",
+        "The parameters each country's capacity estimate used: low, central and high values, their distribution "
+        "and their source (ILLUSTRATIVE where no survey figure is configured)."),
+    "capacity_stock": LayerInfo(
+        "Mined area before monitoring began",
+        "Per country, the diamond area already dug by the end of the first period: stock, given to no year of the "
+        "capacity estimate."),
     "kp_anomalies": LayerInfo(
         "Kimberley Process anomalies",
         "Countries and years where the estimated capacity and the declared production disagree beyond the "
