@@ -133,3 +133,17 @@ def test_summary_of_an_unknown_run_lists_the_runs(summary_store):
     result = mrumonitor("summary", "--config", str(summary_store), "--run", "20200101T000000Z-0000")
     assert result.returncode == 2 and SUMMARY_RUN in " ".join(result.stderr.split())
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_kp_flags_prints_the_flags_and_refuses_a_bad_file_in_words(tmp_path):
+    done = mrumonitor("kp-flags")  # a real process, as a user runs it
+    assert done.returncode == 0, done.stderr
+    assert "Flags on published figures: 2 (export_value_vs_neighbours 1, production_value_vs_neighbours 1)" in done.stdout
+    assert "compared: CIV 2014 production US$/ct (published)" in done.stdout
+
+    bad = tmp_path / "kp.csv"
+    bad.write_text("country,year,production_carats,production_usd,export_carats,export_usd,source,illustrative\nSLE,2016,\"549,000\",,,,KP,false\n", encoding="utf-8")
+    done = mrumonitor("kp-flags", str(bad))
+    assert done.returncode != 0
+    said = done.stdout + done.stderr
+    assert "line 2: production_carats is '549,000', not a number" in said and "Traceback" not in said

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mrumonitor.analysis.declared import DECLARED_COLUMNS, declared_anomalies, main, read_declared
+from mrumonitor.analysis.declared import DECLARED_COLUMNS, declared_anomalies, read_declared
 from mrumonitor.config import AnomalyThresholds, load_settings
 from mrumonitor.schema import KP_ANOMALY_COLUMNS
 
@@ -121,16 +121,3 @@ def test_the_shipped_series_flags_two_published_values_against_their_published_n
     assert published["compared"].tolist() == [
         "CIV 2014 production US$/ct (published) with the median of LBR 2014, SLE 2016 production US$/ct (published)",
         "LBR 2010 export US$/ct (published) with the median of SLE 2009 export US$/ct (published)"]
-
-
-def test_the_check_command_prints_the_flags_and_refuses_a_bad_file_in_words(tmp_path, capsys):
-    assert main([]) == 0
-    out = capsys.readouterr().out
-    assert "Flags on published figures: 2 (export_value_vs_neighbours 1, production_value_vs_neighbours 1)" in out
-    assert "compared: CIV 2014 production US$/ct (published)" in out
-
-    bad = tmp_path / "kp.csv"
-    bad.write_text(f"{HEADER}\nSLE,2016,\"549,000\",,,,KP,false\n", encoding="utf-8")
-    assert main([str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert "line 2: production_carats is '549,000', not a number" in err and "Traceback" not in err

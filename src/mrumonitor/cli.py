@@ -25,7 +25,7 @@ from mrumonitor.console import (
     unexpected_failure,
 )
 from mrumonitor.dashboard.commands import serve
-from mrumonitor.errors import MruError, StoreError
+from mrumonitor.errors import ConfigError, MruError, StoreError
 from mrumonitor.manifest import RunManifest
 from mrumonitor.raster.stac.commands import scenes
 from mrumonitor.scheduler.commands import countries_option, schedule, scheduler
@@ -262,6 +262,23 @@ def summary_command(config_file: Path | None, run_id: str, commodity: str, borde
                          "Fix: publish a new run with `mrumonitor run`.")
     kinds = manifest.thresholds.get("analysis", {}).get("post_kinds", ["official"])
     print_picture(manifest.periods[-1]["name"], layers, commodity, borders, kinds)
+
+
+@cli.command("kp-flags")
+@config_option
+@click.argument("csv_file", required=False, metavar="[CSV]", type=click.Path(path_type=Path, dir_okay=False))
+def kp_flags(config_file: Path | None, csv_file: Path | None) -> None:
+    """Print the anomaly flags of declared Kimberley Process statistics: value per carat against the neighbours,
+    production against exports, jumps; published and ILLUSTRATIVE figures apart, each flag with the figures it
+    compared. CSV: a file of declared figures (default: capacity.declared of the configuration)."""
+    from mrumonitor.analysis.declared import flag_report, read_declared
+
+    settings = load_settings(config_file)
+    path = csv_file or settings.capacity.declared
+    if path is None:
+        raise ConfigError("capacity.declared is empty: no declared KP file is configured. Fix: name the CSV on the "
+                          "command line, or set capacity.declared.")
+    out.print(escape(flag_report(read_declared(path), settings.capacity.anomalies)))
 
 
 @cli.group()

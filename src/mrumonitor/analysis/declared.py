@@ -24,14 +24,12 @@ figures.
 The comparison with the estimates from mined area is made in `mrumonitor.analysis.capacity`, which builds its
 flags with `anomaly_rows` so every flag has the same columns (KP_ANOMALY_COLUMNS) and the same plain words.
 
-``python -m mrumonitor.analysis.declared [CSV] [--config TOML]`` prints the flags of a declared file (the
+`flag_report` writes the flags of a declared file in plain text (``mrumonitor kp-flags [CSV]``: the
 configured one by default), published first.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import get_args
@@ -39,8 +37,8 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from mrumonitor.config import AnomalyThresholds, Country, load_settings
-from mrumonitor.errors import ConfigError, InputFileError, MruError
+from mrumonitor.config import AnomalyThresholds, Country
+from mrumonitor.errors import InputFileError
 from mrumonitor.frames import empty_frame
 from mrumonitor.schema import KP_ANOMALY_COLUMNS
 
@@ -422,28 +420,3 @@ def flag_report(declared: pd.DataFrame, thresholds: AnomalyThresholds) -> str:
         lines += ["", f"Flags on {title}: {len(part)} ({summary})"]
         lines += ("- " + part["message"] + "\n  compared: " + part["compared"]).tolist()
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the flags of a declared KP file; an unreadable file or configuration prints its message and
-    returns 2, never a traceback."""
-    parser = argparse.ArgumentParser(prog="python -m mrumonitor.analysis.declared",
-                                     description="Print the anomaly flags of a declared KP statistics CSV.")
-    parser.add_argument("csv", nargs="?", help="the CSV (default: capacity.declared of the configuration)")
-    parser.add_argument("--config", help="a configuration file merged over configs/default.toml")
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-        path = args.csv or settings.capacity.declared
-        if path is None:
-            raise ConfigError("capacity.declared is empty: no declared KP file is configured. Name the CSV on "
-                              "the command line.")
-        print(flag_report(read_declared(path), settings.capacity.anomalies))
-    except MruError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
