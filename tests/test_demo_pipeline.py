@@ -44,7 +44,10 @@ def layer(workdir: Path, name: str) -> pd.DataFrame:
 def test_demo_builds_inputs_publishes_a_run_and_prints_the_picture(demo):
     workdir, result = demo
     assert "Unregistered production and border signals, 2026H1" in result.stdout
-    assert "Côte d'Ivoire 2019: production valued at US$56/ct but exports at US$260/ct" in result.stdout
+    # the regional team's question first: diamonds and the MRU-internal borders; the external ones are not mixed in
+    picture = result.stdout[result.stdout.index("Unregistered production and border signals, 2026H1: diamond sites"):]
+    assert "CIV-GHA" not in picture[:picture.index("Production capacity")]
+    assert "Côte d'Ivoire 2014: production valued at US$104/ct" in result.stdout  # a flag on the published series
     assert "SYNTHETIC" in result.stdout and "CC BY 4.0" in result.stdout  # the caveats go with the figures
     for name in ("sle_nma_licences.zip", "gin_cadastre_minier.geojson", "lbr_mme_licenses.gpkg",
                  "civ_cadastre_minier.csv"):
@@ -53,7 +56,8 @@ def test_demo_builds_inputs_publishes_a_run_and_prints_the_picture(demo):
     run = resolve_run(workdir / "layers")
     assert f"Demo run {run.name} published" in result.stdout
     manifest = read_manifest(run)
-    assert manifest["counts"]["cadastre"]["read"] == 1_146  # records over the four synthetic cadastres
+    # records over the four synthetic cadastres and the older Sierra Leone export (licence history)
+    assert manifest["counts"]["cadastre"]["read"] == len(pd.read_csv(workdir / "inputs" / "ground_truth" / "records.csv"))
     assert {f"activity_{p}" for p in PERIODS} <= set(manifest["layers"])
     assert len(list((run / "areas").glob("*.tif"))) == 9
 
@@ -94,10 +98,14 @@ def test_demo_layers_hold_the_leakage_signals_and_the_capacity_check(demo):
     assert sites["transboundary"].sum() >= 1
     assert sites["in_border_zone"].sum() > 0 and sites["risk_score"].between(0, 100).all()
     corridors = layer(workdir, "border_corridors")
-    assert corridors["rank"].tolist() == list(range(1, len(corridors) + 1))
+    assert corridors["scope"].tolist() == sorted(corridors["scope"], key=["mru", "external"].index)  # MRU first
+    for scope, ranked in corridors.groupby("scope"):
+        assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1)), scope
+    assert set(corridors.loc[corridors["scope"] == "external", "border_pair"]) == {"CIV-GHA"}
     anomalies = layer(workdir, "kp_anomalies")
-    civ = anomalies[(anomalies["country"] == "CIV") & (anomalies["year"] == 2019)]
-    assert "production_vs_export_value" in set(civ["flag"])
+    civ = anomalies[(anomalies["country"] == "CIV") & (anomalies["year"] == 2014)]
+    assert set(civ["flag"]) == {"production_value_vs_neighbours"} and not civ["illustrative"].any()
+    assert civ["compared"].iloc[0].startswith("CIV 2014 production US$/ct (published) with the median of")
     settings = load_settings(workdir / "mrumonitor.toml")
     assert settings.activity.periods[-1].observed.isoformat() == "2026-06-24"
 

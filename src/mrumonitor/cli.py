@@ -224,7 +224,7 @@ def _print_capacity(capacity: pd.DataFrame) -> None:
                               "ct 5–95 % interval": interval,
                               "declared ct": shown["declared_production_carats"].round().astype("Int64").astype(object),
                               "declared is": shown["declared_illustrative"].map(
-                                  {True: "ILLUSTRATIVE", False: "KP statistic"})}).fillna({"declared is": "-"})))
+                                  {True: "ILLUSTRATIVE", False: "published (see source)"})}).fillna({"declared is": "-"})))
     if partial.any():
         out.print("[dim]A partial year's rate comes from the days observed in it; each row's caveats in the capacity "
                   "layer say how it was annualised.[/]")

@@ -179,4 +179,4 @@ def parameter_sources(data: RunData) -> html.Div:
 
 def anomaly_table(data: RunData):
     table = data.anomalies[["country", "year", "flag", "compared", "illustrative", "message"]]
-    return table.assign(illustrative=table["illustrative"].map({True: "ILLUSTRATIVE", False: "KP statistic"}))
+    return table.assign(illustrative=table["illustrative"].map({True: "ILLUSTRATIVE", False: "published (see its source)"}))
