@@ -742,6 +742,15 @@ class VerificationSettings(_Strict):
         return value or None
 
 
+class AlertSettings(_Strict):
+    """When a change at a site is an alert, and when its observation counts as clear (see [alerts])."""
+
+    growth_min_ha: float = Field(default=5.0, ge=0, le=100000)
+    growth_min_share: float = Field(default=0.5, ge=0, le=1000)
+    border_min_ha: float = Field(default=2.0, ge=0, le=100000)
+    max_gap_share: float = Field(default=0.2, gt=0, le=1)
+
+
 class DaskSettings(_Strict):
     """Where raster processing runs: local threads, or a dask.distributed cluster (see [dask])."""
 
@@ -767,6 +776,7 @@ class Settings(_Strict):
     dask: DaskSettings = DaskSettings()
     imagery: ImagerySettings = ImagerySettings()
     verification: VerificationSettings = VerificationSettings()
+    alerts: AlertSettings = AlertSettings()
     config_files: tuple[Path, ...] = ()
 
     @model_validator(mode="after")

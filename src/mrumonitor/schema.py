@@ -397,3 +397,37 @@ THRESHOLD_COLUMNS: dict[str, str] = {
     "current": "bool",
     "best": "bool",
 }
+
+
+# --- alerts (mrumonitor.alerts) ----------------------------------------------------------------------------
+
+#: What an alert says changed at a site between two consecutive periods (`mrumonitor.alerts.derive`, whose
+#: docstring gives each rule): a site first seen; a site that grew past `alerts.growth_min_ha` and
+#: `alerts.growth_min_share`; new unregistered area in the border zone; activity inside a licence of the wrong
+#: type or commodity, or an expired one; a site verified as mining whose activity resumes.
+ALERT_KINDS = ("new_site", "growth", "new_unregistered_border", "licence_breach", "verified_resumed")
+#: How sure an alert is, best first (the rule is in `mrumonitor.alerts.derive` and [alerts] of default.toml).
+CONFIDENCE_LEVELS = ("high", "medium", "low")
+
+#: `alerts`: one row per alert (geometry: the representative point of the site's footprint in `period`).
+#: alert_id is a hash of kind|site_id|period, the same in every run for the same change; first_run is the run
+#: that first published it; new_in_run is True where the previous published run did not hold it. evidence says
+#: what was compared, message says it to a person in one sentence.
+ALERT_COLUMNS: dict[str, str] = {
+    "alert_id": "string",
+    "kind": "string",
+    "site_id": "string",
+    "country": "string",
+    "period": "string",
+    "confidence": "string",
+    "evidence": "string",
+    "area_ha": "float64",
+    "change_ha": "float64",
+    "registration": "string",
+    "licence_id": "string",
+    "border_pair": "string",
+    "corridor_id": "string",
+    "first_run": "string",
+    "new_in_run": "bool",
+    "message": "string",
+}
