@@ -1,0 +1,1 @@
+"""Alerts: what changed at the sites between consecutive periods of a run, for those who must act (`derive`)."""
