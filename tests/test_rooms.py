@@ -28,8 +28,8 @@ ROOMS_BOTTOM_UP = [
     # the stages, down the data flow (site tracking sits below the raster stage that calls it)
     "reference", "ingest", "sites", "raster", "analysis",
     # publishing a run; field verification (it samples published runs, and its ledger and estimates feed the next
-    # run); making a run, reading and scheduling them
-    "store", "verification", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
+    # run); the alerts a run raises against the previous one; making a run, reading and scheduling them
+    "store", "verification", "alerts", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
 ]
 
 def imported_rooms(room: str) -> dict[str, set[str]]:

@@ -15,6 +15,7 @@ from run_inputs import PERIODS, write_run_inputs
 from mrumonitor.config import load_settings
 from mrumonitor.errors import StoreError
 from mrumonitor.pipeline import run_pipeline
+from mrumonitor.runfolder import RunFolder
 from mrumonitor.store import leftovers, list_runs, read_manifest, resolve_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -144,3 +145,15 @@ def test_help_explains_run_and_runs():
         assert result.returncode == 0
         for word in words:
             assert word in result.stdout, (args, word)
+
+
+def test_the_same_change_is_never_alerted_twice_across_runs(two_runs):
+    """The second run of the same inputs raises the same alerts under the same ids, none of them new: a subscriber
+    hears of each change once, from the run that first saw it."""
+    _, store, _ = two_runs
+    first, second = (run.path for run in list_runs(store)[-2:])
+    before, after = (gpd.read_parquet(RunFolder(run).layer("alerts")) for run in (first, second))
+    assert len(before) and before["alert_id"].is_unique
+    assert sorted(after["alert_id"]) == sorted(before["alert_id"])
+    assert not after["new_in_run"].any() and (after["first_run"] == first.name).all()
+    assert before.loc[before["period"] == PERIODS[-1], "new_in_run"].all()  # a first run: the last period only

@@ -512,6 +512,10 @@ def print_run(manifest: RunManifest) -> None:
           "period": layer.get("period") or "", "rows or pixels": _layer_size(layer)}
          for name, layer in manifest.layers.items()],
         columns=["layer", "kind", "path", "period", "rows or pixels"])))
+    alerts = counts.get("alerts_new")
+    if alerts:
+        out.print(f"Alerts raised first by this run: {alerts.get('total', 0)} (high {alerts.get('high', 0)}, medium "
+                  f"{alerts.get('medium', 0)}, low {alerts.get('low', 0)}); the alerts layer lists them")
     if manifest.timings_s:
         out.print("Timings: " + ", ".join(f"{stage} {seconds:.1f} s"
                                           for stage, seconds in manifest.timings_s.items()))

@@ -4,7 +4,9 @@
 (`reference.layers.ReferenceLayers`) and handed to the stages as data; each stage returns what it made and
 the run's staging folder (`mrumonitor.runfolder`) receives it: ingest's concessions and quarantine, detect's
 activity COGs and site layers (detect writes its rasters chunk by chunk), analyse's layers (its enriched
-``sites`` and ``site_periods`` replace detect's), then the reference layers themselves. The site layers of
+``sites`` and ``site_periods`` replace detect's), then the reference layers themselves, the field
+verification's layers and the ``alerts`` the run raises against the previous one (`mrumonitor.alerts`: the
+previous run's alerts keep their ids and first run, so the same change is never raised twice). The site layers of
 the previous run are handed to detect, so site ids carry over from run to run. The store then describes the
 layers, writes the catalog and manifest and publishes the run atomically (`store.publish`).
 
@@ -23,14 +25,17 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from mrumonitor import __version__
+from mrumonitor.alerts.derive import derive_alerts
 from mrumonitor.analysis.run import analyse
 from mrumonitor.config import Settings
 from mrumonitor.errors import StageInputError
 from mrumonitor.ingest import ingest_sources, write_ingest
 from mrumonitor.ingest.run import IngestResult, ProgressHook, country_outlines
+from mrumonitor.layerio import write_geoparquet
 from mrumonitor.manifest import RunBody, RunManifest
 from mrumonitor.pipeline.incremental import detect_entry, plan_detect
 from mrumonitor.pipeline.provenance import describe_inputs, input_caveats, snapshots, thresholds
@@ -48,6 +53,7 @@ from mrumonitor.raster.summary import country_summary
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.runfolder import RunFolder, activity_layer
 from mrumonitor.runwarnings import collecting_warnings
+from mrumonitor.schema import CONFIDENCE_LEVELS
 from mrumonitor.sites import SiteLayers
 from mrumonitor.store.checksum import file_record, records_by_path
 from mrumonitor.store.faults import checkpoint
@@ -141,6 +147,10 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         verified = verify_run(settings, visits, samples, analysed.sites, analysed.site_periods, analysed.feedback,
                               detected.activity, ledger.state() if ledger.exists() else None)
         verified.write(staging)
+        alerts = derive_alerts(analysed.sites, analysed.site_periods, detected.gaps, visits,
+                               list(settings.activity.periods), settings.alerts, _previous_alerts(context.previous),
+                               context.run_id)
+        write_geoparquet(alerts, staging.layer("alerts"))
     scoped = scope_entry(scope, settings, previous.run_id or None, detected.limit)
     return RunBody(
         config={"files": [file_record(path) for path in settings.config_files],
@@ -158,7 +168,7 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         snapshots={**snapshots(settings), **_kept_snapshots(previous, scope)},
         reproduce=_reproduce(settings, scope),
         timings_s=timings,
-        counts=_counts(ingested, detected),
+        counts={**_counts(ingested, detected), "alerts_new": _new_alerts(alerts)},
         caveats=(input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c]
                  + verified.caveats),
         verification=verified.section,
@@ -181,6 +191,19 @@ def _kept_snapshots(previous: RunManifest, scope: RunScope) -> dict:
 def _previous_sites(previous: Path | None) -> SiteLayers | None:
     """The site layers of the previous run, so that detect gives its sites the same ids."""
     return SiteLayers.read(previous) if previous is not None and SiteLayers.exists(previous) else None
+
+
+def _previous_alerts(previous: Path | None) -> gpd.GeoDataFrame | None:
+    """The alerts the previous run published (None without a previous run, or one of a version without alerts)."""
+    if previous is None or not RunFolder(previous).has_layers("alerts"):
+        return None
+    return gpd.read_parquet(RunFolder(previous).layer("alerts"))
+
+
+def _new_alerts(alerts: gpd.GeoDataFrame) -> dict:
+    """How many alerts the run raised first, in all and per confidence level."""
+    new = alerts[alerts["new_in_run"]]
+    return {"total": len(new), **{level: int((new["confidence"] == level).sum()) for level in CONFIDENCE_LEVELS}}
 
 
 def _counts(ingested: IngestResult, detected: DetectResult) -> dict:

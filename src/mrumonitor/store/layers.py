@@ -116,6 +116,14 @@ REGISTRY: dict[str, LayerInfo] = {
         "Mined area before monitoring began",
         "Per country, the diamond area already dug by the end of the first period: stock, given to no year of the "
         "capacity estimate."),
+    "alerts": LayerInfo(
+        "Alerts",
+        "What changed in each period against the one before, per site: a new site, growth, new unregistered area in "
+        "the border zone, activity inside a licence of the wrong kind or an expired one, a verified site resuming; "
+        "each with a confidence level from its evidence, a stable id (the same change keeps its id in every run) "
+        "and whether this run raised it first (new_in_run).",
+        caveat="An alert is a change seen from satellite between two observations, a reason to look, not a finding: "
+               "its confidence says how much evidence it rests on."),
     "kp_anomalies": LayerInfo(
         "Kimberley Process anomalies",
         "Countries and years where the estimated capacity and the declared production disagree beyond the "
