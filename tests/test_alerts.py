@@ -12,18 +12,24 @@ Each site of the world is built for one rule; all but LATE change only between 2
 
 from __future__ import annotations
 
+import datetime as dt
+
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
 from mrumonitor.alerts.derive import derive_alerts
-from mrumonitor.config import AlertSettings
+from mrumonitor.config import AlertSettings, PeriodSettings
 from mrumonitor.schema import ALERT_COLUMNS
 
 pytestmark = pytest.mark.unit
 
 PERIODS = ["2025H1", "2025H2", "2026H1"]
+#: The same half-years as the configuration gives them (the last day of each tells which visits count).
+HALVES = [PeriodSettings(name="2025H1", start=dt.date(2025, 1, 1), end=dt.date(2025, 6, 30)),
+          PeriodSettings(name="2025H2", start=dt.date(2025, 7, 1), end=dt.date(2025, 12, 31)),
+          PeriodSettings(name="2026H1", start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30))]
 CRS = "EPSG:32629"
 SETTINGS = AlertSettings(growth_min_ha=5.0, growth_min_share=0.5, border_min_ha=2.0, max_gap_share=0.2)
 #: site -> areas per period (None: not seen), registration in 2026H1, unregistered ha in 2026H1, border zone
@@ -79,7 +85,7 @@ def no_gaps() -> gpd.GeoDataFrame:
 def derive(gaps=None, found=None, previous=None, run_id="run-2") -> gpd.GeoDataFrame:
     sites, site_periods = world()
     return derive_alerts(sites, site_periods, no_gaps() if gaps is None else gaps,
-                         visits() if found is None else found, PERIODS, SETTINGS, previous, run_id)
+                         visits() if found is None else found, HALVES, SETTINGS, previous, run_id)
 
 
 def test_each_change_gives_exactly_its_alert():
@@ -152,6 +158,6 @@ def test_a_footprint_mostly_under_a_gap_lowers_confidence():
 def test_empty_inputs_give_an_empty_layer():
     sites, site_periods = world()
     for frame in (site_periods.iloc[:0], site_periods[site_periods["period"] == "2025H1"]):
-        alerts = derive_alerts(sites.iloc[:0], frame, no_gaps(), None, PERIODS, SETTINGS, None, "run-1")
+        alerts = derive_alerts(sites.iloc[:0], frame, no_gaps(), None, HALVES, SETTINGS, None, "run-1")
         assert alerts.empty and list(alerts.columns) == [*ALERT_COLUMNS, "geometry"]
         assert alerts.crs == site_periods.crs

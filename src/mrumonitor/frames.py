@@ -18,10 +18,15 @@ def concat_frames(frames: list[gpd.GeoDataFrame], crs: Any, columns: dict[str, s
     given = [frame for frame in frames if frame is not None]
     frames = [frame for frame in given if len(frame)] or given[:1]
     if not frames:
-        return gpd.GeoDataFrame(empty_frame(columns or {}), geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+        return empty_layer(columns or {}, crs)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     """A table with the `columns` of a schema (name -> pandas dtype) and no rows."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def empty_layer(columns: dict[str, str], crs: Any) -> gpd.GeoDataFrame:
+    """A vector layer with the `columns` of a schema, an empty geometry column in `crs`, and no rows."""
+    return gpd.GeoDataFrame(empty_frame(columns), geometry=gpd.GeoSeries([], crs=crs), crs=crs)

@@ -14,9 +14,7 @@ gives no alert). A site's row of `site_periods` in p is an alert of kind (ALERT_
 - ``verified_resumed``: the site's latest conclusive field visit (`analysis.feedback.latest_outcomes`) found
   mining (MINING_OUTCOMES) and took place on or before the last day of p; the site was not seen in p-1, or did
   not grow in p-1 (its area in p-1 no larger than in p-2; a site first seen in p-1 grew), and in p it is seen
-  with new area (larger than in p-1, or seen again). The last day of a period comes from its name, as the rolling
-  periods name them (2025-01, 2025Q1, 2025H1, 2025) or from a period object's ``end``; a period whose end cannot
-  be told counts every visit.
+  with new area (larger than in p-1, or seen again).
 
 One change may give several alerts (a new site in the border zone without a licence is ``new_site`` and
 ``new_unregistered_border``): each is for a different reader.
@@ -38,9 +36,7 @@ previous run, only the alerts of the last period are new, so a first run does no
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import re
 from typing import Any
 
 import geopandas as gpd
@@ -49,8 +45,8 @@ import pandas as pd
 import shapely
 
 from mrumonitor.analysis.feedback import latest_outcomes
-from mrumonitor.config import AlertSettings
-from mrumonitor.frames import empty_frame
+from mrumonitor.config import AlertSettings, PeriodSettings
+from mrumonitor.frames import empty_layer
 from mrumonitor.schema import ALERT_COLUMNS, ALERT_KINDS, CONFIDENCE_LEVELS, MINING_OUTCOMES
 
 #: Registration classes that are activity inside a licence that does not allow it (`licence_breach`).
@@ -62,7 +58,7 @@ _WHAT = {"new_site": "New mining site", "growth": "Mining site grew", "new_unreg
 
 
 def derive_alerts(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
-                  visits: pd.DataFrame | None, periods: list[Any], settings: AlertSettings,
+                  visits: pd.DataFrame | None, periods: list[PeriodSettings], settings: AlertSettings,
                   previous: pd.DataFrame | None, run_id: str) -> gpd.GeoDataFrame:
     """The alerts of a run (ALERT_COLUMNS + geometry), by the rules of the module docstring.
 
@@ -77,7 +73,7 @@ def derive_alerts(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, gaps:
         The run's `gaps` layer (period, geometry): where a period had no valid observation.
     visits : DataFrame or None
         The verification ledger's visits (VISIT_COLUMNS); None or empty: no ``verified_resumed`` alert.
-    periods : list of str (or of objects with ``name`` and ``end``)
+    periods : list of PeriodSettings
         The run's periods in time order; rows of other periods are left out.
     settings : AlertSettings
         ``Settings.alerts``.
@@ -93,13 +89,13 @@ def derive_alerts(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, gaps:
         site_id.
     """
     crs = site_periods.crs
-    names = [getattr(period, "name", period) for period in periods]
+    names = [period.name for period in periods]
     rows = _compared(site_periods, names)
     if rows.empty:
-        return _empty(crs)
+        return empty_layer(ALERT_COLUMNS, crs)
     found = pd.concat([_kinds(rows, settings), _resumed(rows, visits, periods)], ignore_index=True)
     if found.empty:
-        return _empty(crs)
+        return empty_layer(ALERT_COLUMNS, crs)
     found["gap_share"] = _gap_share(found, gaps, crs)
     found["clear"] = found["gap_share"] < settings.max_gap_share
     points = found["seen_prev"].astype(int) + found["clear"].astype(int) + found["strong"].astype(int)
@@ -158,34 +154,21 @@ def _kinds(rows: pd.DataFrame, settings: AlertSettings) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _resumed(rows: pd.DataFrame, visits: pd.DataFrame | None, periods: list[Any]) -> pd.DataFrame:
+def _resumed(rows: pd.DataFrame, visits: pd.DataFrame | None, periods: list[PeriodSettings]) -> pd.DataFrame:
     """verified_resumed alerts: a site verified as mining, quiet or unseen in p-1, with new area in p."""
     latest = latest_outcomes(visits) if visits is not None and len(visits) else None
     if latest is None or latest.empty:
         return rows.iloc[:0]
     mining = latest[latest["outcome"].isin(MINING_OUTCOMES)][["site_id", "visited_on"]]
-    ends = pd.Series([_period_end(period) for period in periods], dtype="datetime64[ms]")
+    ends = pd.Series([period.end for period in periods], dtype="datetime64[ms]")
     candidates = rows.merge(mining, on="site_id")
     end = ends.to_numpy()[candidates["step"].to_numpy()]
-    visited = candidates["visited_on"].isna() | pd.isna(end) | (candidates["visited_on"].to_numpy() <= end)
+    visited = candidates["visited_on"].isna() | (candidates["visited_on"].to_numpy() <= end)
     quiet = ~candidates["seen_prev"] | (candidates["prev_area_ha"] <= candidates["area_p2"])
     new_area = ~candidates["seen_prev"] | (candidates["area_ha"] > candidates["prev_area_ha"])
     picked = candidates[visited & quiet & new_area & ~candidates["first"]]
     return picked.drop(columns="visited_on").assign(
         kind="verified_resumed", change_ha=picked["area_ha"] - picked["prev_area_ha"].fillna(0.0), strong=True)
-
-
-def _period_end(period: Any) -> dt.date | None:
-    """The last day of a period: its ``end``, else told from a rolling period name; None when it cannot be told."""
-    if getattr(period, "end", None) is not None:
-        return period.end
-    match = re.fullmatch(r"(\d{4})(?:-(\d{2})|Q([1-4])|H([12]))?", str(period))
-    if not match:
-        return None
-    year, month, quarter, half = match.groups()
-    last = int(month) if month else 3 * int(quarter) if quarter else 6 * int(half) if half else 12
-    following = dt.date(int(year) + last // 12, last % 12 + 1, 1)
-    return following - dt.timedelta(days=1)
 
 
 def _gap_share(found: pd.DataFrame, gaps: gpd.GeoDataFrame | None, crs: Any) -> np.ndarray:
@@ -266,6 +249,3 @@ def _sorted(found: pd.DataFrame, names: list[str], crs: Any) -> gpd.GeoDataFrame
     table = found.reindex(columns=list(ALERT_COLUMNS)).astype(ALERT_COLUMNS).reset_index(drop=True)
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(points, crs=crs), crs=crs)
 
-
-def _empty(crs: Any) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(empty_frame(ALERT_COLUMNS), geometry=gpd.GeoSeries([], crs=crs), crs=crs)
