@@ -120,10 +120,18 @@ def corridor_figures(corridors: gpd.GeoDataFrame, footprints: pd.DataFrame, post
         for column in ("sites", "active_ha", "unregistered_ha"):
             if f"{prefix}{column}" in CORRIDOR_COLUMNS:
                 ranked[f"{prefix}{column}"] = figures[column].reindex(ranked["corridor_id"], fill_value=0).to_numpy()
-    ranked = ranked.sort_values(["scope", "diamond_unregistered_ha", "unregistered_ha", "dist_post_km", "corridor_id"],
-                                ascending=[False, False, False, False, True], ignore_index=True)
-    ranked["rank"] = ranked.groupby("scope").cumcount() + 1
+    ranked = rank_corridors(ranked, "diamond_unregistered_ha", "unregistered_ha")
     return ranked[[*CORRIDOR_COLUMNS, "geometry"]].astype(CORRIDOR_COLUMNS), per_period
+
+
+def rank_corridors(table: pd.DataFrame, focus: str, every: str) -> pd.DataFrame:
+    """`table` (scope, dist_post_km, corridor_id and the two area columns) ranked as the module docstring says: MRU
+    corridors first, each scope by `focus` (the unregistered area of the commodity ranked), then by `every` (that
+    of every commodity), then by the distance to the nearest crossing (further first); `rank` counts within the
+    scope (1 = first)."""
+    ranked = table.sort_values(["scope", focus, every, "dist_post_km", "corridor_id"],
+                               ascending=[False, False, False, False, True], ignore_index=True)
+    return ranked.assign(rank=ranked.groupby("scope").cumcount() + 1)
 
 
 def corridor_scope(pairs: pd.Series, countries: list[str]) -> np.ndarray:

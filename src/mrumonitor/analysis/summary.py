@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mrumonitor.analysis.corridors import rank_corridors
 from mrumonitor.schema import (
     NOT_MINING_CLASS,
     REGISTRATION_CLASSES,
@@ -143,11 +144,7 @@ def corridor_ranking(corridors: pd.DataFrame, corridor_periods: pd.DataFrame, pe
     table = table.join(chosen.groupby("corridor_id")[figures].sum(), on="corridor_id").join(
         periods.groupby("corridor_id")["unregistered_ha"].sum().rename("all_unregistered_ha"), on="corridor_id")
     table = table.fillna({"sites": 0, "active_ha": 0.0, "unregistered_ha": 0.0, "all_unregistered_ha": 0.0})
-    table = table.astype({"sites": "int64"}).sort_values(
-        ["unregistered_ha", "all_unregistered_ha", "dist_post_km", "corridor_id"],
-        ascending=[False, False, False, True], ignore_index=True)
-    table["rank"] = range(1, len(table) + 1)
-    return table
+    return rank_corridors(table.astype({"sites": "int64"}), "unregistered_ha", "all_unregistered_ha")
 
 
 def top_risk_sites(sites: pd.DataFrame, period: str, commodity: str = "diamond", count: int = 10) -> pd.DataFrame:
