@@ -11,9 +11,14 @@ from stac_catalog import ItemSpec, served
 from test_stac_pipeline import run_config
 
 from mrumonitor.config import load_settings
+from mrumonitor.frames import empty_frame
 from mrumonitor.pipeline.provenance import describe_inputs, input_caveats
 from mrumonitor.raster.stac.items import SYNTHETIC_PROPERTY
 from mrumonitor.runwarnings import collecting_warnings
+from mrumonitor.schema import LICENCE_SNAPSHOT_COLUMNS
+
+#: A run whose licences no cadastre snapshot judged from dates only.
+NO_HISTORY = empty_frame(LICENCE_SNAPSHOT_COLUMNS)
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +48,7 @@ def test_each_item_is_an_input_record_with_its_offset_and_an_inferred_offset_is_
 def test_synthetic_imagery_is_said_so_in_the_caveats(tmp_path):
     specs = [ItemSpec("S2_DEMO", MORNING, properties={SYNTHETIC_PROPERTY: "demo data, not real imagery"})]
     settings, records, _ = stac_records(tmp_path, specs)
-    caveats = input_caveats(settings, records)
+    caveats = input_caveats(settings, records, NO_HISTORY)
     assert any("imagery of s2 is SYNTHETIC" in caveat for caveat in caveats)
     real = [{**r, "synthetic": None} for r in records]
-    assert not any("SYNTHETIC" in caveat for caveat in input_caveats(settings, real))
+    assert not any("SYNTHETIC" in caveat for caveat in input_caveats(settings, real, NO_HISTORY))

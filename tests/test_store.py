@@ -29,6 +29,7 @@ from pystac.validation import validate_dict
 
 from mrumonitor.config import StoreSettings
 from mrumonitor.errors import RunLockedError, StoreError
+from mrumonitor.frames import empty_frame
 from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.manifest import RunBody, RunManifest
 from mrumonitor.pipeline.provenance import DEMO_MARK, commodity_caveats, input_caveats
@@ -36,6 +37,7 @@ from mrumonitor.raster.blocks import on_grid
 from mrumonitor.raster.cog import period_tags, write_activity_cog
 from mrumonitor.raster.grid import Grid
 from mrumonitor.runfolder import RunFolder
+from mrumonitor.schema import LICENCE_SNAPSHOT_COLUMNS
 from mrumonitor.store import (
     StoreLock,
     clean_leftovers,
@@ -50,6 +52,9 @@ from mrumonitor.store.faults import checkpoint
 from mrumonitor.store.retention import prune_runs, runs_to_delete
 from mrumonitor.store.runs import LATEST_FILE, new_run_id, run_ids, runs_dir
 from mrumonitor.store.storage import storage_problem
+
+#: A run whose licences no cadastre snapshot judged from dates only.
+NO_HISTORY = empty_frame(LICENCE_SNAPSHOT_COLUMNS)
 
 pytestmark = pytest.mark.unit
 
@@ -323,11 +328,11 @@ def test_demo_inputs_bring_their_caveats_and_attribution(tmp_path, sle_settings)
     (tmp_path / "inputs" / "activity").mkdir()
     inputs = [{"role": "cadastre", "path": str(tmp_path / "inputs" / "cadastre" / "sle.zip")},
               {"role": "activity", "kind": "detections", "path": str(tmp_path / "inputs" / "activity" / "d.csv")}]
-    caveats = input_caveats(sle_settings("sle.zip"), inputs)
+    caveats = input_caveats(sle_settings("sle.zip"), inputs, NO_HISTORY)
     assert "The national cadastres are SYNTHETIC demo data" in caveats[0] and str(readme) in caveats[0]
     assert "growth over the earlier periods is SYNTHETIC" in caveats[1]
     assert caveats[2].endswith("Derived from Earth Index mining detections (Earth Genome). CC BY 4.0.")
-    real = input_caveats(sle_settings("sle.zip"), [{**inputs[0], "path": str(tmp_path / "real.zip")}])
+    real = input_caveats(sle_settings("sle.zip"), [{**inputs[0], "path": str(tmp_path / "real.zip")}], NO_HISTORY)
     assert real == commodity_caveats(sle_settings("sle.zip"))  # nothing synthetic: only how commodities are inferred
 
 
@@ -348,5 +353,5 @@ def test_a_source_without_snapshot_date_and_configured_caveats_are_published(tmp
         "store": StoreSettings(keep_last=1, keep_days=0, caveats=["Detections: CC BY 4.0, credit the provider."])})
     missing = ("The cadastre of source sle (SLE) states no snapshot date: set `snapshot` in [sources.sle] so that "
                "runs say how current its licences are.")
-    assert input_caveats(settings, []) == [missing, *commodity_caveats(settings),
+    assert input_caveats(settings, [], NO_HISTORY) == [missing, *commodity_caveats(settings),
                                            "Detections: CC BY 4.0, credit the provider."]

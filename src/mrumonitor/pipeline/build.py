@@ -169,7 +169,7 @@ def _build(settings: Settings, context: RunContext, on_records: ProgressHook | N
         reproduce=_reproduce(settings, scope),
         timings_s=timings,
         counts={**_counts(ingested, detected), "alerts_new": _new_alerts(alerts)},
-        caveats=(input_caveats(settings, inputs) + [c for c in [scope_caveat(scoped, plan.process)] if c]
+        caveats=(input_caveats(settings, inputs, analysed.licence_snapshots) + [c for c in [scope_caveat(scoped, plan.process)] if c]
                  + verified.caveats),
         verification=verified.section,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pystac
 
-from mrumonitor.analysis.licence_history import dates_only_caveats, licence_snapshots
+from mrumonitor.analysis.licence_history import dates_only_caveats
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
 from mrumonitor.credits import COMMODITY_ZONES_CREDIT, DETECTIONS_CREDIT
 from mrumonitor.raster.activity import period_path
@@ -109,14 +109,6 @@ def snapshots(settings: Settings) -> dict[str, list[str | None]]:
             for country, found in dates.items()}
 
 
-def snapshot_caveats(settings: Settings) -> list[str]:
-    """One caveat per country whose periods are older than its first cadastre snapshot: those periods are judged
-    from the licences' dates only (`analysis.licence_history`, from the snapshot dates the sources state)."""
-    sources = pd.DataFrame({"country": [source.country for source in settings.sources.values()],
-                            "snapshot": pd.to_datetime([source.snapshot for source in settings.sources.values()])})
-    return dates_only_caveats(licence_snapshots(sources, settings.activity.periods, settings.project.countries))
-
-
 def thresholds(settings: Settings) -> dict[str, dict]:
     """The settings tables that shape the figures (`THRESHOLD_TABLES`), as JSON values.
 
@@ -126,9 +118,10 @@ def thresholds(settings: Settings) -> dict[str, dict]:
     return {table: getattr(settings, table).model_dump(mode="json") for table in THRESHOLD_TABLES}
 
 
-def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
+def input_caveats(settings: Settings, inputs: list[dict], licences: pd.DataFrame) -> list[str]:
     """Caveats that follow from the inputs: synthetic demo data and its attribution, missing snapshot dates,
-    periods older than a country's first snapshot, then the configured ``[store] caveats``."""
+    periods older than a country's first snapshot (`licences`: the run's `licence_snapshots` table), how a site's
+    commodity is inferred, then the configured ``[store] caveats``."""
     caveats = []
     demo = {_demo_kind(record): readme for record in inputs if (readme := _demo_readme(Path(record["path"])))}
     if "cadastre" in demo:
@@ -150,7 +143,7 @@ def input_caveats(settings: Settings, inputs: list[dict]) -> list[str]:
     caveats += [f"The cadastre of source {name} ({source.country}) states no snapshot date: set `snapshot` in "
                 f"[sources.{name}] so that runs say how current its licences are."
                 for name, source in settings.sources.items() if source.snapshot is None]
-    caveats += snapshot_caveats(settings)
+    caveats += dates_only_caveats(licences)
     caveats += commodity_caveats(settings)
     return caveats + list(settings.store.caveats)
 
