@@ -131,6 +131,7 @@ def test_a_first_run_marks_only_the_last_periods_alerts_new():
     assert list(alerts.loc[~alerts["new_in_run"], "site_id"]) == ["LATE"]
     assert (alerts["first_run"] == "run-1").all()
     assert alerts["new_in_run"].is_monotonic_decreasing
+    assert (alerts["announce"] == alerts["new_in_run"]).all()  # the history a first run finds is never sent
 
 
 def test_alerts_of_the_previous_run_keep_their_first_run_and_are_not_new():
@@ -142,6 +143,14 @@ def test_alerts_of_the_previous_run_keep_their_first_run_and_are_not_new():
     assert (alerts.loc[known, "first_run"] == "run-1").all()
     assert alerts.loc[~known, "new_in_run"].all() and (alerts.loc[~known, "first_run"] == "run-2").all()
     assert list(alerts["new_in_run"]) == sorted(alerts["new_in_run"], reverse=True)
+
+
+def test_announce_is_carried_from_the_run_that_first_published_the_alert():
+    first = derive(previous=None, run_id="run-1")
+    second = derive(previous=pd.DataFrame(first.drop(columns="geometry")), run_id="run-2")
+    kept = second.set_index("alert_id")["announce"]
+    assert kept.to_dict() == first.set_index("alert_id")["announce"].to_dict()
+    assert not second["new_in_run"].any() and not kept.all()
 
 
 def test_a_footprint_mostly_under_a_gap_lowers_confidence():

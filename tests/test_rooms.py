@@ -28,8 +28,9 @@ ROOMS_BOTTOM_UP = [
     # the stages, down the data flow (site tracking sits below the raster stage that calls it)
     "reference", "ingest", "sites", "raster", "analysis",
     # publishing a run; field verification (it samples published runs, and its ledger and estimates feed the next
-    # run); the alerts a run raises against the previous one; making a run, reading and scheduling them
-    "store", "verification", "alerts", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
+    # run); watched areas and their statistics (read from published runs); the alerts a run raises against the
+    # previous one, and their subscriptions and delivery; making a run, reading and scheduling them
+    "store", "verification", "areas", "alerts", "pipeline", "export", "scheduler", "dashboard", "demo", "cli",
 ]
 
 def imported_rooms(room: str) -> dict[str, set[str]]:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +25,10 @@ from mrumonitor.crs import norm_crs, require_projected
 from mrumonitor.errors import ConfigError
 from mrumonitor.resources import default_config_path, project_root
 from mrumonitor.schema import COMMODITIES, LICENCE_STATUSES, LICENCE_TYPES
+
+#: An e-mail address as the configuration and the subscriptions accept it: name@domain (a dotted domain, or
+#: localhost for a test server).
+EMAIL_PATTERN = re.compile(r"[^@\s<>,;\"']+@(localhost|[^@\s<>,;\"'.]+(\.[^@\s<>,;\"'.]+)+)")
 
 Country = Literal["SLE", "GIN", "LBR", "CIV", "GHA"]
 LicenceType = Literal[LICENCE_TYPES]  # type: ignore[valid-type]
@@ -647,12 +652,21 @@ class CapacitySettings(_Strict):
 class DashboardUser(_Strict):
     """A dashboard user: `regional` sees everything; `agency` sees its country's site-level layers only.
     `field_entry` lets the user record field visits on the dashboard (an agency user: at its own country's
-    sites only)."""
+    sites only). `email` is where the user's alert subscriptions are sent unless a subscription names another
+    address."""
 
     role: Literal["regional", "agency"]
     country: Country | None = None
     password_hash: str = Field(min_length=1)
     field_entry: bool = False
+    email: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not EMAIL_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an e-mail address (name@domain)")
+        return value
 
     @model_validator(mode="after")
     def _agency_has_country(self) -> DashboardUser:
@@ -742,13 +756,58 @@ class VerificationSettings(_Strict):
         return value or None
 
 
+class SmtpSettings(_Strict):
+    """The mail server alert digests and operator notices are sent through (see [alerts.smtp])."""
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "MRUMONITOR_SMTP_PASSWORD"
+    sender: str = "mrumonitor <alerts@localhost>"
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    attempts: int = Field(default=3, ge=1, le=20)
+    retry_wait_s: float = Field(default=5.0, ge=0, le=3600)
+
+
 class AlertSettings(_Strict):
-    """When a change at a site is an alert, and when its observation counts as clear (see [alerts])."""
+    """When a change at a site is an alert, when its observation counts as clear, where subscriptions live, how
+    watched areas are checked and how alerts are delivered (see [alerts])."""
 
     growth_min_ha: float = Field(default=5.0, ge=0, le=100000)
     growth_min_share: float = Field(default=0.5, ge=0, le=1000)
     border_min_ha: float = Field(default=2.0, ge=0, le=100000)
     max_gap_share: float = Field(default=0.2, gt=0, le=1)
+    subscriptions: Path | None = None
+    dashboard_url: str = "http://127.0.0.1:8050"
+    operators: list[str] = []
+    max_area_file_mb: float = Field(default=20.0, gt=0, le=2048)
+    max_area_features: int = Field(default=1000, ge=1, le=1_000_000)
+    max_area_vertices: int = Field(default=200_000, ge=4, le=100_000_000)
+    max_area_km2: float = Field(default=500_000.0, gt=0)
+    max_alerts_per_digest: int = Field(default=200, ge=1, le=100_000)
+    smtp: SmtpSettings = SmtpSettings()
+
+    @field_validator("subscriptions", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        return value or None
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"dashboard_url = {value!r} is not an http(s) address; write the address people "
+                             "open the dashboard at, e.g. \"https://mrumonitor.example.org\"")
+        return value.rstrip("/")
+
+    @field_validator("operators")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not EMAIL_PATTERN.fullmatch(address):
+                raise ValueError(f"{address!r} is not an e-mail address (name@domain)")
+        return value
 
 
 class DaskSettings(_Strict):
@@ -820,6 +879,12 @@ class Settings(_Strict):
     def ledger(self) -> Path:
         """The verification ledger: ``verification.ledger``, else ``<store>/verification/ledger.sqlite``."""
         return self.verification.ledger or self.paths.store / "verification" / "ledger.sqlite"
+
+    @property
+    def subscriptions(self) -> Path:
+        """The alert subscriptions and their deliveries: ``alerts.subscriptions``, else
+        ``<store>/alerts/subscriptions.sqlite``."""
+        return self.alerts.subscriptions or self.paths.store / "alerts" / "subscriptions.sqlite"
 
     @property
     def analysis_crs(self) -> CRS:
@@ -901,6 +966,7 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     resolve_key(table(raw, "dashboard"), "views")
     resolve_key(table(raw, "capacity"), "declared")
     resolve_key(table(raw, "verification"), "ledger")
+    resolve_key(table(raw, "alerts"), "subscriptions")
     for provider in table(table(raw, "imagery"), "providers").values():
         if isinstance(provider, dict):
             resolve_key(provider, "folder")

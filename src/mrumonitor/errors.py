@@ -63,6 +63,17 @@ class ExportError(MruError):
     """A layer export cannot be made: unknown layer, format or country, or a format the layer cannot take."""
 
 
+class AreaError(MruError):
+    """A watched area cannot be used: an uploaded or drawn area that is empty, not a polygon, self-intersecting,
+    too large or outside the region, or a country, corridor, admin area or licence the run does not hold (the
+    message names the file or id, the feature, and the fix)."""
+
+
+class SubscriptionError(MruError):
+    """An alert subscription cannot be made, found or delivered as asked: an unknown user or subscription, an
+    address that is not one, an alert kind, confidence or frequency that does not exist, too many subscriptions."""
+
+
 class AccessDenied(MruError):
     """A dashboard user asked for data their role may not see (e.g. another country's site-level layer)."""
 

@@ -411,8 +411,9 @@ CONFIDENCE_LEVELS = ("high", "medium", "low")
 
 #: `alerts`: one row per alert (geometry: the representative point of the site's footprint in `period`).
 #: alert_id is a hash of kind|site_id|period, the same in every run for the same change; first_run is the run
-#: that first published it; new_in_run is True where the previous published run did not hold it. evidence says
-#: what was compared, message says it to a person in one sentence.
+#: that first published it; new_in_run is True where the previous published run did not hold it. announce is
+#: True for an alert that was new when first published (kept across runs): deliveries send only those, never the
+#: history a first run finds. evidence says what was compared, message says it to a person in one sentence.
 ALERT_COLUMNS: dict[str, str] = {
     "alert_id": "string",
     "kind": "string",
@@ -429,5 +430,30 @@ ALERT_COLUMNS: dict[str, str] = {
     "corridor_id": "string",
     "first_run": "string",
     "new_in_run": "bool",
+    "announce": "bool",
     "message": "string",
+}
+
+#: What a user may watch (`mrumonitor.areas`): a country (ISO3), a border corridor (corridor_id), an admin area
+#: (``<level>:<name>`` of a configured admin layer), a licence (licence_id), an area drawn on the dashboard map,
+#: or an uploaded GeoJSON, GeoPackage or zipped Shapefile.
+AREA_KINDS = ("country", "corridor", "admin", "licence", "drawn", "upload")
+#: How often a subscription's digest goes out: after every published run, or the first delivery of each ISO
+#: week or calendar month (UTC) that has something to send.
+SUBSCRIPTION_FREQUENCIES = ("run", "weekly", "monthly")
+#: Where a delivery stands: "sent" (the server accepted it), "failed" (refused after its last try; tried again
+#: at the next delivery), "unsent" (nowhere to send it: no SMTP host or no recipient configured).
+DELIVERY_STATUSES = ("sent", "failed", "unsent")
+#: What an operator notice is about: a scheduled run that failed after its last retry, or one that was missed.
+OPERATOR_NOTICE_KINDS = ("run_failed", "run_missed")
+
+#: The statistics of an area (`mrumonitor.areas.stats`), one row per period of the run.
+AREA_STATS_COLUMNS: dict[str, str] = {
+    "period": "string",
+    "sites": "int64",
+    "active_ha": "float64",
+    "registered_ha": "float64",
+    "unregistered_ha": "float64",
+    "unregistered_share": "float64",
+    # hectares per registration class (REGISTRATION_CLASSES) follow as "<class>_ha"
 }

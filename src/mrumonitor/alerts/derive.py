@@ -30,8 +30,11 @@ Confidence counts points of evidence, then 2 points or more is ``high``, 1 ``med
   (a licence breach of a site seen in two periods under a clear sky).
 
 `alert_id` is the first 16 hex digits of the SHA-1 of ``kind|site_id|period``: the same change is the same alert
-in every run. An alert the previous published run held keeps its ``first_run`` and is not ``new_in_run``; with no
-previous run, only the alerts of the last period are new, so a first run does not send its whole history.
+in every run. An alert the previous published run held keeps its ``first_run``, its ``announce`` and is not
+``new_in_run``; with no previous run, only the alerts of the last period are new, so a first run does not send its
+whole history. ``announce`` is ``new_in_run`` of the run that first published the alert, carried on: deliveries
+(`mrumonitor.alerts.deliver`) send only announced alerts (a previous run of a version without the column counts
+its alerts as announced).
 """
 
 from __future__ import annotations
@@ -196,12 +199,15 @@ def _hash(key: str) -> str:
 
 
 def _runs(found: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, last: str) -> pd.DataFrame:
-    """first_run and new_in_run against the previous published run (module docstring)."""
+    """first_run, new_in_run and announce against the previous published run (module docstring)."""
     if previous is None:
-        return found.assign(first_run=run_id, new_in_run=found["period"] == last)
-    known = previous.drop_duplicates("alert_id").set_index("alert_id")["first_run"]
-    first = found["alert_id"].map(known)
-    return found.assign(first_run=first.fillna(run_id), new_in_run=first.isna())
+        new = found["period"] == last
+        return found.assign(first_run=run_id, new_in_run=new, announce=new)
+    known = previous.drop_duplicates("alert_id").set_index("alert_id")
+    first = found["alert_id"].map(known["first_run"])
+    announced = known["announce"] if "announce" in known else pd.Series(True, index=known.index)
+    announce = found["alert_id"].map(announced).astype("boolean").fillna(True).astype(bool)
+    return found.assign(first_run=first.fillna(run_id), new_in_run=first.isna(), announce=announce)
 
 
 def _evidence(found: pd.DataFrame) -> pd.Series:
