@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from mrumonitor.areas.files import AreaUpload
@@ -88,11 +89,18 @@ class RunContext:
         StoreError
             The run does not hold it.
         """
+        return gpd.read_parquet(self._path(name)).to_crs(self.crs)
+
+    def table(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """The `columns` of the run's layer or table `name`, without geometry (StoreError when it is not there)."""
+        return pd.read_parquet(self._path(name), columns=columns)
+
+    def _path(self, name: str) -> Path:
         path = self.folder.layer(name)
         if not path.is_file():
             raise StoreError(f"run {self.folder.name} holds no {name} layer (it was published before it was "
                              "made). Publish a new run with `mrumonitor run`.")
-        return gpd.read_parquet(path).to_crs(self.crs)
+        return path
 
     @property
     def countries(self) -> tuple[str, ...]:
