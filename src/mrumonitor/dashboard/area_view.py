@@ -1,0 +1,126 @@
+"""What the Area statistics page shows of an `AreaStatistics`: the area in words, the per-period table and chart,
+licences, borders and crossings, caveats, and the file of its sites.
+
+The statistics come from `mrumonitor.areas.stats` already cut to the user's country (an agency user); this
+module only writes them for people: headers in words, hectares with one decimal, the chart's y axis from 0.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from dash import dcc, html
+
+from mrumonitor.areas.files import AreaUpload
+from mrumonitor.areas.stats import AreaStatistics, write_area_sites
+from mrumonitor.config import Settings
+from mrumonitor.dashboard.components import CLASS_LABELS, frame_table, graph
+from mrumonitor.dashboard.figures import axis, figure, values
+from mrumonitor.dashboard.security import max_request_bytes
+from mrumonitor.schema import REGISTRATION_CLASSES
+from mrumonitor.style import REGISTRATION_CSS
+
+#: Component ids of the statistics (the browser test reads `PERIODS`).
+PERIODS, CHART, LICENCES, BORDERS, CROSSINGS, SUMMARY = (
+    "area-periods", "area-chart", "area-licences", "area-borders", "area-crossings", "area-summary")
+
+#: Headers of the per-period table; the "<class>_ha" columns follow as "<class> (ha)".
+PERIOD_HEADERS = {"period": "Period", "sites": "Sites", "active_ha": "Active mined area (ha)",
+                  "registered_ha": "Registered (ha)", "unregistered_ha": "Unregistered (ha)",
+                  "unregistered_share": "Unregistered share (%)"}
+LICENCE_HEADERS = {"licence_id": "Licence", "country": "Country", "holder": "Holder", "licence_type": "Type",
+                   "commodity": "Commodity", "status": "Status", "expires": "Expires",
+                   "overlap_ha": "Inside the area (ha)"}
+BORDER_HEADERS = {"border_pair": "Border", "dist_km": "Distance (km)"}
+CROSSING_HEADERS = {"name": "Border post", "kind": "Kind", "country": "Country", "neighbour": "Towards",
+                    "dist_km": "Distance (km)"}
+#: Bytes a request carries beyond the file's base64 text (the callback's JSON).
+_REQUEST_OVERHEAD = 16 * 1024
+#: The formats of the sites' download, by the button's name.
+SITE_FORMATS = {"geojson": ".geojson", "csv": ".csv"}
+
+
+def upload_limit(settings: Settings) -> int:
+    """The largest file the page takes, in bytes: ``[alerts] max_area_file_mb``, and no more than a request to the
+    dashboard may carry once the browser has written it in base64 (``[dashboard] max_request_kb``)."""
+    in_request = (max_request_bytes(settings.dashboard) - _REQUEST_OVERHEAD) * 3 // 4
+    return min(int(settings.alerts.max_area_file_mb * 1024 * 1024), in_request)
+
+
+def class_column(name: str) -> str:
+    return f"{name}_ha"
+
+
+def period_table(periods: pd.DataFrame) -> pd.DataFrame:
+    """The per-period figures with headers in words, areas and the share with one decimal (the share in %)."""
+    table = periods.copy()
+    table["unregistered_share"] = table["unregistered_share"] * 100
+    # the "registered" class is the registered_ha column already
+    classes = {class_column(name): f"{CLASS_LABELS[name]} (ha)" for name in REGISTRATION_CLASSES
+               if class_column(name) in table and class_column(name) not in PERIOD_HEADERS}
+    table = table[[*PERIOD_HEADERS, *classes]].rename(columns={**PERIOD_HEADERS, **classes})
+    return table.round(1)
+
+
+def period_figure(periods: pd.DataFrame) -> dict:
+    """Stacked bars of the hectares of each registration class per period, the y axis from 0."""
+    traces = [{"type": "bar", "name": CLASS_LABELS[name], "x": values(periods["period"]),
+               "y": values(periods[class_column(name)].round(1)), "marker": {"color": REGISTRATION_CSS[name]}}
+              for name in REGISTRATION_CLASSES
+              if class_column(name) in periods and periods[class_column(name)].fillna(0).gt(0).any()]
+    return figure(traces, barmode="stack", height=320, margin={"l": 60, "r": 10, "t": 10, "b": 40},
+                  xaxis=axis("period", type="category"), yaxis=axis("active mined area (ha)", rangemode="tozero"),
+                  legend={"orientation": "h", "y": -0.25})
+
+
+def _renamed(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """`frame`'s columns of `headers`, renamed; numbers with one decimal, dates as YYYY-MM-DD."""
+    shown = pd.DataFrame(frame[[column for column in headers if column in frame]])
+    dates = {column: shown[column].dt.strftime("%Y-%m-%d") for column in shown
+             if pd.api.types.is_datetime64_any_dtype(shown[column])}
+    return shown.assign(**dates).rename(columns=headers).round(1)
+
+
+def area_summary(upload: AreaUpload, stats: AreaStatistics) -> html.Div:
+    """The area in words: its name, km², the features read and those left out with why and the fix."""
+    scope = f" Figures of {stats.country} only (your role)." if stats.country else ""
+    lines = [html.P(f"{upload.name}: {stats.area_km2:,.1f} km², {upload.features} feature"
+                    f"{'s' if upload.features != 1 else ''} read; statistics of run {stats.run_id}.{scope}")]
+    if len(upload.quarantine):
+        lines.append(html.P(f"{len(upload.quarantine)} feature(s) left out:", className="error"))
+        lines.append(html.Ul([html.Li(f"feature {row.feature}: {row.reason} ({row.fix})")
+                              for row in upload.quarantine.itertuples()]))
+    return html.Div(lines, id=SUMMARY)
+
+
+def statistics_section(upload: AreaUpload, stats: AreaStatistics) -> list:
+    """Everything the page shows of `stats`."""
+    def card(title: str, child) -> html.Div:
+        return html.Div(className="card", children=[html.H2(title), child])
+
+    def table_or_none(table_id: str, frame: pd.DataFrame, headers: dict[str, str], none: str):
+        return frame_table(table_id, _renamed(frame, headers)) if len(frame) else html.P(none, id=table_id)
+
+    caveats = html.Ul([html.Li(caveat) for caveat in stats.caveats], className="caveats")
+    return [
+        card("The area", area_summary(upload, stats)),
+        card("Mining in the area, period by period", html.Div([
+            frame_table(PERIODS, period_table(stats.periods), page_size=20),
+            graph(CHART, period_figure(stats.periods))])),
+        card("Licences in force in the area", table_or_none(LICENCES, stats.licences, LICENCE_HEADERS,
+                                                             "No licence in force intersects the area.")),
+        html.Div(className="grid-2-even", children=[
+            card("Nearest borders", table_or_none(BORDERS, stats.borders, BORDER_HEADERS, "No border in the run.")),
+            card("Nearest border crossings", table_or_none(CROSSINGS, stats.crossings, CROSSING_HEADERS,
+                                                           "No border post in the run."))]),
+        *([card("Caveats", caveats)] if stats.caveats else []),
+    ]
+
+
+def sites_download(stats: AreaStatistics, fmt: str) -> dict:
+    """The area's sites (those `stats` holds: an agency user's country only) as a `dcc.Download` file."""
+    with tempfile.TemporaryDirectory(prefix="mrumonitor-area-") as folder:
+        path = write_area_sites(stats, Path(folder) / f"area-sites-{stats.run_id}{SITE_FORMATS[fmt]}")
+        return dcc.send_file(str(path))
