@@ -9,6 +9,7 @@ import pandas as pd
 from rich.markup import escape
 
 from mrumonitor.console import config_option, frame_table, out
+from mrumonitor.schema import AREA_STATS_COLUMNS
 
 
 @click.command("stats")
@@ -40,13 +41,14 @@ def stats(config_file: Path | None, area_file: Path, run_id: str, sites_out: Pat
         out.print(frame_table(f"Features left out of {escape(upload.name)} ({len(upload.quarantine)} of "
                               f"{upload.features})", upload.quarantine))
     figures = area_statistics(run_dir, uploaded_area(upload))
-    out.print(f"Area: {escape(figures.area.label)}, {figures.area_km2:,.1f} km² in the run's analysis CRS "
-              f"(run {figures.run_id}).")
-    periods = figures.periods.rename(columns=lambda c: c.removesuffix("_ha") + " (ha)" if c.endswith("_ha") else c)
-    out.print(frame_table("Per period: sites and active mined area clipped to the area", periods))
-    _print_or_none("Licences in force crossing the area", figures.licences, "No licence in force crosses the area.")
-    out.print(frame_table("Nearest borders (km from the area's edge; 0: it crosses the border)",
-                          figures.borders.head(3)))
+    out.print(f"Area: {escape(upload.name)}, {figures.area_km2:,.1f} km² (run {figures.run_id}).")
+    out.print(frame_table("Per period: sites and active mined area clipped to the area", _periods(figures.periods)))
+    if len(figures.licences):
+        out.print(frame_table("Licences in force crossing the area",
+                              figures.licences.assign(expires=figures.licences["expires"].dt.date)))
+    else:
+        out.print("No licence in force crosses the area.")
+    out.print(frame_table("Nearest borders (km)", figures.borders.head(3)))
     out.print(frame_table("Nearest border crossings (km)", figures.crossings))
     for caveat in figures.caveats:
         out.print(f"Note: {escape(caveat)}")
@@ -55,5 +57,11 @@ def stats(config_file: Path | None, area_file: Path, run_id: str, sites_out: Pat
         out.print(f"{len(figures.sites)} site(s) written to {escape(str(sites_out))}.")
 
 
-def _print_or_none(title: str, frame: pd.DataFrame, none: str) -> None:
-    out.print(frame_table(title, frame) if len(frame) else none)
+def _periods(periods: pd.DataFrame) -> pd.DataFrame:
+    """The per-period table in words: the share in percent, and only the unregistered classes found."""
+    classes = [c for c in periods.columns[len(AREA_STATS_COLUMNS):] if periods[c].any()]
+    table = periods[[*AREA_STATS_COLUMNS, *classes]].assign(
+        unregistered_share=periods["unregistered_share"] * 100)
+    return table.rename(columns={"active_ha": "active (ha)", "registered_ha": "registered (ha)",
+                                 "unregistered_ha": "unregistered (ha)", "unregistered_share": "unregistered (%)",
+                                 **{c: c.removesuffix("_ha").replace("_", " ") + " (ha)" for c in classes}})

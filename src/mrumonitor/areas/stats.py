@@ -123,7 +123,8 @@ def write_area_sites(stats: AreaStatistics, path: Path) -> Path:
         if suffix == ".parquet":
             stats.sites.to_parquet(partial, schema_version="1.1.0")
         elif suffix == ".csv":
-            stats.sites.assign(geometry=stats.sites.geometry.to_wkt()).to_csv(partial, index=False)
+            frame = pd.DataFrame(stats.sites.drop(columns="geometry"))
+            frame.assign(geometry=stats.sites.geometry.to_wkt()).to_csv(partial, index=False)
         else:
             stats.sites.to_file(partial, driver="GPKG" if suffix == ".gpkg" else "GeoJSON", layer="sites")
     return path
