@@ -4,6 +4,7 @@ published run (tests/area_world.py): who receives what, once; retries, failures 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 import struct
 
@@ -11,7 +12,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from area_world import SITES, site_square, write_area_run
-from conftest import write_config
+from conftest import TEST_SECRET_ENV, write_config
 from smtp_server import free_port, smtp_server
 
 from mrumonitor.alerts.deliver import NO_SMTP, deliver_after_publish, deliver_alerts, delivery_status
@@ -60,6 +61,7 @@ dashboard_url = "https://monitor.example.org"
 sender = "mrumonitor <alerts@monitor.example.org>"
 [dashboard.auth]
 enabled = true
+secret_key_env = "{TEST_SECRET_ENV}"
 {users}"""))
 
 
@@ -202,3 +204,28 @@ def test_text_from_the_data_is_escaped_in_the_html(tmp_path, world):
     digest = compose_digest(sub, subscription_area(sub, world[0]), alerts, world[0].name, settings)
     assert "<script>" not in digest.html and "&lt;script&gt;" in digest.html and "S&lt;1&gt;" in digest.html
     assert "<script>alert(1)</script> & co" in digest.text
+
+
+def test_the_runs_page_shows_deliveries_an_agency_user_only_its_own(tmp_path, world, monkeypatch, secret_key):
+    from mrumonitor.dashboard.access import Access
+    from mrumonitor.dashboard.app import create_app
+    run, drawn = world
+    settings = settings_for(tmp_path, run, port := free_port())
+    subscribe(settings, "kp_team", sierra_leone(settings))
+    subscribe(settings, "dnm_gin", WatchedArea("drawn", "drawn", "area drawn on the map", drawn))
+    with smtp_server(port):
+        deliver_alerts(settings)
+    server = create_app(settings).server
+    from mrumonitor.dashboard.pages import runs  # pages register themselves with an app
+
+    shown = {}
+    for access in (Access("kp_team", "regional", None), Access("dnm_gin", "agency", "GIN")):
+        monkeypatch.setattr(runs, "current_access", functools.partial(lambda chosen: chosen, access))
+        with server.test_request_context("/runs"):
+            card = runs.deliveries_card()
+        table = next(child for child in card.children if getattr(child, "id", None) == runs.DELIVERIES)
+        shown[access.user] = table.data
+    assert sorted(row["subscription"] for row in shown["kp_team"]) == ["dnm_gin watch", "kp_team watch"]
+    assert [row["subscription"] for row in shown["dnm_gin"]] == ["dnm_gin watch"]
+    assert all("@" not in str(value) for row in shown["kp_team"] + shown["dnm_gin"] for value in row.values())
+    assert {row["status"] for row in shown["kp_team"]} == {"sent"}
