@@ -11,15 +11,15 @@ import json
 import geopandas as gpd
 import pytest
 import shapely
-from area_world import AREA_RUN, SITES, site_square, write_area_run
-from conftest import FlaskClient, callback_body, write_config
+from area_draw import download, drawn, post, show_drawn, table, world_box
+from area_world import AREA_RUN, SITES, write_area_run
+from conftest import FlaskClient, write_config
 
 from mrumonitor.alerts.subscriptions import Subscriptions
 from mrumonitor.config import load_settings
 from mrumonitor.crs import WGS84
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.area_view import upload_limit
-from mrumonitor.reference.layers import ReferenceLayers
 
 pytestmark = pytest.mark.integration
 
@@ -41,55 +41,12 @@ def client(settings):
     return FlaskClient(create_app(settings).server)
 
 
-def world_box(sites=tuple(SITES), margin_deg: float = 0.01) -> shapely.Polygon:
-    """A WGS84 rectangle around the footprints of `sites` of the area world."""
-    reference = ReferenceLayers.load(load_settings())
-    squares = gpd.GeoSeries([site_square(reference, site) for site in sites], crs=load_settings().analysis_crs)
-    west, south, east, north = squares.to_crs(WGS84).total_bounds
-    return shapely.box(west - margin_deg, south - margin_deg, east + margin_deg, north + margin_deg)
-
-
-def drawn(*shapes: shapely.Geometry) -> dict:
-    """What the map's drawing control holds after drawing `shapes`."""
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"type": "rectangle"}, "geometry": shapely.geometry.mapping(shape)}
-        for shape in shapes]}
-
-
-def post(client, output: str, values: dict, changed: list[str] | None = None) -> dict:
-    """Post the callback whose output starts with `output`; its answer's `response`."""
-    dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
-    body = callback_body(dependencies, output, values)
-    if changed is not None:
-        body["changedPropIds"] = changed
-    reply = client.request("POST", "/_dash-update-component", json=body)
-    assert reply.status == 200, reply.text
-    return json.loads(reply.body)["response"]
-
-
 def show(client, geojson=None, contents=None, filename=None) -> dict:
-    changed = ["area-upload.contents"] if contents is not None else ["area-draw.geojson"]
-    return post(client, "area-shape.data", {"area-draw.geojson": geojson, "area-upload.contents": contents,
-                                            "area-upload.filename": filename}, changed)
-
-
-def table(answer: dict, table_id: str) -> list[dict]:
-    """The rows of the DataTable `table_id` in a callback's answer."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == table_id:
-                found.append(node["props"]["data"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(answer)
-    assert found, f"no table {table_id} in the answer"
-    return found[0]
+    """The page's answer to a drawing, or to an upload when `contents` is given."""
+    if contents is None:
+        return show_drawn(client, geojson)
+    return post(client, "area-shape.data", {"area-draw.geojson": None, "area-upload.contents": contents,
+                                            "area-upload.filename": filename}, ["area-upload.contents"])
 
 
 def test_a_drawn_rectangle_gives_the_worlds_known_figures(client):
@@ -126,12 +83,8 @@ def test_an_uploaded_geojson_gives_the_same_figures_and_the_sites_download(clien
     second = next(row for row in table(answer, "area-periods") if row["Period"] == "2025H2")
     assert second["Active mined area (ha)"] == pytest.approx(216.0)
     for button, suffix in (("area-download-csv", ".csv"), ("area-download-geojson", ".geojson")):
-        download = post(client, "area-download.data", {f"{button}.n_clicks": 1, "area-shape.data":
-                                                       answer["area-shape"]["data"]}, [f"{button}.n_clicks"])
-        file = download["area-download"]["data"]
-        assert file["filename"].endswith(suffix)
-        content = base64.b64decode(file["content"]).decode() if file.get("base64") else file["content"]
-        assert all(site in content for site in SITES)
+        filename, content = download(client, button, answer["area-shape"]["data"])
+        assert filename.endswith(suffix) and all(site in content for site in SITES)
 
 
 @pytest.mark.hostile

@@ -18,13 +18,14 @@ from mrumonitor.areas.stats import AreaStatistics, write_area_sites
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.components import CLASS_LABELS, frame_table, graph
 from mrumonitor.dashboard.figures import axis, figure, values
+from mrumonitor.dashboard.link_table import link_table, site_link
 from mrumonitor.dashboard.security import max_request_bytes
 from mrumonitor.schema import REGISTRATION_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
 #: Component ids of the statistics (the browser test reads `PERIODS`).
-PERIODS, CHART, LICENCES, BORDERS, CROSSINGS, SUMMARY = (
-    "area-periods", "area-chart", "area-licences", "area-borders", "area-crossings", "area-summary")
+PERIODS, CHART, LICENCES, BORDERS, CROSSINGS, SUMMARY, SITES = (
+    "area-periods", "area-chart", "area-licences", "area-borders", "area-crossings", "area-summary", "area-sites")
 
 #: Headers of the per-period table; the "<class>_ha" columns follow as "<class> (ha)".
 PERIOD_HEADERS = {"period": "Period", "sites": "Sites", "active_ha": "Active mined area (ha)",
@@ -34,6 +35,8 @@ LICENCE_HEADERS = {"licence_id": "Licence", "country": "Country", "holder": "Hol
                    "commodity": "Commodity", "status": "Status", "expires": "Expires",
                    "overlap_ha": "Inside the area (ha)"}
 BORDER_HEADERS = {"border_pair": "Border", "dist_km": "Distance (km)"}
+SITE_HEADERS = {"site_id": "Site", "country": "Country", "registration": "Registration", "area_ha": "Area (ha)",
+                "first_seen": "First seen", "last_seen": "Last seen", "commodity": "Commodity"}
 CROSSING_HEADERS = {"name": "Border post", "kind": "Kind", "country": "Country", "neighbour": "Towards",
                     "dist_km": "Distance (km)"}
 #: Bytes a request carries beyond the file's base64 text (the callback's JSON).
@@ -115,8 +118,19 @@ def statistics_section(upload: AreaUpload, stats: AreaStatistics) -> list:
             card("Nearest borders", table_or_none(BORDERS, stats.borders, BORDER_HEADERS, "No border in the run.")),
             card("Nearest border crossings", table_or_none(CROSSINGS, stats.crossings, CROSSING_HEADERS,
                                                            "No border post in the run."))]),
+        card(f"Sites in the area ({len(stats.sites)})", sites_table(stats)),
         *([card("Caveats", caveats)] if stats.caveats else []),
     ]
+
+
+def sites_table(stats: AreaStatistics):
+    """The area's sites (an agency user's country only), each linked to its dossier, largest first."""
+    if not len(stats.sites):
+        return html.P("No site in the area.", id=SITES)
+    sites = pd.DataFrame(stats.sites.drop(columns="geometry")).sort_values("area_ha", ascending=False)
+    shown = _renamed(sites.assign(site_id=sites["site_id"].map(site_link)), SITE_HEADERS)
+    return link_table(SITES, shown.astype(object).where(shown.notna(), None).to_dict("records"),
+                      {header: header for header in shown.columns}, (SITE_HEADERS["site_id"],))
 
 
 def sites_download(stats: AreaStatistics, fmt: str) -> dict:
