@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mrumonitor.alerts.feeds import dossier_url
+from mrumonitor.alerts.feeds import dossier_url, feed_url
 from mrumonitor.alerts.subscriptions import Subscription
 from mrumonitor.areas.resolve import WatchedArea
 from mrumonitor.config import Settings
@@ -73,7 +73,7 @@ def compose_digest(sub: Subscription, area: WatchedArea, alerts: gpd.GeoDataFram
     """
     listed, more = _listed(alerts, settings.alerts.max_alerts_per_digest)
     url = settings.alerts.dashboard_url
-    feed = feed_url(url, sub.feed_token)
+    feed = feed_url(url, sub.feed_token, ".atom")
     count = f"{len(alerts)} new alert{'' if len(alerts) == 1 else 's'}"
     subject = f"mrumonitor: {count} in {area.label} (run {run_id})"
     groups = [(level, listed[listed["confidence"] == level]) for level in CONFIDENCE_LEVELS]
@@ -82,11 +82,6 @@ def compose_digest(sub: Subscription, area: WatchedArea, alerts: gpd.GeoDataFram
     text = _text(sub, area, count, run_id, groups, more, url, feed)
     body = _html(sub, area, count, run_id, groups, more, url, feed)
     return Digest(subject, text, body, map_png, listed["alert_id"].astype(str).tolist())
-
-
-def feed_url(dashboard_url: str, token: str) -> str:
-    """The Atom feed of the subscription whose feed token is `token` (served by the dashboard)."""
-    return f"{dashboard_url}/feeds/{token}.atom"
 
 
 def render_map(area: WatchedArea, alerts: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame | None) -> bytes:
