@@ -20,7 +20,7 @@ from mrumonitor.dashboard.components import CLASS_LABELS, frame_table, graph
 from mrumonitor.dashboard.figures import axis, figure, values
 from mrumonitor.dashboard.link_table import link_table, site_link
 from mrumonitor.dashboard.security import max_request_bytes
-from mrumonitor.schema import REGISTRATION_CLASSES
+from mrumonitor.schema import NOT_MINING_CLASS, REGISTRATION_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
 #: Component ids of the statistics (the browser test reads `PERIODS`).
@@ -68,11 +68,12 @@ def period_table(periods: pd.DataFrame) -> pd.DataFrame:
 
 
 def period_figure(periods: pd.DataFrame) -> dict:
-    """Stacked bars of the hectares of each registration class per period, the y axis from 0."""
+    """Stacked bars of the hectares of each registration class per period (not the area the field found not to
+    be mining), the y axis from 0."""
     traces = [{"type": "bar", "name": CLASS_LABELS[name], "x": values(periods["period"]),
                "y": values(periods[class_column(name)].round(1)), "marker": {"color": REGISTRATION_CSS[name]}}
-              for name in REGISTRATION_CLASSES
-              if class_column(name) in periods and periods[class_column(name)].fillna(0).gt(0).any()]
+              for name in REGISTRATION_CLASSES if name != NOT_MINING_CLASS
+              and class_column(name) in periods and periods[class_column(name)].fillna(0).gt(0).any()]
     return figure(traces, barmode="stack", height=320, margin={"l": 60, "r": 10, "t": 10, "b": 40},
                   xaxis=axis("period", type="category"), yaxis=axis("active mined area (ha)", rangemode="tozero"),
                   legend={"orientation": "h", "y": -0.25})
@@ -112,8 +113,8 @@ def statistics_section(upload: AreaUpload, stats: AreaStatistics) -> list:
         card("Mining in the area, period by period", html.Div([
             frame_table(PERIODS, period_table(stats.periods), page_size=20),
             graph(CHART, period_figure(stats.periods))])),
-        card("Licences in force in the area", table_or_none(LICENCES, stats.licences, LICENCE_HEADERS,
-                                                             "No licence in force intersects the area.")),
+        card("Licences in the area (the cadastre in force now)", table_or_none(
+            LICENCES, stats.licences, LICENCE_HEADERS, "No licence of the cadastre in force now intersects the area.")),
         html.Div(className="grid-2-even", children=[
             card("Nearest borders", table_or_none(BORDERS, stats.borders, BORDER_HEADERS, "No border in the run.")),
             card("Nearest border crossings", table_or_none(CROSSINGS, stats.crossings, CROSSING_HEADERS,

@@ -63,6 +63,8 @@ AREA_REF = "alerts-area-ref"
 WATCH = "alerts"
 WATCH_SUBMIT = "alerts-watch-submit"
 WATCH_MESSAGE = "alerts-watch-message"
+#: The most rows the alerts table receives (the counts cover them all): a first run raises thousands.
+MAX_ROWS = 500
 #: The named areas one may watch here, in words.
 NAMED_KINDS = {"country": "Country", "corridor": "Border corridor", "admin": "Admin area", "licence": "Licence"}
 
@@ -113,7 +115,10 @@ def layout(view, **_query):
 def update_alerts(kinds, confidence, new):
     alerts = visible_alerts(run_alerts(shown_run()), current_access())
     shown = filtered(alerts, kinds, confidence, NEW in (new or []))
-    return alerts_table(shown), frame_table(f"{COUNTS}-table", kind_counts(shown))
+    cut = (f"The table shows the first {MAX_ROWS:,} of {len(shown):,} alerts: narrow the filters to see the others."
+           if len(shown) > MAX_ROWS else "")
+    return alerts_table(shown.head(MAX_ROWS)), [frame_table(f"{COUNTS}-table", kind_counts(shown)),
+                                                html.P(cut, className="layer-note")]
 
 
 # --- subscriptions -----------------------------------------------------------------------------------------
