@@ -77,3 +77,21 @@ def test_a_rectangle_drawn_on_the_map_gives_its_statistics(dash_duo, demo_settin
     outside = [url for url in fetched if not url.startswith((dash_duo.server_url, "data:", "blob:"))]
     assert outside == []
     assert dash_duo.get_logs() == []
+
+
+def test_the_alerts_page_lists_the_runs_alerts_and_watches_a_country(dash_duo, demo_settings, tmp_path):
+    settings = demo_settings.model_copy(update={"alerts": demo_settings.alerts.model_copy(
+        update={"subscriptions": tmp_path / "subscriptions.sqlite"})})  # the demo's store stays read-only
+    dash_duo.start_server(create_app(settings))
+    dash_duo.driver.get(dash_duo.server_url + "/alerts")
+    dash_duo.wait_for_element("#alerts-table td", timeout=30)
+    assert "/site/" in dash_duo.find_element("#alerts-table a").get_attribute("href")
+    dash_duo.select_dcc_dropdown("#alerts-area-ref", index=0)
+    dash_duo.find_element("#alerts-watch-email").send_keys("watcher@example.org")
+    dash_duo.find_element("#alerts-watch-submit").click()
+    dash_duo.wait_for_contains_text("#alerts-watch-message", "Watching", timeout=30)
+    dash_duo.wait_for_element("#alerts-subscriptions a[href$='.atom']", timeout=30)
+    dash_duo.driver.set_window_size(1400, 1400)
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.driver.save_screenshot(str(SCREENSHOT.with_name("alerts.png")))
+    assert dash_duo.get_logs() == []

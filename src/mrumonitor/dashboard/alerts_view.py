@@ -69,6 +69,13 @@ def kind_counts(alerts: pd.DataFrame) -> pd.DataFrame:
                          "New in this run": [int((new["kind"] == kind).sum()) for kind in ALERT_KINDS]})
 
 
+def kinds_text(kinds: tuple[str, ...]) -> str:
+    """A subscription's alert kinds in words ("every kind" when it takes them all)."""
+    if not kinds or set(kinds) >= set(ALERT_KINDS):
+        return "every kind"
+    return ", ".join(KIND_LABELS.get(kind, kind) for kind in kinds)
+
+
 def feed_links(subscription: Subscription) -> str:
     """Markdown links to the subscription's Atom and GeoJSON feeds (the token is the feed's credential)."""
     return (f"[Atom](/feeds/{subscription.feed_token}.atom) · "
@@ -82,7 +89,7 @@ def subscriptions_table(store: Subscriptions, user: str) -> list[dict]:
     for sub in subscriptions:
         sent = store.last_sent(sub.id)
         rows.append({"id": sub.id, "name": sub.name, "area": sub.area_label,
-                     "kinds": ", ".join(KIND_LABELS.get(kind, kind) for kind in sub.kinds),
+                     "kinds": kinds_text(sub.kinds),
                      "confidence": CONFIDENCE_LABELS.get(sub.min_confidence, sub.min_confidence),
                      "frequency": FREQUENCY_LABELS.get(sub.frequency, sub.frequency), "email": sub.email,
                      "last_sent": f"{sent:%Y-%m-%d %H:%M} UTC" if sent else "not yet", "feeds": feed_links(sub)})

@@ -112,4 +112,4 @@ def subscribed_message(subscription: Subscription) -> html.P:
     """What the pages say once a subscription is made."""
     return html.P(f"Watching {subscription.area_label} as \"{subscription.name}\": "
                   f"{FREQUENCY_LABELS[subscription.frequency]} to {subscription.email}, alerts first published "
-                  "after the run shown. Its feeds are listed on the Alerts page.", className="ok")
+                  "after the run shown. Its feeds are under \"My subscriptions\" on the Alerts page.", className="ok")
