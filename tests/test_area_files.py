@@ -129,6 +129,15 @@ def test_a_file_beyond_a_limit_is_refused_with_its_size_and_the_limit(tmp_path, 
 
 
 @pytest.mark.hostile
+def test_a_geopackage_without_a_polygon_layer_is_refused_with_its_layers(tmp_path, settings):
+    path = tmp_path / "mines.gpkg"
+    features(shapely.Point(-11.2, 9.9)).to_file(path, layer="mines")
+
+    with pytest.raises(AreaError, match=r"mines.gpkg: no layer holds polygons \(its layers: mines \(Point\)\)"):
+        read_area_file(path, settings)
+
+
+@pytest.mark.hostile
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_a_shapefile_without_its_crs_is_refused_with_the_fix(tmp_path, settings):
     path = write(features(SQUARE_A).set_crs(None, allow_override=True), tmp_path / "no_prj.zip")

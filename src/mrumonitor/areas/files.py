@@ -88,7 +88,7 @@ def read_area_file(path: Path, settings: Settings) -> AreaUpload:
     ------
     AreaError
         Another kind of file, a file too large, too many features or vertices, no CRS (GeoPackage, Shapefile),
-        no usable feature (each one's reason listed), or an area too large.
+        a GeoPackage without a polygon layer, no usable feature (each one's reason listed), or an area too large.
     InputFileError
         The file cannot be read (missing, damaged, an unsafe zip, a Shapefile missing a part).
     """
@@ -128,7 +128,7 @@ def _read(path: Path, settings: Settings, name: str) -> AreaUpload:
         raise InputFileError(path, "file not found.", "give the path of the area file.")
     _require_size(name, path.stat().st_size, settings)
     fmt = AREA_FORMATS[suffix]
-    layer, note = _polygon_layer(path) if fmt == "gpkg" else (None, "")
+    layer, note = _polygon_layer(path, name) if fmt == "gpkg" else (None, "")
     try:
         stream = open_vector(path, fmt, "area file", layer=layer)
     except MissingCRSError:
@@ -172,8 +172,7 @@ def _checked(geometry: gpd.GeoSeries, name: str, settings: Settings) -> AreaUplo
 def _quarantine(geometry: np.ndarray) -> pd.DataFrame:
     """Features that are no usable area, with why and the fix (vectorised tests, a message per bad one)."""
     missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
-    types = np.array([shapely.get_type_id(g) if g is not None else -1 for g in geometry])
-    area = np.isin(types, (3, 6))  # Polygon, MultiPolygon
+    area = np.isin(shapely.get_type_id(geometry), (3, 6))  # Polygon, MultiPolygon
     invalid = area & ~missing & ~shapely.is_valid(geometry)
     rows = [(i + 1, "empty geometry", "draw the area or delete the empty feature") for i in np.flatnonzero(missing)]
     rows += [(i + 1, f"not an area (a {geometry[i].geom_type})",
@@ -203,16 +202,18 @@ def _geojson_geometries(parsed: dict) -> list[dict | None]:
     return [parsed]
 
 
-def _polygon_layer(path: Path) -> tuple[str | None, str]:
+def _polygon_layer(path: Path, name: str) -> tuple[str, str]:
     """The first layer of a GeoPackage that holds polygons, and a note naming it when the file has several."""
     try:
         layers = pyogrio.list_layers(path)
     except (pyogrio.errors.DataSourceError, OSError) as exc:
         raise InputFileError(path, f"cannot be opened as a GeoPackage ({exc}).",
                              "export the area again as a GeoPackage.") from None
-    polygons = [str(name) for name, kind in layers if kind and "POLYGON" in str(kind).upper()]
+    polygons = [str(layer) for layer, kind in layers if kind and "POLYGON" in str(kind).upper()]
     if not polygons:
-        return None, ""
+        found = ", ".join(f"{layer} ({kind or 'no geometry'})" for layer, kind in layers) or "none"
+        raise AreaError(f"{name}: no layer holds polygons (its layers: {found}). Save the area to watch as a "
+                        "polygon layer.")
     return polygons[0], f", layer {polygons[0]!r} of {len(layers)}" if len(layers) > 1 else ""
 
 
