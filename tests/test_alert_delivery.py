@@ -42,15 +42,15 @@ def world(tmp_path_factory):
     return run, drawn
 
 
-def settings_for(tmp_path, run, port: int | None, **alerts: object):
+def settings_for(tmp_path, run, port: int | None, smtp: str = 'security = "none"\n', **alerts: object):
     """Settings of a store holding a copy of the world's run: auth on with `USERS`, the SMTP server on `port`
-    (None: no host), no wait between tries, `alerts` keys of [alerts]."""
+    (None: no host) with the [alerts.smtp] lines `smtp`, no wait between tries, `alerts` keys of [alerts]."""
     store = tmp_path / "layers"
     shutil.copytree(run.parent.parent, store)
     users = "".join(f'[dashboard.auth.users.{name}]\nrole = "{role}"\n' + (f'country = "{country}"\n' if country else "")
                     + f'password_hash = "unused"\nemail = "{email}"\n' for name, (role, country, email) in USERS.items())
     extra = "".join(f"{key} = {value!r}\n" for key, value in alerts.items())
-    smtp = f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\n' if port else ""
+    smtp = f'host = "127.0.0.1"\nport = {port}\n{smtp}' if port else ""
     return load_settings(write_config(tmp_path, f"""[paths]
 store = "{store}"
 work = "{tmp_path / 'work'}"
@@ -159,6 +159,22 @@ def test_a_server_down_fails_is_recorded_and_sent_by_the_next_delivery(tmp_path,
         back = deliver_alerts(settings)
     assert (back.digests_sent, back.alerts_sent, len(box.messages)) == (1, 3, 1)
     assert delivery_status(settings).failed.empty
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(("smtp", "words"), [
+    ('security = "starttls"\n', ["STARTTLS", "permanent"]),
+    ('security = "none"\nusername = "alerts"\npassword_env = "MRUMONITOR_TEST_NO_SUCH_PASSWORD"\n',
+     ["MRUMONITOR_TEST_NO_SUCH_PASSWORD", "holds no password"]),
+], ids=["no STARTTLS on the server", "no password in the environment"])
+def test_a_mail_server_setting_that_cannot_work_fails_with_a_clear_error(tmp_path, world, smtp, words):
+    settings = settings_for(tmp_path, world[0], port := free_port(), smtp=smtp)
+    subscribe(settings, "kp_team", sierra_leone(settings))
+    with smtp_server(port) as box:
+        report = deliver_alerts(settings)
+    error = delivery_status(settings).failed["error"].iloc[0]
+    assert report.digests_failed == 1 and not box.messages
+    assert all(word in error for word in words), error
 
 
 def test_without_a_mail_server_the_digest_is_recorded_as_not_sent(tmp_path, world):

@@ -126,4 +126,6 @@ def _said(exc: Exception) -> str:
         return "the server refused " + "; ".join(
             f"{who}: {code} {' '.join(text.decode('utf-8', 'replace').split())}"
             for who, (code, text) in exc.recipients.items())
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"{exc} (set [alerts.smtp] security to what the server offers: \"tls\" or \"none\")"
     return f"{type(exc).__name__}: {exc}"

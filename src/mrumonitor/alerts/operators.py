@@ -50,7 +50,7 @@ def notify_operators(settings: Settings, notices: Sequence[OperatorNotice]) -> i
         return 0
 
 
-def notice_digest(notice: OperatorNotice) -> Digest:
+def _notice_digest(notice: OperatorNotice) -> Digest:
     """The e-mail of one notice: subject, what happened, when it was due, and what to do."""
     what = _WHAT.get(notice.kind, notice.kind)
     subject = f"mrumonitor: scheduled run {notice.job} {what.removeprefix('was ')}"
@@ -66,7 +66,7 @@ def notice_digest(notice: OperatorNotice) -> Digest:
 def _notify(settings: Settings, book: Subscriptions, notice: OperatorNotice) -> bool:
     """Send one notice and record how it went; whether it was sent."""
     smtp, operators = settings.alerts.smtp, settings.alerts.operators
-    digest = notice_digest(notice)
+    digest = _notice_digest(notice)
     if not smtp.host or not operators:
         status, attempts, error = "unsent", 0, ("not sent: no [alerts.smtp] host" if not smtp.host else
                                                 "not sent: [alerts] operators is empty")
