@@ -60,6 +60,9 @@ SITE_LEVEL_LAYERS = frozenset({"sites", "site_periods", "site_registration", "si
 
 #: Paths anyone may ask for: the login page and its stylesheet.
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})
+#: Routes anyone may ask for, by endpoint: the subscriptions' feeds (`feeds`). A feed reader cannot log in: the
+#: token in the address is the credential (like a private calendar address), checked by the route.
+PUBLIC_ENDPOINTS = frozenset({"feeds", "feeds_unknown"})
 
 #: Path prefixes of data requests (Dash's own endpoints all start with "/_"), refused with 401 (not redirected)
 #: when there is no session; as is any request but a GET.
@@ -256,7 +259,7 @@ def _guard():
     """Answer a request without a session: data requests get 401, pages (a GET accepting HTML) a redirect to
     the login page."""
     path = flask.request.path
-    if path in PUBLIC_PATHS and flask.request.endpoint:
+    if (path in PUBLIC_PATHS and flask.request.endpoint) or flask.request.endpoint in PUBLIC_ENDPOINTS:
         # answered here, before Dash's own hooks: its first-request set-up renders the layout, which needs a user
         return flask.current_app.view_functions[flask.request.endpoint](**(flask.request.view_args or {}))
     if current_user.is_authenticated:

@@ -16,10 +16,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from mrumonitor.errors import (
     AccessDenied,
+    AreaError,
     ConfigError,
     ExportError,
     MruError,
     StoreError,
+    SubscriptionError,
     UnknownAddress,
     UnknownCountry,
     UnknownLayer,
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[MruError], int] = {
     UnknownRun: 404, UnknownLayer: 404, UnknownSite: 404, UnknownAddress: 404,
     UnsupportedFormat: 400, UnknownCountry: 400, UnknownOption: 400,
+    AreaError: 400, SubscriptionError: 400,
     AccessDenied: 403, ExportError: 400, StoreError: 503, ConfigError: 500, MruError: 500,
 }
 

@@ -24,6 +24,7 @@ from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import csrf_token, current_access, install_access
 from mrumonitor.dashboard.dossier import install_dossier_route
+from mrumonitor.dashboard.feeds import install_feed_routes
 from mrumonitor.dashboard.routes import install_routes
 from mrumonitor.dashboard.security import install_security
 from mrumonitor.dashboard.views import load_views
@@ -61,6 +62,7 @@ def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
     install_security(app, settings.dashboard)
     install_routes(app, settings)
     install_dossier_route(app)
+    install_feed_routes(app, settings)
     install_bundle_compression(app)
     app.layout = shell
     return app

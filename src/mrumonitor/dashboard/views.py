@@ -23,7 +23,7 @@ KPIS = ("active_ha", "unregistered_share", "border_zone_sites", "new_sites", "tr
 #: Map layers a page's layer control may hold.
 LAYERS = ("countries", "borders", "border_zone", "concessions", "border_posts", "sites", "activity", "corridors")
 #: The pages the app implements.
-PAGES = ("overview", "map", "unregistered", "border", "verification", "site", "downloads", "runs")
+PAGES = ("overview", "map", "unregistered", "border", "area", "alerts", "verification", "site", "downloads", "runs")
 #: The keys of a page's table.
 KEYS = ("title", "nav", "filters", "kpis", "layers", "checked")
 
