@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from mrumonitor import __version__
+from mrumonitor.alerts.commands import alerts
+from mrumonitor.areas.commands import stats
 from mrumonitor.config import Settings, load_settings
 from mrumonitor.console import (
     config_option,
@@ -412,7 +414,9 @@ def run_command(config_file: Path | None, countries: tuple[str, ...]) -> None:
     manifest.json (inputs with checksums, cadastre snapshot dates, the config and its hash, thresholds,
     software version, timings, counts and caveats); then `latest` moves to it. A run that fails or is
     killed leaves the latest run as it was. One run at a time writes to a store (a second is refused);
-    old runs are deleted by the [store] retention rule. See the runs with `mrumonitor runs list`.
+    old runs are deleted by the [store] retention rule. See the runs with `mrumonitor runs list`. Then the
+    run's new alerts are e-mailed to their subscribers; a failure to send never fails the run (see
+    `mrumonitor alerts status`).
 
     With --countries SLE GIN, only those countries are refreshed: their cadastres are read and their
     activity computed (over the blocks of the regional grid that touch them); the other countries keep the
@@ -420,13 +424,19 @@ def run_command(config_file: Path | None, countries: tuple[str, ...]) -> None:
     manifest's scope section and a caveat say what was refreshed; a later run without --countries
     refreshes everything.
     """
-    published = publish_with_progress(load_settings(config_file), countries)
+    from mrumonitor.alerts.deliver import deliver_after_publish
+
+    settings = load_settings(config_file)
+    published = publish_with_progress(settings, countries)
     print_run(published.manifest)
     for name in published.cleaned:
         out.print(f"removed {name}, left by a run that stopped before it was published")
     if published.pruned:
         out.print(f"deleted by the retention rule: {', '.join(published.pruned)}")
     out.print(f"run {published.run_id} published as the latest run: {published.path}")
+    delivered = deliver_after_publish(settings).summary()
+    if delivered:
+        out.print(delivered)
 
 
 def publish_with_progress(settings: Settings, countries: tuple[str, ...] = ()):
@@ -544,6 +554,8 @@ cli.add_command(schedule)
 cli.add_command(scenes)
 cli.add_command(scheduler)
 cli.add_command(verify)
+cli.add_command(alerts)
+cli.add_command(stats)
 
 
 def main() -> None:

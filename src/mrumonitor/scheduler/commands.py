@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mrumonitor.config import load_settings
+from mrumonitor.config import Settings, load_settings
 from mrumonitor.console import frame_table, out
 from mrumonitor.scheduler.db import check_writable, database_errors
 
@@ -47,6 +47,13 @@ countries_option = click.option(
     help="Refresh only these countries (ISO3 codes of project.countries, e.g. --countries SLE GIN): their "
          "cadastres are read and their activity computed; the other countries keep the data of the latest run. "
          "Default: the whole region.")
+
+
+def operator_notifier(settings: Settings):
+    """The scheduler's `notify`: e-mail the notices of missed and failed runs to [alerts] operators."""
+    from mrumonitor.alerts.operators import notify_operators
+
+    return lambda notices: notify_operators(settings, notices)
 
 
 @click.group()
@@ -127,7 +134,7 @@ def schedule_run(config_file: Path | None, name: str) -> None:
     settings = load_settings(config_file)
     with database_errors(settings.paths.store):
         once = settings.scheduler.model_copy(update={"max_attempts": 1})
-        row = Scheduler(settings.paths.store, once).run_now(name)
+        row = Scheduler(settings.paths.store, once, notify=operator_notifier(settings)).run_now(name)
     if row["status"] != "succeeded":
         out.print(f"[red]job {name} failed[/]: {row['error']}")
         raise SystemExit(1)
@@ -197,7 +204,8 @@ def scheduler(config_file: Path | None, once: bool, at: dt.datetime | None) -> N
         check_writable(settings.paths.store)
     attach_log_file(settings.paths.store, "scheduler")
     logging.getLogger(__name__).info("log: %s", log_path(settings.paths.store))
-    runner = Scheduler(settings.paths.store, settings.scheduler, clock_from(at.replace(tzinfo=dt.UTC) if at else None))
+    runner = Scheduler(settings.paths.store, settings.scheduler, clock_from(at.replace(tzinfo=dt.UTC) if at else None),
+                       notify=operator_notifier(settings))
     if once:
         with database_errors(settings.paths.store):
             raise SystemExit(runner.run_once())

@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     attach_log_file(store, f"job {row['name']} #{row['attempt']}")
     mark_started(conn, args.row_id, socket.gethostname(), os.getpid())
     log.info("started (pid %d): run of job %s, attempt %d", os.getpid(), row["name"], row["attempt"])
+    config = job_config(store, row["config"])
     try:
-        published = run_job(store, job_config(store, row["config"]), args.lock_wait, json.loads(row["countries"]))
+        published = run_job(store, config, args.lock_wait, json.loads(row["countries"]))
     except Exception as exc:  # every failure of the run is recorded, with its traceback logged
         log.exception("failed")
         message = str(exc) if isinstance(exc, MruError) else \
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     periods = published.manifest.detect.get("processed", [])
     record_success(conn, args.row_id, published.run_id, periods, clock())
     log.info("succeeded: run %s published (periods processed: %s)", published.run_id, ", ".join(periods) or "none")
+    from mrumonitor.alerts.deliver import deliver_after_publish
+
+    delivered = deliver_after_publish(load_settings(config)).summary()
+    if delivered:
+        log.info("%s", delivered)
     return 0
 
 

@@ -19,7 +19,10 @@
 `run_once` ticks once and waits for the jobs it started (`mrumonitor scheduler --once`, for system cron
 or CI); `serve` ticks every ``poll_s`` seconds until stopped (SIGTERM or SIGINT), leaving running jobs to
 finish and record themselves; `run_now` starts one job at once, outside its schedule (`mrumonitor schedule
-run`). On the system clock a job process reads the system clock too; with an injected clock (tests, `--at`)
+run`). After each tick's reap, and once the jobs `run_once` and `run_now` wait for have ended, the scheduler hands
+the runs the operators must hear of (`notices.pending_notices`: missed, or failed with no retry left) to its `notify`
+callable, when it was given one; a failing `notify` is logged and never stops the scheduler. On the system clock a
+job process reads the system clock too; with an injected clock (tests, `--at`)
 it is passed the offset, as ``--clock-offset=<s>`` (a negative value given apart reads as an option).
 """
 
@@ -34,9 +37,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mrumonitor.alerts.operators import OperatorNotice
 from mrumonitor.config import SchedulerSettings
 from mrumonitor.errors import ConfigError, StoreError
 from mrumonitor.scheduler.clock import Clock, system_clock
@@ -45,6 +50,7 @@ from mrumonitor.scheduler.db import connect, parse_utc, utc_text
 from mrumonitor.scheduler.history import RetryPolicy, claim, mark_started, record_failure
 from mrumonitor.scheduler.jobs import require_job
 from mrumonitor.scheduler.logs import job_output_path
+from mrumonitor.scheduler.notices import pending_notices
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +76,14 @@ class Scheduler:
         Poll interval, misfire grace, retry policy, store-lock wait.
     clock : callable
         Returns the current time (aware); inject one to compute due times for any moment.
+    notify : callable, optional
+        Given the operator notices of missed and finally failed runs (`alerts.operators.notify_operators`, which
+        sends each once); None: nobody is told.
     """
 
-    def __init__(self, store: str | Path, settings: SchedulerSettings, clock: Clock = system_clock):
-        self.store, self.settings, self.clock = Path(store), settings, clock
+    def __init__(self, store: str | Path, settings: SchedulerSettings, clock: Clock = system_clock,
+                 notify: Callable[[Sequence[OperatorNotice]], object] | None = None):
+        self.store, self.settings, self.clock, self.notify = Path(store), settings, clock, notify
         self.policy = RetryPolicy.of(settings)
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.children: dict[int, _Child] = {}
@@ -81,8 +91,10 @@ class Scheduler:
         self._stop = threading.Event()
 
     def tick(self) -> list[int]:
-        """Reap finished jobs, start what is due now; the rows of the attempts started."""
+        """Reap finished jobs, tell the operators of missed and failed runs, start what is due now; the rows of the
+        attempts started."""
         self.reap()
+        self.notify_operators()
         conn = connect(self.store)
         try:
             now = self.clock()
@@ -111,6 +123,7 @@ class Scheduler:
         """Start what is due now, wait for those jobs; 0 when none of them failed, 1 otherwise."""
         self.tick()
         self._wait()
+        self.notify_operators()
         return 1 if self.failed else 0
 
     def run_now(self, job: str) -> sqlite3.Row:
@@ -131,6 +144,7 @@ class Scheduler:
         finally:
             conn.close()
         self._wait()
+        self.notify_operators()
         conn = connect(self.store)
         try:
             return conn.execute("SELECT * FROM job_runs WHERE id = ?", (row_id,)).fetchone()
@@ -178,6 +192,20 @@ class Scheduler:
                 log.info("job %s: attempt row %d %s", child.job, row_id, status["status"])
             finally:
                 conn.close()
+
+    def notify_operators(self) -> None:
+        """Hand the pending operator notices to `notify` (when given); a failure is logged, never raised."""
+        if self.notify is None:
+            return
+        try:
+            conn = connect(self.store)
+            try:
+                notices = pending_notices(conn)
+            finally:
+                conn.close()
+            self.notify(notices)
+        except Exception:  # telling the operators must never stop the scheduler
+            log.exception("operators could not be told of failed or missed runs")
 
     def _wait(self) -> None:
         """Wait until the job processes started have ended (and are recorded)."""

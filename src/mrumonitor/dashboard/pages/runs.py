@@ -1,4 +1,5 @@
-"""Runs: the published runs of the store, and the scheduler's jobs with their last status."""
+"""Runs: the published runs of the store, the scheduler's jobs with their last status, and the alert deliveries and
+operator notices (an agency user sees its own subscriptions' deliveries only)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import flask
 import pandas as pd
 from dash import html
 
+from mrumonitor.alerts.deliver import delivery_status
 from mrumonitor.dashboard import context
+from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.components import frame_table, page_header, warnings_card
 from mrumonitor.scheduler import job_status
 from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
@@ -16,6 +19,8 @@ dash.register_page(__name__, path="/runs", name="Runs", title="Runs — MRU mini
 
 RUNS = "runs-table"
 JOBS = "runs-jobs"
+DELIVERIES = "runs-deliveries"
+NOTICES = "runs-notices"
 
 
 @context.page("runs")
@@ -31,7 +36,30 @@ def layout(view, **_query):
         html.Div(className="card", children=[
             html.H2("Scheduled jobs"),
             frame_table(JOBS, jobs_frame(jobs)) if len(jobs) else
-            html.P("No scheduled jobs in this store (see `mrumonitor schedule`).", id=JOBS)])])
+            html.P("No scheduled jobs in this store (see `mrumonitor schedule`).", id=JOBS)]),
+        deliveries_card()])
+
+
+def deliveries_card() -> html.Div:
+    """The recent alert digests (the user's own only, for an agency user; no addresses) and operator notices."""
+    status = delivery_status(context.settings())
+    access = current_access()
+    digests = status.digests if access.regional else status.digests[status.digests["user"] == access.user]
+    digests = digests.assign(at=_when(digests["at"]))[["at", "name", "alerts", "status", "error"]]
+    notices = status.notices.assign(at=_when(status.notices["at"]))[["at", "kind", "job", "due_at", "status", "error"]]
+    mail = "" if status.smtp_configured else " No mail server is configured ([alerts.smtp] host): nothing is sent."
+    return html.Div(className="card", children=[
+        html.H2("Alert deliveries"),
+        html.P("E-mail digests of new alerts to their subscribers, newest first (`mrumonitor alerts status`)." + mail),
+        frame_table(DELIVERIES, digests.rename(columns={"at": "time", "name": "subscription"})) if len(digests) else
+        html.P("No digest has been sent yet.", id=DELIVERIES),
+        html.H3("Operator notices"),
+        frame_table(NOTICES, notices.rename(columns={"at": "time"})) if len(notices) else
+        html.P("No scheduled run has failed or been missed.", id=NOTICES)])
+
+
+def _when(times: pd.Series) -> pd.Series:
+    return pd.to_datetime(times, utc=True).dt.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def runs_frame(store) -> pd.DataFrame:
