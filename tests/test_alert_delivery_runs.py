@@ -26,7 +26,7 @@ from mrumonitor.store.runs import resolve_run
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: A line of a digest's text naming one alert: "  <kind in words>, <confidence> confidence, period P3, site <id>: ".
-ALERT_LINE = re.compile(r"^  ([a-z ]+), (high|medium|low) confidence, period (\w+), site (\S+): ", re.MULTILINE)
+ALERT_LINE = re.compile(r"^  ([A-Za-z ]+), (high|medium|low) confidence, period (\w+), site (\S+): ", re.MULTILINE)
 
 
 def smtp_block(port: int, **alerts: object) -> str:
@@ -91,8 +91,8 @@ def test_a_run_delivers_exactly_its_new_alerts_once_even_after_the_server_was_do
     assert received.recipients == ["kp@example.org"]
     assert received.message["Subject"].strip().startswith("mrumonitor: 4 new alerts in Sierra Leone (run ")
     listed = {(kind, site) for kind, _, period, site in ALERT_LINE.findall(received.text()) if period == "P3"}
-    assert listed == {("growth", grown), ("new site", inside), ("new site", border),
-                      ("new unregistered border", border)}
+    assert listed == {("Mining site grew", grown), ("New mining site", inside), ("New mining site", border),
+                      ("New unregistered mining in the border zone", border)}
     assert len(ALERT_LINE.findall(received.text())) == 4
     html = received.text("text/html")
     assert all(f"https://monitor.example.org/site/{site}\"" in html for site in (grown, inside, border))

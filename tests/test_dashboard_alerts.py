@@ -62,7 +62,7 @@ def test_the_agencys_alerts_are_its_countrys_only(app):
     assert len(own) == 4 and {row["country"] for row in own} == {"SLE"}
     assert "GIN-SITE" not in json.dumps(post(agency, "alerts-table.data", {"alerts-filter-confidence.value": "low"}))
     assert len(alert_rows(agency, new=["new"])) == 3
-    assert {row["kind"] for row in alert_rows(agency, kinds=["growth"], confidence="high")} == {"site grew"}
+    assert {row["kind"] for row in alert_rows(agency, kinds=["growth"], confidence="high")} == {"Mining site grew"}
 
 
 def test_the_agencys_area_statistics_and_download_carry_no_other_countrys_site(app):

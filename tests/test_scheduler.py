@@ -186,3 +186,19 @@ def test_a_job_limited_to_some_countries_runs_for_them_only(store_config):
     assert manifest["scope"]["countries"] == ["SLE", "GIN"] and manifest["scope"]["kept_from"] == first.run_id
     history = mrumonitor("schedule", "history", "national", "--config", str(store_config))
     assert "SLE, GIN" in history.stdout and row["run_id"] in history.stdout
+
+
+def test_operators_hear_of_missed_and_finally_failed_runs_of_the_last_week_only(tmp_path):
+    from mrumonitor.scheduler.db import connect
+    from mrumonitor.scheduler.history import claim
+    from mrumonitor.scheduler.notices import NOTICE_WINDOW, pending_notices
+
+    now = dt.datetime(2026, 12, 6, 5, tzinfo=dt.UTC)
+    conn = connect(tmp_path)
+    conn.execute("INSERT INTO jobs (name, cron, timezone, config, countries, created_at, paused) VALUES "
+                 "('nightly', '0 2 * * *', 'UTC', '', '[]', '2026-01-01T00:00:00+00:00', 0)")
+    old = claim(conn, "nightly", now - NOTICE_WINDOW - dt.timedelta(hours=1), 1, "missed", "test", now, "not run")
+    recent = claim(conn, "nightly", now - dt.timedelta(days=1), 1, "missed", "test", now, "not run")
+    running = claim(conn, "nightly", now, 1, "running", "test", now)
+    assert [n.key for n in pending_notices(conn, now)] == [f"job_run:{recent}"]
+    assert old and running and pending_notices(conn, now)[0].kind == "run_missed"

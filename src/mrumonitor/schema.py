@@ -406,6 +406,11 @@ THRESHOLD_COLUMNS: dict[str, str] = {
 #: `alerts.growth_min_share`; new unregistered area in the border zone; activity inside a licence of the wrong
 #: type or commodity, or an expired one; a site verified as mining whose activity resumes.
 ALERT_KINDS = ("new_site", "growth", "new_unregistered_border", "licence_breach", "verified_resumed")
+#: Each alert kind in words, as messages, digests, feeds and the dashboard say it.
+ALERT_KIND_WORDS = {"new_site": "New mining site", "growth": "Mining site grew",
+                    "new_unregistered_border": "New unregistered mining in the border zone",
+                    "licence_breach": "Mining inside a licence that does not allow it",
+                    "verified_resumed": "Verified mining site active again"}
 #: How sure an alert is, best first (the rule is in `mrumonitor.alerts.derive` and [alerts] of default.toml).
 CONFIDENCE_LEVELS = ("high", "medium", "low")
 

@@ -50,14 +50,10 @@ import shapely
 from mrumonitor.analysis.feedback import latest_outcomes
 from mrumonitor.config import AlertSettings, PeriodSettings
 from mrumonitor.frames import empty_layer
-from mrumonitor.schema import ALERT_COLUMNS, ALERT_KINDS, CONFIDENCE_LEVELS, MINING_OUTCOMES
+from mrumonitor.schema import ALERT_COLUMNS, ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS, MINING_OUTCOMES
 
 #: Registration classes that are activity inside a licence that does not allow it (`licence_breach`).
 BREACH_CLASSES = ("exploration_only", "wrong_commodity", "expired_licence")
-
-_WHAT = {"new_site": "New mining site", "growth": "Mining site grew", "new_unregistered_border":
-         "New unregistered mining in the border zone", "licence_breach": "Mining inside a licence that does not allow "
-         "it", "verified_resumed": "Verified mining site active again"}
 
 
 def derive_alerts(sites: gpd.GeoDataFrame, site_periods: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
@@ -240,7 +236,7 @@ def _message(found: pd.DataFrame) -> pd.Series:
     """One sentence for a person."""
     where = np.where(found["country"] != "", " in " + found["country"], "")
     unregistered = np.where(found["kind"] == "new_unregistered_border", " unregistered", "")
-    return (found["kind"].map(_WHAT) + ": site " + found["site_id"] + where + " in " + found["period"] + " ("
+    return (found["kind"].map(ALERT_KIND_WORDS) + ": site " + found["site_id"] + where + " in " + found["period"] + " ("
             + found["area_ha"].map("{:.1f}".format) + " ha, " + found["change_ha"].map("{:+.1f}".format)
             + " ha" + unregistered + "); " + found["confidence"] + " confidence.")
 

@@ -26,7 +26,7 @@ from mrumonitor.alerts.subscriptions import Subscription
 from mrumonitor.areas.resolve import WatchedArea
 from mrumonitor.config import Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
-from mrumonitor.schema import CONFIDENCE_LEVELS
+from mrumonitor.schema import ALERT_KIND_WORDS, CONFIDENCE_LEVELS
 
 #: The Content-ID of the map image: the HTML shows it as ``cid:MAP_CID`` (`mail.build_message` attaches it).
 MAP_CID = "alert-map@mrumonitor"
@@ -152,7 +152,7 @@ def _footer(sub: Subscription, feed: str) -> list[str]:
 
 def _details(row, url: str) -> tuple[str, str]:
     """What one alert says besides its message, and its dossier link."""
-    return (f"{row.kind.replace('_', ' ')}, {row.confidence} confidence, period {row.period}, site {row.site_id}",
+    return (f"{ALERT_KIND_WORDS.get(row.kind, row.kind)}, {row.confidence} confidence, period {row.period}, site {row.site_id}",
             dossier_url(url, row.site_id))
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 from mrumonitor.alerts.subscriptions import Subscription, Subscriptions
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.link_table import site_link
-from mrumonitor.dashboard.watch_form import CONFIDENCE_LABELS, FREQUENCY_LABELS, KIND_LABELS
-from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS
+from mrumonitor.dashboard.watch_form import CONFIDENCE_LABELS, FREQUENCY_LABELS
+from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS
 
 #: The alerts table's columns: id -> header.
 ALERT_HEADERS = {"new": "New in this run", "kind": "Kind", "confidence": "Confidence", "site": "Site",
@@ -52,7 +52,7 @@ def alerts_table(alerts: pd.DataFrame) -> list[dict]:
     """The table's rows: words for the kind, a link to each site's dossier, hectares with one decimal."""
     table = pd.DataFrame({
         "new": alerts["new_in_run"].map({True: "new", False: ""}),
-        "kind": alerts["kind"].map(KIND_LABELS),
+        "kind": alerts["kind"].map(ALERT_KIND_WORDS),
         "confidence": alerts["confidence"],
         "site": [site_link(site) for site in alerts["site_id"]],
         "country": alerts["country"], "period": alerts["period"],
@@ -64,7 +64,7 @@ def alerts_table(alerts: pd.DataFrame) -> list[dict]:
 def kind_counts(alerts: pd.DataFrame) -> pd.DataFrame:
     """Alerts per kind (every kind, 0 included) and how many of them are new in the run."""
     new = alerts[alerts["new_in_run"].astype(bool)]
-    return pd.DataFrame({"Kind": [KIND_LABELS[kind] for kind in ALERT_KINDS],
+    return pd.DataFrame({"Kind": [ALERT_KIND_WORDS[kind] for kind in ALERT_KINDS],
                          "Alerts": [int((alerts["kind"] == kind).sum()) for kind in ALERT_KINDS],
                          "New in this run": [int((new["kind"] == kind).sum()) for kind in ALERT_KINDS]})
 
@@ -73,7 +73,7 @@ def kinds_text(kinds: tuple[str, ...]) -> str:
     """A subscription's alert kinds in words ("every kind" when it takes them all)."""
     if not kinds or set(kinds) >= set(ALERT_KINDS):
         return "every kind"
-    return ", ".join(KIND_LABELS.get(kind, kind) for kind in kinds)
+    return ", ".join(ALERT_KIND_WORDS.get(kind, kind) for kind in kinds)
 
 
 def feed_links(subscription: Subscription) -> str:

@@ -19,13 +19,9 @@ from mrumonitor.areas.resolve import WatchedArea
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import Access
-from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS, SUBSCRIPTION_FREQUENCIES
+from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS, SUBSCRIPTION_FREQUENCIES
 from mrumonitor.store.runs import resolve_run
 
-#: Alert kinds as people read them.
-KIND_LABELS = {"new_site": "new site", "growth": "site grew", "new_unregistered_border":
-               "new unregistered area in the border zone", "licence_breach": "mining inside a licence that does "
-               "not allow it", "verified_resumed": "verified site active again"}
 #: The lowest confidence a subscription takes, in words.
 CONFIDENCE_LABELS = {"high": "high only", "medium": "medium or high", "low": "any confidence"}
 #: How often, in words.
@@ -75,7 +71,7 @@ def watch_fields(prefix: str, settings: Settings, access: Access, name: str = ""
         "name": dcc.Input(id=field_id(prefix, "name"), type="text", value=name, maxLength=120),
         "email": dcc.Input(id=field_id(prefix, "email"), type="email", value=user_email(settings, access)),
         "kinds": dcc.Checklist(id=field_id(prefix, "kinds"), value=list(ALERT_KINDS),
-                               options=[{"label": " " + KIND_LABELS[kind], "value": kind} for kind in ALERT_KINDS]),
+                               options=[{"label": " " + ALERT_KIND_WORDS[kind], "value": kind} for kind in ALERT_KINDS]),
         "confidence": dcc.Dropdown(id=field_id(prefix, "confidence"), clearable=False, value="medium",
                                    options=[{"label": CONFIDENCE_LABELS[c], "value": c} for c in CONFIDENCE_LEVELS]),
         "frequency": dcc.Dropdown(id=field_id(prefix, "frequency"), clearable=False, value="run",

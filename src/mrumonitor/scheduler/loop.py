@@ -20,7 +20,8 @@
 or CI); `serve` ticks every ``poll_s`` seconds until stopped (SIGTERM or SIGINT), leaving running jobs to
 finish and record themselves; `run_now` starts one job at once, outside its schedule (`mrumonitor schedule
 run`). After each tick's reap, and once the jobs `run_once` and `run_now` wait for have ended, the scheduler hands
-the runs the operators must hear of (`notices.pending_notices`: missed, or failed with no retry left) to its `notify`
+the runs the operators must hear of (`notices.pending_notices`: missed, or failed with no retry left, in the
+last week) to its `notify`
 callable, when it was given one; a failing `notify` is logged and never stops the scheduler. On the system clock a
 job process reads the system clock too; with an injected clock (tests, `--at`)
 it is passed the offset, as ``--clock-offset=<s>`` (a negative value given apart reads as an option).
@@ -200,7 +201,7 @@ class Scheduler:
         try:
             conn = connect(self.store)
             try:
-                notices = pending_notices(conn)
+                notices = pending_notices(conn, self.clock())
             finally:
                 conn.close()
             self.notify(notices)

@@ -35,7 +35,6 @@ from mrumonitor.dashboard.components import frame_table, page_header
 from mrumonitor.dashboard.link_table import link_table
 from mrumonitor.dashboard.watch_form import (
     CONFIDENCE_LABELS,
-    KIND_LABELS,
     WatchForm,
     shown_run,
     subscribe,
@@ -44,7 +43,7 @@ from mrumonitor.dashboard.watch_form import (
     watch_states,
 )
 from mrumonitor.errors import AreaError, MruError
-from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS
+from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Alerts — MRU mining monitor")
 
@@ -82,7 +81,7 @@ def layout(view, **_query):
             html.Div(className="filter-bar", children=[
                 html.Div(className="filter", children=[html.Label("Kind", htmlFor=FILTER_KINDS), dcc.Dropdown(
                     id=FILTER_KINDS, multi=True, value=[], placeholder="All kinds",
-                    options=[{"label": KIND_LABELS[kind], "value": kind} for kind in ALERT_KINDS])]),
+                    options=[{"label": ALERT_KIND_WORDS[kind], "value": kind} for kind in ALERT_KINDS])]),
                 html.Div(className="filter", children=[html.Label("Confidence", htmlFor=FILTER_CONFIDENCE),
                                                        dcc.Dropdown(id=FILTER_CONFIDENCE, clearable=False, value="low",
                                                                     options=[{"label": CONFIDENCE_LABELS[c], "value": c}
