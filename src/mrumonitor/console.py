@@ -77,7 +77,7 @@ def frame_table(title: str, frame: pd.DataFrame) -> Table:
 
 
 def _cell(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, float):
         return f"{value:,.1f}"

@@ -22,7 +22,7 @@ import hmac
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +40,7 @@ from mrumonitor.schema import (
     OPERATOR_NOTICE_KINDS,
     SUBSCRIPTION_FREQUENCIES,
 )
+from mrumonitor.sqlitefile import schema_connection
 
 if TYPE_CHECKING:
     from mrumonitor.areas.resolve import WatchedArea
@@ -301,12 +302,8 @@ class Subscriptions:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A connection with the schema in place; commits when the block succeeds, rolls back otherwise."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30)) as db:
-                with db:
-                    db.executescript(_SCHEMA)
-                with db:
-                    yield db
+            with schema_connection(self.path, _SCHEMA) as db:
+                yield db
         except (OSError, sqlite3.DatabaseError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise ConfigError(f"{self.path}: the alert subscriptions cannot be kept there ({detail}). Make the "

@@ -44,10 +44,10 @@ def stats(config_file: Path | None, area_file: Path, run_id: str, sites_out: Pat
     out.print(f"Area: {escape(upload.name)}, {figures.area_km2:,.1f} km² (run {figures.run_id}).")
     out.print(frame_table("Per period: sites and active mined area clipped to the area", _periods(figures.periods)))
     if len(figures.licences):
-        out.print(frame_table("Licences in force crossing the area",
+        out.print(frame_table("Licences of the cadastre in force now crossing the area (any status)",
                               figures.licences.assign(expires=figures.licences["expires"].dt.date)))
     else:
-        out.print("No licence in force crosses the area.")
+        out.print("No licence of the cadastre in force now crosses the area.")
     out.print(frame_table("Nearest borders (km)", figures.borders.head(3)))
     out.print(frame_table("Nearest border crossings (km)", figures.crossings))
     for caveat in figures.caveats:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mrumonitor.config import STAC_BANDS, load_settings
 from mrumonitor.demo.activity import write_demo_activity
+from mrumonitor.demo.areas import write_example_area
 from mrumonitor.demo.imagery import DEMO_COLLECTION, write_demo_imagery
 from mrumonitor.demo.inputs import CONFIG_NAME, demo_config_text, write_demo_inputs
 from mrumonitor.demo.scenes import SceneArea, write_scene_stacks
@@ -37,7 +38,7 @@ def build_demo(workdir: Path, seed: int = 2026) -> Path:
 
 
 def write_demo_files(workdir: Path, seed: int = 2026) -> tuple[str, list[SceneArea]]:
-    """Write every demo input under `workdir`.
+    """Write every demo input under `workdir`, and an example watched area (`demo.areas`).
 
     Returns the configuration text of the cadastres and the detections, and the areas of the scene stacks (whose
     imagery the demo serves).
@@ -47,6 +48,7 @@ def write_demo_files(workdir: Path, seed: int = 2026) -> tuple[str, list[SceneAr
     detector = load_settings().detector
     areas = write_scene_stacks(workdir / "inputs" / "scenes", seed=seed, resolution=detector.resolution_m)
     write_demo_imagery(areas, workdir / IMAGERY_FOLDER)
+    write_example_area(workdir, areas)
     return "\n".join([demo_config_text(cadastres), activity["config"]]), areas
 
 

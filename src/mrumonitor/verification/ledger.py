@@ -25,7 +25,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import pandas as pd
 from mrumonitor.errors import VerificationError
 from mrumonitor.frames import empty_frame
 from mrumonitor.schema import VISIT_COLUMNS
+from mrumonitor.sqlitefile import schema_connection
 from mrumonitor.verification.design import SampleDesign
 
 #: `rejected`: submission rows that could not be recorded. row: 1-based data row of the file (the header is
@@ -184,12 +185,8 @@ class Ledger:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A connection with the schema in place; commits when the block succeeds, rolls back otherwise."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30)) as db:
-                with db:
-                    db.executescript(_SCHEMA)
-                with db:
-                    yield db
+            with schema_connection(self.path, _SCHEMA) as db:
+                yield db
         except sqlite3.DatabaseError as exc:
             raise VerificationError(f"{self.path}: the verification ledger cannot be used ({exc}). If it is "
                                     "damaged, restore it from a backup; it is never rewritten, only appended "
