@@ -189,11 +189,12 @@ def test_a_corridor_is_its_line_buffered_by_the_border_zone(area_run):
 @pytest.mark.hostile
 @pytest.mark.parametrize(("kind", "ref", "words"), [
     ("licence", "SL-L-0003", ["has no licence 'SL-L-0003'", "close choices: SL-L-0001"]),
+    ("licence", "sl l 0001 ", ["has no licence 'sl l 0001 '", "close choices: SL-L-0001."]),  # spaced, lower case
     ("licence", "SL-L-0002", ["'SL-L-0002' is not in the latest cadastre snapshot"]),
     ("corridor", "SLE-GIN-094", ["has no corridor 'SLE-GIN-094'", "SLE-GIN-004"]),
     ("admin", "district:Kenema", ["has no admin 'district:Kenema'", "district:Kailahun"]),
     ("river", "Moa", ["'river' is not a kind of named area"]),
-], ids=["unknown-licence", "licence-no-longer-in-force", "unknown-corridor", "unknown-admin", "unknown-kind"])
+], ids=["unknown-licence", "licence-misspelt", "licence-no-longer-in-force", "unknown-corridor", "unknown-admin", "unknown-kind"])
 def test_an_unknown_named_area_is_refused_with_close_choices(area_run, kind, ref, words):
     with pytest.raises(AreaError) as refused:
         named_area(area_run, kind, ref)

@@ -17,6 +17,8 @@ from mrumonitor.errors import SubscriptionError
 AREA_OPTIONS = {"country": "country", "corridor": "corridor", "admin": "admin", "licence": "licence",
                 "upload": "area_file"}
 
+#: A subscription's frequency in words.
+_EVERY = {"run": "after every run", "weekly": "at most weekly", "monthly": "at most monthly"}
 _run_option = click.option("--run", default="latest", show_default=True, metavar="RUN",
                            help="The run to read (a run id, or latest).")
 
@@ -73,7 +75,7 @@ def watch(config_file: Path | None, email: str | None, user: str | None, kinds: 
         kinds=[part for item in kinds for part in item.replace(",", " ").split()], min_confidence=min_confidence,
         frequency=frequency, since_run=latest_run_id(settings.paths.store) or "")
     out.print(f"subscription {sub.id} ({sub.name}): {sub.area_label} -> {sub.email}, {', '.join(sub.kinds)}, "
-              f"confidence {sub.min_confidence} or better, every {sub.frequency}.")
+              f"confidence {sub.min_confidence} or better, {_EVERY[sub.frequency]}.")
     if note:
         out.print(note)
     for suffix in FEED_TYPES:
@@ -181,7 +183,7 @@ def status(config_file: Path | None, last: int) -> None:
     state = delivery_status(settings, last)
     smtp = settings.alerts.smtp
     out.print(f"Mail server: {smtp.host}:{smtp.port} ({smtp.security})" if state.smtp_configured else
-              "Mail server: none configured ([alerts.smtp] host): digests are recorded as not sent.")
+              "Mail server: none configured (\\[alerts.smtp] host): digests are recorded as not sent.")
     for title, frame in (("Subscriptions", state.subscriptions), ("Waiting: failed or not sent", state.failed),
                          (f"Last {last} digests", state.digests), ("Operator notices", state.notices)):
         if len(frame):

@@ -9,6 +9,7 @@ licence's polygon in the latest cadastre snapshot of the run's ``concessions`` (
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,15 +201,28 @@ def _corridor_label(corridor_id: str, near_places: str | None) -> str:
 
 
 def _unknown(run: RunContext, kind: str, ref: str, choices: dict[str, str]) -> str:
-    """The message for a `ref` the run does not hold, with up to five close choices (or the first ones)."""
+    """The message for a `ref` the run does not hold, with up to five close choices: those that contain it, else
+    the most alike (difflib), else the first ones."""
     if kind == "admin" and not run.reference.admin:
         return (f"run {run.folder.name} has no admin areas: admin areas need [analysis.admin.<level>] in the "
                 "configuration of the run. Watch a country, a corridor, a licence, or upload the area.")
     if kind == "licence" and ref in set(run.layer("concessions")["licence_id"]):
         return (f"licence {ref!r} is not in the latest cadastre snapshot of run {run.folder.name} (it is no longer "
                 "in force). Watch a licence in force, or upload its polygon.")
-    close = difflib.get_close_matches(ref, list(choices), n=_CLOSE, cutoff=0.5) or list(choices)[:_CLOSE]
+    keys = {}
+    for choice in choices:
+        keys.setdefault(_spelling(choice), choice)
+    asked = _spelling(ref)
+    close = ([choice for key, choice in keys.items() if asked and asked in key][:_CLOSE]
+             or [keys[key] for key in difflib.get_close_matches(asked, list(keys), n=_CLOSE, cutoff=0.5)]
+             or list(choices)[:_CLOSE])
     offer = f"; close choices: {', '.join(close)}" if close else "; it holds none"
     fix = {"country": "an ISO3 code", "corridor": "a corridor_id (`mrumonitor summary` lists them)",
            "admin": "<level>:<name>", "licence": "a licence_id"}[kind]
     return f"run {run.folder.name} has no {kind} {ref!r}{offer}. Give {fix} the run holds."
+
+
+def _spelling(text: str) -> str:
+    """`text` as it is compared with what the run holds: lower case, without spaces or punctuation ("SSML0012" is
+    close to "SSML 0012/2018")."""
+    return re.sub(r"[\W_]+", "", text).casefold()
