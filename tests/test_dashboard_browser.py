@@ -140,3 +140,27 @@ def test_border_page_opens_on_the_mru_diamond_ranking_and_the_map_gives_the_same
     shared = set(ranked) & set(mru)
     assert shared and all(ranked[corridor] == mru[corridor][0] for corridor in shared)
     assert dashboard.get_logs() == []
+
+
+def _type_filter(duo, column: str, text: str) -> None:
+    """Type `text` into the filter cell of `column` of the site table and press Enter, as a user does."""
+    cell = duo.find_element(f"#unreg-table th.dash-filter[data-dash-column={column}] input")
+    cell.click()
+    cell.send_keys(text + "\n")
+
+
+def test_the_site_tables_text_filters_match_what_a_user_types(dashboard):
+    _visit(dashboard, "/unregistered?commodity=all", "#unreg-table td")
+    dashboard.wait_for_contains_text("#unreg-count", "sites match", timeout=30)
+    _type_filter(dashboard, "registration", "No_Lic")  # any case: the table asks for case-insensitive filters
+    until(lambda: dashboard.find_element("#unreg-table").get_attribute("data-dash-is-loading") is None, timeout=30)
+    until(lambda: {c.text for c in dashboard.find_elements("#unreg-table td[data-dash-column=registration]")}
+          == {"no_licence"}, timeout=30)
+    _type_filter(dashboard, "area_ha", "> 20")
+    until(lambda: all(float(c.text.replace(",", "")) > 20
+                      for c in dashboard.find_elements("#unreg-table td[data-dash-column=area_ha]")), timeout=30)
+    query = dashboard.driver.execute_script(
+        "return document.querySelector('#unreg-table th.dash-filter[data-dash-column=registration] input').value")
+    assert query == "No_Lic"
+    assert dashboard.find_elements("#unreg-table td[data-dash-column=site_id]")  # rows left, not none
+    assert dashboard.get_logs() == []

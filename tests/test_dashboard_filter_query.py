@@ -28,8 +28,21 @@ CASES = {
     "{area_ha} s> 3": ["MS-2", "MS-3"],
     "{area_ha} contains .25": ["MS-3"],
     "{area_ha} > ten": [],  # not a number: nothing compares
-    "{registration} = no_licence": ["MS-2", "MS-3"],  # text: any case
-    "{registration} s= \"NO_LICENCE\"": ["MS-2", "MS-3"],
+    "{registration} = no_licence": ["MS-2", "MS-3"],  # text without a case flag: any case
+    "{registration} s= \"NO_LICENCE\"": [],  # s: case-sensitive
+    "{registration} s= \"No_Licence\"": ["MS-3"],
+    "{registration} i= \"NO_LICENCE\"": ["MS-2", "MS-3"],
+    # what Dash 4's filter row sends for a value typed alone in a text column, by the column's filter_options case
+    "{registration} scontains lic": ["MS-2"],
+    "{registration} icontains LIC": ["MS-2", "MS-3"],
+    "{registration} icontains \"no_lic\"": ["MS-2", "MS-3"],
+    "{registration} ieq registered": ["MS-1"],
+    "{registration} ine registered": ["MS-2", "MS-3", "MS-4"],
+    "{area_ha} i= 10": ["MS-2"],
+    "{area_ha} s>= 10": ["MS-2", "MS-3"],
+    "{area_ha} ge 10": ["MS-2", "MS-3"],
+    "{area_ha} slt 10": ["MS-1"],
+    "{area_ha} icontains .25": ["MS-3"],
     "{registration} != 'registered'": ["MS-2", "MS-3", "MS-4"],
     "{registration} contains lic": ["MS-2", "MS-3"],
     "{registration} lic": ["MS-2", "MS-3"],  # a bare value: contains
@@ -37,6 +50,7 @@ CASES = {
     "{registration} >= r": ["MS-1"],
     "{registration} contains licence && {area_ha} > 20": ["MS-3"],
     "{holder} = x": [],  # an unknown column matches nothing
+    "registration = x": [],  # not a term
 }
 
 

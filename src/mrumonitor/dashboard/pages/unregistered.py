@@ -44,6 +44,8 @@ def layout(view, **query):
                                        for column, title, numeric in TABLE_COLUMNS],
                     page_current=0, page_size=PAGE_SIZE, page_action="custom", sort_action="custom",
                     sort_mode="multi", sort_by=[], filter_action="custom", filter_query="",
+                    # typed values match in any case (the filter row writes icontains, i=...); "Aa" toggles it
+                    filter_options={"case": "insensitive"},
                     style_table={"overflowX": "auto"}, style_cell={"textAlign": "left", "fontSize": "12px"},
                     style_header={"fontWeight": "bold"})]),
             html.Div(className="card small-map", children=[
