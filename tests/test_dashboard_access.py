@@ -301,6 +301,20 @@ def test_agency_gets_no_other_countrys_sites_from_the_dash_callbacks(demo_url, s
 
 
 @pytest.mark.demo
+def test_the_agencys_status_line_says_whose_sites_it_shows(demo_url):
+    """"All four countries" chosen, an agency user is told the table holds its own country's sites only."""
+    lines = {}
+    for user in ("nma_sle", "kp_team"):
+        client = user_client(demo_url, user)
+        dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
+        body = callback_body(dependencies, "unreg-table.data", {**FILTERS, "filter-country.value": "", **TABLE})
+        reply = client.request("POST", "/_dash-update-component", json=body)
+        lines[user] = json.loads(reply.body)["response"]["unreg-count"]["children"]
+    assert "SLE only (the sites your role may see)" in lines["nma_sle"] and "all four" not in lines["nma_sle"]
+    assert "all four countries" in lines["kp_team"]
+
+
+@pytest.mark.demo
 def test_agency_gets_no_other_countrys_sites_from_any_route(demo_url, demo_run, site_countries):
     agency, regional = user_client(demo_url, "nma_sle"), user_client(demo_url, "kp_team")
     run_id = demo_run.name

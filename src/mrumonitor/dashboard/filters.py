@@ -60,9 +60,11 @@ def default_filters(data: RunData, **values: Any) -> Filters:
                    border_only=bool(values.get("border_only")), scope=scope)
 
 
-def showing(filters: Filters, scope: bool = False) -> str:
+def showing(filters: Filters, scope: bool = False, sites_of: str | None = None) -> str:
     """What a page shows, in words: "diamond sites, MRU internal borders, all four countries, 2026H1" (the
-    border scope when `scope`)."""
-    where = ", ".join(filters.countries) or "all four countries"
+    border scope when `scope`). `sites_of`: the one country whose sites the user may see (an agency user, on a
+    page of sites), said instead of "all four countries"."""
+    where = ", ".join(filters.countries) or (f"{sites_of} only (the sites your role may see)" if sites_of
+                                             else "all four countries")
     borders = [SCOPE_WORDS[filters.scope]] if scope else []
     return ", ".join([COMMODITY_WORDS[filters.commodity], *borders, where, filters.period])

@@ -161,7 +161,7 @@ def sites_for_map(data: RunData, access: Any, country, period, commodity, classe
     summary = layer.pop("summary")
     shape = {"cells": "grouped in cells (zoom in for single sites)", "points": "as points",
              "polygons": "as footprints"}[summary["shape"]]
-    status = f"{summary['sites']:,} sites in view: {showing(filters)}, {shape}."
+    status = f"{summary['sites']:,} sites in view: {showing(filters, sites_of=access.country)}, {shape}."
     if country and not access.sees_sites(country):
         status = (f"Site-level data of {country} is not available to your role: the map shows no sites there; "
                   "the figures above are aggregates.")

@@ -67,7 +67,7 @@ def update_table(country, period, commodity, classes, border, _scope, page, page
 def table_page(data: RunData, access, filters: Filters, page, page_size, sort_by, filter_query):
     rows, total = site_table(data, filters, access, page or 0, page_size or PAGE_SIZE, sort_by, filter_query or "")
     pages = max(1, -(-total // (page_size or PAGE_SIZE)))
-    note = f"{total:,} sites match: {showing(filters)}."
+    note = f"{total:,} sites match: {showing(filters, sites_of=access.country)}."
     hidden = [country for country in filters.countries if not access.sees_sites(country)]
     if hidden:
         note = f"Site-level data of {', '.join(hidden)} is not available to your role."
