@@ -2,9 +2,11 @@
 
 `site_dossier` gathers, for one site of a run: its position, its area and registration class in each
 period, the licences that cover it (holder, type, validity — the demo's are SYNTHETIC and said so), the
-nearest border and official crossing, and a map drawn here as inline SVG in the analysis CRS (metres, so
-the scale bar is exact): the footprints over the periods, licences, borders and posts around it. The
-export route `/dossier/<run_id>/<site_id>.html` sends the same content as a standalone HTML file.
+nearest border, official crossing and town with distance and bearing, its admin area, and two maps drawn
+here as inline SVG in the analysis CRS (metres, so the scale bar is exact): the footprints over the periods,
+licences, borders and posts around it, and a wider context map with the nearest border, crossing and town
+(`mrumonitor.dashboard.dossier_files`). The route `/dossier/<run_id>/<site_id>.<ext>` sends the same content
+as a standalone HTML file (`.html`), or the field team's files: `.gpx`, `.kml` and a printable A4 `.pdf`.
 
 Access: a user who may not see the site's countries gets AccessDenied (the route answers 403).
 """
@@ -23,6 +25,16 @@ import shapely
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.dossier_files import (
+    FIELD_FORMATS,
+    ContextMap,
+    FieldNotes,
+    dossier_gpx,
+    dossier_kml,
+    dossier_pdf,
+    field_notes,
+    round_length,
+)
 from mrumonitor.dashboard.prepared import basis_words
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.errors import UnknownAddress, UnknownSite
@@ -47,6 +59,9 @@ class Dossier:
     svg: str
     caveats: list[str]
     synthetic_licences: bool
+    notes: FieldNotes
+    context: ContextMap
+    context_svg: str
 
 
 def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
@@ -74,16 +89,20 @@ def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
     licences = data.concessions[data.concessions["licence_id"].astype(str).isin(ids)][
         ["licence_id", "country", "holder", "licence_type", "commodity", "status", "granted", "expires"]]
     licences = licences.assign(granted=licences["granted"].astype(str), expires=licences["expires"].astype(str))
-    return Dossier(run_id=data.run_id, site_id=site_id, facts=_facts(data, site), history=history, classes=classes,
-                   licences=licences.reset_index(drop=True), svg=site_map_svg(data, site_id, rows.index.to_numpy()),
-                   caveats=data.caveats, synthetic_licences=data.synthetic_licences)
+    notes = field_notes(data, site, rows.index.to_numpy())
+    context_map = ContextMap.build(data, notes)
+    return Dossier(run_id=data.run_id, site_id=site_id, facts=_facts(data, site, notes), history=history,
+                   classes=classes, licences=licences.reset_index(drop=True),
+                   svg=site_map_svg(data, site_id, rows.index.to_numpy()), caveats=data.caveats,
+                   synthetic_licences=data.synthetic_licences, notes=notes, context=context_map,
+                   context_svg=context_map.svg(site_id))
 
 
 def _joined(values: pd.Series) -> str:
     return ", ".join(sorted(set(values.dropna().astype(str))))
 
 
-def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
+def _facts(data: RunData, site: pd.Series, notes: FieldNotes) -> list[tuple[str, str]]:
     post_name = (f"{site['nearest_post_name']} ({site['nearest_post_id']})" if pd.notna(site.get("nearest_post_name"))
                  else str(site["nearest_post_id"]))
     basis = basis_words(pd.Series([site.get("commodity_basis")]), pd.Series([site["commodity"]])).iloc[0]
@@ -96,7 +115,7 @@ def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
                                  f"{abs(site['lon']):.5f}° {'E' if site['lon'] >= 0 else 'W'}")),
         ("Country", (str(site["country"]) or "outside the four outlines")
          + (f" — transboundary: {site['countries']}" if site["transboundary"] else "")),
-        ("Admin area", str(site["admin_area"]) or "—"),
+        ("Admin area", f"{notes.admin_area} (from {notes.admin_source})"),
         ("Commodity", str(site["commodity"]) + (f" — {basis}" if basis else "")),
         ("Seen", f"{site['first_seen']} to {site['last_seen']} ({site['periods_seen']} periods)"),
         ("Area, last period", num(site["area_ha"], "ha")),
@@ -104,9 +123,18 @@ def _facts(data: RunData, site: pd.Series) -> list[tuple[str, str]]:
         ("Unregistered share", num(100 * site["unregistered_share"], "%")),
         ("Nearest border", f"{site['border_pair']} at {num(site['dist_border_km'], 'km')}"
          + (" (in the border zone)" if site["in_border_zone"] else "")),
-        ("Nearest official crossing", f"{post_name} at {num(site['dist_post_km'], 'km')}"),
+        ("Nearest official crossing", f"{post_name} at {num(site['dist_post_km'], 'km')}"
+         if pd.notna(site.get("nearest_post_id")) else _target(notes.crossing)),
+        ("Nearest town", _target(notes.town)),
         ("Risk score (0-100)", num(site["risk_score"], "", 1)),
     ]
+
+
+def _target(target) -> str:
+    if target is None:
+        return "—"
+    detail = f" ({target.detail})" if target.detail else ""
+    return f"{target.name}{detail}: {target.words()}"
 
 
 def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
@@ -153,19 +181,13 @@ def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
         x, y = (post.geometry.x - (cx - half)) * scale, ((cy + half) - post.geometry.y) * scale
         out.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#fff" stroke="#000" '
                    f'stroke-width="2"/><text x="{x + 8:.1f}" y="{y + 4:.1f}">{htmltext.escape(post.name)}</text>')
-    bar_m = _round_length(half / 2)
+    bar_m = round_length(half / 2)
     bar = bar_m * scale
     out.append(f'<g transform="translate(16,{MAP_SIZE - 20})"><rect width="{bar:.1f}" height="5" fill="#222"/>'
                f'<text y="-4">{bar_m / 1000:g} km</text></g>'
                f'<text x="{MAP_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">N ↑</text>'
                f'<text x="16" y="22">{htmltext.escape(site_id)}: footprints per period (last filled)</text></svg>')
     return "".join(out)
-
-
-def _round_length(metres: float) -> float:
-    """A round length (1, 2 or 5 × 10^k m) not longer than `metres`."""
-    power = 10 ** np.floor(np.log10(metres))
-    return float(max(step * power for step in (1, 2, 5) if step * power <= metres))
 
 
 def dossier_html(dossier: Dossier) -> str:
@@ -184,6 +206,7 @@ td,th{{border:1px solid #d9dee4;padding:3px 8px;text-align:left}}.synthetic{{col
 <h1>Site dossier {esc(dossier.site_id)}</h1><p>Run {esc(dossier.run_id)}</p>
 <dl>{facts}</dl>
 <h2>Map</h2>{dossier.svg}
+<h2>Context: nearest border, official crossing and town</h2>{dossier.context_svg}
 <h2>Area and registration per period</h2>{_html_table(dossier.history)}
 <h2>Registration classes over time (area per class)</h2>{_html_table(dossier.classes)}
 <h2>Licences covering the site</h2>{licence_note}{_html_table(dossier.licences)}
@@ -199,22 +222,31 @@ def _html_table(frame: pd.DataFrame) -> str:
     return frame.astype(object).where(frame.notna(), "").to_html(index=False, border=0, escape=True)
 
 
-def dossier_export_url(run_id: str, site_id: str) -> str:
-    return f"/dossier/{run_id}/{site_id}.html"
+def dossier_export_url(run_id: str, site_id: str, ext: str = "html") -> str:
+    return f"/dossier/{run_id}/{site_id}.{ext}"
 
 
 def install_dossier_route(app) -> None:
-    """`GET /dossier/<run_id>/<site_id>.html`: the dossier export (403 when the role may not see the site)."""
+    """`GET /dossier/<run_id>/<site_id>.<ext>`: the dossier as HTML, GPX, KML or PDF (403 when the role may not see
+    the site)."""
     app.server.add_url_rule("/dossier/<run_id>/<filename>", "dossier_export", _export)
 
 
 def _export(run_id: str, filename: str) -> flask.Response:
     access = current_access()
     site_id, dot, suffix = filename.rpartition(".")
-    if not dot or suffix != "html":
-        raise UnknownAddress("Dossiers are HTML files: ask for /dossier/<run_id>/<site_id>.html.")
+    if not dot or suffix not in DOSSIER_FORMATS:
+        raise UnknownAddress("Dossiers are .html, .gpx, .kml or .pdf files: ask for "
+                             "/dossier/<run_id>/<site_id>.html (or .gpx, .kml, .pdf).")
     data = load_run(context.settings(), run_id)
     dossier = site_dossier(data, site_id, access)
-    response = flask.Response(dossier_html(dossier), mimetype="text/html")
-    response.headers["Content-Disposition"] = f'attachment; filename="dossier_{site_id}_{data.run_id}.html"'
+    writer, mimetype = DOSSIER_FORMATS[suffix]
+    response = flask.Response(writer(dossier), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="dossier_{site_id}_{data.run_id}.{suffix}"'
     return response
+
+
+#: The dossier's files: suffix -> (writer, MIME type).
+DOSSIER_FORMATS = {"html": (dossier_html, "text/html"),
+                   **{ext: (writer, FIELD_FORMATS[ext]) for ext, writer in
+                      (("gpx", dossier_gpx), ("kml", dossier_kml), ("pdf", dossier_pdf))}}
