@@ -121,7 +121,8 @@ def _facts(data: RunData, site: pd.Series, notes: FieldNotes) -> list[tuple[str,
         ("Area, last period", num(site["area_ha"], "ha")),
         ("Registration, last period", str(site["registration"]).replace("_", " ")),
         ("Unregistered share", num(100 * site["unregistered_share"], "%")),
-        ("Nearest border", f"{site['border_pair']} at {num(site['dist_border_km'], 'km')}"
+        ("Nearest border", (f"{site['border_pair']} at {num(site['dist_border_km'], 'km')}"
+                            if pd.notna(site.get("dist_border_km")) else _target(notes.border))
          + (" (in the border zone)" if site["in_border_zone"] else "")),
         ("Nearest official crossing", f"{post_name} at {num(site['dist_post_km'], 'km')}"
          if pd.notna(site.get("nearest_post_id")) else _target(notes.crossing)),
