@@ -23,7 +23,7 @@ from mrumonitor.crs import WGS84
 from mrumonitor.dashboard import dossier
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.dossier_files import dms
+from mrumonitor.dashboard.dossier_notes import dms
 from mrumonitor.frames import empty_frame
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import (

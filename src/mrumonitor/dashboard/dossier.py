@@ -5,8 +5,9 @@ period, the licences that cover it (holder, type, validity — the demo's are SY
 nearest border, official crossing and town with distance and bearing, its admin area, and two maps drawn
 here as inline SVG in the analysis CRS (metres, so the scale bar is exact): the footprints over the periods,
 licences, borders and posts around it, and a wider context map with the nearest border, crossing and town
-(`mrumonitor.dashboard.dossier_files`). The route `/dossier/<run_id>/<site_id>.<ext>` sends the same content
-as a standalone HTML file (`.html`), or the field team's files: `.gpx`, `.kml` and a printable A4 `.pdf`.
+(`dossier_notes` measures them, `dossier_map` draws them). The route `/dossier/<run_id>/<site_id>.<ext>` sends
+the same content as a standalone HTML file (`.html`), or the field team's files (`dossier_files`): `.gpx`,
+`.kml` and a printable A4 `.pdf`.
 
 Access: a user who may not see the site's countries gets AccessDenied (the route answers 403).
 """
@@ -25,16 +26,9 @@ import shapely
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
-from mrumonitor.dashboard.dossier_files import (
-    FIELD_FORMATS,
-    ContextMap,
-    FieldNotes,
-    dossier_gpx,
-    dossier_kml,
-    dossier_pdf,
-    field_notes,
-    round_length,
-)
+from mrumonitor.dashboard.dossier_files import FIELD_FORMATS, dossier_gpx, dossier_kml, dossier_pdf
+from mrumonitor.dashboard.dossier_map import ContextMap, round_length
+from mrumonitor.dashboard.dossier_notes import FieldNotes, field_notes
 from mrumonitor.dashboard.prepared import basis_words
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.errors import UnknownAddress, UnknownSite

@@ -1,0 +1,132 @@
+"""A site dossier's field notes: where the site is and what is near it.
+
+`field_notes` measures, for one site of a run, the nearest border line, the nearest official crossing and the
+nearest town of the run's `places` layer (distance in the analysis CRS, bearing on the ellipsoid from the site's
+representative point), and names the site's admin area: from the run's admin layers when it has them, else
+"near <town>, <admin1>" from the nearest place, saying which. `dossier_map.ContextMap` draws them;
+`dossier_files` writes them into the GPX, KML and PDF a field team takes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+import shapely.ops
+
+from mrumonitor.crs import WGS84
+
+if TYPE_CHECKING:
+    from mrumonitor.dashboard.run import RunData
+
+#: The 16 compass points, from north clockwise.
+COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something near the site: its name, where it is (analysis CRS and WGS84) and how far, which way."""
+
+    name: str
+    point: shapely.Point
+    lon: float
+    lat: float
+    distance_km: float
+    bearing_deg: float
+    detail: str = ""
+
+    @property
+    def direction(self) -> str:
+        return COMPASS[round(self.bearing_deg / 22.5) % 16]
+
+    def words(self) -> str:
+        """'12.3 km ENE (bearing 68°)'."""
+        return f"{self.distance_km:,.1f} km {self.direction} (bearing {self.bearing_deg:.0f}°)"
+
+
+@dataclass(frozen=True)
+class FieldNotes:
+    """Where a site is and what is near it (see module doc). Targets are None when the run has none."""
+
+    lon: float
+    lat: float
+    site_point: shapely.Point
+    footprint: shapely.Geometry  # the latest footprint, analysis CRS
+    footprint_wgs84: shapely.Geometry
+    latest_period: str
+    border: Target | None
+    crossing: Target | None
+    town: Target | None
+    admin_area: str
+    admin_source: str
+
+
+def field_notes(data: RunData, site: pd.Series, rows: np.ndarray) -> FieldNotes:
+    """The field notes of `site` (a row of `data.sites`), whose footprints are `data.period_shapes[rows]`."""
+    crs = data.reference.borders.crs
+    periods = data.site_periods["period"].to_numpy()[rows]
+    latest = int(np.argmax(periods.astype(str)))
+    footprint = data.period_shapes[rows][latest]
+    point = shapely.Point(footprint.representative_point())
+    wgs = gpd.GeoSeries([point, footprint], crs=crs).to_crs(WGS84)
+    lon, lat = wgs.iloc[0].x, wgs.iloc[0].y
+    borders = data.reference.borders
+    border = _nearest(borders, point, lon, lat, crs, name=lambda row: f"{row['pair']} border",
+                      on_line=True, detail=lambda row: str(row["pair"]))
+    posts = data.reference.border_posts
+    crossing = _nearest(posts[posts["kind"] == "official"], point, lon, lat, crs,
+                        name=lambda row: str(row["name"]), detail=lambda row: str(row["post_id"]))
+    town = _nearest(data.reference.places, point, lon, lat, crs, name=lambda row: str(row["name"]),
+                    detail=lambda row: f"{row['admin1']}, {row['country']}")
+    admin, source = _admin(data, site, town)
+    return FieldNotes(lon=float(lon), lat=float(lat), site_point=point, footprint=footprint,
+                      footprint_wgs84=wgs.iloc[1], latest_period=str(periods[latest]), border=border,
+                      crossing=crossing, town=town, admin_area=admin, admin_source=source)
+
+
+def _nearest(layer: gpd.GeoDataFrame, point: shapely.Point, lon: float, lat: float, crs: Any, name, detail,
+             on_line: bool = False) -> Target | None:
+    if layer.empty:
+        return None
+    distances = shapely.distance(np.asarray(layer.geometry), point)
+    row = layer.iloc[int(np.argmin(distances))]
+    target = shapely.ops.nearest_points(row.geometry, point)[0] if on_line else row.geometry
+    there = gpd.GeoSeries([target], crs=crs).to_crs(WGS84).iloc[0]
+    bearing, _, _ = _GEOD.inv(lon, lat, there.x, there.y)
+    return Target(name=name(row), point=target, lon=float(there.x), lat=float(there.y),
+                  distance_km=float(distances.min()) / 1000, bearing_deg=float(bearing) % 360, detail=detail(row))
+
+
+def _admin(data: RunData, site: pd.Series, town: Target | None) -> tuple[str, str]:
+    """The admin area and where it comes from."""
+    name = str(site.get("admin_area") or "")
+    if name and data.reference.admin:
+        level = next(iter(data.reference.admin))
+        return name, f"the run's admin layer '{level}'"
+    if town is not None:
+        admin1 = town.detail.split(",")[0]
+        return (f"near {town.name}, {admin1}",
+                f"the nearest town of the run's places layer (GeoNames), {town.distance_km:,.1f} km away")
+    return "—", "the run has no admin layer and no places layer"
+
+
+def dms(value: float, positive: str, negative: str) -> str:
+    """Degrees, minutes and seconds: dms(-11.5, 'E', 'W') -> '11°30′00.0″ W'."""
+    hemisphere = positive if value >= 0 else negative
+    seconds = round(abs(value) * 3600, 1)
+    degrees, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{int(degrees)}°{int(minutes):02d}′{seconds:04.1f}″ {hemisphere}"
+
+
+def coordinates(notes: FieldNotes) -> tuple[str, str]:
+    """The site's position in decimal degrees and in DMS (WGS84)."""
+    decimal = (f"{abs(notes.lat):.5f}° {'N' if notes.lat >= 0 else 'S'}, "
+               f"{abs(notes.lon):.5f}° {'E' if notes.lon >= 0 else 'W'}")
+    return decimal, f"{dms(notes.lat, 'N', 'S')}, {dms(notes.lon, 'E', 'W')}"
