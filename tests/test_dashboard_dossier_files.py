@@ -5,6 +5,7 @@ into a run the dashboard loads. An agency user gets 403 for another country's si
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import geopandas as gpd
 import gpxpy
@@ -23,7 +24,8 @@ from mrumonitor.crs import WGS84
 from mrumonitor.dashboard import dossier
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.dossier_notes import dms
+from mrumonitor.dashboard.dossier_notes import dms, field_notes
+from mrumonitor.dashboard.run import load_run
 from mrumonitor.frames import empty_frame
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import (
@@ -139,8 +141,6 @@ def test_the_pdf_prints_coordinates_licences_access_notes_and_credit(client, run
 
 
 def test_the_page_links_the_files_and_shows_the_context_map(run_folder):
-    from mrumonitor.dashboard.run import load_run
-
     root = run_folder.path.parent.parent.parent
     data = load_run(load_settings(write_config(root, f'[paths]\nstore = "{root / "layers"}"\n')), AREA_RUN)
     sheet = dossier.site_dossier(data, "SLE-BORDER", Access("kp", "regional", None))
@@ -163,3 +163,16 @@ def test_an_agency_gets_403_for_another_countrys_site_files(client, monkeypatch)
 @pytest.mark.parametrize("name", ["GIN-SITE.txt", "GIN-SITE.GPX", "GIN-SITE", "GIN-SITE.kmz", "MS-nope.gpx"])
 def test_a_wrong_extension_or_site_is_404(client, name):
     assert client.request("GET", f"/dossier/{AREA_RUN}/{name}").status == 404
+
+
+def test_without_an_admin_layer_the_admin_area_is_named_from_a_town_of_the_sites_own_country(client, run_folder):
+    root = run_folder.path.parent.parent.parent
+    data = load_run(load_settings(write_config(root, f'[paths]\nstore = "{root / "layers"}"\n')), AREA_RUN)
+    data = replace(data, reference=replace(data.reference, admin={}))
+    for site_id, country in (("SLE-BORDER", "SLE"), ("GIN-SITE", "GIN")):
+        site = data.sites[data.sites["site_id"] == site_id].iloc[0]
+        notes = field_notes(data, site, np.flatnonzero(data.site_periods["site_id"] == site_id))
+        assert notes.admin_area.startswith("near ") and f"nearest town of {country}" in notes.admin_source
+        places = data.reference.places
+        town = notes.admin_area.removeprefix("near ").split(",")[0]
+        assert places.loc[places["name"] == town, "country"].eq(country).all()  # never the neighbour's province

@@ -82,9 +82,11 @@ def field_notes(data: RunData, site: pd.Series, rows: np.ndarray) -> FieldNotes:
     posts = data.reference.border_posts
     crossing = _nearest(posts[posts["kind"] == "official"], point, lon, lat, crs,
                         name=lambda row: str(row["name"]), detail=lambda row: str(row["post_id"]))
-    town = _nearest(data.reference.places, point, lon, lat, crs, name=lambda row: str(row["name"]),
-                    detail=lambda row: f"{row['admin1']}, {row['country']}")
-    admin, source = _admin(data, site, town)
+    places = data.reference.places
+    town, home = (_nearest(frame, point, lon, lat, crs, name=lambda row: str(row["name"]),
+                           detail=lambda row: f"{row['admin1']}, {row['country']}")
+                  for frame in (places, places[places["country"] == site.get("country")]))
+    admin, source = _admin(data, site, home)
     return FieldNotes(lon=float(lon), lat=float(lat), site_point=point, footprint=footprint,
                       footprint_wgs84=wgs.iloc[1], latest_period=str(periods[latest]), border=border,
                       crossing=crossing, town=town, admin_area=admin, admin_source=source)
@@ -104,15 +106,17 @@ def _nearest(layer: gpd.GeoDataFrame, point: shapely.Point, lon: float, lat: flo
 
 
 def _admin(data: RunData, site: pd.Series, town: Target | None) -> tuple[str, str]:
-    """The admin area and where it comes from."""
+    """The admin area and where it comes from; `town`: the nearest place of the site's own country (a nearer one
+    across the border would name the other country's province)."""
     name = str(site.get("admin_area") or "")
     if name and data.reference.admin:
         level = next(iter(data.reference.admin))
         return name, f"the run's admin layer '{level}'"
     if town is not None:
         admin1 = town.detail.split(",")[0]
-        return (f"near {town.name}, {admin1}",
-                f"the nearest town of the run's places layer (GeoNames), {town.distance_km:,.1f} km away")
+        source = (f"the nearest town of {site.get('country')} in the run's places layer (GeoNames), "
+                  f"{town.distance_km:,.1f} km away")
+        return f"near {town.name}, {admin1}", source
     return "—", "the run has no admin layer and no places layer"
 
 
