@@ -127,8 +127,10 @@ def test_callbacks_as_plain_functions(demo_settings, run):
         rows, pages, _note = unregistered.table_page(run, SLE_AGENCY, default_filters(run), 0, 20, [], "")
         assert rows and {r["country"] for r in rows} <= {"SLE", "GIN"} and pages >= 1
         links = str(downloads.download_rows(run.manifest, "GIN", SLE_AGENCY))
-        assert "/download/" not in links.split("site_periods")[1].split("sites")[0]
-        assert "download-capacity-csv" in links
+        assert "/download/" not in links.split("site_periods")[1].split("alerts")[0]
+        assert "download-capacity-csv" in links and "download-capacity-metadata" in links
+        order = downloads.layer_order(run.manifest["layers"])
+        assert order[:3] == ["sites", "site_periods", "alerts"] and order[-1].startswith("activity_")
     assert click_target({"properties": {"kind": "site", "site_id": "MS-1"}})[0] == "/site/MS-1"
 
 

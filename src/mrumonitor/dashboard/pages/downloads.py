@@ -58,21 +58,39 @@ def update_downloads(run_id, country):
 
 
 def download_rows(manifest: dict, country: str | None, access) -> list:
-    """One row per layer: its title and a link per format; site-level layers the user may not have for
-    `country` say so instead of offering links."""
+    """One row per layer (`layer_order`): its title, a link per format and one to the metadata sidecar; site-level
+    layers the user may not have for `country` say so instead of offering links."""
     rows = [html.H2(f"Layers of run {manifest['run_id']} — {country or 'whole region'}")]
-    for name, entry in sorted(manifest["layers"].items()):
+    for name in layer_order(manifest["layers"]):
+        entry = manifest["layers"][name]
         if is_site_level(name) and not access.sees_sites(country):
             links = [html.Span(f"site-level layer: available to your role for {access.country} only",
                                className="layer-note")]
         else:
+            formats = formats_for(entry["kind"])
             links = [html.A(fmt, href=download_url(manifest["run_id"], name, fmt, country), className="button",
-                            id=f"download-{name}-{fmt}") for fmt in formats_for(entry["kind"])]
+                            id=f"download-{name}-{fmt}") for fmt in formats]
+            links.append(html.A("metadata", href=download_url(manifest["run_id"], name, formats[0], country,
+                                                              part="metadata"),
+                                className="button", id=f"download-{name}-metadata",
+                                title="the .metadata.json sidecar: credits, caveats, columns, CRS"))
+        count = f" ({entry['count']:,} rows in the whole region)" if "count" in entry else ""
         rows.append(html.Div(className="downloads-row", children=[
             html.Span(name, className="layer-name"), *links,
-            html.Span(f"{entry.get('title', '')}: {entry.get('description', '')}"
-                      + (f" ({entry['count']:,} rows)" if "count" in entry else ""), className="layer-note")]))
+            html.Span(f"{entry.get('title', '')}: {entry.get('description', '')}{count}", className="layer-note")]))
     return rows
+
+
+#: The layers most people come for, first and in this order; the others follow A–Z, the activity rasters last.
+FIRST_LAYERS = ("sites", "site_periods", "alerts", "border_corridors", "registration_summary", "capacity",
+                "concessions")
+
+
+def layer_order(layers: dict) -> list[str]:
+    """The names of `layers` in the order the page lists them (`FIRST_LAYERS`, then A–Z, rasters last)."""
+    first = [name for name in FIRST_LAYERS if name in layers]
+    rest = sorted(set(layers) - set(first), key=lambda name: (layers[name].get("kind") == "raster", name))
+    return first + rest
 
 
 def manifest_panel(manifest: dict) -> list:
