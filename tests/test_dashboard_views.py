@@ -151,6 +151,7 @@ def test_charts_are_valid_plotly_figures_and_plain_json(demo_settings, run):
         go.Figure(chart)  # raises on any property plotly does not know
         assert chart["data"] and chart["layout"]["plot_bgcolor"] == "white"
     orjson.dumps(answers)
+    assert all(trend["layout"]["yaxis"]["rangemode"] == "tozero" for trend in charts[:2])  # the overview's trends
     capacity = charts[-1]
     panels = [a["text"] for a in capacity["layout"]["annotations"]]
     assert panels and set(panels) <= set(run.countries)
