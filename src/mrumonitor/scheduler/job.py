@@ -18,7 +18,7 @@ import socket
 import sys
 from pathlib import Path
 
-from mrumonitor.config import load_settings
+from mrumonitor.config import Settings, load_settings
 from mrumonitor.errors import ConfigError, MruError
 from mrumonitor.scheduler.clock import offset_clock
 from mrumonitor.scheduler.db import connect
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("started (pid %d): run of job %s, attempt %d", os.getpid(), row["name"], row["attempt"])
     config = job_config(store, row["config"])
     try:
-        published = run_job(store, config, args.lock_wait, json.loads(row["countries"]))
+        settings = job_settings(store, config)
+        published = run_job(settings, args.lock_wait, json.loads(row["countries"]))
     except Exception as exc:  # every failure of the run is recorded, with its traceback logged
         log.exception("failed")
         message = str(exc) if isinstance(exc, MruError) else \
@@ -57,20 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     log.info("succeeded: run %s published (periods processed: %s)", published.run_id, ", ".join(periods) or "none")
     from mrumonitor.alerts.deliver import deliver_after_publish
 
-    delivered = deliver_after_publish(load_settings(config)).summary()
+    delivered = deliver_after_publish(settings).summary()
     if delivered:
         log.info("%s", delivered)
     return 0
 
 
-def run_job(store: Path, config: Path | None, lock_wait_s: float, countries: list[str] | None = None):
-    """Run the pipeline with the job's configuration, which must write to the scheduler's store, for the job's
-    countries (None or empty: all)."""
+def job_settings(store: Path, config: Path | None) -> Settings:
+    """The job's configuration, which must write to the scheduler's store (ConfigError otherwise)."""
     settings = load_settings(config)
     if settings.paths.store.resolve() != store.resolve():
         raise ConfigError(f"{config or 'the default configuration'} writes to the store {settings.paths.store}, "
                           f"but this job is scheduled in {store}; schedule it again with a configuration whose "
                           "[paths] store is this store.")
+    return settings
+
+
+def run_job(settings: Settings, lock_wait_s: float, countries: list[str] | None = None):
+    """Run the pipeline with the job's settings (`job_settings`) for the job's countries (None or empty: all)."""
     from mrumonitor.pipeline import run_pipeline
 
     return run_pipeline(settings, lock_purpose="scheduled run", lock_wait_s=lock_wait_s, countries=countries)
