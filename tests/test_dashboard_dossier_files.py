@@ -24,7 +24,7 @@ from mrumonitor.crs import WGS84
 from mrumonitor.dashboard import dossier
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.dossier_notes import dms, field_notes
+from mrumonitor.dashboard.dossier_notes import field_notes
 from mrumonitor.dashboard.run import load_run
 from mrumonitor.frames import empty_frame
 from mrumonitor.runfolder import RunFolder
@@ -38,6 +38,7 @@ from mrumonitor.schema import (
     SITE_PERIOD_ANALYSIS_COLUMNS,
     SITE_PERIOD_COLUMNS,
 )
+from mrumonitor.verification.fieldsheets import dms
 
 pytestmark = pytest.mark.integration
 

@@ -20,6 +20,7 @@ import shapely
 import shapely.ops
 
 from mrumonitor.crs import WGS84
+from mrumonitor.verification.fieldsheets import dms
 
 if TYPE_CHECKING:
     from mrumonitor.dashboard.run import RunData
@@ -118,15 +119,6 @@ def _admin(data: RunData, site: pd.Series, town: Target | None) -> tuple[str, st
                   f"{town.distance_km:,.1f} km away")
         return f"near {town.name}, {admin1}", source
     return "—", "the run has no admin layer and no places layer"
-
-
-def dms(value: float, positive: str, negative: str) -> str:
-    """Degrees, minutes and seconds: dms(-11.5, 'E', 'W') -> '11°30′00.0″ W'."""
-    hemisphere = positive if value >= 0 else negative
-    seconds = round(abs(value) * 3600, 1)
-    degrees, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{int(degrees)}°{int(minutes):02d}′{seconds:04.1f}″ {hemisphere}"
 
 
 def coordinates(notes: FieldNotes) -> tuple[str, str]:
