@@ -1,0 +1,139 @@
+"""French and English: the user's language, its messages, and numbers and dates written its way.
+
+Messages are marked in the source with `_` (translated where they are shown) or `N_` (only marked: a constant
+at module level, passed to `_` when shown), and `ngettext` for plurals. Their French lives in the Babel
+catalogue `translations/fr/LC_MESSAGES/*.po` (gettext PO files, kept with pybabel: see README, "Translating").
+The catalogue is compiled in memory the first time a language is used, so no compiled `.mo` file can go stale.
+
+The language: in the dashboard, flask-babel's locale selector (`dashboard.language`) picks it per request
+(the user's choice, then the browser's); anywhere else (e-mail digests, the CLI) it is the one set with
+`use_language`, English by default. An unknown language falls back to English; a message without French
+shows in English (and `tests/test_translations.py` fails).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+import babel
+import babel.dates
+import babel.numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+#: The languages offered, with their names in their own language.
+LANGUAGES = {"en": "English", "fr": "Français"}
+DEFAULT_LANGUAGE = "en"
+#: The catalogue folder: <language>/LC_MESSAGES/*.po
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+
+_language: ContextVar[str] = ContextVar("mrumonitor_language", default=DEFAULT_LANGUAGE)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "marked, translated later"
+    """`message` unchanged: marks a constant for the catalogue; `_(CONSTANT)` translates it where shown."""
+    return message
+
+
+def current_language() -> str:
+    """The language of the request being answered (flask-babel's choice), else the one set by `use_language`."""
+    try:
+        import flask
+        import flask_babel
+        if flask.has_request_context() and "babel" in flask.current_app.extensions:
+            return normalise(str(flask_babel.get_locale()))
+    except ImportError:  # pragma: no cover - flask comes with dash
+        pass
+    return _language.get()
+
+
+def normalise(code: str | None) -> str:
+    """`code` as one of `LANGUAGES` ("fr_FR", "fr-CI" -> "fr"); English for anything else."""
+    base = (code or "").replace("-", "_").split("_")[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def use_language(code: str | None) -> Iterator[str]:
+    """Messages, numbers and dates in `code` inside the block, outside a dashboard request (e-mail, CLI)."""
+    token = _language.set(normalise(code))
+    try:
+        yield _language.get()
+    finally:
+        _language.reset(token)
+
+
+@cache
+def translations(code: str) -> NullTranslations:
+    """The catalogue of language `code`, compiled from its PO files (English: none, messages are English)."""
+    folder = TRANSLATIONS_DIR / code / "LC_MESSAGES"
+    if code == DEFAULT_LANGUAGE or not folder.is_dir():
+        return NullTranslations()
+    merged = None
+    for path in sorted(folder.glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=code)
+        if merged is None:
+            merged = catalog
+        else:
+            for message in catalog:
+                if message.id and message.string:
+                    merged[message.id] = message
+    if merged is None:
+        return NullTranslations()
+    buffer = io.BytesIO()
+    write_mo(buffer, merged, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain="messages")
+
+
+def _(message: str, **variables: object) -> str:
+    """`message` in the current language, with `%(name)s` placeholders filled from `variables`."""
+    text = translations(current_language()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    """The singular or plural of a message for count `n` in the current language (`%(num)s` is `n`)."""
+    text = translations(current_language()).ngettext(singular, plural, n)
+    return text % {"num": number(n), **variables}
+
+
+def number(value: float | int | None, digits: int = 0) -> str:
+    """`value` with the current language's separators (1,234.5 / 1 234,5) and `digits` decimals; "—" if None
+    or NaN."""
+    if value is None or value != value:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel.numbers.format_decimal(value, format=pattern, locale=current_language())
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """`value` (0.25) as a percentage the current language's way (25 % / 25%); "—" if None or NaN."""
+    if value is None or value != value:
+        return "—"
+    locale = babel.Locale.parse(current_language())
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""))
+    return babel.numbers.format_percent(value, format=pattern, locale=locale)
+
+
+def day(value: date | datetime | str | None) -> str:
+    """A date written the current language's way (5 Dec 2026 / 5 déc. 2026); "—" if None."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return babel.dates.format_date(value, format="medium", locale=current_language())
+
+
+def plotly_separators() -> str:
+    """Plotly's `layout.separators` for the current language (decimal point, then thousands): d3-format
+    ignores plotly's locale for numbers."""
+    return ", " if current_language() == "fr" else ".,"
