@@ -26,6 +26,7 @@ import babel.dates
 import babel.numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import NullTranslations, Translations
 
 #: The languages offered, with their names in their own language.
@@ -111,17 +112,30 @@ def number(value: float | int | None, digits: int = 0) -> str:
     or NaN."""
     if value is None or value != value:
         return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return babel.numbers.format_decimal(value, format=pattern, locale=current_language())
+    locale, pattern = _decimal_pattern(current_language(), digits)
+    return pattern.apply(value, locale)
 
 
 def percent(value: float | None, digits: int = 0) -> str:
     """`value` (0.25) as a percentage the current language's way (25 % / 25%); "—" if None or NaN."""
     if value is None or value != value:
         return "—"
-    locale = babel.Locale.parse(current_language())
-    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""))
-    return babel.numbers.format_percent(value, format=pattern, locale=locale)
+    locale, pattern = _percent_pattern(current_language(), digits)
+    return pattern.apply(value, locale)
+
+
+# Locales and number patterns parsed once: parsing them per call cost 60-180 µs, applying them costs ~14 µs
+# (a map update formats some 750 numbers).
+@cache
+def _decimal_pattern(code: str, digits: int) -> tuple[babel.Locale, NumberPattern]:
+    return babel.Locale.parse(code), parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+
+
+@cache
+def _percent_pattern(code: str, digits: int) -> tuple[babel.Locale, NumberPattern]:
+    locale = babel.Locale.parse(code)
+    text = locale.percent_formats[None].pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""))
+    return locale, parse_pattern(text)
 
 
 def day(value: date | datetime | str | None) -> str:
