@@ -226,5 +226,5 @@ def test_the_demo_run_judges_each_period_by_its_snapshot(demo_settings):
     assert set(history["2025H2"]) == {"registered"} and set(history["2026H1"]) == {"suspended"}
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["snapshots"]["SLE"] == [str(OLDER_SNAPSHOTS["sle"]), str(SNAPSHOTS["sle"])]
-    assert any(caveat.startswith("SLE: period(s) 2023H2 are older than the first cadastre snapshot")
+    assert any(caveat.startswith("Sierra Leone: period 2023H2 is older than the first snapshot of its cadastre")
                for caveat in manifest["caveats"])

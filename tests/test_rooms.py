@@ -23,8 +23,8 @@ PACKAGE = Path(mrumonitor.__file__).parent
 #: what publishes, reads and drives the runs. A room may import only rooms before it in this list.
 ROOMS_BOTTOM_UP = [
     # shared, below every stage
-    "errors", "console", "credits", "frames", "polygons", "runfolder", "runwarnings", "schema", "style", "crs",
-    "resources", "config", "layerio", "manifest", "sqlitefile", "i18n",
+    "errors", "console", "frames", "polygons", "runfolder", "runwarnings", "schema", "style", "crs",
+    "resources", "config", "layerio", "manifest", "sqlitefile", "i18n", "credits",
     # the stages, down the data flow (site tracking sits below the raster stage that calls it)
     "reference", "ingest", "sites", "raster", "analysis",
     # publishing a run; field verification (it samples published runs, and its ledger and estimates feed the next

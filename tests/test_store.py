@@ -329,7 +329,7 @@ def test_demo_inputs_bring_their_caveats_and_attribution(tmp_path, sle_settings)
     inputs = [{"role": "cadastre", "path": str(tmp_path / "inputs" / "cadastre" / "sle.zip")},
               {"role": "activity", "kind": "detections", "path": str(tmp_path / "inputs" / "activity" / "d.csv")}]
     caveats = input_caveats(sle_settings("sle.zip"), inputs, NO_HISTORY)
-    assert "The national cadastres are SYNTHETIC demo data" in caveats[0] and str(readme) in caveats[0]
+    assert "The national cadastres are SYNTHETIC demo data" in caveats[0] and str(tmp_path) not in caveats[0]
     assert "growth over the earlier periods is SYNTHETIC" in caveats[1]
     assert caveats[2].endswith("Derived from Earth Index mining detections (Earth Genome). CC BY 4.0.")
     real = input_caveats(sle_settings("sle.zip"), [{**inputs[0], "path": str(tmp_path / "real.zip")}], NO_HISTORY)
@@ -339,7 +339,8 @@ def test_demo_inputs_bring_their_caveats_and_attribution(tmp_path, sle_settings)
 def test_the_commodity_rule_and_the_diamond_fields_credit_are_published(sle_settings):
     committed = commodity_caveats(sle_settings("sle.zip"))
     assert "within 10 km of a mapped alluvial diamond field it is taken as diamond" in committed[0]
-    assert "GeoNames (geonames.org), CC BY 4.0" in committed[1] and "USGS reports are public domain" in committed[1]
+    assert committed[1].startswith("The diamond fields are approximate outlines")
+    assert "GeoNames (geonames.org), CC BY 4.0" in committed[2] and "USGS reports are public domain" in committed[2]
     settings = sle_settings("sle.zip")
     own = settings.model_copy(update={"analysis": settings.analysis.model_copy(
         update={"commodity_zones": Path("national_geology.gpkg")})})
@@ -351,7 +352,7 @@ def test_a_source_without_snapshot_date_and_configured_caveats_are_published(tmp
     settings = settings.model_copy(update={
         "sources": {"sle": settings.sources["sle"].model_copy(update={"snapshot": None})},
         "store": StoreSettings(keep_last=1, keep_days=0, caveats=["Detections: CC BY 4.0, credit the provider."])})
-    missing = ("The cadastre of source sle (SLE) states no snapshot date: set `snapshot` in [sources.sle] so that "
-               "runs say how current its licences are.")
+    missing = ("The cadastre of Sierra Leone (source sle) has no export date, so the run cannot say how current its "
+               "licences are: give it as the snapshot date of [sources.sle] in the configuration.")
     assert input_caveats(settings, [], NO_HISTORY) == [missing, *commodity_caveats(settings),
                                            "Detections: CC BY 4.0, credit the provider."]

@@ -129,7 +129,7 @@ def test_a_site_with_only_inaccessible_visits_is_non_response():
     row = pick(got, "stratum", "no_licence|GIN", "mined_area_ha")
     assert (row["n_sampled"], row["n_verified"], row["n_inaccessible"]) == (4, 3, 1)
     assert row["status"] == "ok"
-    assert "1 inaccessible site (1 in no_licence|GIN) taken to be like the verified sites" in row["message"]
+    assert "1 inaccessible site (no_licence|GIN: 1) taken to be like the verified sites" in row["message"]
     # a1, a3, a4 verified (2, 6, 3 ha, all mining): the ratio of the verified sites scales to the stratum
     assert row["estimate"] == pytest.approx(60.0)
 

@@ -59,6 +59,7 @@ from mrumonitor.analysis.declared import (
     number,
 )
 from mrumonitor.config import CapacitySettings, CountryCapacity, PeriodSettings
+from mrumonitor.i18n import N_
 from mrumonitor.schema import CAPACITY_COLUMNS, CAPACITY_PARAMETER_COLUMNS, CAPACITY_STOCK_COLUMNS
 from mrumonitor.sites import OUTSIDE, country_shares
 
@@ -66,19 +67,26 @@ log = logging.getLogger(__name__)
 
 #: What every reader of the capacity figures must keep in mind.
 CAVEATS = (
-    ("The estimates are orders of magnitude, not measurements: they multiply mined area by pit depth, gravel "
-     "share, grade and recovery, each uncertain."),
-    ("The 5-95 % interval comes from Monte Carlo draws of each parameter's stated distribution: it is only as "
-     "good as those distributions, and assumes the parameters independent of each other."),
-    ("Only mining visible from satellite counts: dredging, underground work, pits under forest cover and pits "
-     "smaller than the minimum site area are missed; land dug again within a footprint counts once."),
-    ("The default parameters are ILLUSTRATIVE orders of magnitude, not survey results: the USGS assessments' "
-     "inputs could not be sourced for this release; replace them with national survey figures or the USGS "
-     "tables ([capacity] in the configuration)."),
-    "Land already dug by the end of the first period is stock, given to no year.",
-    ("A year observed only in part (partial_year) takes its rate from the 12 months to its last observed day, "
-     "reaching into the previous year; seasonal digging still makes a rate from fewer days less sure."),
+    N_("The estimates are orders of magnitude, not measurements: they multiply mined area by pit depth, gravel "
+       "share, grade and recovery, each uncertain."),
+    N_("The 5-95 % interval comes from Monte Carlo draws of each parameter's stated distribution: it is only as "
+       "good as those distributions, and assumes the parameters independent of each other."),
+    N_("Only mining visible from satellite counts: dredging, underground work, pits under forest cover and pits "
+       "smaller than the minimum site area are missed; land dug again within a footprint counts once."),
+    N_("The default parameters are ILLUSTRATIVE orders of magnitude, not survey results: the USGS assessments' "
+       "inputs could not be sourced for this release; replace them with national survey figures or the USGS "
+       "tables (the capacity settings of the configuration)."),
+    N_("Land already dug by the end of the first period is stock, given to no year."),
+    N_("A year observed only in part (a partial year) takes its rate from the 12 months to its last observed day, "
+       "reaching into the previous year; seasonal digging still makes a rate from fewer days less sure."),
 )
+#: The parts of a row's caveats (joined by "; "), in English; `i18n.messages.translate_text` translates them.
+ROW_ESTIMATE = N_("order-of-magnitude estimate from satellite-visible newly mined area")
+ROW_NO_IMAGERY = N_("no imagery this year: no estimate")
+ROW_ILLUSTRATIVE = N_("declared figures ILLUSTRATIVE, not KP statistics")
+PARTIAL_YEAR = N_("partial year: %(days)s days observed, rate over the 12 months to %(to)s")
+PARTIAL_YEAR_SCALED = N_("partial year: %(days)s days observed, rate over %(window)s observed days to %(to)s, scaled "
+                         "to 12 months")
 
 _VOLUME = ("pit_depth_m", "gravel_fraction", "grade_ct_per_m3", "recovery")
 _MINERS = ("miners", "days_per_year", "gravel_m3_per_miner_day")
@@ -399,10 +407,9 @@ def _row_caveats(table: pd.DataFrame) -> pd.Series:
     """What to keep in mind about each row, in words (parts joined by "; ")."""
     days = table["days_observed"].astype("int64")
     parts = [
-        pd.Series("order-of-magnitude estimate from satellite-visible newly mined area",
-                  index=table.index).where(days > 0, "no imagery this year: no estimate"),
+        pd.Series(ROW_ESTIMATE, index=table.index).where(days > 0, ROW_NO_IMAGERY),
         _partial_year_caveat(table),
-        pd.Series("declared figures ILLUSTRATIVE, not KP statistics", index=table.index).where(
+        pd.Series(ROW_ILLUSTRATIVE, index=table.index).where(
             table["declared_illustrative"].fillna(False).to_numpy(dtype=bool), ""),
     ]
     joined = parts[0].str.cat(parts[1:], sep="; ")
@@ -410,17 +417,17 @@ def _row_caveats(table: pd.DataFrame) -> pd.Series:
 
 
 def _partial_year_caveat(table: pd.DataFrame) -> pd.Series:
-    """'partial year: N days observed, rate over the 12 months to <date>' (or over the days observed, scaled)."""
+    """`PARTIAL_YEAR` (or `PARTIAL_YEAR_SCALED` where fewer than 12 months were observed) of each partial year;
+    "" for the other rows."""
     partial = table["partial_year"].to_numpy(dtype=bool)
     if not partial.any():
         return pd.Series("", index=table.index)
-    to = pd.to_datetime(table["window_to"]).dt.strftime("%Y-%m-%d").fillna("")
-    window = ("the 12 months to " + to).where(table["window_full"].fillna(False).astype(bool),
-                                             table["window_days"].fillna(0).astype("int64").astype(str)
-                                             + " observed days to " + to + ", scaled to 12 months")
-    text = ("partial year: " + table["days_observed"].astype("int64").astype(str) + " days observed, rate over "
-            + window)
-    return text.where(partial, "")
+    rows = pd.DataFrame({"days": table["days_observed"].astype("int64"),
+                         "to": pd.to_datetime(table["window_to"]).dt.strftime("%Y-%m-%d").fillna(""),
+                         "window": table["window_days"].fillna(0).astype("int64"),
+                         "full": table["window_full"].fillna(False).astype(bool), "partial": partial})
+    return pd.Series([(PARTIAL_YEAR if row["full"] else PARTIAL_YEAR_SCALED) % row if row["partial"] else ""
+                      for row in rows.to_dict("records")], index=table.index, dtype=object)
 
 
 def _estimate_flags(capacity: pd.DataFrame) -> pd.DataFrame:

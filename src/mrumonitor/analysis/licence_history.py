@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from mrumonitor.config import PeriodSettings
+from mrumonitor.i18n import N_
+from mrumonitor.i18n.messages import english_word
 from mrumonitor.schema import LICENCE_SNAPSHOT_COLUMNS
 
 
@@ -102,13 +104,23 @@ def in_force(licences: pd.DataFrame, period: np.ndarray, table: pd.DataFrame) ->
     return keep, keep & ~undated & (force["basis"] == "dates_only").to_numpy()
 
 
+#: The caveat of a country whose periods were judged from the licences' dates only (one period, several).
+DATES_ONLY = N_("%(country)s: period %(periods)s is older than the first snapshot of its cadastre (%(snapshot)s), so its "
+                "licences were judged from their grant and expiry dates only: a licence suspended or revoked at the "
+                "time counts as registered. An older export of the cadastre, added with its date, would judge it "
+                "fully.")
+DATES_ONLY_PERIODS = N_("%(country)s: periods %(periods)s are older than the first snapshot of its cadastre "
+                        "(%(snapshot)s), so their licences were judged from their grant and expiry dates only: a "
+                        "licence suspended or revoked at the time counts as registered. An older export of the "
+                        "cadastre, added with its date, would judge them fully.")
+
+
 def dates_only_caveats(table: pd.DataFrame) -> list[str]:
-    """One run caveat per country with periods judged from the licences' dates only."""
+    """One run caveat per country with periods judged from the licences' dates only (English, from a template)."""
     older = table[table["basis"] == "dates_only"]
-    return [f"{country}: period(s) {', '.join(group['period'])} are older than the first cadastre snapshot of "
-            f"{country} ({group['snapshot'].iloc[0]:%Y-%m-%d}): their licences were judged from their grant and "
-            "expiry dates only, so a licence suspended or revoked then counts as registered. Load an older "
-            "snapshot of the cadastre (a [sources.<name>] block with its snapshot date) to judge them fully."
+    return [(DATES_ONLY if len(group) == 1 else DATES_ONLY_PERIODS) % {
+                "country": english_word("country", country), "periods": ", ".join(group["period"]),
+                "snapshot": f"{group['snapshot'].iloc[0]:%Y-%m-%d}"}
             for country, group in older.groupby("country", sort=False)]
 
 

@@ -31,6 +31,7 @@ from mrumonitor.dashboard.prepared import LicenceViews, SiteViews, prepare_licen
 from mrumonitor.errors import StoreError
 from mrumonitor.export.run_reference import run_countries, run_crs, run_reference
 from mrumonitor.frames import empty_frame
+from mrumonitor.i18n.messages import translate_texts
 from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.schema import BORDER_SCOPES, CAPACITY_PARAMETER_COLUMNS
@@ -88,12 +89,13 @@ class RunData:
 
     @property
     def caveats(self) -> list[str]:
-        return list(self.manifest.get("caveats", []))
+        """The run's caveats in the user's language (the manifest keeps them in English)."""
+        return translate_texts(list(self.manifest.get("caveats", [])))
 
     @property
     def synthetic_licences(self) -> bool:
         """Whether the run's caveats say its cadastres are synthetic (the demo's), so licences are labelled."""
-        return synthetic(self.caveats)
+        return synthetic(self.manifest.get("caveats", []))
 
     def summary(self, commodity: str | None, border_only: bool) -> pd.DataFrame:
         """`registration_summary` of the pieces of the sites of `commodity` (None: all), in the border zone

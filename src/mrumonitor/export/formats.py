@@ -66,9 +66,12 @@ class Format:
 
 
 def _details(frame: pd.DataFrame) -> dict[str, Any]:
-    """Sidecar details of a written frame: its row count and, for a vector, its CRS."""
+    """Sidecar details of a written frame: its row count, its attribute columns (the geometry is the format's own)
+    and, for a vector, its CRS."""
     crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
-    return {"count": len(frame), "crs": describe_crs(crs) if crs is not None else None}
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    return {"count": len(frame), "columns": [str(column) for column in frame.columns if column != geometry],
+            "crs": describe_crs(crs) if crs is not None else None}
 
 
 def _write_geopackage(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def _write_csv(frame: pd.DataFrame, layer: str, out: Path, describe: Describe) -
     with written_aside(out) as partial:
         # CRLF rows (RFC 4180): a text holding a carriage return is then quoted, not a broken row
         table.to_csv(partial, index=False, encoding="utf-8-sig", date_format=DATETIME_TEXT, lineterminator="\r\n")
-    return {**_details(frame), "crs": describe_crs(WGS84) if isinstance(frame, gpd.GeoDataFrame) else None}
+    return {**_details(table), "crs": describe_crs(WGS84) if isinstance(frame, gpd.GeoDataFrame) else None}
 
 
 def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@ It says what the file is and where it comes from, in UTF-8 JSON a person can rea
       "format": "gpkg", "format_title": "GeoPackage",
       "layer": {"name", "title", "description", "kind", "period" (rasters)},
       "count": 42,                      # features or rows exported (vectors and tables)
+      "columns": {"site_id": {"en": "...", "fr": "..."}},   # each attribute column by its canonical name,
+                                        # described in every language (vectors and tables; see store.columns)
       "size": [width, height],          # pixels (rasters)
       "country": "SLE" or null,         # the per-country filter
       "clipping": "...",                # how the country was cut out (null without a country)
@@ -35,6 +37,7 @@ from mrumonitor import __version__
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.export.source import LayerSource
 from mrumonitor.layerio import written_aside
+from mrumonitor.store.columns import column_descriptions
 
 #: Version of the sidecar layout; raised when a key changes meaning.
 METADATA_VERSION = 1
@@ -56,10 +59,29 @@ def sidecar_path(out: Path) -> Path:
 
 
 def describe_crs(crs: Any) -> dict[str, Any]:
-    """Name, authority code ("EPSG:4326"; null for a custom CRS such as the regional Albers) and WKT of a CRS."""
+    """Name (`crs_name`), authority code ("EPSG:4326"; null for a custom CRS such as the regional Albers) and WKT
+    of a CRS."""
     crs = CRS.from_user_input(crs)
     authority = crs.to_authority()
-    return {"name": crs.name, "code": ":".join(authority) if authority else None, "wkt": crs.to_wkt()}
+    return {"name": crs_name(crs), "code": ":".join(authority) if authority else None, "wkt": crs.to_wkt()}
+
+
+#: The names PROJ gives a CRS defined by its parameters alone.
+_UNNAMED = ("unknown", "unnamed", "")
+
+
+def crs_name(crs: Any) -> str:
+    """A CRS's name; for a custom one PROJ calls "unknown" (the regional Albers), its projection, datum and
+    non-zero parameters instead: "Albers Equal Area, WGS 84 (Latitude of false origin 8.5°, ...)"."""
+    crs = CRS.from_user_input(crs)
+    operation = crs.coordinate_operation
+    if crs.name not in _UNNAMED or operation is None:
+        return crs.name
+    units = {"degree": "°", "metre": " m"}
+    params = ", ".join(f"{param.name} {round(param.value, 6):g}{units.get(param.unit_name, ' ' + param.unit_name)}"
+                       for param in operation.params if param.value)
+    datum = crs.datum.name if crs.datum and crs.datum.name not in _UNNAMED else crs.ellipsoid.name
+    return f"{operation.method_name}, {datum}" + (f" ({params})" if params else "")
 
 
 def now_text() -> str:
@@ -69,7 +91,10 @@ def now_text() -> str:
 
 def build_sidecar(manifest: dict[str, Any], source: LayerSource, fmt: str, format_title: str, out: Path,
                   country: str | None, exported: str, details: dict[str, Any]) -> dict[str, Any]:
-    """The sidecar content of one export; `details` are what the writer adds (crs, count, size, fields)."""
+    """The sidecar content of one export; `details` are what the writer adds (crs, count, columns, size, fields),
+    its column names turned into their descriptions in every language."""
+    if "columns" in details:
+        details = {**details, "columns": column_descriptions(source.name, details["columns"])}
     layer = {"name": source.name, "kind": source.kind, "title": source.entry.get("title", source.name),
              "description": source.entry.get("description", "")}
     if "period" in source.entry:

@@ -18,6 +18,8 @@ import pystac
 from mrumonitor.analysis.licence_history import dates_only_caveats
 from mrumonitor.config import ActivityInput, PeriodSettings, Settings
 from mrumonitor.credits import COMMODITY_ZONES_CREDIT, DETECTIONS_CREDIT
+from mrumonitor.i18n import N_
+from mrumonitor.i18n.messages import english_word
 from mrumonitor.raster.activity import period_path
 from mrumonitor.raster.scenes import assign_periods, discover_scenes
 from mrumonitor.raster.stac.items import (
@@ -118,30 +120,46 @@ def thresholds(settings: Settings) -> dict[str, dict]:
     return {table: getattr(settings, table).model_dump(mode="json") for table in THRESHOLD_TABLES}
 
 
+#: The caveats of a run on demo data (the data is made up, so the figures describe nothing real).
+DEMO_CADASTRES = N_("The national cadastres are SYNTHETIC demo data: fictitious licences and holders made up for the "
+                    "demonstration. Registration figures describe no real licence, holder or country.")
+DEMO_DETECTIONS = N_("The activity detections are the demonstration's: their positions and final areas are real Earth "
+                     "Index detections, their growth over the earlier periods is SYNTHETIC.")
+DEMO_IMAGERY = N_("The satellite imagery of %(inputs)s is SYNTHETIC Sentinel-2-like data from the demonstration's own "
+                  "STAC catalogue: activity detected in it is not real.")
+DEMO_SCENES = N_("The satellite scenes are SYNTHETIC Sentinel-2-like images made up for the demonstration: activity "
+                 "detected in them is not real.")
+#: A cadastre whose export date the configuration does not give.
+UNDATED_CADASTRE = N_("The cadastre of %(country)s (source %(source)s) has no export date, so the run cannot say how "
+                      "current its licences are: give it as the snapshot date of [sources.%(source)s] in the "
+                      "configuration.")
+#: How a site's commodity is inferred, and what the committed diamond fields are.
+COMMODITY_RULE = N_("A site's commodity is inferred from where it lies, never observed: inside or within %(km)s km of a "
+                    "mapped alluvial diamond field it is taken as diamond, in a mapped gold belt as gold, elsewhere it "
+                    "is assumed %(commodity)s (the column commodity_basis says which).")
+DIAMOND_FIELDS = N_("The diamond fields are approximate outlines drawn from published descriptions (accuracy_km per "
+                    "field, 15-60 km), not geological maps.")
+#: The commodities in words (a default commodity is named in the caveat).
+COMMODITY_WORDS = {"diamond": N_("diamond"), "gold": N_("gold"), "other": N_("other")}
+
+
 def input_caveats(settings: Settings, inputs: list[dict], licences: pd.DataFrame) -> list[str]:
     """Caveats that follow from the inputs: synthetic demo data and its attribution, missing snapshot dates,
     periods older than a country's first snapshot (`licences`: the run's `licence_snapshots` table), how a site's
-    commodity is inferred, then the configured ``[store] caveats``."""
+    commodity is inferred, then the configured ``[store] caveats``. Written in English from templates
+    (`mrumonitor.i18n.messages.translate_text` shows them in the user's language)."""
     caveats = []
-    demo = {_demo_kind(record): readme for record in inputs if (readme := _demo_readme(Path(record["path"])))}
+    demo = {_demo_kind(record) for record in inputs if _demo_readme(Path(record["path"]))}
     if "cadastre" in demo:
-        caveats.append(f"The national cadastres are SYNTHETIC demo data: fictitious licences and holders written by "
-                       f"mrumonitor.demo (see {demo['cadastre']}). Registration figures describe no real licence, "
-                       "holder or country.")
+        caveats.append(DEMO_CADASTRES)
     if "detections" in demo:
-        caveats.append(f"The activity detections are the demo's: their positions and final areas are real Earth "
-                       f"Index detections, their growth over the earlier periods is SYNTHETIC (see "
-                       f"{demo['detections']}).")
-        caveats.append(DETECTIONS_CREDIT)
+        caveats += [DEMO_DETECTIONS, DETECTIONS_CREDIT]
     synthetic = sorted({record["input"] for record in inputs if record.get("synthetic")})
     if synthetic:
-        caveats.append(f"The satellite imagery of {', '.join(synthetic)} is SYNTHETIC Sentinel-2-like data served as STAC "
-                       "items by mrumonitor.demo: activity detected in it is not real.")
+        caveats.append(DEMO_IMAGERY % {"inputs": ", ".join(synthetic)})
     if "scenes" in demo:
-        caveats.append(f"The satellite scenes are SYNTHETIC Sentinel-2-like stacks written by mrumonitor.demo (see "
-                       f"{demo['scenes']}): activity detected in them is not real.")
-    caveats += [f"The cadastre of source {name} ({source.country}) states no snapshot date: set `snapshot` in "
-                f"[sources.{name}] so that runs say how current its licences are."
+        caveats.append(DEMO_SCENES)
+    caveats += [UNDATED_CADASTRE % {"country": english_word("country", source.country), "source": name}
                 for name, source in settings.sources.items() if source.snapshot is None]
     caveats += dates_only_caveats(licences)
     caveats += commodity_caveats(settings)
@@ -149,15 +167,13 @@ def input_caveats(settings: Settings, inputs: list[dict], licences: pd.DataFrame
 
 
 def commodity_caveats(settings: Settings) -> list[str]:
-    """How a site's commodity is inferred, and the credit of the committed commodity zones when the run uses them."""
+    """How a site's commodity is inferred, and what the committed commodity zones are, with their credit, when the
+    run uses them."""
     analysis = settings.analysis
-    caveats = [(f"A site's commodity is inferred from where it lies, never observed: inside or within "
-                f"{analysis.near_field_km:g} km of a mapped alluvial diamond field it is taken as diamond, in a mapped "
-                f"gold belt as gold, elsewhere it is assumed {analysis.commodity_default} (commodity_basis says "
-                "which).")]
+    default = analysis.commodity_default
+    caveats = [COMMODITY_RULE % {"km": f"{analysis.near_field_km:g}", "commodity": COMMODITY_WORDS.get(default, default)}]
     if Path(analysis.commodity_zones).resolve() == (project_root() / "layers" / "reference" / COMMODITY_ZONES).resolve():
-        caveats.append("The diamond fields are approximate outlines drawn from published descriptions (accuracy_km per "
-                       "field, 15-60 km), not geological maps. " + COMMODITY_ZONES_CREDIT)
+        caveats += [DIAMOND_FIELDS, COMMODITY_ZONES_CREDIT]
     return caveats
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from mrumonitor.config import Settings
 from mrumonitor.errors import ConfigError
 from mrumonitor.frames import concat_frames
+from mrumonitor.i18n import N_
 from mrumonitor.ingest.run import IngestResult
 from mrumonitor.manifest import RunManifest
 from mrumonitor.runfolder import RunFolder
@@ -120,18 +121,28 @@ def scope_entry(scope: RunScope, settings: Settings, previous_run: str | None, l
             **(limit or {})}
 
 
+#: The caveat of a limited run; the second names the periods with no activity outside the countries refreshed.
+LIMITED = N_("This run was limited to %(countries)s: it read the cadastres of %(countries)s only, and computed the "
+             "activity of the periods it processed (%(periods)s) only over the parts of the region's grid that touch "
+             "%(countries)s. The licences and quarantined records of %(kept)s are those of run %(run)s, and so is the "
+             "activity elsewhere. Sites, registration and leakage were analysed over every country. A run of every "
+             "country refreshes everything.")
+LIMITED_WITH_GAPS = N_("This run was limited to %(countries)s: it read the cadastres of %(countries)s only, and "
+                       "computed the activity of the periods it processed (%(periods)s) only over the parts of the "
+                       "region's grid that touch %(countries)s. The licences and quarantined records of %(kept)s are "
+                       "those of run %(run)s, and so is the activity elsewhere (none for %(empty)s: no data there, "
+                       "reported in the observation gaps). Sites, registration and leakage were analysed over every "
+                       "country. A run of every country refreshes everything.")
+
+
 def scope_caveat(entry: dict, processed: list[str]) -> str | None:
-    """The caveat a limited run publishes (None for a full run)."""
+    """The caveat a limited run publishes (None for a full run), in English from a template."""
     if not entry["limited"]:
         return None
-    countries, kept, run = ", ".join(entry["countries"]), ", ".join(entry["kept_countries"]), entry["kept_from"]
     empty = [period for period, source in entry.get("outside_from", {}).items() if source is None]
-    unobserved = f" (none for {', '.join(empty)}: no data there, reported in gaps)" if empty else ""
-    return (f"This run was limited to {countries} (--countries): it read the cadastres of {countries} only, and "
-            f"computed the activity of the periods it processed ({', '.join(processed) or 'none'}) only over the "
-            f"blocks of the regional grid that touch {countries}. The concessions and quarantine of {kept} are "
-            f"those of run {run}, and so is the activity outside those blocks{unobserved}. Sites, registration "
-            "and leakage were analysed over every country. A run without --countries refreshes everything.")
+    values = {"countries": ", ".join(entry["countries"]), "kept": ", ".join(entry["kept_countries"]),
+              "run": entry["kept_from"], "periods": ", ".join(processed) or "—", "empty": ", ".join(empty)}
+    return (LIMITED_WITH_GAPS if empty else LIMITED) % values
 
 
 def _with_snapshots(concessions: gpd.GeoDataFrame, manifest: RunManifest) -> gpd.GeoDataFrame:

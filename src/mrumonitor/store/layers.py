@@ -18,6 +18,7 @@ import rasterio
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
+from mrumonitor.i18n import N_
 from mrumonitor.manifest import RunManifest
 from mrumonitor.runfolder import RunFolder, is_activity_layer
 from mrumonitor.store.checksum import sha256_file
@@ -34,8 +35,8 @@ class LayerInfo:
     title, description
         Shown with the layer (dashboard legend, export metadata).
     caveat
-        A sentence that goes with the figures of this layer; published in the run's caveats when the run
-        holds the layer.
+        A sentence that goes with the figures of this layer; published (in English, marked for the catalogue)
+        in the run's caveats when the run holds the layer.
     """
 
     title: str
@@ -58,8 +59,8 @@ REGISTRY: dict[str, LayerInfo] = {
         "Mining sites",
         "One row per mining site, with an id that is stable across periods and runs, its footprint in the last "
         "period it was seen, its countries and, once analysed, its registration, border distances and risk.",
-        caveat="A site is a ground scar that a model or the built-in detector flagged from satellite imagery, "
-               "not a mining operation verified on the ground."),
+        caveat=N_("A site is a ground scar that a model or the built-in detector flagged from satellite imagery, "
+                  "not a mining operation verified on the ground.")),
     "site_periods": LayerInfo(
         "Mining site footprints per period",
         "The footprint and area of each site in each period it was seen."),
@@ -87,8 +88,8 @@ REGISTRY: dict[str, LayerInfo] = {
         "of the KP Regional Approach; external: with any other country) by the unregistered area of diamond sites "
         "in the border zone next to them, then of every commodity, then by their distance to an official crossing; "
         "named by the nearest towns on each side and the nearest crossing.",
-        caveat="Border post positions are approximate (town positions from public maps snapped to the derived "
-               "border lines): distances to a crossing are good to a few kilometres."),
+        caveat=N_("Border post positions are approximate (town positions from public maps snapped to the derived "
+                  "border lines): distances to a crossing are good to a few kilometres.")),
     "corridor_periods": LayerInfo(
         "Border corridors per period",
         "The figures of each border corridor in each period and commodity: unregistered active area and sites in "
@@ -101,9 +102,9 @@ REGISTRY: dict[str, LayerInfo] = {
         "Production capacity per country and year estimated from newly mined diamond area: the median and the "
         "5-95 % interval of Monte Carlo draws of the parameters, a partial year marked so, against the production "
         "declared to the Kimberley Process.",
-        caveat="Production capacity is estimated from mined area with broad yield assumptions (ILLUSTRATIVE where no "
-               "survey figure is configured; see capacity_parameters): read it as an "
-               "order of magnitude, never as a measured or declared figure."),
+        caveat=N_("Production capacity is estimated from mined area with broad yield assumptions (ILLUSTRATIVE where no "
+                  "survey figure is configured, as the capacity parameters say): read it as an order of magnitude, "
+                  "never as a measured or declared figure.")),
     "gaps": LayerInfo(
         "Observation gaps",
         "Per period, the parts of each country with no valid observation in the activity layer (no data: clouds, "
@@ -122,14 +123,14 @@ REGISTRY: dict[str, LayerInfo] = {
         "the border zone, activity inside a licence of the wrong kind or an expired one, a verified site resuming; "
         "each with a confidence level from its evidence, a stable id (the same change keeps its id in every run) "
         "and whether this run raised it first (new_in_run).",
-        caveat="An alert is a change seen from satellite between two observations, a reason to look, not a finding: "
-               "its confidence says how much evidence it rests on."),
+        caveat=N_("An alert is a change seen from satellite between two observations, a reason to look, not a finding: "
+                  "its confidence says how much evidence it rests on.")),
     "kp_anomalies": LayerInfo(
         "Kimberley Process anomalies",
         "Countries and years where the estimated capacity and the declared production disagree beyond the "
         "uncertainty of the estimate.",
-        caveat="An anomaly compares an order-of-magnitude estimate with a declaration: it is a reason to look "
-               "closer, not evidence of leakage."),
+        caveat=N_("An anomaly compares an order-of-magnitude estimate with a declaration: it is a reason to look "
+                  "closer, not evidence of leakage.")),
     "verification_visits": LayerInfo(
         "Field visits",
         "Every field visit of the verification ledger the run read: site, date, team, outcome (active mining, "
@@ -140,8 +141,8 @@ REGISTRY: dict[str, LayerInfo] = {
         "From each field-verified stratified sample: the precision of the detections, the user's accuracy of each "
         "registration class, and the mined and unregistered areas adjusted for the errors found, each with its 95 % "
         "confidence interval (Olofsson et al. 2014); where too few sites were verified, how many more are needed.",
-        caveat="Accuracies and area estimates hold for the period and the map their sample was drawn from; an "
-               "estimate from too few verified sites is not shown."),
+        caveat=N_("Accuracies and area estimates hold for the period and the map their sample was drawn from; an "
+                  "estimate from too few verified sites is not shown.")),
     "verification_feedback": LayerInfo(
         "What field visits changed",
         "Per site and period: a verified false positive kept out of the unregistered totals, a site found licensed "

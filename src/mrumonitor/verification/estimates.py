@@ -49,6 +49,7 @@ import pandas as pd
 
 from mrumonitor.analysis.feedback import latest_outcomes
 from mrumonitor.config import VerificationSettings
+from mrumonitor.i18n import N_
 from mrumonitor.schema import ESTIMATE_COLUMNS, MINING_OUTCOMES, REGISTRATION_CLASSES, UNREGISTERED_CLASSES
 from mrumonitor.verification.design import SampleDesign
 from mrumonitor.verification.estimators import Estimate, stratified_proportion, stratified_ratio, stratified_total
@@ -65,6 +66,11 @@ _UNLICENSED_MINING = ("active_mining", "inactive_mining")
 HEADLINE = ("detection_precision", "mined_area_ha", "unregistered_area_ha")
 #: The columns every row of a sample shares (set once, from the design).
 _DESIGN_COLUMNS = ("sample_id", "sample_run", "period")
+#: What an estimate rests on, one site or several (English, from templates; `i18n.messages` translates them).
+INACCESSIBLE = (N_("%(count)s inaccessible site (%(strata)s) taken to be like the verified sites of its stratum"),
+                N_("%(count)s inaccessible sites (%(strata)s) taken to be like the verified sites of their stratum"))
+SYNTHETIC_VISITS = (N_("rests on %(count)s SYNTHETIC visit (demo data, not field checks)"),
+                    N_("rests on %(count)s SYNTHETIC visits (demo data, not field checks)"))
 
 
 @dataclass(frozen=True)
@@ -208,17 +214,17 @@ def _shortfall(drawn: pd.DataFrame, strata: pd.DataFrame, min_verified: int) -> 
 
 
 def _caveats(drawn: pd.DataFrame) -> str:
-    """What an estimate assumes or rests on, in words: non-response, synthetic visits; "" when nothing."""
+    """What an estimate assumes or rests on, in words: non-response, synthetic visits; "" when nothing. The
+    inaccessible sites are counted per stratum as "stratum: count"."""
     notes = []
     lost = drawn[drawn["inaccessible"]].groupby("stratum", observed=True).size()
     if len(lost):
-        where = ", ".join(f"{count} in {name}" for name, count in lost.items())
-        notes.append(f"{lost.sum()} inaccessible site{'s' if lost.sum() > 1 else ''} ({where}) taken to be like "
-                     "the verified sites of their stratum")
+        count = int(lost.sum())
+        strata = ", ".join(f"{name}: {lost_here}" for name, lost_here in lost.items())
+        notes.append(INACCESSIBLE[count > 1] % {"count": count, "strata": strata})
     synthetic = int((drawn["verified"] & drawn["synthetic"]).sum())
     if synthetic:
-        notes.append(f"rests on {synthetic} SYNTHETIC visit{'s' if synthetic > 1 else ''} (demo data, not field "
-                     "checks)")
+        notes.append(SYNTHETIC_VISITS[synthetic > 1] % {"count": synthetic})
     return "; ".join(notes)
 
 

@@ -24,6 +24,7 @@ import shapely
 from mrumonitor.config import Settings
 from mrumonitor.crs import WGS84
 from mrumonitor.frames import empty_frame
+from mrumonitor.i18n import N_
 from mrumonitor.layerio import write_geoparquet, write_parquet
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import ESTIMATE_COLUMNS
@@ -32,8 +33,12 @@ from mrumonitor.verification.estimates import headline, sample_estimates
 from mrumonitor.verification.thresholds import threshold_report
 
 #: Said with every figure of a run whose ledger holds no verified sample.
-NOT_MEASURED = ("No field-verified sample yet: the accuracy of the detections is not measured, and every area is "
-                "the map's own. Draw one with `mrumonitor verify sample`.")
+NOT_MEASURED = N_("No field-verified sample yet: the accuracy of the detections is not measured, and every area is "
+                  "the map's own, until field teams check a sample of the sites.")
+#: Said when the ledger's visits include the demo's made-up ones.
+SYNTHETIC_VISITS = N_("%(synthetic)s of the %(visits)s field visits in the verification ledger are SYNTHETIC (the "
+                      "demonstration's): the accuracies and error-adjusted areas built on them show how the method "
+                      "works, not how accurate the map is.")
 
 
 @dataclass(frozen=True)
@@ -123,12 +128,11 @@ def _located(visits: pd.DataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _caveats(visits: pd.DataFrame, estimates: pd.DataFrame) -> list[str]:
+    """The run caveats of its verification (English, from templates): synthetic visits, nothing measured yet."""
     caveats = []
     synthetic = int(visits["synthetic"].sum())
     if synthetic:
-        caveats.append(f"{synthetic} of the {len(visits)} field visits in the verification ledger are SYNTHETIC (the "
-                       "demo's): the accuracies and error-adjusted areas built on them show how the method works, "
-                       "not how accurate the map is.")
+        caveats.append(SYNTHETIC_VISITS % {"synthetic": synthetic, "visits": len(visits)})
     if not (estimates["status"] == "ok").any():
         caveats.append(NOT_MEASURED)
     return caveats
