@@ -1,12 +1,15 @@
 """The map (dash-leaflet) a page shows, and the callbacks that feed its layers.
 
-Works offline: no tile layer unless `[dashboard] basemap_url` is set. Reference layers (country outlines,
+Works offline: under every layer lies the built-in basemap (`reference.basemap`: sea and lakes, rivers, towns and
+villages named by zoom), served by the dashboard's own `/basemap/` route; a `[dashboard] basemap_url` (a tile
+server) replaces it. Reference layers (country outlines,
 borders, border zone, border posts), simplified, are loaded by URL from the dashboard's own
 `/reference/` route (cached by the browser per run); the site layer, licences
 and the activity overlay come from callbacks that read the map's zoom and bounds, so a page never receives
 more than `geojson.MAX_FEATURES` sites. The corridors come from a callback too: those of the border scope
 chosen, each with its rank for the commodity and period chosen (`aggregates.corridor_ranking`, the border
-page's rank). Style functions live in assets/map.js (`window.mru`).
+page's rank) and coloured by it (`style.corridor_colour`); one corridor may be singled out (`/map?corridor=<id>`).
+Style functions live in assets/map.js (`window.mru`); the legend covers every layer the map has.
 
 A page calls `map_panel(prefix, view, data)` in its layout and `register_map_callbacks(prefix, layers)` once
 at import: the ids are `<prefix>-map`, `<prefix>-sites`, ... so several pages can have their own map.
@@ -18,19 +21,26 @@ from typing import Any
 
 import dash
 import dash_leaflet as dl
+import numpy as np
 import pandas as pd
-from dash import Input, Output, dcc, html, no_update
+import shapely
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking
+from mrumonitor.dashboard.basemap_view import VILLAGE_ZOOM, served_layers
 from mrumonitor.dashboard.components import filter_inputs, filters_from, legend
 from mrumonitor.dashboard.filters import Filters, showing
 from mrumonitor.dashboard.geojson import feature_collection
-from mrumonitor.dashboard.routes import overlay_bounds, overlay_url, reference_url
+from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import concession_layer, site_layer
 from mrumonitor.dashboard.views import View
+from mrumonitor.i18n import N_, _, ngettext
+from mrumonitor.i18n.vocabulary import WORDS
+from mrumonitor.reference.basemap import BASEMAP_CREDIT
+from mrumonitor.style import ACTIVITY_RAMP, CORRIDOR_RANK_COLOURS, STATUS_CSS, corridor_colour, css
 
 #: Initial view: the four countries.
 REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
@@ -39,37 +49,102 @@ SITES_Z = 450
 #: Zoom a click on a cell of sites (or a row of the site table) zooms the map to.
 DETAIL_ZOOM = 13
 
+#: Most pixels a corridor the map opens on (`/map?corridor=<id>`) spans, and the closest zoom it opens at (the
+#: villages around it named).
+FOCUS_PX, FOCUS_MAX_ZOOM = 400, 11
+#: z-index of the built-in basemap's pane: above the tile pane (200), under the overlay pane (400).
+BASEMAP_Z = 250
+
 _LINE_STYLES = {
     "countries": {"color": "#4d4d4d", "weight": 1.5, "fill": True, "fillOpacity": 0.03},
     "borders": {"color": "#222222", "weight": 2.5, "dashArray": "6 4"},
-    "border_zone": {"color": "#9e7bb5", "weight": 0, "fillColor": "#9e7bb5", "fillOpacity": 0.15},
+    "border_zone": {"color": "#8c8c8c", "weight": 0, "fillColor": "#8c8c8c", "fillOpacity": 0.15},
 }
-_CORRIDOR_STYLE = {"color": "#b2182b", "weight": 5, "opacity": 0.6}
-_TITLES = {"countries": "Country outlines", "borders": "International borders", "border_zone": "Border zone",
-           "concessions": "Licences by status", "border_posts": "Official border posts",
-           "corridors": "Border corridors", "activity": "Activity raster (period)", "sites": "Mining sites"}
+_TITLES = {"countries": N_("Country outlines"), "borders": N_("International borders"),
+           "border_zone": N_("Border zone"), "concessions": N_("Licences by status"),
+           "border_posts": N_("Official border posts"), "corridors": N_("Border corridors by rank"),
+           "activity": N_("Activity raster (period)"), "sites": N_("Mining sites")}
 
 
 def ids(prefix: str) -> dict[str, str]:
     return {name: f"{prefix}-{name}" for name in ("map", "sites", "concessions", "corridors", "activity", "status",
-                                                  "nav")}
+                                                  "nav", "towns", "villages", "focus")}
 
 
-def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None = None) -> html.Div:
-    """The map of `view` (its layers, the checked ones on), with its legend and a status line."""
+def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None = None,
+              zoom: int = DETAIL_ZOOM, corridor: str | None = None) -> html.Div:
+    """The map of `view` (its layers, the checked ones on) over the basemap, with its legend and a status line;
+    centred on `center` at `zoom` when given, with `corridor` (an id) singled out and the corridors shown."""
     names = ids(prefix)
-    overlays = [dl.Overlay(_layer(name, names, data), name=_TITLES[name], checked=name in view.checked)
+    checked = set(view.checked) | ({"corridors"} if corridor else set())
+    overlays = [dl.Overlay(_layer(name, names, data), name=_(_TITLES[name]), checked=name in checked)
                 for name in view.layers]
-    settings = context.settings()
-    base = [dl.TileLayer(url=settings.dashboard.basemap_url, attribution=settings.dashboard.basemap_attribution)
-            ] if settings.dashboard.basemap_url else []
-    position = {"center": center, "zoom": DETAIL_ZOOM} if center else {"center": REGION_CENTER, "zoom": REGION_ZOOM}
-    leaflet = dl.Map(id=names["map"], children=base + [dl.LayersControl(overlays, collapsed=False),
-                                                       dl.ScaleControl(position="bottomleft")],
-                     className="leaflet-map", minZoom=5, maxZoom=17, **position)
+    position = {"center": center, "zoom": zoom} if center else {"center": REGION_CENTER, "zoom": REGION_ZOOM}
+    # the map's own attribution control, so the built-in basemap's credit can be its prefix
+    leaflet = dl.Map(id=names["map"], children=basemap(names, position["zoom"]) + [
+        dl.LayersControl(overlays, collapsed=False), dl.ScaleControl(position="bottomleft")],
+        className="leaflet-map", minZoom=5, maxZoom=17, attributionControl=False, **position)
     return html.Div(className="map-panel", children=[
-        leaflet, legend(), html.Div(id=names["status"], className="map-status"),
-        dcc.Location(id=names["nav"], refresh="callback-nav")])
+        leaflet, legend(legend_sections(view.layers)), html.Div(id=names["status"], className="map-status"),
+        dcc.Location(id=names["nav"], refresh="callback-nav"), dcc.Store(id=names["focus"], data=corridor)])
+
+
+def basemap(names: dict[str, str], zoom: float) -> list[Any]:
+    """What the map draws under its layers, with its attribution: the configured tile server, else the built-in
+    basemap (water, rivers, towns; villages once zoomed in) in a pane under every other layer, taking no clicks,
+    its credit in the attribution; else nothing."""
+    settings = context.settings()
+    if settings.dashboard.basemap_url:
+        return [dl.AttributionControl(),
+                dl.TileLayer(url=settings.dashboard.basemap_url, attribution=settings.dashboard.basemap_attribution)]
+    served = served_layers(settings.paths.reference)
+    if not served:
+        return [dl.AttributionControl()]
+    quiet = {"interactive": False, "bubblingMouseEvents": False}
+    layers = {
+        "water": dl.GeoJSON(url=basemap_url("water"), style={"variable": "mru.water"}, **quiet),
+        "rivers": dl.GeoJSON(url=basemap_url("rivers"), style={"variable": "mru.river"}, **quiet),
+        # towns and villages: a dot and a permanent label each, shown from the zoom of their size
+        # (`mru.placeShown`); the villages' address is given once the map reaches VILLAGE_ZOOM (`mru.places`)
+        "towns": dl.GeoJSON(id=names["towns"], url=basemap_url("towns"), hideout={"zoom": zoom},
+                            pointToLayer={"variable": "mru.place"}, filter={"variable": "mru.placeShown"}, **quiet),
+        "villages": dl.GeoJSON(id=names["villages"], pointToLayer={"variable": "mru.place"},
+                               hideout={"zoom": zoom, "from": VILLAGE_ZOOM, "url": basemap_url("villages")},
+                               filter={"variable": "mru.placeShown"}, **quiet),
+    }
+    return [dl.AttributionControl(prefix=_(BASEMAP_CREDIT)),
+            dl.Pane([layers[name] for name in served], name="basemap", style={"zIndex": BASEMAP_Z})]
+
+
+def legend_sections(layers: tuple[str, ...]) -> list[html.Div]:
+    """The legend's sections for the map's `layers` besides the sites (`components.legend` draws those)."""
+    def item(swatch: html.Span, text: str) -> html.Div:
+        return html.Div(className="legend-item", children=[swatch, text])
+
+    def section(title: str, items: list[html.Div]) -> html.Div:
+        return html.Div(className="legend-section", children=[html.Strong(title), *items])
+
+    statuses = WORDS["licence_status"]
+    ranks = [(lowest, CORRIDOR_RANK_COLOURS[i + 1][0] - 1 if i + 1 < len(CORRIDOR_RANK_COLOURS) else None)
+             for i, (lowest, _colour) in enumerate(CORRIDOR_RANK_COLOURS)]
+    ramp = f"linear-gradient(to right, {css(ACTIVITY_RAMP[0])}, {css(ACTIVITY_RAMP[1])})"
+    sections = {
+        "concessions": section(_("Licences by status"), [
+            item(html.Span(className="swatch licence", style={"borderColor": STATUS_CSS[code]}), _(words))
+            for code, words in statuses.items()]),
+        "corridors": section(_("Border corridors by rank"), [
+            item(html.Span(className="swatch corridor", style={"background": corridor_colour(lowest)}),
+                 _("rank %(first)s to %(last)s", first=lowest, last=last) if last
+                 else _("rank %(first)s and after", first=lowest))
+            for lowest, last in ranks]),
+        "activity": section(_("Activity raster (period)"), [
+            item(html.Span(className="swatch ramp", style={"background": ramp}), _("low to high activity"))]),
+        "border_posts": item(html.Span(className="swatch post"), _("official border post")),
+        "border_zone": item(html.Span(className="swatch zone"), _("border zone")),
+        "sites": item(html.Span(className="swatch cell"),
+                      _("cell of sites (zoom in): coloured by the class of half or more of its sites")),
+    }
+    return [sections[name] for name in layers if name in sections]
 
 
 def _layer(name: str, names: dict[str, str], data: RunData) -> Any:
@@ -84,7 +159,7 @@ def _layer(name: str, names: dict[str, str], data: RunData) -> Any:
     if name == "concessions":
         return dl.GeoJSON(id=names["concessions"], style={"variable": "mru.licenceStyle"})
     if name == "corridors":
-        return dl.GeoJSON(id=names["corridors"], style=_CORRIDOR_STYLE)
+        return dl.GeoJSON(id=names["corridors"], style={"variable": "mru.corridorStyle"})
     # the sites in a pane of their own above Leaflet's overlay pane (z-index 400): the reference layers,
     # which arrive by URL after them, would otherwise be drawn over them and take their clicks
     return dl.Pane(dl.GeoJSON(id=names["sites"], style={"variable": "mru.siteStyle"},
@@ -103,6 +178,11 @@ def register_map_callbacks(prefix: str, layers: tuple[str, ...]) -> None:
         return sites_for_map(context.run_data(), current_access(), country, period, commodity, classes, border,
                              zoom, bounds or view_bounds(center, zoom))
 
+    # the built-in basemap's places follow the zoom; the villages load once it reaches VILLAGE_ZOOM
+    dash.clientside_callback(
+        ClientsideFunction("mru", "places"), Output(names["towns"], "hideout"), Output(names["villages"], "hideout"),
+        Output(names["villages"], "url"), Input(names["map"], "zoom"), State(names["villages"], "hideout"))
+
     @dash.callback(Output(names["nav"], "href"), Output(names["map"], "viewport"),
                    Input(names["sites"], "clickData"), prevent_initial_call=True)
     def open_site(feature):
@@ -116,12 +196,12 @@ def register_map_callbacks(prefix: str, layers: tuple[str, ...]) -> None:
             return concession_layer(data, filters, current_access(), zoom, bounds or view_bounds(center, zoom))
 
     if "corridors" in layers:
-        @dash.callback(Output(names["corridors"], "data"), *filter_inputs())
-        def update_corridors(country, period, commodity, classes, border, scope):
+        @dash.callback(Output(names["corridors"], "data"), *filter_inputs(), State(names["focus"], "data"))
+        def update_corridors(country, period, commodity, classes, border, scope, focus):
             data = context.run_data()
             filters = filters_from(data, country, period, commodity, classes, border, scope)
-            return context.remembered(data, "corridors", current_access(), filters,
-                                      lambda: corridor_layer(data, filters))
+            return context.remembered(data, "corridors", current_access(), [filters, focus],
+                                      lambda: corridor_layer(data, filters, focus))
 
     if "activity" in layers:
         @dash.callback(Output(names["activity"], "url"), Output(names["activity"], "bounds"),
@@ -143,14 +223,30 @@ def view_bounds(center: Any, zoom: float | None, width_px: int = 1200, height_px
     return [[lat - half_lat, lon - half_lon], [lat + half_lat, lon + half_lon]]
 
 
-def corridor_layer(data: RunData, filters: Filters) -> dict:
-    """The corridors of `filters.scope` on the chosen countries' borders, each with its rank and names as the
-    border page gives them (`corridor_labels`) in its tooltip."""
+def corridor_layer(data: RunData, filters: Filters, focus: str | None = None) -> dict:
+    """The corridors of `filters.scope` on the chosen countries' borders, each with its rank, its colour by rank and
+    its names as the border page gives them (`corridor_labels`) in its tooltip; the corridor `focus` (an id)
+    marked `selected`."""
     ranking = corridor_ranking(data, filters)
     lines = pd.Series(list(data.corridor_lines), index=data.corridors["corridor_id"].to_numpy())
-    props = pd.DataFrame({"corridor_id": ranking["corridor_id"].astype(str), "rank": ranking["rank"],
-                          "tooltip": corridor_labels(ranking, filters)})
+    ids_ = ranking["corridor_id"].astype(str)
+    props = pd.DataFrame({"corridor_id": ids_, "rank": ranking["rank"],
+                          "colour": ranking["rank"].astype(int).map(corridor_colour),
+                          "selected": ids_ == (focus or ""), "tooltip": corridor_labels(ranking, filters)})
     return feature_collection(lines.reindex(ranking["corridor_id"].to_numpy()).to_numpy(), props)
+
+
+def corridor_view(data: RunData, corridor_id: str) -> tuple[list[float], int, str] | None:
+    """Where the map opens on a corridor: its centre, a zoom showing it whole, and its border scope (the scope the
+    filter bar must choose for it to be drawn); None for an id the run does not have."""
+    where = np.flatnonzero(data.corridors["corridor_id"].astype(str).to_numpy() == corridor_id)
+    if not len(where):
+        return None
+    west, south, east, north = shapely.bounds(data.corridor_lines[where[0]])
+    span = max(east - west, north - south, 0.01)
+    # at zoom z the world is 256 * 2**z pixels wide: the largest z at which the corridor spans FOCUS_PX at most
+    zoom = int(np.clip(np.floor(np.log2(FOCUS_PX * 360.0 / (256 * span))), 8, FOCUS_MAX_ZOOM))
+    return [(south + north) / 2, (west + east) / 2], zoom, str(data.corridors["scope"].iloc[where[0]])
 
 
 def sites_for_map(data: RunData, access: Any, country, period, commodity, classes, border, zoom,
@@ -159,12 +255,13 @@ def sites_for_map(data: RunData, access: Any, country, period, commodity, classe
     filters = filters_from(data, country, period, commodity, classes, border)
     layer = site_layer(data, filters, access, zoom, bounds)
     summary = layer.pop("summary")
-    shape = {"cells": "grouped in cells (zoom in for single sites)", "points": "as points",
-             "polygons": "as footprints"}[summary["shape"]]
-    status = f"{summary['sites']:,} sites in view: {showing(filters, sites_of=access.country)}, {shape}."
+    shape = {"cells": _("grouped in cells (zoom in for single sites)"), "points": _("as points"),
+             "polygons": _("as footprints")}[summary["shape"]]
+    status = ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
+                      summary["sites"], showing=showing(filters, sites_of=access.country), shape=shape)
     if country and not access.sees_sites(country):
-        status = (f"Site-level data of {country} is not available to your role: the map shows no sites there; "
-                  "the figures above are aggregates.")
+        status = _("Site-level data of %(country)s is not available to your role: the map shows no sites there; "
+                   "the figures above are aggregates.", country=country)
     return layer, status
 
 

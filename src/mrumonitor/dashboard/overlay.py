@@ -6,7 +6,8 @@ drawn on a Web Mercator grid: the activity COG (in the analysis Albers) is read 
 at most `MAX_WIDTH` pixels wide. `overlay_bounds` gives that grid's corners in WGS84, so pixels land where
 they belong on the map (no approximation beyond the overview's resolution, about 1 km for the demo region).
 
-Colours (`RAMP`): 1-100 % activity from pale yellow to dark red, more opaque as activity grows; **0 (no
+Colours (`RAMP`): 1-100 % activity along `style.ACTIVITY_RAMP` (pale yellow to dark purple, the legend's ramp),
+more opaque as activity grows; **0 (no
 activity) and 255 (no data) are fully transparent**, as is anything outside the layer or, for an agency
 user, outside its country's outline (`render_overlay(outline=...)`).
 """
@@ -29,6 +30,7 @@ from rasterio.warp import reproject, transform_bounds
 from mrumonitor.crs import WGS84
 from mrumonitor.raster.io import IN_MEMORY_DATASET_LOCK, open_raster, read_checked
 from mrumonitor.schema import ACTIVITY_MAX, ACTIVITY_NODATA
+from mrumonitor.style import ACTIVITY_RAMP
 
 #: Widest overlay image, in pixels.
 MAX_WIDTH = 2048
@@ -41,10 +43,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _ramp() -> np.ndarray:
-    """RGBA for every uint8 value: transparent for 0 and above ACTIVITY_MAX, yellow to red in between."""
+    """RGBA for every uint8 value: transparent for 0 and above ACTIVITY_MAX, along `ACTIVITY_RAMP` in between."""
     ramp = np.zeros((256, 4), dtype=np.uint8)
     share = np.linspace(0.0, 1.0, ACTIVITY_MAX)
-    low, high = np.array([255, 237, 160]), np.array([189, 0, 38])
+    low, high = np.array(ACTIVITY_RAMP[0]), np.array(ACTIVITY_RAMP[1])
     ramp[1:ACTIVITY_MAX + 1, :3] = np.round(low + (high - low) * share[:, None]).astype(np.uint8)
     ramp[1:ACTIVITY_MAX + 1, 3] = np.round(140 + 100 * share).astype(np.uint8)
     return ramp

@@ -13,6 +13,9 @@
     GeoJSON, serialised once per run. The maps load them
     by URL rather than in the page layout, so a page change carries none of them and the browser caches
     them per run (a run id never changes).
+``GET /basemap/<name>.geojson``
+    A layer of the built-in basemap (`basemap_view.SERVED`: water, rivers, towns, villages) from the reference
+    folder, serialised and gzip-compressed once; the same for every user and run, cached by the browser for a day.
 
 Nothing the user types becomes a path: the run id must name a published run of the store (or be
 ``latest``), the layer a layer of that run's manifest, the format one of `FORMATS`, the period one of the
@@ -24,6 +27,7 @@ country (403 otherwise) and overlays masked to its country; aggregates come whol
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import tempfile
@@ -39,6 +43,7 @@ from werkzeug.exceptions import NotFound
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import current_access, is_site_level
 from mrumonitor.dashboard.answers import install_answers, plain
+from mrumonitor.dashboard.basemap_view import basemap_geojson, served_layers
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.overlay import WEB_MERCATOR, overlay_bounds_of, render_overlay
 from mrumonitor.dashboard.run import load_run
@@ -95,6 +100,11 @@ def reference_url(run_id: str, name: str) -> str:
     return f"/reference/{quote(run_id, safe='')}/{quote(name, safe='')}.geojson"
 
 
+def basemap_url(name: str) -> str:
+    """The URL of the built-in basemap's layer `name` (a name of `basemap_view.SERVED`)."""
+    return f"/basemap/{quote(name, safe='')}.geojson"
+
+
 def overlay_bounds(run_dir: Path, period: str) -> list[list[float]]:
     """[[south, west], [north, east]] (WGS84) of the overlay of `period` in the run at `run_dir`."""
     return _bounds(Path(run_dir).resolve(), period)
@@ -128,7 +138,8 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
     server.add_url_rule("/download/<run_id>/<filename>", "download", routes.download, merge_slashes=False)
     server.add_url_rule("/overlay/<run_id>/<filename>", "overlay", routes.overlay, merge_slashes=False)
     server.add_url_rule("/reference/<run_id>/<filename>", "reference", routes.reference, merge_slashes=False)
-    for prefix in ("download", "overlay", "reference"):  # any other path under them: a plain 404, not the Dash page
+    server.add_url_rule("/basemap/<filename>", "basemap", routes.basemap, merge_slashes=False)
+    for prefix in ("download", "overlay", "reference", "basemap"):  # any other path under them: a plain 404, not the Dash page
         server.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_unknown", partial(_unknown, prefix),
                             merge_slashes=False)
     install_answers(server)
@@ -137,15 +148,15 @@ def install_routes(app: dash.Dash, settings: Settings) -> None:
 
 def _unknown(prefix: str, rest: str) -> flask.Response:
     shapes = {"download": "/download/<run_id>/<layer>.<format>", "overlay": "/overlay/<run_id>/<period>.png",
-              "reference": "/reference/<run_id>/<name>.geojson"}
+              "reference": "/reference/<run_id>/<name>.geojson", "basemap": "/basemap/<name>.geojson"}
     return plain(f"no such address; ask for {shapes[prefix]}.", 404)
 
 
 def _not_found(exc: NotFound):
     """Plain 404 for an unmatched path, saying the shape of the address under /download/, /overlay/ or
-    /reference/ (e.g. ``/download//etc``)."""
+    /reference/, /basemap/ (e.g. ``/download//etc``)."""
     path = flask.request.path
-    for prefix in ("download", "overlay", "reference"):
+    for prefix in ("download", "overlay", "reference", "basemap"):
         if path.startswith(f"/{prefix}/"):
             return _unknown(prefix, path)
     return plain("no such address on this dashboard.", 404)
@@ -217,6 +228,24 @@ class _Routes:
                             f"of: {', '.join(layers)}.")
         body = self.references.get((manifest["run_id"], name), lambda: json.dumps(layers[name]).encode())
         return _cached_per_run(flask.Response(body, mimetype="application/geo+json"), run_id)
+
+    def basemap(self, filename: str) -> flask.Response:
+        folder = self.settings.paths.reference
+        name, dot, suffix = filename.rpartition(".")
+        served = served_layers(folder)
+        if not dot or suffix != "geojson" or name not in served:
+            raise UnknownLayer(f"no basemap layer {filename!r}; ask for /basemap/<name>.geojson with a name of: "
+                               f"{', '.join(served) or 'none (this dashboard has no built-in basemap)'}.")
+        # compressed here, once: flask-compress leaves application/geo+json alone
+        body = self.references.get(("basemap", name), lambda: gzip.compress(basemap_geojson(folder, name), mtime=0))
+        if "gzip" in flask.request.accept_encodings:
+            response = flask.Response(body, mimetype="application/geo+json")
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = flask.Response(gzip.decompress(body), mimetype="application/geo+json")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.vary.add("Accept-Encoding")
+        return response
 
     def _run(self, run_id: str) -> tuple[Path, dict]:
         """The folder and manifest of a published run of the store (`run_id` or "latest").
