@@ -14,9 +14,11 @@ import pandas as pd
 
 from mrumonitor.analysis.summary import corridor_ranking as ranked_corridors
 from mrumonitor.analysis.summary import country_overview
+from mrumonitor.dashboard.change import growth
 from mrumonitor.dashboard.filters import COMMODITY_WORDS, SCOPE_WORDS, Filters
 from mrumonitor.dashboard.prepared import sites_as_of
 from mrumonitor.dashboard.run import RunData
+from mrumonitor.i18n import _, ngettext, number
 
 
 def overview(data: RunData, filters: Filters) -> pd.DataFrame:
@@ -80,28 +82,55 @@ def corridor_ranking(data: RunData, filters: Filters) -> pd.DataFrame:
     return table
 
 
+def corridor_changes(data: RunData, filters: Filters, since: str | None) -> pd.DataFrame:
+    """`corridor_ranking` of `filters`, in rank order, with the growth of each corridor's unregistered area
+    (of the commodity chosen) from period `since` to `filters.period` (`change.growth`: before_ha, after_ha,
+    change_ha, change_pct; None `since`: every corridor is new) and its `place` (`corridor_places`)."""
+    ranking = corridor_ranking(data, filters)
+    earlier = corridor_ranking(data, replace(filters, period=since)) if since else ranking.iloc[0:0]
+    changes = growth(earlier.set_index("corridor_id")["unregistered_ha"],
+                     ranking.set_index("corridor_id")["unregistered_ha"])
+    return ranking.join(changes.drop(columns="after_ha"), on="corridor_id").assign(place=corridor_places(ranking))
+
+
+def corridor_places(ranking: pd.DataFrame) -> pd.Series:
+    """A corridor by the towns nearest to it on each side ("near Koindu, SLE · Gueckedou, GIN", its `near_places`
+    without their distances), in the current language; its code where no town is known."""
+    towns = ranking["near_places"].astype("string").str.replace(r",\s*[\d.,]+\s*km", "", regex=True)
+    before, after = _("near %(places)s").split("%(places)s")
+    return (before + towns + after).fillna(ranking["corridor_id"].astype("string")).astype(str)
+
+
 def corridor_labels(ranking: pd.DataFrame, filters: Filters) -> pd.Series:
     """How a ranked corridor (`corridor_ranking`) is named wherever it is shown, the same words in the chart's
-    hover and the map's tooltip: "#3 of MRU internal borders (diamond sites, 2026H1): GIN-SLE-004, near
-    Gueckedou, GIN, 56 km · Tombu, SLE, 12 km — 211 ha unregistered, 3 sites; nearest official crossing
-    Koindu, 31 km"."""
-    km = ranking["dist_post_km"].round(0).astype("Int64").astype("string")
-    crossing = ("; nearest official crossing " + ranking["nearest_post_name"].astype("string") + ", " + km
-                + " km").fillna("; no official crossing known")
-    places = (", near " + ranking["near_places"].astype("string")).fillna("")
-    return ("#" + ranking["rank"].astype("string") + f" of {SCOPE_WORDS[filters.scope]} "
-            f"({COMMODITY_WORDS[filters.commodity]}, {filters.period}): " + ranking["corridor_id"].astype(str)
-            + places + " — " + ranking["unregistered_ha"].map("{:,.0f}".format).astype("string")
-            + " ha unregistered, " + ranking["sites"].astype("string") + " sites" + crossing).astype(str)
+    hover and the map's tooltip, in the current language: "#3 of MRU internal borders (diamond sites, 2026H1):
+    GIN-SLE-004, near Gueckedou, GIN, 56 km · Tombu, SLE, 12 km — 211 ha unregistered, 3 sites; nearest
+    official crossing Koindu, 31 km"."""
+    borders, sites_of = _(SCOPE_WORDS[filters.scope]), _(COMMODITY_WORDS[filters.commodity])
+    labels = []
+    for row in ranking.itertuples(index=False):
+        label = _("#%(rank)s of %(borders)s (%(sites)s, %(period)s): %(corridor)s", rank=row.rank, borders=borders,
+                  sites=sites_of, period=filters.period, corridor=row.corridor_id)
+        if not pd.isna(row.near_places):
+            label += _(", near %(places)s", places=row.near_places)
+        label += ngettext(" — %(area)s ha unregistered, %(num)s site", " — %(area)s ha unregistered, %(num)s sites",
+                          int(row.sites), area=number(row.unregistered_ha))
+        label += (_("; no official crossing known") if pd.isna(row.nearest_post_name) else
+                  _("; nearest official crossing %(name)s, %(km)s km", name=row.nearest_post_name,
+                    km=number(row.dist_post_km)))
+        labels.append(label)
+    return pd.Series(labels, index=ranking.index, dtype=object)
 
 
-def post_distances(data: RunData, filters: Filters) -> pd.DataFrame:
+def post_distances(data: RunData, filters: Filters, pair: str | None = None) -> pd.DataFrame:
     """Distance to the nearest official crossing of every site of the commodity chosen in the border zone of the
-    border scope chosen (the site's nearest border is of that scope) in `filters.period`, with its country and
-    class (an aggregate: only the distances and classes leave the server)."""
+    border scope chosen (the site's nearest border is of that scope; of border `pair` only, if given) in
+    `filters.period`, with its country and class (an aggregate: only the distances and classes leave the
+    server)."""
+    pairs = [pair] if pair else data.scope_pairs[filters.scope]
     rows = data.site_periods[(data.site_periods["period"] == filters.period)
                              & data.site_periods["in_border_zone"].astype(bool)
-                             & data.site_periods["border_pair"].isin(data.scope_pairs[filters.scope])]
+                             & data.site_periods["border_pair"].isin(pairs)]
     if filters.commodity:
         rows = rows[rows["commodity"] == filters.commodity]
     if filters.countries:

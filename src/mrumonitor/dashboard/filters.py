@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mrumonitor.i18n import N_, _
+from mrumonitor.i18n.vocabulary import word
 from mrumonitor.schema import BORDER_SCOPES, COMMODITIES, REGISTRATION_CLASSES
 
 if TYPE_CHECKING:
@@ -23,9 +25,9 @@ DEFAULT_SCOPE = "mru"
 ALL_COMMODITIES = ""
 
 #: The sites of a commodity filter (None: every commodity) and the border scopes, as the pages say what they show.
-COMMODITY_WORDS = {None: "sites of every commodity", "diamond": "diamond sites", "gold": "gold sites",
-                   "other": "sites of other minerals"}
-SCOPE_WORDS = {"mru": "MRU internal borders", "external": "external borders"}
+COMMODITY_WORDS = {None: N_("sites of every commodity"), "diamond": N_("diamond sites"), "gold": N_("gold sites"),
+                   "other": N_("sites of other minerals")}
+SCOPE_WORDS = {"mru": N_("MRU internal borders"), "external": N_("external borders")}
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,11 @@ def default_filters(data: RunData, **values: Any) -> Filters:
 
 
 def showing(filters: Filters, scope: bool = False, sites_of: str | None = None) -> str:
-    """What a page shows, in words: "diamond sites, MRU internal borders, all four countries, 2026H1" (the
-    border scope when `scope`). `sites_of`: the one country whose sites the user may see (an agency user, on a
-    page of sites), said instead of "all four countries"."""
-    where = ", ".join(filters.countries) or (f"{sites_of} only (the sites your role may see)" if sites_of
-                                             else "all four countries")
-    borders = [SCOPE_WORDS[filters.scope]] if scope else []
-    return ", ".join([COMMODITY_WORDS[filters.commodity], *borders, where, filters.period])
+    """What a page shows, in words of the user's language: "diamond sites, MRU internal borders, all four
+    countries, 2026H1" (the border scope when `scope`). `sites_of`: the one country whose sites the user may see
+    (an agency user, on a page of sites), said instead of "all four countries"."""
+    where = (", ".join(word("country", code) for code in filters.countries)
+             or (_("%(country)s only (the sites your role may see)", country=word("country", sites_of)) if sites_of
+                 else _("all four countries")))
+    borders = [_(SCOPE_WORDS[filters.scope])] if scope else []
+    return ", ".join([_(COMMODITY_WORDS[filters.commodity]), *borders, where, filters.period])

@@ -21,7 +21,9 @@ import shapely
 
 from mrumonitor.analysis.summary import registration_summary
 from mrumonitor.dashboard import geojson
+from mrumonitor.dashboard.change import growth
 from mrumonitor.dashboard.filters import Filters
+from mrumonitor.i18n import N_
 from mrumonitor.reference.layers import ReferenceLayers
 from mrumonitor.schema import COMMODITIES
 from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
@@ -30,27 +32,31 @@ from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
 OVERVIEW_COLUMNS = ["country", "registration", "commodity", "in_border_zone", "transboundary", "first_seen",
                     "last_seen", "merged_into", "risk_score"]
 
-#: Columns of the site table: (column, title, numeric).
+#: Columns of the site table: (column, header, decimals shown; None for text). Headers are translated where shown.
 TABLE_COLUMNS = (
-    ("site_id", "Site", False), ("country", "Country", False), ("admin_area", "Admin area", False),
-    ("commodity", "Commodity", False), ("commodity_basis", "Commodity from", False),
-    ("registration", "Class", False), ("area_ha", "Area (ha)", True), ("licence_id", "Licence", False),
-    ("first_seen", "First seen", False), ("dist_border_km", "To border (km)", True),
-    ("nearest_post_name", "Nearest official crossing", False), ("dist_post_km", "To crossing (km)", True),
-    ("risk_score", "Risk", True),
+    ("site_id", N_("Site"), None), ("country", N_("Country"), None), ("admin_area", N_("Admin area"), None),
+    ("commodity", N_("Commodity"), None), ("commodity_basis", N_("Commodity from"), None),
+    ("registration", N_("Class"), None), ("area_ha", N_("Area (ha)"), 1), ("licence_id", N_("Licence"), None),
+    ("first_seen", N_("First seen"), None), ("dist_border_km", N_("To border (km)"), 1),
+    ("nearest_post_name", N_("Nearest official crossing"), None), ("dist_post_km", N_("To crossing (km)"), 1),
+    ("risk_score", N_("Risk"), 2),
 )
 
-#: How a site's commodity was decided (`schema.COMMODITY_BASES`), in words; "unknown" adds the commodity assumed.
-BASIS_WORDS = {"in_diamond_field": "in a mapped diamond field", "near_diamond_field": "near a mapped diamond field",
-               "gold_belt": "gold belt", "unknown": "unknown: assumed "}
+#: How a site's commodity was decided (`schema.COMMODITY_BASES`), in English words (translated where shown);
+#: "unknown" says the commodity assumed (`ASSUMED_WORDS`).
+BASIS_WORDS = {"in_diamond_field": N_("in a mapped diamond field"),
+               "near_diamond_field": N_("near a mapped diamond field"), "gold_belt": N_("gold belt")}
+ASSUMED_WORDS = {"diamond": N_("unknown: assumed diamond"), "gold": N_("unknown: assumed gold"),
+                 "other": N_("unknown: assumed other minerals")}
 
 
 def basis_words(basis: pd.Series, commodity: pd.Series) -> pd.Series:
-    """`commodity_basis` in words ("in a mapped diamond field", "unknown: assumed gold"); "" where not known."""
+    """`commodity_basis` in English words ("in a mapped diamond field", "unknown: assumed gold"); "" where not
+    known."""
     basis = basis.astype("string")
-    words = basis.map(BASIS_WORDS).astype("string")
     unknown = basis.eq("unknown").fillna(False).to_numpy(dtype=bool)
-    return words.mask(unknown, words + commodity.astype("string")).fillna("")
+    words = basis.map(BASIS_WORDS).astype("string")
+    return words.mask(unknown, commodity.astype("string").map(ASSUMED_WORDS)).fillna("")
 
 
 class SiteAccess(Protocol):
@@ -111,7 +117,9 @@ class PeriodRows:
 
 @dataclass(frozen=True)
 class SiteViews:
-    """The site rows prepared for the filters, the overview, the site table and the map."""
+    """The site rows prepared for the filters, the overview, the site table and the map. `period_areas` holds,
+    for each site row, its site's area in each period of the run (columns in `by_period`'s order; NaN where the
+    site was not seen), so a row's growth since any period is one lookup."""
 
     by_period: dict[str, PeriodRows]
     current_sites: dict[str, pd.DataFrame]
@@ -119,6 +127,14 @@ class SiteViews:
     table_rows: pd.DataFrame
     features: pd.DataFrame
     geoms: dict[float, np.ndarray]
+    period_areas: np.ndarray
+
+    def growth_since(self, table: pd.DataFrame, since: str | None) -> pd.DataFrame:
+        """`change.growth` of the site rows `table` (indexed by position, with their `area_ha`) since period
+        `since` (None: none, every site is new), indexed like `table`."""
+        earlier = (self.period_areas[table.index.to_numpy(), list(self.by_period).index(since)]
+                   if since in self.by_period else np.full(len(table), np.nan))
+        return growth(pd.Series(earlier, index=table.index), table["area_ha"])
 
 
 @dataclass(frozen=True)
@@ -171,8 +187,10 @@ def prepare_sites(sites: pd.DataFrame, rows: pd.DataFrame, period_geoms: np.ndar
         as_of = sites_as_of(sites, rows, period, periods[-1])
         current = as_of["merged_into"].isna() & (as_of["last_seen"] == period)
         current_sites[period] = as_of.loc[current, OVERVIEW_COLUMNS]
+    areas = rows.set_index(["site_id", "period"])["area_ha"].unstack("period").reindex(columns=periods)
     return SiteViews(by_period=by_period, current_sites=current_sites, summaries=_summaries(pieces, boundaries),
-                     table_rows=table_rows, features=features, geoms=geojson.simplified_bands(period_geoms))
+                     table_rows=table_rows, features=features, geoms=geojson.simplified_bands(period_geoms),
+                     period_areas=areas.reindex(rows["site_id"]).to_numpy(dtype=float))
 
 
 def _summaries(pieces: pd.DataFrame, boundaries: gpd.GeoDataFrame) -> dict[tuple[str | None, bool], pd.DataFrame]:
@@ -193,8 +211,8 @@ def _summaries(pieces: pd.DataFrame, boundaries: gpd.GeoDataFrame) -> dict[tuple
 def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The site table's columns of `rows`, written as the table shows them (numbers rounded, text never null)."""
     table = rows[[column for column, _, _ in TABLE_COLUMNS]].copy()
-    for column, _, numeric in TABLE_COLUMNS:
-        table[column] = (table[column].astype(float).round(2) if numeric
+    for column, _, digits in TABLE_COLUMNS:
+        table[column] = (table[column].astype(float).round(2) if digits is not None
                          else table[column].astype("string").fillna("").astype(object))
     return table
 

@@ -2,7 +2,8 @@
 
 Each takes an `access` (`mrumonitor.dashboard.access.Access`): site points, polygons, table rows and licences
 are limited to the countries whose sites it may see. Each combines boolean masks over one period's prepared
-rows (`prepared.PeriodRows`) and copies only what it returns.
+rows (`prepared.PeriodRows`) and copies only what it returns. The cells' tooltips are written per request, in
+its language (the sites' and licences' come prepared with the run).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from mrumonitor.dashboard.filter_query import apply_filter_query
 from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.prepared import SiteAccess
 from mrumonitor.dashboard.run import RunData
+from mrumonitor.i18n import _, number, percent
+from mrumonitor.i18n.vocabulary import words
 from mrumonitor.schema import UNREGISTERED_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
@@ -45,14 +48,19 @@ def site_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float 
     summary = {"sites": len(positions), "shape": "points"}
     if len(positions) > geojson.MAX_FEATURES:
         unregistered = period.registration.where(lambda name: name in UNREGISTERED_CLASSES)[mask].astype(int)
+        not_assessed = period.registration.where(lambda name: name == "not_assessed")[mask].astype(int)
         cells = geojson.grid_cells(period.lon[mask], period.lat[mask], zoom, pd.DataFrame({
-            "unregistered": unregistered, "area_ha": data.site_periods["area_ha"].to_numpy()[positions]}))
+            "unregistered": unregistered, "not_assessed": not_assessed,
+            "area_ha": data.site_periods["area_ha"].to_numpy()[positions]}))
         share = cells["unregistered"] / cells["count"]
+        # a cell takes the colour of its unregistered sites, else of its sites outside any cadastre held, when
+        # they are half or more of it; registered otherwise
+        colour = np.select([share >= 0.5, cells["not_assessed"] / cells["count"] >= 0.5],
+                           [REGISTRATION_CSS["no_licence"], REGISTRATION_CSS["not_assessed"]],
+                           REGISTRATION_CSS["registered"])
         props = pd.DataFrame({
-            "kind": "cell", "count": cells["count"],
-            "colour": np.where(share >= 0.5, REGISTRATION_CSS["no_licence"], REGISTRATION_CSS["registered"]),
-            "tooltip": cells["count"].astype(str) + " sites, " + (100 * share).round(0).astype(int).astype(str)
-            + "% unregistered, " + cells["area_ha"].round(0).astype(int).astype(str) + " ha — zoom in"})
+            "kind": "cell", "count": cells["count"], "colour": colour,
+            "tooltip": _cell_tooltips(cells["count"], share, cells["area_ha"])})
         collection = geojson.feature_collection(shapely.points(cells["lon"], cells["lat"]), props)
         summary["shape"] = "cells"
     else:
@@ -65,6 +73,12 @@ def site_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float 
         collection = geojson.feature_collection(geoms, props)
     collection["summary"] = summary
     return collection
+
+
+def _cell_tooltips(counts: pd.Series, shares: pd.Series, hectares: pd.Series) -> list[str]:
+    """Each cell's tooltip in the request's language: "12 sites, 40% unregistered, 35 ha — zoom in"."""
+    return [_("%(count)s sites, %(share)s unregistered, %(area)s ha — zoom in", count=number(count),
+              share=percent(share), area=number(area)) for count, share, area in zip(counts, shares, hectares)]
 
 
 def concession_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float | None,
@@ -83,21 +97,44 @@ def concession_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: 
 
 
 def site_table(data: RunData, filters: Filters, access: SiteAccess, page: int = 0, page_size: int = 25,
-               sort_by: list[dict] | None = None, filter_query: str = "") -> tuple[list[dict], int]:
-    """One page of the site table (server-side filtering, sorting, paging) and the number of matching rows.
-    In the default order with no column filter, only the page's rows are copied (`PeriodRows.table_order`)."""
+               sort_by: list[dict] | None = None, filter_query: str = "", since: str | None = None
+               ) -> tuple[list[dict], int]:
+    """One page of the site table (server-side filtering, sorting, paging) and the number of matching rows, each
+    row with its growth since period `since` (`SiteViews.growth_since`: change_ha, change_pct). In the default
+    order with no column filter, only the page's rows are copied (`PeriodRows.table_order`)."""
     period = data.site_views.by_period[filters.period]
     table_rows = data.site_views.table_rows
     mask = period.mask(filters, access)
     start = max(page, 0) * page_size
     if not sort_by and not filter_query:
         order = period.table_order[mask[period.table_order]]
-        shown = table_rows.iloc[period.positions[order[start:start + page_size]]]
-        return shown.to_dict("records"), len(order)
-    table = apply_filter_query(table_rows.iloc[period.positions[mask]], filter_query)
+        shown = _in_words(_with_growth(data, table_rows.iloc[period.positions[order[start:start + page_size]]],
+                                       since))
+        return _records(shown), len(order)
+    table = apply_filter_query(_in_words(_with_growth(data, table_rows.iloc[period.positions[mask]], since)),
+                               filter_query)
     if sort_by:
         table = table.sort_values([s["column_id"] for s in sort_by],
                                   ascending=[s["direction"] == "asc" for s in sort_by], kind="stable")
     else:
         table = table.sort_values(["area_ha", "site_id"], ascending=[False, True])
-    return table.iloc[start:start + page_size].to_dict("records"), len(table)
+    return _records(table.iloc[start:start + page_size]), len(table)
+
+
+def _with_growth(data: RunData, table: pd.DataFrame, since: str | None) -> pd.DataFrame:
+    """The site table's rows `table` with their growth since period `since` (change_ha, change_pct)."""
+    return table.join(data.site_views.growth_since(table, since)[["change_ha", "change_pct"]])
+
+
+def _in_words(table: pd.DataFrame) -> pd.DataFrame:
+    """The site table's codes (registration class, commodity) and the English words of how the commodity was
+    decided, in the user's language: what the user reads is what its filters match and its sorting orders."""
+    basis = table["commodity_basis"]
+    return table.assign(registration=table["registration"].map(words("registration")).fillna(table["registration"]),
+                        commodity=table["commodity"].map(words("commodity")).fillna(table["commodity"]),
+                        commodity_basis=basis.map({text: _(text) if text else text for text in basis.unique()}))
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """The rows of `table` for the browser, a missing number (the per cent of a new site) as None."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
