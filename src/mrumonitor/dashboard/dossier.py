@@ -7,15 +7,19 @@ here as inline SVG in the analysis CRS (metres, so the scale bar is exact): the 
 licences, borders and posts around it, and a wider context map with the nearest border, crossing and town
 (`dossier_notes` measures them, `dossier_map` draws them). The route `/dossier/<run_id>/<site_id>.<ext>` sends
 the same content as a standalone HTML file (`.html`), or the field team's files (`dossier_files`): `.gpx`,
-`.kml` and a printable A4 `.pdf`.
+`.kml` and a printable A4 `.pdf`; `/dossier/<run_id>/<site_id>/chip/<period>.png` a period's image chip
+(`dossier_chips`). Everything is written in the user's language (`mrumonitor.i18n`); tables keep canonical
+columns and codes until shown (`dossier_words`).
 
 Access: a user who may not see the site's countries gets AccessDenied (the route answers 403).
 """
 
 from __future__ import annotations
 
+import base64
 import html as htmltext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -26,12 +30,16 @@ import shapely
 from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
+from mrumonitor.dashboard.dossier_chips import Chip, chip_of, site_chips
 from mrumonitor.dashboard.dossier_files import FIELD_FORMATS, dossier_gpx, dossier_kml, dossier_pdf
-from mrumonitor.dashboard.dossier_map import ContextMap, round_length
-from mrumonitor.dashboard.dossier_notes import FieldNotes, field_notes
+from mrumonitor.dashboard.dossier_map import ContextMap, kilometres, north, round_length
+from mrumonitor.dashboard.dossier_notes import FieldNotes, decimal_degrees, field_notes
+from mrumonitor.dashboard.dossier_words import ADMIN_AREA, COORDINATES, SYNTHETIC_LICENCES, commodity_words, shown_table
 from mrumonitor.dashboard.prepared import basis_words
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.errors import UnknownAddress, UnknownSite
+from mrumonitor.i18n import _, current_language, ngettext, number, percent
+from mrumonitor.i18n.vocabulary import word
 from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
 
 #: Half-width of the dossier map around the site, at least (metres).
@@ -42,7 +50,8 @@ MAP_SIZE = 600
 
 @dataclass(frozen=True)
 class Dossier:
-    """One site's dossier (see module doc). Tables are small frames ready to show."""
+    """One site's dossier (see module doc). Tables are small frames of canonical columns and codes
+    (`dossier_words.shown_table` shows them); `chips` holds one image chip per period of the run."""
 
     run_id: str
     site_id: str
@@ -56,10 +65,16 @@ class Dossier:
     notes: FieldNotes
     context: ContextMap
     context_svg: str
+    chips: list[Chip]
+
+    def first_seen_and_latest(self) -> tuple[str, str]:
+        """The periods the before/after view opens on: the first the site was seen in, and the latest."""
+        seen = self.history["period"].astype(str).sort_values()
+        return (seen.iloc[0], seen.iloc[-1]) if not seen.empty else (self.chips[0].period, self.chips[-1].period)
 
 
-def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
-    """The dossier of `site_id` in `data`.
+def site_row(data: RunData, site_id: str, access: Any) -> pd.Series:
+    """The row of `site_id` in `data.sites`, when `access` may see it.
 
     Raises
     ------
@@ -69,9 +84,16 @@ def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
         When `access` may not see the site's countries.
     """
     if site_id not in data.site_index:
-        raise UnknownSite(f"run {data.run_id} has no site {site_id!r}.")
+        raise UnknownSite(_("run %(run)s has no site %(site)s.", run=data.run_id, site=repr(site_id)))
     site = data.sites.iloc[data.site_index.get_loc(site_id)]
     access.require_sites(str(site["countries"]))
+    return site
+
+
+def site_dossier(data: RunData, site_id: str, access: Any, imagery_cache: Path | None = None) -> Dossier:
+    """The dossier of `site_id` in `data`, its chips read from `imagery_cache` where the run's imagery is kept
+    (else from the activity rasters). Raises as `site_row`."""
+    site = site_row(data, site_id, access)
     rows = data.site_periods[data.site_periods["site_id"] == site_id]
     pieces = data.pieces[data.pieces["site_id"] == site_id]
     history = rows.reindex(columns=["period", "area_ha", "registration", "licence_id", "in_border_zone",
@@ -82,14 +104,25 @@ def site_dossier(data: RunData, site_id: str, access: Any) -> Dossier:
     ids = set(pieces["licence_id"].dropna().astype(str))
     licences = data.concessions[data.concessions["licence_id"].astype(str).isin(ids)][
         ["licence_id", "country", "holder", "licence_type", "commodity", "status", "granted", "expires"]]
-    licences = licences.assign(granted=licences["granted"].astype(str), expires=licences["expires"].astype(str))
     notes = field_notes(data, site, rows.index.to_numpy())
     context_map = ContextMap.build(data, notes)
     return Dossier(run_id=data.run_id, site_id=site_id, facts=_facts(data, site, notes), history=history,
                    classes=classes, licences=licences.reset_index(drop=True),
                    svg=site_map_svg(data, site_id, rows.index.to_numpy()), caveats=data.caveats,
                    synthetic_licences=data.synthetic_licences, notes=notes, context=context_map,
-                   context_svg=context_map.svg(site_id))
+                   context_svg=context_map.svg(site_id), chips=site_chips(data, imagery_cache, site_id))
+
+
+def area_change(before: Chip, after: Chip) -> str:
+    """The change of the site's area from `before` to `after`, in ha and %, in the user's language."""
+    change = after.area_ha - before.area_ha
+    signed = ("+" if change > 0 else "") + number(change, 1)
+    if before.area_ha > 0:
+        return _("%(change)s ha (%(share)s) from %(before)s to %(after)s", change=signed,
+                 share=("+" if change > 0 else "") + percent(change / before.area_ha),
+                 before=before.period, after=after.period)
+    return _("%(change)s ha from %(before)s to %(after)s (not seen in %(before)s)", change=signed,
+             before=before.period, after=after.period)
 
 
 def _joined(values: pd.Series) -> str:
@@ -102,26 +135,29 @@ def _facts(data: RunData, site: pd.Series, notes: FieldNotes) -> list[tuple[str,
     basis = basis_words(pd.Series([site.get("commodity_basis")]), pd.Series([site["commodity"]])).iloc[0]
 
     def num(value: Any, unit: str, digits: int = 1) -> str:
-        return "—" if pd.isna(value) else f"{float(value):,.{digits}f} {unit}"
+        return "—" if pd.isna(value) else f"{number(float(value), digits)} {unit}".strip()
 
+    country = word("country", site["country"]) if str(site["country"]) else _("outside the four outlines")
+    if site["transboundary"]:
+        country = _("%(country)s — transboundary: %(countries)s", country=country, countries=site["countries"])
+    border = (_("%(pair)s at %(distance)s", pair=site["border_pair"], distance=num(site["dist_border_km"], "km"))
+              if pd.notna(site.get("dist_border_km")) else _target(notes.border))
     return [
-        ("Coordinates (WGS84)", (f"{abs(site['lat']):.5f}° {'N' if site['lat'] >= 0 else 'S'}, "
-                                 f"{abs(site['lon']):.5f}° {'E' if site['lon'] >= 0 else 'W'}")),
-        ("Country", (str(site["country"]) or "outside the four outlines")
-         + (f" — transboundary: {site['countries']}" if site["transboundary"] else "")),
-        ("Admin area", f"{notes.admin_area} (from {notes.admin_source})"),
-        ("Commodity", str(site["commodity"]) + (f" — {basis}" if basis else "")),
-        ("Seen", f"{site['first_seen']} to {site['last_seen']} ({site['periods_seen']} periods)"),
-        ("Area, last period", num(site["area_ha"], "ha")),
-        ("Registration, last period", str(site["registration"]).replace("_", " ")),
-        ("Unregistered share", num(100 * site["unregistered_share"], "%")),
-        ("Nearest border", (f"{site['border_pair']} at {num(site['dist_border_km'], 'km')}"
-                            if pd.notna(site.get("dist_border_km")) else _target(notes.border))
-         + (" (in the border zone)" if site["in_border_zone"] else "")),
-        ("Nearest official crossing", f"{post_name} at {num(site['dist_post_km'], 'km')}"
+        (_(COORDINATES), decimal_degrees(site["lon"], site["lat"])),
+        (_("Country"), country),
+        (_(ADMIN_AREA), _("%(area)s (from %(source)s)", area=notes.admin_area, source=notes.admin_source)),
+        (_("Commodity"), commodity_words(site["commodity"]) + (f" — {_(basis)}" if basis else "")),
+        (_("Seen"), ngettext("%(first)s to %(last)s (%(num)s period)", "%(first)s to %(last)s (%(num)s periods)",
+                             int(site["periods_seen"]), first=site["first_seen"], last=site["last_seen"])),
+        (_("Area, last period"), num(site["area_ha"], "ha")),
+        (_("Registration, last period"), word("registration", site["registration"])),
+        (_("Unregistered share"), "—" if pd.isna(site["unregistered_share"]) else percent(site["unregistered_share"])),
+        (_("Nearest border"), border + (" " + _("(in the border zone)") if site["in_border_zone"] else "")),
+        (_("Nearest official crossing"),
+         _("%(post)s at %(distance)s", post=post_name, distance=num(site["dist_post_km"], "km"))
          if pd.notna(site.get("nearest_post_id")) else _target(notes.crossing)),
-        ("Nearest town", _target(notes.town)),
-        ("Risk score (0-100)", num(site["risk_score"], "", 1)),
+        (_("Nearest town"), _target(notes.town)),
+        (_("Risk score (0-100)"), num(site["risk_score"], "", 1)),
     ]
 
 
@@ -178,66 +214,99 @@ def site_map_svg(data: RunData, site_id: str, rows: np.ndarray) -> str:
                    f'stroke-width="2"/><text x="{x + 8:.1f}" y="{y + 4:.1f}">{htmltext.escape(post.name)}</text>')
     bar_m = round_length(half / 2)
     bar = bar_m * scale
+    title = _("%(site)s: footprints per period (last filled)", site=site_id)
     out.append(f'<g transform="translate(16,{MAP_SIZE - 20})"><rect width="{bar:.1f}" height="5" fill="#222"/>'
-               f'<text y="-4">{bar_m / 1000:g} km</text></g>'
-               f'<text x="{MAP_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">N ↑</text>'
-               f'<text x="16" y="22">{htmltext.escape(site_id)}: footprints per period (last filled)</text></svg>')
+               f'<text y="-4">{htmltext.escape(kilometres(bar_m))}</text></g>'
+               f'<text x="{MAP_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">{htmltext.escape(north())}</text>'
+               f'<text x="16" y="22">{htmltext.escape(title)}</text></svg>')
     return "".join(out)
 
 
 def dossier_html(dossier: Dossier) -> str:
-    """The dossier as one standalone HTML file (map inline; no external request)."""
+    """The dossier as one standalone HTML file in the user's language (maps inline, chips as data URLs; no external
+    request)."""
     esc = htmltext.escape
     facts = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in dossier.facts)
-    licence_note = ('<p class="synthetic">Licences of this run are SYNTHETIC demo data: fictitious licences and '
-                    "holders.</p>" if dossier.synthetic_licences else "")
+    licence_note = f'<p class="synthetic">{esc(_(SYNTHETIC_LICENCES))}</p>' if dossier.synthetic_licences else ""
     caveats = "".join(f"<li>{esc(c)}</li>" for c in dossier.caveats)
+    chips = "".join(f'<figure><img src="data:image/png;base64,{base64.b64encode(chip.png()).decode()}" '
+                    f'width="256" height="256" alt="{esc(chip.period)}"><figcaption><b>{esc(chip.period)}</b> — '
+                    f"{esc(chip.label())}</figcaption></figure>" for chip in dossier.chips)
+    title = esc(_("Site dossier %(site)s", site=dossier.site_id))
+    run = esc(_("Run %(run)s", run=dossier.run_id))
+    h2 = {key: f"<h2>{esc(text)}</h2>" for key, text in (
+        ("map", _("Map")), ("context", _("Context: nearest border, official crossing and town")),
+        ("chips", _("Image chips per period")), ("history", _("Area and registration per period")),
+        ("classes", _("Registration class over time (area per class)")),
+        ("licences", _("Licences covering the site")), ("caveats", _("Caveats")))}
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Site dossier {esc(dossier.site_id)}</title>
+<html lang="{current_language()}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:24px;color:#1f2933}}dl{{display:grid;grid-template-columns:max-content auto;
 gap:4px 14px}}dt{{color:#5f6b7a}}dd{{margin:0}}table{{border-collapse:collapse;margin:6px 0 14px}}
 td,th{{border:1px solid #d9dee4;padding:3px 8px;text-align:left}}.synthetic{{color:#b2182b;font-weight:bold}}
-.caveats{{font-size:12px;color:#5f6b7a}}</style></head><body>
-<h1>Site dossier {esc(dossier.site_id)}</h1><p>Run {esc(dossier.run_id)}</p>
+.caveats{{font-size:12px;color:#5f6b7a}}figure{{display:inline-block;width:256px;margin:0 12px 12px 0;
+vertical-align:top;font-size:12px}}</style></head><body>
+<h1>{title}</h1><p>{run}</p>
 <dl>{facts}</dl>
-<h2>Map</h2>{dossier.svg}
-<h2>Context: nearest border, official crossing and town</h2>{dossier.context_svg}
-<h2>Area and registration per period</h2>{_html_table(dossier.history)}
-<h2>Registration classes over time (area per class)</h2>{_html_table(dossier.classes)}
-<h2>Licences covering the site</h2>{licence_note}{_html_table(dossier.licences)}
+{h2["map"]}{dossier.svg}
+{h2["context"]}{dossier.context_svg}
+{h2["chips"]}{chips}
+{h2["history"]}{_html_table(dossier.history)}
+{h2["classes"]}{_html_table(dossier.classes)}
+{h2["licences"]}{licence_note}{_html_table(dossier.licences)}
 <p><strong>{esc(DETECTIONS_CREDIT)}</strong></p>
-<h2>Caveats</h2><ul class="caveats">{caveats}</ul>
+{h2["caveats"]}<ul class="caveats">{caveats}</ul>
 </body></html>
 """
 
 
 def _html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
-        return "<p>None.</p>"
-    return frame.astype(object).where(frame.notna(), "").to_html(index=False, border=0, escape=True)
+        return "<p>" + htmltext.escape(_("None.")) + "</p>"
+    return shown_table(frame).to_html(index=False, border=0, escape=True)
 
 
 def dossier_export_url(run_id: str, site_id: str, ext: str = "html") -> str:
     return f"/dossier/{run_id}/{site_id}.{ext}"
 
 
+def chip_url(run_id: str, site_id: str, period: str) -> str:
+    return f"/dossier/{run_id}/{site_id}/chip/{period}.png"
+
+
 def install_dossier_route(app) -> None:
-    """`GET /dossier/<run_id>/<site_id>.<ext>`: the dossier as HTML, GPX, KML or PDF (403 when the role may not see
+    """`GET /dossier/<run_id>/<site_id>.<ext>`: the dossier as HTML, GPX, KML or PDF; `GET
+    /dossier/<run_id>/<site_id>/chip/<period>.png`: a period's image chip (403 for both when the role may not see
     the site)."""
     app.server.add_url_rule("/dossier/<run_id>/<filename>", "dossier_export", _export)
+    app.server.add_url_rule("/dossier/<run_id>/<site_id>/chip/<filename>", "dossier_chip", _chip)
 
 
 def _export(run_id: str, filename: str) -> flask.Response:
     access = current_access()
     site_id, dot, suffix = filename.rpartition(".")
     if not dot or suffix not in DOSSIER_FORMATS:
-        raise UnknownAddress("Dossiers are .html, .gpx, .kml or .pdf files: ask for "
-                             "/dossier/<run_id>/<site_id>.html (or .gpx, .kml, .pdf).")
+        raise UnknownAddress(_("Dossiers are .html, .gpx, .kml or .pdf files: ask for "
+                               "/dossier/<run_id>/<site_id>.html (or .gpx, .kml, .pdf)."))
     data = load_run(context.settings(), run_id)
-    dossier = site_dossier(data, site_id, access)
+    dossier = site_dossier(data, site_id, access, context.settings().imagery_cache)
     writer, mimetype = DOSSIER_FORMATS[suffix]
     response = flask.Response(writer(dossier), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="dossier_{site_id}_{data.run_id}.{suffix}"'
+    return response
+
+
+def _chip(run_id: str, site_id: str, filename: str) -> flask.Response:
+    """A period's chip, drawn once per run (kept in the run's store) for every user allowed to see the site."""
+    access = current_access()
+    period, dot, suffix = filename.rpartition(".")
+    if not dot or suffix != "png":
+        raise UnknownAddress(_("Image chips are PNG files: ask for /dossier/<run_id>/<site_id>/chip/<period>.png."))
+    data = load_run(context.settings(), run_id)
+    site_row(data, site_id, access)
+    chip = chip_of(site_chips(data, context.settings().imagery_cache, site_id), period)
+    response = flask.Response(data.results.get(("dossier-chip", site_id, period), chip.png), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import shapely
 
 from mrumonitor.dashboard.dossier_notes import FieldNotes, Target
+from mrumonitor.i18n import _, number
 
 if TYPE_CHECKING:
     from mrumonitor.dashboard.run import RunData
@@ -60,6 +61,10 @@ class ContextMap:
         return [(kind, t) for kind, t in (("border", self.notes.border), ("crossing", self.notes.crossing),
                                          ("town", self.notes.town)) if t is not None]
 
+    @staticmethod
+    def title(site_id: str) -> str:
+        return _("%(site)s: nearest border, official crossing and town", site=site_id)
+
     def svg(self, site_id: str) -> str:
         """The map as SVG (north up, scale bar exact: the analysis CRS is in metres)."""
         x0, _, x1, y1 = self.box
@@ -102,15 +107,15 @@ class ContextMap:
             out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="{colour}" '
                        f'stroke-width="1.5" stroke-dasharray="5 3"/>'
                        f'<text x="{(sx + tx) / 2 + 6:.1f}" y="{(sy + ty) / 2:.1f}" fill="{colour}" '
-                       f'font-weight="bold">{esc(target.name)}: {target.distance_km:,.1f} km</text>')
+                       f'font-weight="bold">{esc(distance_label(target))}</text>')
         out.append(f'<path d="{path(self.notes.footprint.boundary)}" fill="none" stroke="#d7301f" stroke-width="2"/>'
                    f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="6" fill="#d7301f" stroke="#fff" stroke-width="2"/>'
                    f'<text x="{sx + 9:.1f}" y="{sy + 16:.1f}" font-weight="bold">{esc(site_id)}</text>')
         bar_m = round_length((x1 - x0) / 4)
         out.append(f'<g transform="translate(16,{CONTEXT_SIZE - 20})"><rect width="{bar_m * scale:.1f}" height="5" '
-                   f'fill="#222"/><text y="-4">{bar_m / 1000:g} km</text></g>'
-                   f'<text x="{CONTEXT_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">N ↑</text>'
-                   f'<text x="16" y="22">{esc(site_id)}: nearest border, official crossing and town</text></svg>')
+                   f'fill="#222"/><text y="-4">{esc(kilometres(bar_m))}</text></g>'
+                   f'<text x="{CONTEXT_SIZE - 16}" y="22" text-anchor="end" font-weight="bold">{esc(north())}</text>'
+                   f'<text x="16" y="22">{esc(self.title(site_id))}</text></svg>')
         return "".join(out)
 
     def png(self, site_id: str, dpi: int = 150) -> bytes:
@@ -139,7 +144,7 @@ class ContextMap:
         for kind, target in self.links():
             colour = {"border": "#b2182b", "crossing": "#2166ac", "town": "#52606d"}[kind]
             ax.plot([site.x, target.point.x], [site.y, target.point.y], color=colour, lw=1.2, ls="--")
-            ax.annotate(f"{target.name}: {target.distance_km:,.1f} km",
+            ax.annotate(distance_label(target),
                         ((site.x + target.point.x) / 2, (site.y + target.point.y) / 2), xytext=(5, 0),
                         textcoords="offset points", fontsize=8, color=colour, fontweight="bold")
         for part in _lines(self.notes.footprint.boundary):
@@ -150,8 +155,8 @@ class ContextMap:
         bar_m = round_length((x1 - x0) / 4)
         ax.plot([x0 + 0.03 * (x1 - x0), x0 + 0.03 * (x1 - x0) + bar_m], [y0 + 0.03 * (y1 - y0)] * 2, color="#222",
                 lw=3)
-        ax.annotate(f"{bar_m / 1000:g} km", (x0 + 0.03 * (x1 - x0), y0 + 0.045 * (y1 - y0)), fontsize=8)
-        ax.annotate("N ↑", (0.95, 0.95), xycoords="axes fraction", ha="right", va="top", fontweight="bold")
+        ax.annotate(kilometres(bar_m), (x0 + 0.03 * (x1 - x0), y0 + 0.045 * (y1 - y0)), fontsize=8)
+        ax.annotate(north(), (0.95, 0.95), xycoords="axes fraction", ha="right", va="top", fontweight="bold")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi)
         return buffer.getvalue()
@@ -172,12 +177,23 @@ def _rectangle(box):
     return Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1], color="#eef1ec", zorder=0)
 
 
+def distance_label(target: Target) -> str:
+    """'Koindu: 12.3 km' in the user's language."""
+    return _("%(name)s: %(distance)s km", name=target.name, distance=number(target.distance_km, 1))
+
+
+def kilometres(metres: float) -> str:
+    """A scale bar's length: '2 km', '0.5 km' (written the user's way)."""
+    return _("%(distance)s km", distance=number(metres / 1000, 0 if metres >= 1000 else 1))
+
+
+def north() -> str:
+    """The north arrow's label."""
+    return _("N ↑")
+
+
 def round_length(metres: float) -> float:
     """A round length (1, 2 or 5 × 10^k m) not longer than `metres`."""
     power = 10 ** np.floor(np.log10(metres))
     return float(max(step * power for step in (1, 2, 5) if step * power <= metres))
 
-
-# --- the files --------------------------------------------------------------------------------------------
-
-#: The file formats of a dossier besides HTML: suffix -> MIME type.

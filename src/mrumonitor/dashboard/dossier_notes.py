@@ -20,13 +20,15 @@ import shapely
 import shapely.ops
 
 from mrumonitor.crs import WGS84
+from mrumonitor.i18n import N_, _, number
 from mrumonitor.verification.fieldsheets import dms
 
 if TYPE_CHECKING:
     from mrumonitor.dashboard.run import RunData
 
-#: The 16 compass points, from north clockwise.
-COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
+#: The 16 compass points, from north clockwise (French writes west "O").
+COMPASS = (N_("N"), N_("NNE"), N_("NE"), N_("ENE"), N_("E"), N_("ESE"), N_("SE"), N_("SSE"), N_("S"), N_("SSW"),
+           N_("SW"), N_("WSW"), N_("W"), N_("WNW"), N_("NW"), N_("NNW"))
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 
@@ -44,11 +46,13 @@ class Target:
 
     @property
     def direction(self) -> str:
-        return COMPASS[round(self.bearing_deg / 22.5) % 16]
+        """The compass point towards the target, in the user's language."""
+        return _(COMPASS[round(self.bearing_deg / 22.5) % 16])
 
     def words(self) -> str:
-        """'12.3 km ENE (bearing 68°)'."""
-        return f"{self.distance_km:,.1f} km {self.direction} (bearing {self.bearing_deg:.0f}°)"
+        """'12.3 km ENE (bearing 68°)', in the user's language."""
+        return _("%(distance)s km %(direction)s (bearing %(bearing)s°)", distance=number(self.distance_km, 1),
+                 direction=self.direction, bearing=number(self.bearing_deg))
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def field_notes(data: RunData, site: pd.Series, rows: np.ndarray) -> FieldNotes:
     wgs = gpd.GeoSeries([point, footprint], crs=crs).to_crs(WGS84)
     lon, lat = wgs.iloc[0].x, wgs.iloc[0].y
     borders = data.reference.borders
-    border = _nearest(borders, point, lon, lat, crs, name=lambda row: f"{row['pair']} border",
+    border = _nearest(borders, point, lon, lat, crs, name=lambda row: _("%(pair)s border", pair=row["pair"]),
                       on_line=True, detail=lambda row: str(row["pair"]))
     posts = data.reference.border_posts
     crossing = _nearest(posts[posts["kind"] == "official"], point, lon, lat, crs,
@@ -112,17 +116,24 @@ def _admin(data: RunData, site: pd.Series, town: Target | None) -> tuple[str, st
     name = str(site.get("admin_area") or "")
     if name and data.reference.admin:
         level = next(iter(data.reference.admin))
-        return name, f"the run's admin layer '{level}'"
+        return name, _("the run's admin layer '%(level)s'", level=level)
     if town is not None:
         admin1 = town.detail.split(",")[0]
-        source = (f"the nearest town of {site.get('country')} in the run's places layer (GeoNames), "
-                  f"{town.distance_km:,.1f} km away")
-        return f"near {town.name}, {admin1}", source
-    return "—", "the run has no admin layer and no places layer"
+        source = _("the nearest town of %(country)s in the run's places layer (GeoNames), %(distance)s km away",
+                   country=site.get("country"), distance=number(town.distance_km, 1))
+        return _("near %(town)s, %(admin1)s", town=town.name, admin1=admin1), source
+    return "—", _("the run has no admin layer and no places layer")
 
 
 def coordinates(notes: FieldNotes) -> tuple[str, str]:
-    """The site's position in decimal degrees and in DMS (WGS84)."""
-    decimal = (f"{abs(notes.lat):.5f}° {'N' if notes.lat >= 0 else 'S'}, "
-               f"{abs(notes.lon):.5f}° {'E' if notes.lon >= 0 else 'W'}")
-    return decimal, f"{dms(notes.lat, 'N', 'S')}, {dms(notes.lon, 'E', 'W')}"
+    """The site's position in decimal degrees and in DMS (WGS84); hemispheres in the user's language, decimals with
+    a point as GPS units take them."""
+    north, south, east, west = _("N"), _("S"), _("E"), _("W")
+    return decimal_degrees(notes.lon, notes.lat), f"{dms(notes.lat, north, south)}, {dms(notes.lon, east, west)}"
+
+
+def decimal_degrees(lon: float, lat: float) -> str:
+    """'8.50000° N, 11.10000° W' (hemispheres in the user's language)."""
+    north_south = _("N") if lat >= 0 else _("S")
+    east_west = _("E") if lon >= 0 else _("W")
+    return f"{abs(lat):.5f}° {north_south}, {abs(lon):.5f}° {east_west}"
