@@ -72,7 +72,7 @@ def test_an_agency_user_sees_only_its_country(area_run):
     assert stats.periods.set_index("period")["active_ha"].tolist() == pytest.approx([50.0, 116.0])
     assert stats.periods["expired_licence_ha"].sum() == 0  # GIN-SITE's expired half is Guinea's
     assert stats.licences["licence_id"].tolist() == ["SL-L-0001"]
-    assert stats.caveats[0].startswith("Only the sites and licences of SLE are counted")
+    assert stats.caveats[0].startswith("Only the sites and licences of Sierra Leone are counted")
 
 
 @pytest.mark.hostile

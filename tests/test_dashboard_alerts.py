@@ -55,11 +55,11 @@ def watch_named(client, kind: str, ref: str, name: str) -> str:
 def test_the_agencys_alerts_are_its_countrys_only(app):
     regional, agency = client_of(app, "kp_team"), client_of(app, "nma_sle")
     everything = alert_rows(regional)
-    assert {row["country"] for row in everything} == {"SLE", "GIN"} and len(everything) == 5
+    assert {row["country"] for row in everything} == {"Sierra Leone", "Guinea"} and len(everything) == 5
     assert everything[0]["new"] == "new"  # new in this run first
     assert any("(/site/GIN-SITE)" in row["site"] for row in everything)
     own = alert_rows(agency)
-    assert len(own) == 4 and {row["country"] for row in own} == {"SLE"}
+    assert len(own) == 4 and {row["country"] for row in own} == {"Sierra Leone"}
     assert "GIN-SITE" not in json.dumps(post(agency, "alerts-table.data", {"alerts-filter-confidence.value": "low"}))
     assert len(alert_rows(agency, new=["new"])) == 3
     assert {row["kind"] for row in alert_rows(agency, kinds=["growth"], confidence="high")} == {"Mining site grew"}
@@ -82,7 +82,7 @@ def test_an_agency_cannot_watch_another_countrys_licence(app, settings):
     choices = post(agency, "alerts-area-ref.options", {"alerts-area-kind.value": "licence"})
     assert [option["value"] for option in choices["alerts-area-ref"]["options"]] == ["SL-L-0001"]
     refused = watch_named(agency, "licence", "GN-L-0001", "not mine")
-    assert "Not watched" in refused and "GN-L-0001" in refused and "of SLE (your role)" in refused
+    assert "Not watched" in refused and "GN-L-0001" in refused and "the areas of Sierra Leone (your role)" in refused
     assert not [s for s in Subscriptions(settings.subscriptions).list() if s.name == "not mine"]
     accepted = watch_named(agency, "licence", "SL-L-0001", "Koidu licence")
     assert "Watching" in accepted and "/feeds/" in accepted  # the refreshed list carries the feed links
@@ -112,4 +112,4 @@ def test_the_page_lists_the_users_own_subscriptions_with_their_feeds(app, settin
     page = json.dumps(post(agency, "_pages_content.children", {"_pages_location.pathname": "/alerts",
                                                                 "_pages_location.search": ""}))
     assert f"/feeds/{sub.feed_token}.atom" in page and f"/feeds/{sub.feed_token}.geojson" in page
-    assert "Guinea watch" not in page and "Alerts of this run in SLE" in page
+    assert "Guinea watch" not in page and "Alerts of this run in Sierra Leone" in page

@@ -127,10 +127,10 @@ def test_estimates_table_is_readable():
     assert all("_" not in column for column in table.columns)
     overall = table.set_index("Figure")
     assert overall.loc["Mined area", "Estimate"] == "1,234 ha"
-    assert overall.loc["Mined area", "95 % interval"] == "1,100 ha – 1,370 ha"
+    assert overall.loc["Mined area", "Interval (95 %)"] == "1,100 ha – 1,370 ha"
     assert overall.loc["Unregistered area", "Estimate"] == "812 ha"
     stratum = table[table["Scope"] == "Stratum"].iloc[0]
-    assert stratum["Estimate"] == "" and stratum["95 % interval"] == "" and stratum["Note"] == TOO_FEW
+    assert stratum["Estimate"] == "" and stratum["Interval (95 %)"] == "" and stratum["Note"] == TOO_FEW
     assert table.loc[table["Figure"] == "Mined area", "Note"].tolist() == [""]
     assert stratum["Stratum or class"] == "no licence|GIN" and stratum["Verified / drawn"] == "58 / 60"
     assert table[table["Scope"] == "Whole region"]["Figure"].tolist()[0] == "Detection precision"
@@ -249,7 +249,7 @@ def test_overview_callback_and_page_on_a_run_with_verification(verified):
         assert "not of the filters chosen" in earlier
         layout = str(page.layout())
     for text in ("Detection precision", SAMPLE, "1,234 ha", TOO_FEW, "excluded false positive", "best F1",
-                 "turn on logins to record field visits", f"Allocation: {ALLOCATION}", SYNTHETIC_CAVEAT,
+                 "only when logins are on", f"Allocation: {ALLOCATION}", SYNTHETIC_CAVEAT,
                  "No visit recorded yet"):
         assert text in layout, text
 
@@ -323,7 +323,7 @@ def test_entry_is_checked_on_the_server_for_each_role(verified, secret_key):
         agency = HttpClient(url)
         assert log_in(agency, "nma_sle").status == 302
         refused = post_entry(agency, entry_values(gin))
-        assert "Not recorded" in refused and "in SLE only" in refused and gin["site_id"] in refused
+        assert "Not recorded" in refused and "in Sierra Leone only" in refused and gin["site_id"] in refused
         assert ledger.visits().empty
         for changes, why in (({"date": (dt.date.today() + dt.timedelta(days=2)).isoformat()}, "in the future"),
                              ({"outcome": "found gold"}, "not one of the choices"),
@@ -346,7 +346,7 @@ def test_entry_is_checked_on_the_server_for_each_role(verified, secret_key):
         assert len(ledger.visits()) == 1
     anonymous = FlaskClient(create_app(verified).server)
     answer = post_entry(anonymous, entry_values(sle))
-    assert "turn on logins to record field visits from the dashboard" in answer
+    assert "Field visits are recorded from the dashboard only when logins are on" in answer
     assert len(ledger.visits()) == 1
 
 

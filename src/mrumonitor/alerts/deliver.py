@@ -8,7 +8,9 @@
    (UTC) of `now`; "monthly" when none was sent in the calendar month (UTC) of `now`.
 3. **What.** Its undelivered alerts (`select.alerts_for`, skipping those already sent to it): nothing new, no
    message. A digest lists at most ``alerts.max_alerts_per_digest``; the rest wait for the next one.
-4. **Send and record.** The digest goes to the subscription's address through ``[alerts.smtp]`` (retried as
+4. **In which language.** The one the user last chose on the dashboard (`i18n.preferences.saved_language`);
+   English for a user who never chose (and for everyone when logins are off).
+5. **Send and record.** The digest goes to the subscription's address through ``[alerts.smtp]`` (retried as
    `mail.send_message` says) and is recorded with its status: "sent" marks its alerts delivered (an alert is sent
    at most once per subscription); "failed" and "unsent" (no SMTP host) leave them for the next delivery.
 
@@ -32,6 +34,8 @@ from mrumonitor.alerts.select import alerts_for, run_alerts, subscriber_country,
 from mrumonitor.alerts.subscriptions import Subscription, Subscriptions
 from mrumonitor.config import Settings
 from mrumonitor.errors import MruError
+from mrumonitor.i18n import use_language
+from mrumonitor.i18n.preferences import saved_language
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.store.runs import resolve_run
 
@@ -164,7 +168,8 @@ def _deliver(settings: Settings, book: Subscriptions, sub: Subscription, run_dir
     chosen = alerts_for(sub, alerts, area, country, skip=book.delivered(sub.id, EMAIL))
     if chosen.empty:
         return
-    digest = compose_digest(sub, area, chosen, run_dir.name, settings, outlines)
+    with use_language(saved_language(settings.paths.store, sub.user)):
+        digest = compose_digest(sub, area, chosen, run_dir.name, settings, outlines)
     smtp = settings.alerts.smtp
     if not smtp.host:
         status, attempts, error = "unsent", 0, NO_SMTP

@@ -5,7 +5,8 @@ A digest lists the alerts it is given grouped by confidence (high first, each gr
 the next digest lists them. Each alert says its message, its kind, confidence and period, and links its site to the
 site's dossier on the dashboard. Every digest names the watched area and the run, says where the alerts come from
 (the detections' credit, and that they are not checked in the field unless said), and gives the subscription's Atom
-feed and how to stop the e-mails. Text that comes from data (site ids, messages, labels) is escaped in the HTML.
+feed and how to stop the e-mails. Text that comes from data (site ids, labels) is escaped in the HTML. Everything
+is written in the current language (`mrumonitor.i18n.use_language`: `deliver` sets the recipient's).
 
 The map (`render_map`) is drawn offline with matplotlib (no basemap is fetched): the watched area, the country
 outlines of the run and the alerts coloured by confidence, with a legend and the attribution.
@@ -15,18 +16,28 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from mrumonitor.alerts.feeds import dossier_url, feed_url
+from mrumonitor.alerts.sentences import (
+    CONFIDENCE_HEADINGS,
+    alert_sentence,
+    area_in_words,
+    confidence_phrase,
+    kinds_in_words,
+)
 from mrumonitor.alerts.subscriptions import Subscription
 from mrumonitor.areas.resolve import WatchedArea
 from mrumonitor.config import Settings
 from mrumonitor.credits import DETECTIONS_CREDIT
-from mrumonitor.schema import ALERT_KIND_WORDS, CONFIDENCE_LEVELS
+from mrumonitor.i18n import N_, _, ngettext, number
+from mrumonitor.i18n.messages import translate_text
+from mrumonitor.i18n.vocabulary import word
+from mrumonitor.schema import CONFIDENCE_LEVELS
 
 #: The Content-ID of the map image: the HTML shows it as ``cid:MAP_CID`` (`mail.build_message` attaches it).
 MAP_CID = "alert-map@mrumonitor"
@@ -34,8 +45,10 @@ MAP_CID = "alert-map@mrumonitor"
 #: Colours of the alert points by confidence on the map (and the dot before each alert in the HTML).
 CONFIDENCE_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#7f8c8d"}
 
-CAVEAT = (f"Alerts come from satellite detections (CC BY 4.0 credit: {DETECTIONS_CREDIT}) and have not been "
-          "checked in the field unless said.")
+CAVEAT = N_("Alerts come from satellite detections (CC BY 4.0 credit: %(credit)s) and have not been checked in the "
+            "field unless said.")
+#: How often a subscription's digests come, as its footer says it.
+FREQUENCY_WORDS = {"run": N_("after every published run"), "weekly": N_("weekly"), "monthly": N_("monthly")}
 
 _MAP_SIZE_IN, _MAP_DPI = (6.4, 4.2), 100  # 640 x 420 pixels
 
@@ -71,11 +84,12 @@ def compose_digest(sub: Subscription, area: WatchedArea, alerts: gpd.GeoDataFram
     outlines : GeoDataFrame, optional
         Country outlines (WGS84) drawn on the map.
     """
+    area = replace(area, label=area_in_words(area.label))  # as the reader names it ("Couloir frontalier ...")
     listed, more = _listed(alerts, settings.alerts.max_alerts_per_digest)
     url = settings.alerts.dashboard_url
     feed = feed_url(url, sub.feed_token, ".atom")
-    count = f"{len(alerts)} new alert{'' if len(alerts) == 1 else 's'}"
-    subject = f"mrumonitor: {count} in {area.label} (run {run_id})"
+    count = ngettext("%(num)s new alert", "%(num)s new alerts", len(alerts))
+    subject = _("mrumonitor: %(count)s in %(area)s (run %(run)s)", count=count, area=area.label, run=run_id)
     groups = [(level, listed[listed["confidence"] == level]) for level in CONFIDENCE_LEVELS]
     groups = [(level, rows) for level, rows in groups if len(rows)]
     map_png = render_map(area, listed, outlines)
@@ -105,7 +119,7 @@ def render_map(area: WatchedArea, alerts: gpd.GeoDataFrame, outlines: gpd.GeoDat
             axes.scatter(points.geometry.x, points.geometry.y, s=36, color=CONFIDENCE_COLOURS[level],
                          edgecolors="white", linewidths=0.6, zorder=3)
             handles.append(Line2D([], [], marker="o", linestyle="", color=CONFIDENCE_COLOURS[level],
-                                  label=f"{level} confidence ({len(points)})"))
+                                  label=f"{confidence_phrase(level)} ({len(points)})"))
     axes.set_xlim(xmin, xmax)
     axes.set_ylim(ymin, ymax)
     axes.set_aspect(1 / max(np.cos(np.radians((ymin + ymax) / 2)), 0.1))
@@ -114,8 +128,8 @@ def render_map(area: WatchedArea, alerts: gpd.GeoDataFrame, outlines: gpd.GeoDat
     axes.set_xlabel("")
     axes.set_ylabel("")
     axes.legend(handles=handles, loc="best", fontsize=7, framealpha=0.85)
-    figure.text(0.01, 0.015, "Detections: Earth Genome / Africa Mining Watch, CC BY 4.0. Outlines: the run's "
-                "reference layers. WGS84.", fontsize=6, color="#555555")
+    figure.text(0.01, 0.015, _("Detections: Earth Genome / Africa Mining Watch, CC BY 4.0. Outlines: the run's "
+                               "reference layers. WGS84."), fontsize=6, color="#555555")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_MAP_DPI)
     return buffer.getvalue()
@@ -143,48 +157,66 @@ def _short(label: str, width: int = 48) -> str:
 
 def _footer(sub: Subscription, feed: str) -> list[str]:
     """The plain-text lines on where the alerts come from and how to follow or stop the subscription."""
-    return [CAVEAT,
-            f"All alerts of this subscription (Atom feed): {feed}",
-            (f"You receive this for subscription #{sub.id} \"{sub.name}\" ({', '.join(sub.kinds)}; "
-            f"{sub.min_confidence} confidence or better; {sub.frequency}). To stop it: `mrumonitor alerts remove "
-            f"{sub.id}`, or remove it on the dashboard's Alerts page.")]
+    frequency = FREQUENCY_WORDS.get(sub.frequency)
+    return [_(CAVEAT, credit=translate_text(DETECTIONS_CREDIT)),
+            _("All alerts of this subscription (Atom feed): %(feed)s", feed=feed),
+            _("You receive this for subscription #%(id)s \"%(name)s\" (%(kinds)s; %(confidence)s or better; "
+              "%(frequency)s). To stop it: `mrumonitor alerts remove %(id)s`, or remove it on the dashboard's Alerts "
+              "page.", id=sub.id, name=sub.name, kinds=kinds_in_words(sub.kinds),
+              confidence=confidence_phrase(sub.min_confidence),
+              frequency=_(frequency) if frequency else sub.frequency)]
 
 
 def _details(row, url: str) -> tuple[str, str]:
     """What one alert says besides its message, and its dossier link."""
-    return (f"{ALERT_KIND_WORDS.get(row.kind, row.kind)}, {row.confidence} confidence, period {row.period}, site {row.site_id}",
+    return (_("%(kind)s, %(confidence)s, period %(period)s, site %(site)s", kind=word("alert_kind", row.kind),
+              confidence=confidence_phrase(row.confidence), period=row.period, site=row.site_id),
             dossier_url(url, row.site_id))
+
+
+def _heading(level: str, rows) -> str:
+    """The heading of a group of alerts of confidence `level`: "High confidence (3)"."""
+    heading = CONFIDENCE_HEADINGS.get(level)
+    return f"{_(heading) if heading else level} ({len(rows)})"
 
 
 def _text(sub: Subscription, area: WatchedArea, count: str, run_id: str, groups, more: int, url: str,
           feed: str) -> str:
-    lines = [f"{count} in {area.label}, published by run {run_id}.", ""]
+    lines = [_("%(count)s in %(area)s, published by run %(run)s.", count=count, area=area.label, run=run_id), ""]
     for level, rows in groups:
-        lines.append(f"{level.capitalize()} confidence ({len(rows)})")
+        lines.append(_heading(level, rows))
         for row in rows.itertuples():
             details, link = _details(row, url)
-            lines += [f"- {row.message}", f"  {details}: {link}"]
+            lines += [f"- {alert_sentence(row)}", f"  {details}: {link}"]
         lines.append("")
     if more:
-        lines += [f"and {more} more: see the feed {feed}", ""]
+        lines += [_("and %(more)s more: see the feed %(feed)s", more=number(more), feed=feed), ""]
     return "\n".join(lines + _footer(sub, feed)) + "\n"
 
 
 def _html(sub: Subscription, area: WatchedArea, count: str, run_id: str, groups, more: int, url: str,
           feed: str) -> str:
     e = html.escape
-    parts = [f"<p><strong>{e(count)} in {e(area.label)}</strong>, published by run {e(run_id)}.</p>",
-             f'<p><img src="cid:{MAP_CID}" alt="Map of the alerts in {e(area.label)}" width="640" height="420"></p>']
+    bold = "<strong>%s</strong>"
+    headline = _("%(count)s in %(area)s, published by run %(run)s.", count=bold % e(count), area=bold % e(area.label),
+                 run=e(run_id))
+    alt = e(_("Map of the alerts in %(area)s", area=area.label))
+    parts = [f"<p>{headline}</p>", f'<p><img src="cid:{MAP_CID}" alt="{alt}" width="640" height="420"></p>']
     for level, rows in groups:
-        parts.append(f"<h3>{e(level.capitalize())} confidence ({len(rows)})</h3><ul>")
+        parts.append(f"<h3>{e(_heading(level, rows))}</h3><ul>")
         for row in rows.itertuples():
             details, link = _details(row, url)
-            parts.append(f'<li><span style="color:{CONFIDENCE_COLOURS[level]}">&#9679;</span> {e(row.message)}<br>'
-                         f'<small>{e(details)}: <a href="{e(link)}">dossier of {e(row.site_id)}</a></small></li>')
+            dossier = e(_("dossier of %(site)s", site=row.site_id))
+            parts.append(f'<li><span style="color:{CONFIDENCE_COLOURS[level]}">&#9679;</span> {e(alert_sentence(row))}'
+                         f'<br><small>{e(details)}: <a href="{e(link)}">{dossier}</a></small></li>')
         parts.append("</ul>")
     if more:
-        parts.append(f'<p>and {more} more: see <a href="{e(feed)}">the feed</a>.</p>')
-    caveat, _, stop = (e(line) for line in _footer(sub, feed))
+        words = _("the feed")
+        link = f'<a href="{e(feed)}">{e(words)}</a>'
+        parts.append("<p>" + _("and %(more)s more: see %(link)s.", more=number(more), link=link) + "</p>")
+    caveat, _in_text, stop = (e(line) for line in _footer(sub, feed))  # the HTML links the feed instead
+    words = _("Atom feed")
+    atom = f'<a href="{e(feed)}">{e(words)}</a>'
     parts += [f"<p><small>{caveat}</small></p>",
-              f'<p><small>All alerts of this subscription: <a href="{e(feed)}">Atom feed</a>. {stop}</small></p>']
+              "<p><small>" + _("All alerts of this subscription: %(atom)s.", atom=atom) + f" {stop}</small></p>"]
     return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"

@@ -3,7 +3,8 @@
 Both link each alert to its site's dossier on the dashboard (`dossier_url`). The feed of a subscription lists
 every alert of the latest run it matches (`select.alerts_for` without skipping delivered ones), newest first:
 a feed reader keeps what it has seen by the entries' ids (``urn:mrumonitor:alert:<alert_id>``, the same in every
-run for the same change).
+run for the same change). The feed's words are in the current language (the dashboard sets the subscriber's);
+the GeoJSON keeps the layer's canonical properties.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import geopandas as gpd
 import pandas as pd
 from feedgen.feed import FeedGenerator
 
+from mrumonitor.alerts.sentences import alert_sentence, area_in_words, confidence_phrase, kinds_in_words, signed
 from mrumonitor.alerts.subscriptions import Subscription
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import StoreError
+from mrumonitor.i18n import _, number
+from mrumonitor.i18n.vocabulary import word
 from mrumonitor.schema import ALERT_COLUMNS
 from mrumonitor.store.runs import run_started
 
@@ -46,17 +50,17 @@ def atom_feed(sub: Subscription, alerts: gpd.GeoDataFrame, run_id: str, dashboar
     feed = FeedGenerator()
     feed.load_extension("geo")
     feed.id(f"urn:mrumonitor:subscription:{sub.id}")
-    feed.title(f"{sub.name} — {sub.area_label}")
-    feed.subtitle(f"Mining alerts ({', '.join(sub.kinds)}; confidence {sub.min_confidence} or better) of the MRU "
-                  f"mining monitor, run {run_id}")
-    feed.author({"name": "MRU mining monitor"})
+    feed.title(f"{sub.name} — {area_in_words(sub.area_label)}")
+    feed.subtitle(_("Mining alerts (%(kinds)s; %(confidence)s or better) of the MRU mining monitor, run %(run)s",
+                    kinds=kinds_in_words(sub.kinds), confidence=confidence_phrase(sub.min_confidence), run=run_id))
+    feed.author({"name": _("MRU mining monitor")})
     feed.link(href=dashboard_url, rel="alternate")
     feed.updated(published)
     newest = alerts.to_crs(WGS84).sort_values(["first_run", "period"], ascending=False, kind="stable")
     for alert in newest.head(MAX_FEED_ENTRIES).itertuples(index=False):
         entry = feed.add_entry(order="append")
         entry.id(f"urn:mrumonitor:alert:{alert.alert_id}")
-        entry.title(alert.message)
+        entry.title(alert_sentence(alert))
         entry.link(href=dossier_url(dashboard_url, alert.site_id))
         entry.updated(_first_published(alert.first_run, published))
         entry.summary(_summary(alert))
@@ -84,7 +88,13 @@ def _first_published(first_run: str, fallback: dt.datetime) -> dt.datetime:
 
 
 def _summary(alert) -> str:
-    change = "" if pd.isna(alert.change_ha) else f", change {alert.change_ha:+,.1f} ha"
-    registration = "registration unknown" if pd.isna(alert.registration) else alert.registration
-    return (f"{alert.kind.replace('_', ' ')} ({alert.confidence} confidence) in {alert.period}: site "
-            f"{alert.site_id}, {alert.area_ha:,.1f} ha{change}, {registration}, {alert.country}.")
+    registration = (_("registration unknown") if pd.isna(alert.registration)
+                    else word("registration", alert.registration))
+    values = {"kind": word("alert_kind", alert.kind), "confidence": confidence_phrase(alert.confidence),
+              "period": alert.period, "site": alert.site_id, "area": number(alert.area_ha, 1),
+              "registration": registration, "country": word("country", alert.country)}
+    if pd.isna(alert.change_ha):
+        return _("%(kind)s (%(confidence)s) in %(period)s: site %(site)s, %(area)s ha, %(registration)s, "
+                 "%(country)s.", **values)
+    return _("%(kind)s (%(confidence)s) in %(period)s: site %(site)s, %(area)s ha, change %(change)s ha, "
+             "%(registration)s, %(country)s.", change=signed(alert.change_ha), **values)

@@ -31,27 +31,29 @@ from pyproj import Geod
 from mrumonitor.config import Settings
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import AreaError, InputFileError, MissingCRSError
+from mrumonitor.i18n import N_, _, number
 from mrumonitor.layerio import open_vector
 
 #: The name of an area drawn on the dashboard map.
-DRAWN_NAME = "area drawn on the map"
+DRAWN_NAME = N_("area drawn on the map")
 #: File suffix -> the `layerio` format that reads it.
 AREA_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile"}
 #: How many features a message lists before it counts the rest.
 _LISTED = 10
-_REPAIR = "repair it, e.g. QGIS Vector > Geometry tools > Fix geometries, and upload the file again"
-#: shapely's validity reasons (GEOS) in plain words.
+_REPAIR = N_("repair it, e.g. QGIS Vector > Geometry tools > Fix geometries, and upload the file again")
+#: shapely's validity reasons (GEOS) in plain words (translated where the messages are made: English in the CLI,
+#: the user's language on the dashboard).
 _PLAIN_REASONS = {
-    "Self-intersection": "the outline crosses itself",
-    "Ring Self-intersection": "the outline touches itself",
-    "Hole lies outside shell": "a hole lies outside the outline",
-    "Nested shells": "one outline lies inside another of the same feature",
-    "Interior is disconnected": "a hole cuts the area in two",
-    "Nested holes": "a hole lies inside another hole",
-    "Duplicate Rings": "a ring is repeated",
-    "Too few points": "a ring has too few points",
-    "Invalid Coordinate": "a coordinate is not a number",
-    "Ring is not closed": "a ring is not closed",
+    "Self-intersection": N_("the outline crosses itself"),
+    "Ring Self-intersection": N_("the outline touches itself"),
+    "Hole lies outside shell": N_("a hole lies outside the outline"),
+    "Nested shells": N_("one outline lies inside another of the same feature"),
+    "Interior is disconnected": N_("a hole cuts the area in two"),
+    "Nested holes": N_("a hole lies inside another hole"),
+    "Duplicate Rings": N_("a ring is repeated"),
+    "Too few points": N_("a ring has too few points"),
+    "Invalid Coordinate": N_("a coordinate is not a number"),
+    "Ring is not closed": N_("a ring is not closed"),
 }
 _REASON = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>\S+) (?P<y>\S+)\]$")
 
@@ -117,7 +119,8 @@ def area_from_geojson(data: dict | str, settings: Settings, name: str = DRAWN_NA
         items = _geojson_geometries(parsed)
         geometry = [None if item is None else shapely.from_geojson(json.dumps(item)) for item in items]
     except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise AreaError(f"{name}: not a GeoJSON area ({exc}). Draw the area again, or upload it as a file.") from None
+        raise AreaError(_("%(name)s: not a GeoJSON area (%(why)s). Draw the area again, or upload it as a file.",
+                          name=name, why=exc)) from None
     return _checked(gpd.GeoSeries(geometry, crs=WGS84), name, settings)
 
 
@@ -132,9 +135,9 @@ def _read(path: Path, settings: Settings, name: str) -> AreaUpload:
     try:
         stream = open_vector(path, fmt, "area file", layer=layer)
     except MissingCRSError:
-        raise AreaError(f"{name}: the file does not say which coordinate reference system its coordinates are "
-                        "in. Save it again with its CRS (a Shapefile needs its .prj inside the zip), or as GeoJSON "
-                        "in longitude/latitude.") from None
+        raise AreaError(_("%(name)s: the file does not say which coordinate reference system its coordinates are "
+                          "in. Save it again with its CRS (a Shapefile needs its .prj inside the zip), or as GeoJSON "
+                          "in longitude/latitude.", name=name)) from None
     _require_count(name, stream.total, settings)
     frames = list(stream.batches(max(stream.total, 1)))
     geometry = gpd.GeoSeries(pd.concat([f.geometry for f in frames], ignore_index=True) if frames else [],
@@ -147,25 +150,27 @@ def _checked(geometry: gpd.GeoSeries, name: str, settings: Settings) -> AreaUplo
     limits = settings.alerts
     _require_count(name, len(geometry), settings)
     if not len(geometry):
-        raise AreaError(f"{name}: holds no feature at all. Upload a file with the area's polygon.")
+        raise AreaError(_("%(name)s: holds no feature at all. Upload a file with the area's polygon.", name=name))
     vertices = int(shapely.get_num_coordinates(geometry.to_numpy()).sum())
     if vertices > limits.max_area_vertices:
-        raise AreaError(f"{name}: {vertices:,} vertices, more than the {limits.max_area_vertices:,} allowed "
-                        "(alerts.max_area_vertices). Simplify the outline, e.g. QGIS Vector > Geometry tools > "
-                        "Simplify, with a tolerance of 10-50 m.")
+        raise AreaError(_("%(name)s: %(vertices)s vertices, more than the %(limit)s allowed (alerts.max_area_vertices). "
+                          "Simplify the outline, e.g. QGIS Vector > Geometry tools > Simplify, with a tolerance of "
+                          "10-50 m.", name=name, vertices=number(vertices), limit=number(limits.max_area_vertices)))
     quarantine = _quarantine(geometry.to_numpy())
     good = geometry[~np.isin(np.arange(1, len(geometry) + 1), quarantine["feature"])]
     if good.empty:
-        listed = "; ".join(f"feature {row.feature}: {row.reason}" for row in quarantine.head(_LISTED).itertuples())
-        more = f"; and {len(quarantine) - _LISTED} more" if len(quarantine) > _LISTED else ""
-        raise AreaError(f"{name}: no feature is a usable area ({listed}{more}). Fix: "
-                        f"{'; '.join(dict.fromkeys(quarantine['fix']))}.")
+        listed = "; ".join(_("feature %(number)s: %(reason)s", number=row.feature, reason=row.reason)
+                           for row in quarantine.head(_LISTED).itertuples())
+        if len(quarantine) > _LISTED:
+            listed += "; " + _("and %(more)s more", more=number(len(quarantine) - _LISTED))
+        raise AreaError(_("%(name)s: no feature is a usable area (%(listed)s). Fix: %(fix)s.", name=name,
+                          listed=listed, fix="; ".join(dict.fromkeys(quarantine["fix"]))))
     union = shapely.union_all(good.to_numpy())
     area_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(union)[0]) / 1e6
     if area_km2 > limits.max_area_km2:
-        raise AreaError(f"{name}: the area covers {area_km2:,.0f} km², more than the {limits.max_area_km2:,.0f} km² "
-                        "allowed (alerts.max_area_km2). Watch a smaller area (a district, a concession), or "
-                        "several.")
+        raise AreaError(_("%(name)s: the area covers %(km2)s km², more than the %(limit)s km² allowed "
+                          "(alerts.max_area_km2). Watch a smaller area (a district, a concession), or several.",
+                          name=name, km2=number(area_km2), limit=number(limits.max_area_km2)))
     return AreaUpload(union, name, len(geometry), quarantine, area_km2)
 
 
@@ -174,10 +179,11 @@ def _quarantine(geometry: np.ndarray) -> pd.DataFrame:
     missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     area = np.isin(shapely.get_type_id(geometry), (3, 6))  # Polygon, MultiPolygon
     invalid = area & ~missing & ~shapely.is_valid(geometry)
-    rows = [(i + 1, "empty geometry", "draw the area or delete the empty feature") for i in np.flatnonzero(missing)]
-    rows += [(i + 1, f"not an area (a {geometry[i].geom_type})",
-              "buffer it in your GIS to make an area, or delete it") for i in np.flatnonzero(~missing & ~area)]
-    rows += [(i + 1, _plain_reason(geometry[i]), _REPAIR) for i in np.flatnonzero(invalid)]
+    rows = [(i + 1, _("empty geometry"), _("draw the area or delete the empty feature"))
+            for i in np.flatnonzero(missing)]
+    rows += [(i + 1, _("not an area (a %(type)s)", type=geometry[i].geom_type),
+              _("buffer it in your GIS to make an area, or delete it")) for i in np.flatnonzero(~missing & ~area)]
+    rows += [(i + 1, _plain_reason(geometry[i]), _(_REPAIR)) for i in np.flatnonzero(invalid)]
     return pd.DataFrame(sorted(rows), columns=["feature", "reason", "fix"]).astype(
         {"feature": "int64", "reason": "string", "fix": "string"})
 
@@ -187,9 +193,11 @@ def _plain_reason(geometry: shapely.Geometry) -> str:
     reason = shapely.is_valid_reason(geometry)
     match = _REASON.match(reason)
     if not match:
-        return f"invalid outline ({reason})"
-    what = _PLAIN_REASONS.get(match["what"].strip(), f"invalid outline ({match['what'].strip()})")
-    return f"{what} at {float(match['x']):.5f}, {float(match['y']):.5f} (lon, lat)"
+        return _("invalid outline (%(reason)s)", reason=reason)
+    plain = _PLAIN_REASONS.get(match["what"].strip())
+    what = _(plain) if plain else _("invalid outline (%(reason)s)", reason=match["what"].strip())
+    lon, lat = (f"{float(match[axis]):.5f}" for axis in ("x", "y"))
+    return _("%(what)s at %(lon)s, %(lat)s (lon, lat)", what=what, lon=lon, lat=lat)
 
 
 def _geojson_geometries(parsed: dict) -> list[dict | None]:
@@ -212,26 +220,30 @@ def _polygon_layer(path: Path, name: str) -> tuple[str, str]:
     polygons = [str(layer) for layer, kind in layers if kind and "POLYGON" in str(kind).upper()]
     if not polygons:
         found = ", ".join(f"{layer} ({kind or 'no geometry'})" for layer, kind in layers) or "none"
-        raise AreaError(f"{name}: no layer holds polygons (its layers: {found}). Save the area to watch as a "
-                        "polygon layer.")
+        raise AreaError(_("%(name)s: no layer holds polygons (its layers: %(found)s). Save the area to watch as a "
+                          "polygon layer.", name=name, found=found))
     return polygons[0], f", layer {polygons[0]!r} of {len(layers)}" if len(layers) > 1 else ""
 
 
 def _require_format(name: str, suffix: str) -> None:
     if suffix not in AREA_FORMATS:
-        raise AreaError(f"{name}: not an area file this reads ({suffix or 'no suffix'}). Upload a GeoJSON "
-                        "(.geojson or .json), a GeoPackage (.gpkg) or a zipped Shapefile (.zip).")
+        raise AreaError(_("%(name)s: not an area file this reads (%(suffix)s). Upload a GeoJSON (.geojson or .json), "
+                          "a GeoPackage (.gpkg) or a zipped Shapefile (.zip).", name=name,
+                          suffix=suffix or _("no suffix")))
 
 
 def _require_size(name: str, size: int, settings: Settings) -> None:
     limit = settings.alerts.max_area_file_mb
     if size > limit * 1024 * 1024:
-        raise AreaError(f"{name}: {size / 1024 / 1024:,.1f} MB, more than the {limit:g} MB allowed "
-                        "(alerts.max_area_file_mb). Simplify the outline, or keep only the area to watch.")
+        allowed = f"{limit:g}"  # as configured (0.5, 20)
+        raise AreaError(_("%(name)s: %(size)s MB, more than the %(limit)s MB allowed (alerts.max_area_file_mb). "
+                          "Simplify the outline, or keep only the area to watch.", name=name,
+                          size=number(size / 1024 / 1024, 1), limit=allowed))
 
 
 def _require_count(name: str, count: int, settings: Settings) -> None:
     limit = settings.alerts.max_area_features
     if count > limit:
-        raise AreaError(f"{name}: {count:,} features, more than the {limit:,} allowed (alerts.max_area_features). "
-                        "Dissolve them into the area to watch, or split the file.")
+        raise AreaError(_("%(name)s: %(count)s features, more than the %(limit)s allowed (alerts.max_area_features). "
+                          "Dissolve them into the area to watch, or split the file.", name=name, count=number(count),
+                          limit=number(limit)))

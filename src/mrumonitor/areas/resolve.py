@@ -21,6 +21,7 @@ import shapely
 from mrumonitor.areas.files import AreaUpload
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import AreaError, StoreError
+from mrumonitor.i18n import N_
 from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.manifest import read_manifest
 from mrumonitor.reference.layers import ReferenceLayers
@@ -28,6 +29,12 @@ from mrumonitor.runfolder import RunFolder
 
 #: The kinds of area a run names (the others are uploaded or drawn).
 NAMED_KINDS = ("country", "corridor", "admin", "licence")
+#: How corridors and licences are labelled (in English, kept in subscriptions; the dashboard and the digests show
+#: them translated: `alerts.sentences.area_in_words`).
+CORRIDOR_NEAR_LABEL = N_("Border corridor %(id)s (near %(places)s)")
+CORRIDOR_LABEL = N_("Border corridor %(id)s")
+LICENCE_LABEL = N_("Licence %(id)s (%(holder)s, %(country)s)")
+LABELS = (CORRIDOR_NEAR_LABEL, CORRIDOR_LABEL, LICENCE_LABEL)
 #: The kinds of area a user gives (schema.AREA_KINDS holds both).
 UPLOADED_KINDS = ("drawn", "upload")
 #: How many close choices an unknown id's message offers.
@@ -165,7 +172,7 @@ def _choices(run: RunContext, kind: str, country: str | None) -> list[tuple[str,
     licences = _licences(run)
     if country:
         licences = licences[licences["country"] == country]
-    return [(lid, f"Licence {lid} ({holder}, {iso3})")
+    return [(lid, LICENCE_LABEL % {"id": lid, "holder": holder, "country": iso3})
             for lid, holder, iso3 in zip(licences["licence_id"], licences["holder"], licences["country"])]
 
 
@@ -197,7 +204,9 @@ def _licences(run: RunContext) -> gpd.GeoDataFrame:
 
 
 def _corridor_label(corridor_id: str, near_places: str | None) -> str:
-    return f"Border corridor {corridor_id}" + (f" (near {near_places})" if near_places else "")
+    if near_places:
+        return CORRIDOR_NEAR_LABEL % {"id": corridor_id, "places": near_places}
+    return CORRIDOR_LABEL % {"id": corridor_id}
 
 
 def _unknown(run: RunContext, kind: str, ref: str, choices: dict[str, str]) -> str:

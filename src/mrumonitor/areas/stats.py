@@ -12,6 +12,9 @@ The rules:
 - distances to each border line and to the five nearest border posts are measured from the area's edge (0 when the
   area crosses the line);
 - an agency user (`country`) sees the sites and licences of its country only, and a caveat says so.
+
+The caveats are written in the current language (`mrumonitor.i18n`: English for the CLI, the user's on the
+dashboard); the run's own caveats are passed on as the run wrote them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from mrumonitor.credits import DETECTIONS_CREDIT
 from mrumonitor.crs import WGS84
 from mrumonitor.errors import AreaError
 from mrumonitor.frames import empty_frame
+from mrumonitor.i18n import N_, _, percent
+from mrumonitor.i18n.vocabulary import word
 from mrumonitor.ingest.snapshots import current_licences
 from mrumonitor.layerio import written_aside
 from mrumonitor.schema import AREA_STATS_COLUMNS, REGISTRATION_CLASSES
@@ -40,7 +45,7 @@ NEAREST_POSTS = 5
 #: The formats `write_area_sites` writes, by suffix.
 SITE_FORMATS = (".gpkg", ".geojson", ".csv", ".parquet")
 #: The caveat of an area that touches no country outline of the run.
-OUTSIDE = "The area lies outside the monitored region: no figures."
+OUTSIDE = N_("The area lies outside the monitored region: no figures.")
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,8 @@ def write_area_sites(stats: AreaStatistics, path: Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SITE_FORMATS:
-        raise AreaError(f"{path}: cannot write the sites as {suffix or 'a file without suffix'}; name the file "
-                        f"with one of {', '.join(SITE_FORMATS)}.")
+        raise AreaError(_("%(path)s: cannot write the sites as %(suffix)s; name the file with one of %(formats)s.",
+                          path=path, suffix=suffix or _("a file without suffix"), formats=", ".join(SITE_FORMATS)))
     with written_aside(path) as partial:
         if suffix == ".parquet":
             stats.sites.to_parquet(partial, schema_version="1.1.0")
@@ -190,16 +195,18 @@ def _caveats(run: RunContext, shape: shapely.Geometry, country: str | None) -> l
     detections' credit."""
     caveats = []
     if country:
-        caveats.append(f"Only the sites and licences of {country} are counted (your role sees that country's "
-                       "site-level data only); other countries' sites in the area are left out.")
+        caveats.append(_("Only the sites and licences of %(country)s are counted (your role sees that country's "
+                         "site-level data only); other countries' sites in the area are left out.",
+                         country=word("country", country)))
     outlines = run.reference.boundaries
     region = shapely.union_all(outlines[outlines["iso3"].isin(run.countries)].geometry.to_numpy())
     covered = shape.intersection(region).area / shape.area if shape.area else 0.0
     if covered == 0:
-        caveats.append(OUTSIDE)
+        caveats.append(_(OUTSIDE))
     elif covered < 0.999:
-        caveats.append(f"{1 - covered:.0%} of the area lies outside the monitored countries "
-                       f"({', '.join(run.countries)}): nothing is counted there.")
+        caveats.append(_("%(share)s of the area lies outside the monitored countries (%(countries)s): nothing is "
+                         "counted there.", share=percent(1 - covered),
+                         countries=", ".join(word("country", code) for code in run.countries)))
     run_caveats = [str(text) for text in run.manifest.get("caveats") or []]
     caveats += [text for text in run_caveats if "SYNTHETIC" in text or text == DETECTIONS_CREDIT]
     return caveats

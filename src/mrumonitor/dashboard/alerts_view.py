@@ -2,7 +2,7 @@
 and the user's subscriptions with their feeds.
 
 The alerts are site-level: an agency user gets its own country's rows only (`Access.sees_sites`), whatever the
-filters ask.
+filters ask. Headers and words are in the request's language; the link and the figures keep their values.
 """
 
 from __future__ import annotations
@@ -10,19 +10,29 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from mrumonitor.alerts.sentences import alert_sentence, area_in_words, kinds_in_words
 from mrumonitor.alerts.subscriptions import Subscription, Subscriptions
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.link_table import site_link
 from mrumonitor.dashboard.watch_form import CONFIDENCE_LABELS, FREQUENCY_LABELS
-from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS
+from mrumonitor.i18n import N_, _, day
+from mrumonitor.i18n.vocabulary import word
+from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS
 
-#: The alerts table's columns: id -> header.
-ALERT_HEADERS = {"new": "New in this run", "kind": "Kind", "confidence": "Confidence", "site": "Site",
-                 "country": "Country", "period": "Period", "area_ha": "Site area (ha)", "change_ha": "Change (ha)",
-                 "message": "What changed", "first_run": "First published by run"}
+#: The alerts table's columns: id -> header (translated by `headers`).
+ALERT_HEADERS = {"new": N_("New in this run"), "kind": N_("Kind"), "confidence": N_("Confidence"), "site": N_("Site"),
+                 "country": N_("Country"), "period": N_("Period"), "area_ha": N_("Site area (ha)"),
+                 "change_ha": N_("Change (ha)"), "message": N_("What changed"),
+                 "first_run": N_("First published by run")}
 #: The subscriptions table's columns: id -> header.
-SUBSCRIPTION_HEADERS = {"name": "Name", "area": "Area", "kinds": "Alert kinds", "confidence": "Confidence",
-                        "frequency": "How often", "email": "Sent to", "last_sent": "Last sent", "feeds": "Feeds"}
+SUBSCRIPTION_HEADERS = {"name": N_("Name"), "area": N_("Area"), "kinds": N_("Alert kinds"),
+                        "confidence": N_("Confidence"), "frequency": N_("How often"), "email": N_("Sent to"),
+                        "last_sent": N_("Last sent"), "feeds": N_("Feeds")}
+
+
+def headers(columns: dict[str, str]) -> dict[str, str]:
+    """A table's column ids with their headers in the request's language."""
+    return {column: _(header) for column, header in columns.items()}
 
 
 def visible_alerts(alerts: gpd.GeoDataFrame, access: Access) -> pd.DataFrame:
@@ -49,31 +59,26 @@ def filtered(alerts: pd.DataFrame, kinds: list[str] | None, confidence: str | No
 
 
 def alerts_table(alerts: pd.DataFrame) -> list[dict]:
-    """The table's rows: words for the kind, a link to each site's dossier, hectares with one decimal."""
+    """The table's rows: words for the kind, confidence, country and what changed, a link to each site's dossier,
+    hectares with one decimal."""
     table = pd.DataFrame({
-        "new": alerts["new_in_run"].map({True: "new", False: ""}),
-        "kind": alerts["kind"].map(ALERT_KIND_WORDS),
-        "confidence": alerts["confidence"],
+        "new": alerts["new_in_run"].map({True: _("new"), False: ""}),
+        "kind": alerts["kind"].map(lambda kind: word("alert_kind", kind)),
+        "confidence": alerts["confidence"].map(lambda level: word("confidence", level)),
         "site": [site_link(site) for site in alerts["site_id"]],
-        "country": alerts["country"], "period": alerts["period"],
+        "country": alerts["country"].map(lambda code: word("country", code)), "period": alerts["period"],
         "area_ha": alerts["area_ha"].astype(float).round(1), "change_ha": alerts["change_ha"].astype(float).round(1),
-        "message": alerts["message"], "first_run": alerts["first_run"]}, columns=list(ALERT_HEADERS))
+        "message": [alert_sentence(alert) for alert in alerts.itertuples()], "first_run": alerts["first_run"]},
+        columns=list(ALERT_HEADERS))
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 
 def kind_counts(alerts: pd.DataFrame) -> pd.DataFrame:
     """Alerts per kind (every kind, 0 included) and how many of them are new in the run."""
     new = alerts[alerts["new_in_run"].astype(bool)]
-    return pd.DataFrame({"Kind": [ALERT_KIND_WORDS[kind] for kind in ALERT_KINDS],
-                         "Alerts": [int((alerts["kind"] == kind).sum()) for kind in ALERT_KINDS],
-                         "New in this run": [int((new["kind"] == kind).sum()) for kind in ALERT_KINDS]})
-
-
-def kinds_text(kinds: tuple[str, ...]) -> str:
-    """A subscription's alert kinds in words ("every kind" when it takes them all)."""
-    if not kinds or set(kinds) >= set(ALERT_KINDS):
-        return "every kind"
-    return ", ".join(ALERT_KIND_WORDS.get(kind, kind) for kind in kinds)
+    return pd.DataFrame({_("Kind"): [word("alert_kind", kind) for kind in ALERT_KINDS],
+                         _("Alerts"): [int((alerts["kind"] == kind).sum()) for kind in ALERT_KINDS],
+                         _("New in this run"): [int((new["kind"] == kind).sum()) for kind in ALERT_KINDS]})
 
 
 def feed_links(subscription: Subscription) -> str:
@@ -88,9 +93,9 @@ def subscriptions_table(store: Subscriptions, user: str) -> list[dict]:
     rows = []
     for sub in subscriptions:
         sent = store.last_sent(sub.id)
-        rows.append({"id": sub.id, "name": sub.name, "area": sub.area_label,
-                     "kinds": kinds_text(sub.kinds),
-                     "confidence": CONFIDENCE_LABELS.get(sub.min_confidence, sub.min_confidence),
-                     "frequency": FREQUENCY_LABELS.get(sub.frequency, sub.frequency), "email": sub.email,
-                     "last_sent": f"{sent:%Y-%m-%d %H:%M} UTC" if sent else "not yet", "feeds": feed_links(sub)})
+        rows.append({"id": sub.id, "name": sub.name, "area": area_in_words(sub.area_label),
+                     "kinds": kinds_in_words(sub.kinds),
+                     "confidence": _(CONFIDENCE_LABELS.get(sub.min_confidence, sub.min_confidence)),
+                     "frequency": _(FREQUENCY_LABELS.get(sub.frequency, sub.frequency)), "email": sub.email,
+                     "last_sent": f"{day(sent)} {sent:%H:%M} UTC" if sent else _("not yet"), "feeds": feed_links(sub)})
     return rows

@@ -6,6 +6,8 @@ visits changed (`verification_feedback`) and a manifest section ``verification``
 field verification existed has none of them, and every view then says "no field verification in this run"
 instead of failing. The ledger's visits are read live (`Ledger(settings.ledger)`), so a visit recorded on
 the dashboard shows at once; site-level rows (feedback, visits) are cut to what the user's role may see.
+Sentences, headers and refusals are in the request's language; texts the run wrote (estimate notes, caveats, the
+threshold report's sentence) are translated when the catalogue knows their template (`translate_text`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from mrumonitor.crs import WGS84
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.errors import AccessDenied, VerificationError
 from mrumonitor.export.run_reference import run_crs
+from mrumonitor.i18n import N_, _, day, number, percent
+from mrumonitor.i18n.messages import translate_text
+from mrumonitor.i18n.vocabulary import word
 from mrumonitor.runfolder import RunFolder
 from mrumonitor.schema import (
     COMMODITIES_SEEN,
@@ -36,19 +41,25 @@ from mrumonitor.schema import (
 from mrumonitor.verification.ledger import Ledger
 
 #: What the KPI lines and pages say when the run holds no field verification at all (an older run).
-NOT_IN_RUN = "no field verification in this run"
+NOT_IN_RUN = N_("Accuracy not measured: no field verification in this run")
 #: ... and when the run knows the ledger but no sample has been verified yet.
-NOT_YET = "Accuracy not measured: no field verification yet"
+NOT_YET = N_("Accuracy not measured: no field verification yet")
 
 #: The estimates' quantities in words, and whether each is a proportion (shown in %) or an area (ha).
 QUANTITIES = {
-    "detection_precision": ("Detection precision", True),
-    "user_accuracy": ("User's accuracy of the class", True),
-    "mined_area_ha": ("Mined area", False),
-    "unregistered_area_ha": ("Unregistered area", False),
+    "detection_precision": (N_("Detection precision"), True),
+    "user_accuracy": (N_("User's accuracy of the class"), True),
+    "mined_area_ha": (N_("Mined area"), False),
+    "unregistered_area_ha": (N_("Unregistered area"), False),
 }
 #: The estimates' scopes in words.
-SCOPES = {"overall": "Whole region", "class": "Registration class", "stratum": "Stratum"}
+SCOPES = {"overall": N_("Whole region"), "class": N_("Registration class"), "stratum": N_("Stratum")}
+#: What a visit found (schema.VISIT_OUTCOMES) and what it changed in the run (the feedback's effects), in words.
+OUTCOMES = {"active_mining": N_("active mining"), "inactive_mining": N_("inactive mining"),
+            "not_mining": N_("not mining"), "licensed": N_("licensed"), "inaccessible": N_("inaccessible")}
+EFFECTS = {"excluded_false_positive": N_("excluded false positive"), "reclassed_licensed": N_("reclassed licensed"),
+           "confirmed": N_("confirmed"), "missed_by_detector": N_("missed by the detector"),
+           "not_in_run": N_("not in this run")}
 
 
 @dataclass(frozen=True)
@@ -125,19 +136,23 @@ def accuracy_lines(verification: RunVerification, period: str, whole_map: bool =
     `period`; `whole_map` False when the KPIs are filtered (countries, commodity...): the estimates are of the
     whole map."""
     if not verification.present:
-        return dict.fromkeys(("active_ha", "unregistered_share"), f"Accuracy not measured: {NOT_IN_RUN}")
+        return dict.fromkeys(("active_ha", "unregistered_share"), _(NOT_IN_RUN))
     mined = verification.headline("mined_area_ha")
     if mined is None:
-        return dict.fromkeys(("active_ha", "unregistered_share"), NOT_YET)
+        return dict.fromkeys(("active_ha", "unregistered_share"), _(NOT_YET))
     where = _measured_on(mined, period, whole_map)
     precision = verification.headline("detection_precision")
-    active = (f"Field-checked: {_estimate(mined)}"
-              + (f" · precision {_percent(precision)}" if precision is not None and _ok(precision) else "")
-              + f" · {int(mined['n_verified']):,} sites verified, sample {mined['sample_id']}, {mined['period']}"
-              + (" · SYNTHETIC visits (demo data)" if "SYNTHETIC" in str(mined["message"] or "") else ""))
+    parts = [_("Field-checked: %(estimate)s", estimate=_estimate(mined))]
+    if precision is not None and _ok(precision):
+        parts.append(_("precision %(value)s", value=_percent(precision)))
+    parts.append(_("%(count)s sites verified, sample %(sample)s, %(period)s", count=number(int(mined["n_verified"])),
+                   sample=mined["sample_id"], period=mined["period"]))
+    if "SYNTHETIC" in str(mined["message"] or ""):
+        parts.append(_("SYNTHETIC visits (demo data)"))
     unregistered = verification.headline("unregistered_area_ha")
-    unreg = ("Field-checked unregistered: " + _estimate(unregistered) if unregistered is not None
-             else "Unregistered area not estimated in this sample")
+    unreg = (_("Field-checked unregistered: %(estimate)s", estimate=_estimate(unregistered))
+             if unregistered is not None else _("Unregistered area not estimated in this sample"))
+    active = " · ".join(parts)
     return {"active_ha": active + where, "unregistered_share": unreg + where}
 
 
@@ -150,23 +165,27 @@ def _estimate(row: pd.Series) -> str:
     those outside the four countries too: not the KPI above it), or the estimate's own message when the sample is
     too small."""
     if not _ok(row):
-        return str(row["message"] or "not enough verified sites yet")
-    mapped = "" if pd.isna(row["mapped"]) else f" of the {row['mapped']:,.0f} ha the sampled map shows"
-    return f"{row['estimate']:,.0f} ha (95 % CI {row['ci_low']:,.0f}–{row['ci_high']:,.0f}){mapped}"
+        return translate_text(str(row["message"])) if row["message"] else _("not enough verified sites yet")
+    values = {"estimate": number(row["estimate"]), "low": number(row["ci_low"]), "high": number(row["ci_high"])}
+    if pd.isna(row["mapped"]):
+        return _("%(estimate)s ha (95 %% CI %(low)s–%(high)s)", **values)
+    return _("%(estimate)s ha (95 %% CI %(low)s–%(high)s) of the %(mapped)s ha the sampled map shows",
+             mapped=number(row["mapped"]), **values)
 
 
 def _percent(row: pd.Series) -> str:
     """A proportion as "88 % ± 7" (half the 95 % interval, in points)."""
     half = (row["ci_high"] - row["ci_low"]) / 2
-    return f"{100 * row['estimate']:.0f} %" + ("" if math.isnan(half) else f" ± {100 * half:.0f}")
+    return f"{number(100 * row['estimate'])} %" + ("" if math.isnan(half) else f" ± {number(100 * half)}")
 
 
 def _measured_on(row: pd.Series, period: str, whole_map: bool) -> str:
     notes = []
     if row["period"] != period:
-        notes.append(f"accuracy measured on the map of {row['period']}, not of {period}")
+        notes.append(_("accuracy measured on the map of %(measured)s, not of %(period)s", measured=row["period"],
+                       period=period))
     if not whole_map:
-        notes.append("of the whole region's map, not of the filters chosen")
+        notes.append(_("of the whole region's map, not of the filters chosen"))
     return f" ({'; '.join(notes)})" if notes else ""
 
 
@@ -180,33 +199,40 @@ def sample_sentence(verification: RunVerification, ledger: Ledger) -> str:
     first = rows.iloc[0] if len(rows) else {}
     entry = next((item for item in verification.section.get("samples") or []
                   if isinstance(item, dict) and item.get("sample_id") == sample_id), {})
-    text = (f"Sample {sample_id}, drawn from run {entry.get('run_id') or first.get('sample_run', '?')} "
-            f"({entry.get('period') or first.get('period', '?')}): {entry.get('n', first.get('n_sampled', '?'))} "
-            f"sites drawn, {entry.get('n_verified', first.get('n_verified', '?'))} verified.")
+    text = _("Sample %(sample)s, drawn from run %(run)s (%(period)s): %(drawn)s sites drawn, %(verified)s verified.",
+             sample=sample_id, run=entry.get("run_id") or first.get("sample_run", "?"),
+             period=entry.get("period") or first.get("period", "?"),
+             drawn=entry.get("n", first.get("n_sampled", "?")),
+             verified=entry.get("n_verified", first.get("n_verified", "?")))
     if entry.get("allocation"):
-        return f"{text} Strata: {', '.join(entry.get('strata_by') or [])}. Allocation: {entry['allocation']}"
-    try:  # a run whose manifest does not record the design: the ledger's
-        design = ledger.sample(sample_id)
-    except VerificationError:
-        return text + " Its design is not in this dashboard's ledger."
-    return f"{text} Strata: {', '.join(design.strata_by)}. Allocation: {design.allocation}"
+        strata, allocation = entry.get("strata_by") or [], entry["allocation"]
+    else:
+        try:  # a run whose manifest does not record the design: the ledger's
+            design = ledger.sample(sample_id)
+        except VerificationError:
+            return text + " " + _("Its design is not in this dashboard's ledger.")
+        strata, allocation = design.strata_by, design.allocation
+    return text + " " + _("Strata: %(strata)s. Allocation: %(allocation)s", strata=", ".join(strata),
+                          allocation=translate_text(str(allocation)))
 
 
 def threshold_sentence(report: pd.DataFrame, summary: dict) -> str:
     """The threshold report's own sentence (the manifest's ``verification.threshold.message``), or one made
     from the report for a run that does not record it."""
     if isinstance(summary.get("message"), str) and summary["message"]:
-        return summary["message"]
+        return translate_text(summary["message"])
     current, best = report[report["current"]], report[report["best"]]
     parts = []
     if len(current):
         row = current.iloc[0]
-        parts.append(f"At the run's threshold of {row['threshold']} % the verified sites give precision "
-                     f"{row['precision']:.0%}, recall {row['recall']:.0%}, F1 {row['f1']:.2f}.")
+        parts.append(_("At the run's threshold of %(threshold)s %% the verified sites give precision %(precision)s, "
+                       "recall %(recall)s, F1 %(f1)s.", threshold=number(row["threshold"]),
+                       precision=percent(row["precision"]), recall=percent(row["recall"]), f1=number(row["f1"], 2)))
     if len(best):
         row = best.iloc[0]
-        parts.append("That is also the best F1 on this sample." if bool(row["current"]) else
-                     f"The best F1 on this sample ({row['f1']:.2f}) is at {row['threshold']} %.")
+        parts.append(_("That is also the best F1 on this sample.") if bool(row["current"]) else
+                     _("The best F1 on this sample (%(f1)s) is at %(threshold)s %%.", f1=number(row["f1"], 2),
+                       threshold=number(row["threshold"])))
     return " ".join(parts)
 
 
@@ -220,21 +246,21 @@ def estimates_table(estimates: pd.DataFrame) -> pd.DataFrame:
 
     def text(column: str) -> pd.Series:
         values = rows[column].astype(float)
-        percent = (100 * values).map(lambda v: "" if math.isnan(v) else f"{v:.1f} %")
-        hectares = values.map(lambda v: "" if math.isnan(v) else f"{v:,.0f} ha")
-        return percent.where(share, hectares)
+        shares = (100 * values).map(lambda v: "" if math.isnan(v) else f"{number(v, 1)} %")
+        hectares = values.map(lambda v: "" if math.isnan(v) else f"{number(v)} ha")
+        return shares.where(share, hectares)
 
     ok = rows["status"].eq("ok").to_numpy()
     interval = (text("ci_low") + " – " + text("ci_high")).where(ok, "")
     return pd.DataFrame({
-        "Sample": rows["sample_id"].astype(str), "Map period": rows["period"].astype(str),
-        "Scope": rows["scope"].map(SCOPES).fillna(rows["scope"]).astype(str),
-        "Stratum or class": rows["stratum"].fillna("").astype(str).str.replace("_", " "),
-        "Figure": rows["quantity"].map(lambda q: QUANTITIES.get(q, (q, False))[0]),
-        "Map says": text("mapped"), "Estimate": text("estimate").where(ok, ""), "95 % interval": interval,
-        "Verified / drawn": rows["n_verified"].astype(str) + " / " + rows["n_sampled"].astype(str),
-        "Not reached": rows["n_inaccessible"].astype(int),
-        "Note": rows["message"].fillna("").astype(str),
+        _("Sample"): rows["sample_id"].astype(str), _("Map period"): rows["period"].astype(str),
+        _("Scope"): rows["scope"].map(lambda scope: _(SCOPES[scope]) if scope in SCOPES else str(scope)),
+        _("Stratum or class"): rows["stratum"].map(_stratum),
+        _("Figure"): rows["quantity"].map(lambda q: _(QUANTITIES[q][0]) if q in QUANTITIES else str(q)),
+        _("Map says"): text("mapped"), _("Estimate"): text("estimate").where(ok, ""), _("Interval (95 %)"): interval,
+        _("Verified / drawn"): rows["n_verified"].astype(str) + " / " + rows["n_sampled"].astype(str),
+        _("Not reached"): rows["n_inaccessible"].astype(int),
+        _("Note"): rows["message"].fillna("").astype(str).map(translate_text),
     })
 
 
@@ -242,11 +268,29 @@ def feedback_table(feedback: pd.DataFrame, access: Any) -> pd.DataFrame:
     """What the visits changed in the run, the rows of countries `access` may see (site-level)."""
     rows = feedback[_seen(feedback["country"], access)]
     return pd.DataFrame({
-        "Site": rows["site_id"], "Country": rows["country"], "Period": rows["period"],
-        "Change": rows["effect"].str.replace("_", " "),
-        "Class before": rows["previous_registration"].fillna("").str.replace("_", " "),
-        "Class now": rows["registration"].fillna("").str.replace("_", " "), "Why": rows["reason"],
+        _("Site"): rows["site_id"], _("Country"): rows["country"].map(lambda code: word("country", code)),
+        _("Period"): rows["period"], _("Change"): rows["effect"].map(_effect),
+        _("Class before"): rows["previous_registration"].map(_registration),
+        _("Class now"): rows["registration"].map(_registration),
+        _("Why"): rows["reason"],
     }).astype(object).fillna("").reset_index(drop=True)
+
+
+def _stratum(stratum: object) -> str:
+    """A stratum of the estimates in words: "overall", else its registration class ("" when missing)."""
+    return _("overall") if stratum == "overall" else _registration(stratum)
+
+
+def _registration(code: object) -> str:
+    """A registration class in words ("" when missing)."""
+    return "" if pd.isna(code) else word("registration", code)
+
+
+def _effect(effect: object) -> str:
+    """What a visit changed in the run (an `EFFECTS` code), in words."""
+    if pd.isna(effect):
+        return ""
+    return _(EFFECTS[effect]) if effect in EFFECTS else str(effect).replace("_", " ")
 
 
 def ledger_visits(ledger: Ledger, data: RunData, access: Any) -> pd.DataFrame:
@@ -267,12 +311,21 @@ def _seen(countries: pd.Series, access: Any) -> pd.Series:
 def visits_table(visits: pd.DataFrame) -> pd.DataFrame:
     """Visits as the page lists them."""
     return pd.DataFrame({
-        "Visited": visits["visited_on"].dt.strftime("%Y-%m-%d"), "Site": visits["site_id"],
-        "Country": visits["country"], "Team": visits["team"], "Found": visits["outcome"].str.replace("_", " "),
-        "Commodity": visits["commodity_seen"], "Licence seen": visits["licence_seen"], "Notes": visits["notes"],
-        "Entered by": visits["entered_by"], "From": visits["source"],
-        "Synthetic": visits["synthetic"].map({True: "SYNTHETIC", False: ""}), "Visit id": visits["visit_id"],
+        _("Visited"): visits["visited_on"].map(day), _("Site"): visits["site_id"],
+        _("Country"): visits["country"].map(lambda code: word("country", code)), _("Team"): visits["team"],
+        _("Found"): visits["outcome"].map(outcome_words),
+        _("Commodity"): visits["commodity_seen"].map(lambda code: word("commodity_seen", code)),
+        _("Licence seen"): visits["licence_seen"], _("Notes"): visits["notes"],
+        _("Entered by"): visits["entered_by"], _("From"): visits["source"],
+        _("Synthetic"): visits["synthetic"].map({True: _("SYNTHETIC"), False: ""}), _("Visit id"): visits["visit_id"],
     }).astype(object).where(lambda frame: frame.notna(), "")
+
+
+def outcome_words(outcome: object) -> str:
+    """What a visit found (a VISIT_OUTCOMES code) in words."""
+    if pd.isna(outcome):
+        return ""
+    return _(OUTCOMES[outcome]) if outcome in OUTCOMES else str(outcome).replace("_", " ")
 
 
 # --- a visit entered on the dashboard ----------------------------------------------------------------------
@@ -314,60 +367,62 @@ def checked_visit(form: VisitForm, data: RunData, access: Any, max_gps_km: float
     """
     site = _text(form.site_id, "site id", required=True)
     if site not in data.site_index:
-        raise VerificationError(f"site {site!r} is not in run {data.run_id}; copy its id from the map, the site "
-                                "table or the sample's list.")
+        raise VerificationError(_("site %(site)r is not in run %(run)s; copy its id from the map, the site table or "
+                                  "the sample's list.", site=site, run=data.run_id))
     row = data.sites.iloc[data.site_index.get_loc(site)]
     if not access.sees_sites(row["countries"]):
-        raise AccessDenied(f"site {site} lies in {row['countries']}: user {access.user!r} ({access.country} agency) "
-                           f"may record visits at sites in {access.country} only. Ask the regional team to record it.")
-    outcome = _choice(form.outcome, "outcome", VISIT_OUTCOMES)
-    commodity = _choice(form.commodity_seen or "unknown", "commodity seen", COMMODITIES_SEEN)
+        raise AccessDenied(_("site %(site)s lies in %(where)s: user %(user)r (%(country)s agency) may record visits at "
+                             "sites in %(country)s only. Ask the regional team to record it.", site=site,
+                             where=row["countries"], user=access.user, country=word("country", access.country)))
+    outcome = _choice(form.outcome, _("outcome"), VISIT_OUTCOMES)
+    commodity = _choice(form.commodity_seen or "unknown", _("commodity seen"), COMMODITIES_SEEN)
     lon, lat = _gps(form.lon, form.lat, data, site, max_gps_km)
     return pd.DataFrame([{
         "site_id": site, "country": row["country"], "visited_on": pd.Timestamp(_day(form.visited_on, today)),
-        "team": _text(form.team, "team", required=True), "outcome": outcome, "commodity_seen": commodity,
-        "licence_seen": _text(form.licence_seen, "licence seen") or pd.NA,
-        "notes": _text(form.notes, "notes", limit=MAX_NOTES) or pd.NA, "lon": lon, "lat": lat,
+        "team": _text(form.team, _("team"), required=True), "outcome": outcome, "commodity_seen": commodity,
+        "licence_seen": _text(form.licence_seen, _("licence seen")) or pd.NA,
+        "notes": _text(form.notes, _("notes"), limit=MAX_NOTES) or pd.NA, "lon": lon, "lat": lat,
         "photos": json.dumps(_photos(form.photos), ensure_ascii=False), "synthetic": False}])
 
 
 def _text(value: str | None, field: str, required: bool = False, limit: int = MAX_TEXT) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise VerificationError(f"the {field} is missing: fill it in, then record the visit again.")
+        raise VerificationError(_("the %(field)s is missing: fill it in, then record the visit again.", field=field))
     if len(text) > limit:
-        raise VerificationError(f"the {field} is {len(text):,} characters long; keep it under {limit:,}.")
+        raise VerificationError(_("the %(field)s is %(length)s characters long; keep it under %(limit)s.",
+                                  field=field, length=number(len(text)), limit=number(limit)))
     return text
 
 
 def _choice(value: str | None, field: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise VerificationError(f"the {field} {value!r} is not one of the choices: {', '.join(choices)}. Choose "
-                                "one from the list.")
+        raise VerificationError(_("the %(field)s %(value)r is not one of the choices: %(choices)s. Choose one from "
+                                  "the list.", field=field, value=value, choices=", ".join(choices)))
     return value
 
 
 def _day(value: str | None, today: dt.date | None) -> dt.date:
-    text = _text(value, "visit date", required=True)
+    text = _text(value, _("visit date"), required=True)
     try:
-        day = dt.date.fromisoformat(text)
+        visited = dt.date.fromisoformat(text)
     except ValueError:
-        raise VerificationError(f"the visit date {text!r} is not a day; write it as YYYY-MM-DD, "
-                                "e.g. 2026-03-14.") from None
+        raise VerificationError(_("the visit date %(text)r is not a day; write it as YYYY-MM-DD, e.g. 2026-03-14.",
+                                  text=text)) from None
     today = today or dt.datetime.now(dt.UTC).date()
-    if day > today:
-        raise VerificationError(f"the visit date {day} is in the future (today is {today}); record a visit once "
-                                "it has been made.")
-    return day
+    if visited > today:
+        raise VerificationError(_("the visit date %(day)s is in the future (today is %(today)s); record a visit once "
+                                  "it has been made.", day=visited, today=today))
+    return visited
 
 
 def _photos(value: str | None) -> list[str]:
-    names = [name.strip() for name in _PHOTO_SEPARATORS.split(_text(value, "photo file names", limit=MAX_NOTES))]
+    names = [name.strip() for name in _PHOTO_SEPARATORS.split(_text(value, _("photo file names"), limit=MAX_NOTES))]
     names = [name for name in names if name]
     bad = [name for name in names if "/" in name or "\\" in name]
     if bad:
-        raise VerificationError(f"photo {bad[0]!r} is a path; give the photos' file names only, separated by "
-                                "commas (e.g. IMG_0012.jpg, IMG_0013.jpg).")
+        raise VerificationError(_("photo %(name)r is a path; give the photos' file names only, separated by commas "
+                                  "(e.g. IMG_0012.jpg, IMG_0013.jpg).", name=bad[0]))
     return names
 
 
@@ -376,16 +431,17 @@ def _gps(lon: float | None, lat: float | None, data: RunData, site: str, max_gps
     if lon is None and lat is None:
         return math.nan, math.nan
     if lon is None or lat is None:
-        raise VerificationError("the GPS point needs both a longitude and a latitude (or neither).")
+        raise VerificationError(_("the GPS point needs both a longitude and a latitude (or neither)."))
     lon, lat = float(lon), float(lat)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90) or math.isnan(lon) or math.isnan(lat):
-        raise VerificationError(f"the GPS point ({lon}, {lat}) is not on the earth: longitude is -180 to 180, "
-                                "latitude -90 to 90, in decimal degrees (WGS84).")
+        raise VerificationError(_("the GPS point (%(lon)s, %(lat)s) is not on the earth: longitude is -180 to 180, "
+                                  "latitude -90 to 90, in decimal degrees (WGS84).", lon=lon, lat=lat))
     x, y = Transformer.from_crs(WGS84, run_crs(data.run_dir, data.manifest), always_xy=True).transform(lon, lat)
     footprints = data.period_shapes[(data.site_periods["site_id"] == site).to_numpy()]
     km = float(shapely.distance(footprints, shapely.Point(x, y)).min()) / 1000
     if km > max_gps_km:
-        raise VerificationError(f"the GPS point ({lon:.5f}, {lat:.5f}) is {km:,.1f} km from site {site}, farther "
-                                f"than [verification] max_gps_km = {max_gps_km:g}; check the point (longitude "
-                                "first, west is negative) or the site id.")
+        raise VerificationError(_("the GPS point (%(lon)s, %(lat)s) is %(km)s km from site %(site)s, farther than the "
+                                  "%(limit)s km allowed; check the point (longitude first, west is negative) or the "
+                                  "site id.", lon=round(lon, 5), lat=round(lat, 5), km=number(km, 1), site=site,
+                                  limit=number(max_gps_km, 1)))
     return lon, lat

@@ -3,7 +3,8 @@
 The form's fields (a name, the e-mail address, which alert kinds, the lowest confidence, how often) have ids
 ``<prefix>-watch-<field>``, so each page has its own copy. `subscribe` is what the pages' callbacks call: it
 takes the user from the request's session (never from the form), so a request posted by hand subscribes no
-one else, and the subscriptions store checks the values (`Subscriptions.add` raises SubscriptionError).
+one else, and the subscriptions store checks the values (`Subscriptions.add` raises SubscriptionError). The
+labels are marked `N_` and translated where shown, in the request's language.
 """
 
 from __future__ import annotations
@@ -14,23 +15,29 @@ from pathlib import Path
 import flask
 from dash import State, dcc, html
 
+from mrumonitor.alerts.sentences import area_in_words
 from mrumonitor.alerts.subscriptions import Subscription, Subscriptions
 from mrumonitor.areas.resolve import WatchedArea
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import Access
-from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS, SUBSCRIPTION_FREQUENCIES
+from mrumonitor.i18n import N_, _
+from mrumonitor.i18n.vocabulary import word
+from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS, SUBSCRIPTION_FREQUENCIES
 from mrumonitor.store.runs import resolve_run
 
 #: The lowest confidence a subscription takes, in words.
-CONFIDENCE_LABELS = {"high": "high only", "medium": "medium or high", "low": "any confidence"}
+CONFIDENCE_LABELS = {"high": N_("high only"), "medium": N_("medium or high"), "low": N_("any confidence")}
 #: How often, in words.
-FREQUENCY_LABELS = {"run": "after every published run", "weekly": "weekly digest", "monthly": "monthly digest"}
+FREQUENCY_LABELS = {"run": N_("after every published run"), "weekly": N_("weekly digest"),
+                    "monthly": N_("monthly digest")}
 #: The form's fields, in the order the pages' callbacks take them as State.
 FIELDS = ("name", "email", "kinds", "confidence", "frequency")
 #: Said under the form when logins are off.
-SHARED_NOTE = ("Logins are off: everyone using this dashboard shares the same subscriptions (user \"\"), as in "
-               "the demo.")
+SHARED_NOTE = N_("Logins are off: everyone using this dashboard shares the same subscriptions.")
+#: The form's labels.
+LABELS = {"name": N_("Name of this watch"), "email": N_("Send to (e-mail)"), "kinds": N_("Alert kinds"),
+          "confidence": N_("Confidence"), "frequency": N_("How often")}
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,18 @@ def watch_fields(prefix: str, settings: Settings, access: Access, name: str = ""
         "name": dcc.Input(id=field_id(prefix, "name"), type="text", value=name, maxLength=120),
         "email": dcc.Input(id=field_id(prefix, "email"), type="email", value=user_email(settings, access)),
         "kinds": dcc.Checklist(id=field_id(prefix, "kinds"), value=list(ALERT_KINDS),
-                               options=[{"label": " " + ALERT_KIND_WORDS[kind], "value": kind} for kind in ALERT_KINDS]),
+                               options=[{"label": " " + word("alert_kind", kind), "value": kind}
+                                        for kind in ALERT_KINDS]),
         "confidence": dcc.Dropdown(id=field_id(prefix, "confidence"), clearable=False, value="medium",
-                                   options=[{"label": CONFIDENCE_LABELS[c], "value": c} for c in CONFIDENCE_LEVELS]),
+                                   options=[{"label": _(CONFIDENCE_LABELS[c]), "value": c} for c in CONFIDENCE_LEVELS]),
         "frequency": dcc.Dropdown(id=field_id(prefix, "frequency"), clearable=False, value="run",
-                                  options=[{"label": FREQUENCY_LABELS[f], "value": f}
+                                  options=[{"label": _(FREQUENCY_LABELS[f]), "value": f}
                                            for f in SUBSCRIPTION_FREQUENCIES]),
     }
-    labels = {"name": "Name of this watch", "email": "Send to (e-mail)", "kinds": "Alert kinds",
-              "confidence": "Confidence", "frequency": "How often"}
-    fields = [html.Div(className="filter", children=[html.Label(labels[field], htmlFor=field_id(prefix, field)),
+    fields = [html.Div(className="filter", children=[html.Label(_(LABELS[field]), htmlFor=field_id(prefix, field)),
                                                      controls[field]]) for field in FIELDS]
     if not settings.dashboard.auth.enabled:
-        fields.append(html.P(SHARED_NOTE, className="layer-note"))
+        fields.append(html.P(_(SHARED_NOTE), className="layer-note"))
     return fields
 
 
@@ -106,6 +112,7 @@ def subscribe(settings: Settings, access: Access, area: WatchedArea, form: Watch
 
 def subscribed_message(subscription: Subscription) -> html.P:
     """What the pages say once a subscription is made."""
-    return html.P(f"Watching {subscription.area_label} as \"{subscription.name}\": "
-                  f"{FREQUENCY_LABELS[subscription.frequency]} to {subscription.email}, alerts first published "
-                  "after the run shown. Its feeds are under \"My subscriptions\" on the Alerts page.", className="ok")
+    return html.P(_("Watching %(area)s as \"%(name)s\": %(frequency)s to %(email)s, alerts first published after the "
+                    "run shown. Its feeds are under \"My subscriptions\" on the Alerts page.",
+                    area=area_in_words(subscription.area_label), name=subscription.name,
+                    frequency=_(FREQUENCY_LABELS[subscription.frequency]), email=subscription.email), className="ok")

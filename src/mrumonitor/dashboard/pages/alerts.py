@@ -17,6 +17,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from mrumonitor.alerts.select import run_alerts
+from mrumonitor.alerts.sentences import area_in_words
 from mrumonitor.alerts.subscriptions import Subscriptions
 from mrumonitor.areas.resolve import area_choices, named_area
 from mrumonitor.config import Settings
@@ -27,6 +28,7 @@ from mrumonitor.dashboard.alerts_view import (
     SUBSCRIPTION_HEADERS,
     alerts_table,
     filtered,
+    headers,
     kind_counts,
     subscriptions_table,
     visible_alerts,
@@ -43,7 +45,9 @@ from mrumonitor.dashboard.watch_form import (
     watch_states,
 )
 from mrumonitor.errors import AreaError, MruError
-from mrumonitor.schema import ALERT_KIND_WORDS, ALERT_KINDS, CONFIDENCE_LEVELS
+from mrumonitor.i18n import N_, _, number
+from mrumonitor.i18n.vocabulary import word
+from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Alerts — MRU mining monitor")
 
@@ -65,7 +69,8 @@ WATCH_MESSAGE = "alerts-watch-message"
 #: The most rows the alerts table receives (the counts cover them all): a first run raises thousands.
 MAX_ROWS = 500
 #: The named areas one may watch here, in words.
-NAMED_KINDS = {"country": "Country", "corridor": "Border corridor", "admin": "Admin area", "licence": "Licence"}
+NAMED_KINDS = {"country": N_("Country"), "corridor": N_("Border corridor"), "admin": N_("Admin area"),
+               "licence": N_("Licence")}
 
 
 @context.page("alerts")
@@ -74,35 +79,36 @@ def layout(view, **_query):
     settings = context.settings()
     access = current_access()
     return html.Div([
-        page_header(view, f"Alerts of run {run_dir.name}: what changed at the sites between consecutive periods. "
-                          "Watch an area to receive its new alerts by e-mail or feed."),
+        page_header(view, _("Alerts of run %(run)s: what changed at the sites between consecutive periods. Watch an "
+                            "area to receive its new alerts by e-mail or feed.", run=run_dir.name)),
         html.Div(className="card", children=[
-            html.H2("Alerts of this run" + ("" if access.regional else f" in {access.country}")),
+            html.H2(_("Alerts of this run") if access.regional
+                    else _("Alerts of this run in %(country)s", country=word("country", access.country))),
             html.Div(className="filter-bar", children=[
-                html.Div(className="filter", children=[html.Label("Kind", htmlFor=FILTER_KINDS), dcc.Dropdown(
-                    id=FILTER_KINDS, multi=True, value=[], placeholder="All kinds",
-                    options=[{"label": ALERT_KIND_WORDS[kind], "value": kind} for kind in ALERT_KINDS])]),
-                html.Div(className="filter", children=[html.Label("Confidence", htmlFor=FILTER_CONFIDENCE),
+                html.Div(className="filter", children=[html.Label(_("Kind"), htmlFor=FILTER_KINDS), dcc.Dropdown(
+                    id=FILTER_KINDS, multi=True, value=[], placeholder=_("All kinds"),
+                    options=[{"label": word("alert_kind", kind), "value": kind} for kind in ALERT_KINDS])]),
+                html.Div(className="filter", children=[html.Label(_("Confidence"), htmlFor=FILTER_CONFIDENCE),
                                                        dcc.Dropdown(id=FILTER_CONFIDENCE, clearable=False, value="low",
-                                                                    options=[{"label": CONFIDENCE_LABELS[c], "value": c}
-                                                                             for c in CONFIDENCE_LEVELS])]),
+                                                                    options=[{"label": _(CONFIDENCE_LABELS[c]),
+                                                                              "value": c} for c in CONFIDENCE_LEVELS])]),
                 html.Div(className="filter", children=[dcc.Checklist(
-                    id=FILTER_NEW, value=[], options=[{"label": " New in this run only", "value": NEW}])])]),
+                    id=FILTER_NEW, value=[], options=[{"label": " " + _("New in this run only"), "value": NEW}])])]),
             html.Div(id=COUNTS),
-            link_table(TABLE, [], ALERT_HEADERS, ("site",))]),
+            link_table(TABLE, [], headers(ALERT_HEADERS), ("site",))]),
         html.Div(className="grid-2-even", children=[
-            html.Div(className="card", children=[html.H2("My subscriptions"),
+            html.Div(className="card", children=[html.H2(_("My subscriptions")),
                                                  html.Div(subscriptions_section(settings, access), id=SUBSCRIPTIONS),
                                                  html.Div(id=REMOVE_MESSAGE, role="status")]),
             html.Div(className="card", children=[
-                html.H2("Watch a named area"),
-                html.Div(className="filter", children=[html.Label("Area kind", htmlFor=AREA_KIND), dcc.Dropdown(
+                html.H2(_("Watch a named area")),
+                html.Div(className="filter", children=[html.Label(_("Area kind"), htmlFor=AREA_KIND), dcc.Dropdown(
                     id=AREA_KIND, clearable=False, value="country",
-                    options=[{"label": label, "value": kind} for kind, label in NAMED_KINDS.items()])]),
-                html.Div(className="filter", children=[html.Label("Area", htmlFor=AREA_REF),
+                    options=[{"label": _(label), "value": kind} for kind, label in NAMED_KINDS.items()])]),
+                html.Div(className="filter", children=[html.Label(_("Area"), htmlFor=AREA_REF),
                                                        dcc.Dropdown(id=AREA_REF, options=[])]),
                 *watch_fields(WATCH, settings, access),
-                html.Button("Watch this area", id=WATCH_SUBMIT, className="button", n_clicks=0),
+                html.Button(_("Watch this area"), id=WATCH_SUBMIT, className="button", n_clicks=0),
                 html.Div(id=WATCH_MESSAGE, role="status")])]),
     ])
 
@@ -114,8 +120,8 @@ def layout(view, **_query):
 def update_alerts(kinds, confidence, new):
     alerts = visible_alerts(run_alerts(shown_run()), current_access())
     shown = filtered(alerts, kinds, confidence, NEW in (new or []))
-    cut = (f"The table shows the first {MAX_ROWS:,} of {len(shown):,} alerts: narrow the filters to see the others."
-           if len(shown) > MAX_ROWS else "")
+    cut = (_("The table shows the first %(shown)s of %(count)s alerts: narrow the filters to see the others.",
+             shown=number(MAX_ROWS), count=number(len(shown))) if len(shown) > MAX_ROWS else "")
     return alerts_table(shown.head(MAX_ROWS)), [frame_table(f"{COUNTS}-table", kind_counts(shown)),
                                                 html.P(cut, className="layer-note")]
 
@@ -126,14 +132,14 @@ def subscriptions_section(settings: Settings, access: Access) -> list:
     """The user's subscriptions with their feeds, and the choice of one to remove."""
     rows = subscriptions_table(Subscriptions(settings.subscriptions), access.user or "")
     if not rows:
-        return [html.P("None yet: watch an area here or on the Area statistics page.", id=f"{SUBSCRIPTIONS}-none")]
+        return [html.P(_("None yet: watch an area here or on the Area statistics page."), id=f"{SUBSCRIPTIONS}-none")]
     return [
-        link_table(f"{SUBSCRIPTIONS}-table", rows, SUBSCRIPTION_HEADERS, ("feeds",), page_size=10),
+        link_table(f"{SUBSCRIPTIONS}-table", rows, headers(SUBSCRIPTION_HEADERS), ("feeds",), page_size=10),
         html.Div(className="filter", children=[
-            html.Label("Remove a subscription", htmlFor=REMOVE_CHOICE),
+            html.Label(_("Remove a subscription"), htmlFor=REMOVE_CHOICE),
             dcc.Dropdown(id=REMOVE_CHOICE, options=[{"label": f"{row['name']} ({row['area']})", "value": row["id"]}
                                                     for row in rows])]),
-        html.Button("Remove", id=REMOVE, className="button", n_clicks=0)]
+        html.Button(_("Remove"), id=REMOVE, className="button", n_clicks=0)]
 
 
 @dash.callback(Output(REMOVE_MESSAGE, "children"), Output(SUBSCRIPTIONS, "children", allow_duplicate=True),
@@ -146,15 +152,15 @@ def remove_subscription(n_clicks, subscription_id):
     try:
         Subscriptions(settings.subscriptions).remove(int(subscription_id), user=access.user or "")
     except (MruError, TypeError, ValueError) as exc:
-        return html.P(f"Not removed: {exc}", className="error"), dash.no_update
-    return html.P(f"Removed subscription {int(subscription_id)}.", className="ok"), subscriptions_section(settings,
-                                                                                                          access)
+        return html.P(_("Not removed: %(why)s", why=exc), className="error"), dash.no_update
+    message = html.P(_("Removed subscription %(id)s.", id=int(subscription_id)), className="ok")
+    return message, subscriptions_section(settings, access)
 
 
 @dash.callback(Output(AREA_REF, "options"), Output(AREA_REF, "value"), Input(AREA_KIND, "value"))
 def update_choices(kind):
     choices = area_choices(shown_run(), current_access().country).get(kind, [])
-    return [{"label": label, "value": ref} for ref, label in choices], None
+    return [{"label": area_in_words(label), "value": ref} for ref, label in choices], None
 
 
 def chosen_area(run_dir: Path, access: Access, kind: str | None, ref: str | None):
@@ -165,11 +171,15 @@ def chosen_area(run_dir: Path, access: Access, kind: str | None, ref: str | None
     AreaError
         Not an area of the list the user is offered.
     """
-    refs = [choice for choice, _ in area_choices(run_dir, access.country).get(kind or "", [])]
+    refs = [choice for choice, _label in area_choices(run_dir, access.country).get(kind or "", [])]
     if ref not in refs:
-        whose = "" if access.regional else f" of {access.country} (your role)"
-        raise AreaError(f"{NAMED_KINDS.get(kind or '', kind)} {ref!r} is not one you may watch in run {run_dir.name}; "
-                        f"choose one of the list: the {kind} areas{whose}.")
+        what = _(NAMED_KINDS[kind]) if kind in NAMED_KINDS else str(kind)
+        if access.regional:
+            raise AreaError(_("%(what)s %(ref)r is not one you may watch in run %(run)s; choose one of the list.",
+                              what=what, ref=ref, run=run_dir.name))
+        raise AreaError(_("%(what)s %(ref)r is not one you may watch in run %(run)s; choose one of the list: the areas "
+                          "of %(country)s (your role).", what=what, ref=ref, run=run_dir.name,
+                          country=word("country", access.country)))
     return named_area(run_dir, kind, ref)
 
 
@@ -185,5 +195,5 @@ def watch_named_area(n_clicks, kind, ref, *form):
         area = chosen_area(run_dir, access, kind, ref)
         subscription = subscribe(settings, access, area, WatchForm(*form), run_dir.name)
     except MruError as exc:
-        return html.P(f"Not watched: {exc}", className="error"), dash.no_update
+        return html.P(_("Not watched: %(why)s", why=exc), className="error"), dash.no_update
     return subscribed_message(subscription), subscriptions_section(settings, access)

@@ -6,7 +6,8 @@ stats --area FILE`). The area can be watched from here: its alerts come by e-mai
 
 Every callback checks the area again on the server (a drawn shape, an upload, or the area the page holds, which
 the browser sends back) and cuts the figures to the user's role: an agency user gets its own country's figures
-and sites only. A bad area (empty, self-intersecting, too large, a file that is not one) is said in words.
+and sites only. A bad area (empty, self-intersecting, too large, a file that is not one) is said in words, in the
+request's language like the rest of the page.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mrumonitor.dashboard.watch_form import (
     watch_states,
 )
 from mrumonitor.errors import AreaError, MruError
+from mrumonitor.i18n import _, number
 
 dash.register_page(__name__, path="/area", name="Area statistics", title="Area statistics — MRU mining monitor")
 
@@ -68,28 +70,29 @@ def layout(view, **_query):
               "circlemarker": False})]))
     limit = upload_limit(settings)
     return html.Div([
-        page_header(view, "Draw a polygon or a rectangle on the map (tools at its top left), or upload a GeoJSON, "
-                          "GeoPackage or zipped Shapefile, and read what the run holds inside the area."),
+        page_header(view, _("Draw a polygon or a rectangle on the map (tools at its top left), or upload a GeoJSON, "
+                            "GeoPackage or zipped Shapefile, and read what the run holds inside the area.")),
         filter_bar(view, data),
         html.Div(className="grid-2", children=[
             panel,
             html.Div(className="card", children=[
-                html.H2("Or upload an area"),
+                html.H2(_("Or upload an area")),
                 dcc.Upload(id=UPLOAD, max_size=limit, multiple=False, className="upload",
-                           children=html.Div(["Drop a file here or ", html.A("choose one")])),
-                html.P(f"GeoJSON (.geojson, .json), GeoPackage (.gpkg) or a zipped Shapefile (.zip) of up to "
-                       f"{limit / 1024 / 1024:.1f} MB, in any CRS it states.", className="layer-note"),
+                           children=html.Div([_("Drop a file here or"), " ", html.A(_("choose one"))])),
+                html.P(_("GeoJSON (.geojson, .json), GeoPackage (.gpkg) or a zipped Shapefile (.zip) of up to "
+                         "%(size)s MB, in any coordinate reference system it states.",
+                         size=number(limit / 1024 / 1024, 1)), className="layer-note"),
                 html.Div(id=MESSAGE, role="status")])]),
         dcc.Store(id=SHAPE),
         dcc.Loading(html.Div(id=RESULT)),
         html.Div(id=ACTIONS, className="card", style={"display": "none"}, children=[
-            html.H2("Download the sites"),
+            html.H2(_("Download the sites")),
             html.Button("GeoJSON", id=DOWNLOAD_BUTTONS["geojson"], className="button", n_clicks=0),
             " ", html.Button("CSV", id=DOWNLOAD_BUTTONS["csv"], className="button", n_clicks=0),
             dcc.Download(id=DOWNLOAD), html.Div(id=DOWNLOAD_MESSAGE, role="status"),
-            html.H2("Watch this area"),
+            html.H2(_("Watch this area")),
             *watch_fields(WATCH, settings, current_access()),
-            html.Button("Watch this area", id=WATCH_SUBMIT, className="button", n_clicks=0),
+            html.Button(_("Watch this area"), id=WATCH_SUBMIT, className="button", n_clicks=0),
             html.Div(id=WATCH_MESSAGE, role="status")]),
     ])
 
@@ -120,8 +123,8 @@ def _decoded(contents: str, filename: str | None) -> bytes:
     try:
         return base64.b64decode(contents.partition(",")[2], validate=True)
     except (binascii.Error, ValueError):
-        raise AreaError(f"{filename or 'the upload'}: the browser sent the file in a form that cannot be read; "
-                        "upload it again.") from None
+        raise AreaError(_("%(name)s: the browser sent the file in a form that cannot be read; upload it again.",
+                          name=filename or _("the upload"))) from None
 
 
 def stored_area(settings: Settings, shape: dict | None) -> tuple[AreaUpload, WatchedArea]:
@@ -133,8 +136,8 @@ def stored_area(settings: Settings, shape: dict | None) -> tuple[AreaUpload, Wat
         There is no area yet, or it is no usable area.
     """
     if not isinstance(shape, dict) or not shape.get("geometry") or shape.get("kind") not in ("drawn", "upload"):
-        raise AreaError("no area yet: draw one on the map or upload a file first.")
-    upload = area_from_geojson(shape["geometry"], settings, name=str(shape.get("name") or "uploaded area"))
+        raise AreaError(_("no area yet: draw one on the map or upload a file first."))
+    upload = area_from_geojson(shape["geometry"], settings, name=str(shape.get("name") or _("uploaded area")))
     return upload, uploaded_area(upload, kind=shape["kind"])
 
 
@@ -155,7 +158,7 @@ def show_area(drawn, contents, filename):
     try:
         given = drawn_or_uploaded(settings, dash.ctx.triggered_id, drawn, contents, filename)
         if given is None:
-            return None, "Draw a polygon or a rectangle on the map, or upload a file.", [], hidden
+            return None, _("Draw a polygon or a rectangle on the map, or upload a file."), [], hidden
         upload, kind = given
         area = uploaded_area(upload, kind=kind)
         stats = statistics(area)
@@ -174,10 +177,10 @@ def download_sites(geojson_clicks, csv_clicks, shape):
     if fmt is None or not (geojson_clicks or csv_clicks):
         return dash.no_update, dash.no_update
     try:
-        _, area = stored_area(context.settings(), shape)
+        _upload, area = stored_area(context.settings(), shape)
         return sites_download(statistics(area), fmt), dash.no_update
     except MruError as exc:
-        return dash.no_update, html.P(f"No download: {exc}", className="error")
+        return dash.no_update, html.P(_("No download: %(why)s", why=exc), className="error")
 
 
 @dash.callback(Output(WATCH_MESSAGE, "children"), Input(WATCH_SUBMIT, "n_clicks"),
@@ -188,8 +191,8 @@ def watch_area(n_clicks, shape, *form):
         return dash.no_update
     settings = context.settings()
     try:
-        _, area = stored_area(settings, shape)
+        _upload, area = stored_area(settings, shape)
         subscription = subscribe(settings, current_access(), area, WatchForm(*form), shown_run().name)
     except MruError as exc:
-        return html.P(f"Not watched: {exc}", className="error")
+        return html.P(_("Not watched: %(why)s", why=exc), className="error")
     return subscribed_message(subscription)
