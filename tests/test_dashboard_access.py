@@ -310,7 +310,7 @@ def test_the_agencys_status_line_says_whose_sites_it_shows(demo_url):
         body = callback_body(dependencies, "unreg-table.data", {**FILTERS, "filter-country.value": "", **TABLE})
         reply = client.request("POST", "/_dash-update-component", json=body)
         lines[user] = json.loads(reply.body)["response"]["unreg-count"]["children"]
-    assert "SLE only (the sites your role may see)" in lines["nma_sle"] and "all four" not in lines["nma_sle"]
+    assert "Sierra Leone only (the sites your role may see)" in lines["nma_sle"] and "all four" not in lines["nma_sle"]
     assert "all four countries" in lines["kp_team"]
 
 

@@ -31,7 +31,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import dash
 import flask
@@ -44,8 +44,12 @@ from markupsafe import escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mrumonitor.config import DashboardAuth, DashboardSettings, Settings
+from mrumonitor.dashboard.language import ENDPOINT as LANGUAGE_ENDPOINT
+from mrumonitor.dashboard.language import switch_links
+from mrumonitor.dashboard.redirects import local_path
 from mrumonitor.dashboard.sessions import SESSIONS_FILE, SessionRecord
 from mrumonitor.errors import AccessDenied, ConfigError
+from mrumonitor.i18n import N_, _, current_language
 
 #: Layers that hold no site-level detail: tables and lines summed per country, corridor or year.
 #: Every other layer of a run (sites, footprints, licences, quarantines, activity rasters...) is site-level.
@@ -58,11 +62,15 @@ AGGREGATE_LAYERS = frozenset({"registration_summary", "border_corridors", "corri
 SITE_LEVEL_LAYERS = frozenset({"sites", "site_periods", "site_registration", "site_country_areas", "concessions",
                                "quarantine", "activity_quarantine", "verification_visits", "verification_feedback"})
 
+#: The dashboard's name, on every page and the login form.
+APP_NAME = N_("MRU mining monitor")
+
 #: Paths anyone may ask for: the login page and its stylesheet.
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})
-#: Routes anyone may ask for, by endpoint: the subscriptions' feeds (`feeds`). A feed reader cannot log in: the
-#: token in the address is the credential (like a private calendar address), checked by the route.
-PUBLIC_ENDPOINTS = frozenset({"feeds", "feeds_unknown"})
+#: Routes anyone may ask for, by endpoint: the language switch (the login page has it), the subscriptions' feeds
+#: (`feeds`). A feed reader cannot log in: the token in the address is the credential (like a private calendar
+#: address), checked by the route.
+PUBLIC_ENDPOINTS = frozenset({"feeds", "feeds_unknown", LANGUAGE_ENDPOINT})
 
 #: Path prefixes of data requests (Dash's own endpoints all start with "/_"), refused with 401 (not redirected)
 #: when there is no session; as is any request but a GET.
@@ -124,10 +132,10 @@ class Access:
     def require_sites(self, country: str | Iterable[str] | None) -> None:
         """Raise AccessDenied unless the user may see site-level data of `country` (see `sees_sites`)."""
         if not self.sees_sites(country):
-            asked = ", ".join(sorted(_countries(country))) or "the whole region"
-            raise AccessDenied(f"user {self.user!r} ({self.country} agency) may see site-level data of "
-                               f"{self.country} only, not of {asked}; choose {self.country}, or ask the "
-                               "regional team for an aggregate.")
+            asked = ", ".join(sorted(_countries(country))) or _("the whole region")
+            raise AccessDenied(_("user %(user)s (%(country)s agency) may see site-level data of %(country)s only, "
+                                 "not of %(asked)s; choose %(country)s, or ask the regional team for an aggregate.",
+                                 user=repr(self.user), country=self.country, asked=asked))
 
 
 #: The access of everyone when auth is off, and of code running outside a request (tests, scripts).
@@ -168,7 +176,7 @@ def current_access() -> Access:
     if not flask.has_request_context() or "mrumonitor_auth" not in flask.current_app.extensions:
         return REGIONAL
     if not current_user.is_authenticated:
-        raise AccessDenied("log in first: this dashboard needs a user name and password.")
+        raise AccessDenied(_("log in first: this dashboard needs a user name and password."))
     return current_user.access
 
 
@@ -266,7 +274,7 @@ def _guard():
         return None
     accepts = flask.request.accept_mimetypes  # none stated: anything, HTML included
     if path.startswith(DATA_PREFIXES) or flask.request.method != "GET" or (accepts and not accepts.accept_html):
-        return flask.Response("Log in first: this request needs a dashboard session.\n", 401,
+        return flask.Response(_("Log in first: this request needs a dashboard session.") + "\n", 401,
                               mimetype="text/plain")
     return flask.redirect("/login?" + urlencode({"next": flask.request.full_path.rstrip("?")}))
 
@@ -277,21 +285,21 @@ _NOBODY_HASH = generate_password_hash(secrets.token_hex(16))
 
 def _login(auth: DashboardAuth, record: SessionRecord, throttle: _LoginThrottle):
     """The login form (GET) and its check (POST)."""
-    next_page = _local_path(flask.request.values.get("next", "/"))
+    next_page = local_path(flask.request.values.get("next", "/"))
     message, status = "", 200
     if flask.request.method == "POST":
         address = flask.request.remote_addr or "unknown"
         if not throttle.allows(address):
             log.warning("login refused: too many failed logins from %s", address)
-            return flask.Response(f"Too many failed logins from your address (the limit is {throttle.text}). "
-                                  "Wait a minute, then log in again.\n", 429, mimetype="text/plain",
-                                  headers={"Retry-After": "60"})
+            text = _("Too many failed logins from your address (the limit is %(limit)s). Wait a minute, then log "
+                     "in again.", limit=throttle.text)
+            return flask.Response(text + "\n", 429, mimetype="text/plain", headers={"Retry-After": "60"})
         form = flask.request.form
         name, password = form.get("username", ""), form.get("password", "")
         user = auth.users.get(name)
         ok_password = check_password_hash(user.password_hash if user else _NOBODY_HASH, password)
         if not _token_matches(form.get("csrf", "")):
-            message = "The form expired; please log in again."
+            message = _("The form expired; please log in again.")
         elif user and ok_password:
             flask.session.clear()  # nothing of the anonymous session carries over into the login
             flask.session[_SESSION_ID] = record.open(name)
@@ -299,12 +307,10 @@ def _login(auth: DashboardAuth, record: SessionRecord, throttle: _LoginThrottle)
             login_user(_user(auth, name))
             return flask.redirect(next_page)
         else:
-            message = "Unknown user name or wrong password."
+            message = _("Unknown user name or wrong password.")
         throttle.failed(address)
         status = 401
-    return flask.Response(_LOGIN_PAGE.format(next=escape(next_page), csrf=csrf_token(),
-                                             message=f'<p class="error">{escape(message)}</p>' if message else ""),
-                          status, mimetype="text/html")
+    return flask.Response(_login_page(message, next_page), status, mimetype="text/html")
 
 
 def csrf_token() -> str:
@@ -322,65 +328,52 @@ def _logout(record: SessionRecord):
     """Log out by POST with the session's form token; a GET shows the button that does it."""
     if flask.request.method == "POST":
         if not _token_matches(flask.request.form.get("csrf", "")):
-            return flask.Response("This log-out form expired or did not come from this dashboard; open /logout "
-                                  "and press the button again.\n", 400, mimetype="text/plain")
+            return flask.Response(_("This log-out form expired or did not come from this dashboard; open /logout "
+                                    "and press the button again.") + "\n", 400, mimetype="text/plain")
         record.close(flask.session.get(_SESSION_ID))
         logout_user()
         flask.session.clear()
         return flask.redirect("/login")
-    return flask.Response(_LOGOUT_PAGE.format(csrf=csrf_token()), 200, mimetype="text/html")
-
-
-def _local_path(target: str) -> str:
-    """`target` when it is a path on this site, "/" otherwise (no redirect to another site after login).
-
-    Browsers remove tabs and line breaks from a URL and read a backslash as a slash, so ``/\t/evil.example``
-    and ``/\\evil.example`` lead to another site as ``//evil.example`` does: anything but printable text
-    starting with a single "/" and naming no scheme or host falls back to "/".
-    """
-    parts = urlsplit(target)
-    if (target.startswith("/") and not target.startswith("//") and target.isprintable() and " " not in target
-            and "\\" not in target and not parts.scheme and not parts.netloc):
-        return target
-    return "/"
+    return flask.Response(_logout_page(), 200, mimetype="text/html")
 
 
 def _page(title: str, body: str) -> str:
-    """A login or logout page: the project's name over `body`, styled by /login.css (no script)."""
+    """A login or logout page in the request's language: the project's name over `body` and the language switch,
+    styled by /login.css (no script)."""
+    switch = " | ".join(
+        f'<a href="{escape(href)}" lang="{code}" id="language-{code}"'
+        + (' class="current" aria-current="true">' if current else ">") + f"{escape(name)}</a>"
+        for code, name, href, current in switch_links(flask.request.full_path.rstrip("?")))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} — MRU mining monitor</title>
+<html lang="{current_language()}"><head><meta charset="utf-8"><title>{escape(title)} — {escape(_(APP_NAME))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/login.css"></head>
 <body><main class="login">
-<h1>MRU mining monitor</h1>
+<nav class="language-switch">{switch}</nav>
+<h1>{escape(_(APP_NAME))}</h1>
 {body}
 </main></body></html>
 """
 
 
-_LOGIN_PAGE = _page("Log in", """<p>Kimberley Process Regional Approach — Mano River Union. Log in with the user name
-and password given by the regional team.</p>
-{message}
+def _login_page(message: str, next_page: str) -> str:
+    error = f'<p class="error">{escape(message)}</p>' if message else ""
+    about = _("Kimberley Process Regional Approach — Mano River Union. Log in with the user name and password "
+              "given by the regional team.")
+    return _page(_("Log in"), f"""<p>{escape(about)}</p>
+{error}
 <form method="post" action="/login">
-<input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
-<label for="username">User name</label><input id="username" name="username" autocomplete="username" required>
-<label for="password">Password</label>
+<input type="hidden" name="csrf" value="{csrf_token()}"><input type="hidden" name="next" value="{escape(next_page)}">
+<label for="username">{escape(_("User name"))}</label>
+<input id="username" name="username" autocomplete="username" required>
+<label for="password">{escape(_("Password"))}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button id="login-button" type="submit">Log in</button>
+<button id="login-button" type="submit">{escape(_("Log in"))}</button>
 </form>""")
 
-_LOGOUT_PAGE = _page("Log out", """<form method="post" action="/logout">
-<input type="hidden" name="csrf" value="{csrf}">
-<button id="logout-button" type="submit">Log out</button>
-</form>""")
 
-_LOGOUT_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log out — MRU mining monitor</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/login.css"></head>
-<body><main class="login">
-<h1>MRU mining monitor</h1>
-<form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}">
-<button id="logout-button" type="submit">Log out</button>
-</form></main></body></html>
-"""
+def _logout_page() -> str:
+    return _page(_("Log out"), f"""<form method="post" action="/logout">
+<input type="hidden" name="csrf" value="{csrf_token()}">
+<button id="logout-button" type="submit">{escape(_("Log out"))}</button>
+</form>""")

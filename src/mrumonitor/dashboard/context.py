@@ -18,6 +18,7 @@ from mrumonitor.config import Settings
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.dashboard.views import View, load_views
 from mrumonitor.errors import MruError
+from mrumonitor.i18n import current_language
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,12 @@ def run_data(run: str | None = None) -> RunData:
 
 def remembered(data: RunData, callback: str, access: Any, inputs: Any, compute: Callable[[], Any]) -> Any:
     """`compute()`, the answer of `callback` to `inputs` on run `data`, kept in the run's LRU store
-    (`RunData.results`) under the callback, its inputs and the access scope of the user (role and country): a
-    user never gets an answer computed for another scope. Only for answers that depend on nothing else.
+    (`RunData.results`) under the callback, its inputs, the access scope of the user (role and country) and the
+    language: a user never gets an answer computed for another scope or written in another language. Only for
+    answers that depend on nothing else.
     Pass the inputs as the callback reads them (a `Filters` rather than the raw filter values), so requests
     that differ only in what the callback ignores share one answer."""
-    key = (callback, access.role, access.country, json.dumps(inputs, sort_keys=True, default=str))
+    key = (callback, access.role, access.country, current_language(), json.dumps(inputs, sort_keys=True, default=str))
     return data.results.get(key, compute)
 
 

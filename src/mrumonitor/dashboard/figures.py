@@ -5,6 +5,10 @@ is deep-copied into each figure. Worse, a callback answer holding a `go.Figure` 
 so Dash walks the whole answer in Python to serialise it. The same chart as a dict of lists costs well
 under a millisecond and goes out in one orjson call. The browser draws both the same way: plotly.js reads
 the same JSON.
+
+Charts speak the user's language: `graph_config` gives every `dcc.Graph` plotly's locale (its buttons, and
+dates, from the vendored `assets/plotly-locale-fr.js`), and `figure` writes numbers with the language's
+separators (d3-format ignores plotly's locale for them).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
+
+from mrumonitor.i18n import current_language, plotly_separators
 
 _GRID = "#EBF0F8"
 #: What the charts take from "plotly_white": white background, light grid, plotly's text colour and palette.
@@ -27,15 +33,25 @@ def values(column: Iterable[Any]) -> list:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
+def graph_config() -> dict[str, Any]:
+    """The `config` of every `dcc.Graph`: no plotly logo or tips, plotly's texts and dates in the user's language."""
+    return {"displaylogo": False, "showTips": False, "locale": current_language()}
+
+
 def axis(title: str | None = None, **extra: Any) -> dict[str, Any]:
     """An axis in the charts' look, with its title."""
     return {**_AXIS, **({"title": {"text": title}} if title else {}), **extra}
 
 
+def period_axis(title: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An axis of periods or years ("2025H2", 2024): categories as written, never a number scale ("2,024.5")."""
+    return axis(title, type="category", **extra)
+
+
 def figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
-    """A figure of `traces` with the common look; `layout` keys (margin, height, axes, ...) override it.
-    Axes not given get the common axis style."""
-    base = {**_BASE, "xaxis": axis(), "yaxis": axis()}
+    """A figure of `traces` with the common look and the language's number separators; `layout` keys (margin,
+    height, axes, ...) override it. Axes not given get the common axis style."""
+    base = {**_BASE, "separators": plotly_separators(), "xaxis": axis(), "yaxis": axis()}
     return {"data": traces, "layout": {**base, **layout}}
 
 

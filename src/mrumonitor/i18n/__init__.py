@@ -2,7 +2,7 @@
 
 Messages are marked in the source with `_` (translated where they are shown) or `N_` (only marked: a constant
 at module level, passed to `_` when shown), and `ngettext` for plurals. Their French lives in the Babel
-catalogue `translations/fr/LC_MESSAGES/*.po` (gettext PO files, kept with pybabel: see README, "Translating").
+catalogue `translations/fr/LC_MESSAGES/messages.po` (a gettext PO file, kept with pybabel: see README, "Translating").
 The catalogue is compiled in memory the first time a language is used, so no compiled `.mo` file can go stale.
 
 The language: in the dashboard, flask-babel's locale selector (`dashboard.language`) picks it per request
@@ -14,6 +14,7 @@ shows in English (and `tests/test_translations.py` fails).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,13 +33,14 @@ from babel.support import NullTranslations, Translations
 #: The languages offered, with their names in their own language.
 LANGUAGES = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
-#: The catalogue folder: <language>/LC_MESSAGES/*.po
+#: The catalogue folder: <language>/LC_MESSAGES/<DOMAIN>.po
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
 
 _language: ContextVar[str] = ContextVar("mrumonitor_language", default=DEFAULT_LANGUAGE)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "marked, translated later"
+def N_(message: str) -> str:
     """`message` unchanged: marks a constant for the catalogue; `_(CONSTANT)` translates it where shown."""
     return message
 
@@ -71,28 +73,23 @@ def use_language(code: str | None) -> Iterator[str]:
         _language.reset(token)
 
 
+def catalogue_path(code: str) -> Path:
+    """The PO file of language `code`'s messages."""
+    return TRANSLATIONS_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
 @cache
 def translations(code: str) -> NullTranslations:
-    """The catalogue of language `code`, compiled from its PO files (English: none, messages are English)."""
-    folder = TRANSLATIONS_DIR / code / "LC_MESSAGES"
-    if code == DEFAULT_LANGUAGE or not folder.is_dir():
+    """The catalogue of language `code`, compiled from its PO file (English: none, messages are English)."""
+    path = catalogue_path(code)
+    if code == DEFAULT_LANGUAGE or not path.is_file():
         return NullTranslations()
-    merged = None
-    for path in sorted(folder.glob("*.po")):
-        with path.open("rb") as handle:
-            catalog = read_po(handle, locale=code)
-        if merged is None:
-            merged = catalog
-        else:
-            for message in catalog:
-                if message.id and message.string:
-                    merged[message.id] = message
-    if merged is None:
-        return NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=code)
     buffer = io.BytesIO()
-    write_mo(buffer, merged, use_fuzzy=False)
+    write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain="messages")
+    return Translations(buffer, domain=DOMAIN)
 
 
 def _(message: str, **variables: object) -> str:
@@ -107,10 +104,10 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % {"num": number(n), **variables}
 
 
-def number(value: float | int | None, digits: int = 0) -> str:
+def number(value: float | None, digits: int = 0) -> str:
     """`value` with the current language's separators (1,234.5 / 1 234,5) and `digits` decimals; "—" if None
     or NaN."""
-    if value is None or value != value:
+    if value is None or math.isnan(value):
         return "—"
     locale, pattern = _decimal_pattern(current_language(), digits)
     return pattern.apply(value, locale)
@@ -118,7 +115,7 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 def percent(value: float | None, digits: int = 0) -> str:
     """`value` (0.25) as a percentage the current language's way (25 % / 25%); "—" if None or NaN."""
-    if value is None or value != value:
+    if value is None or math.isnan(value):
         return "—"
     locale, pattern = _percent_pattern(current_language(), digits)
     return pattern.apply(value, locale)

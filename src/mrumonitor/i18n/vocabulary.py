@@ -1,5 +1,5 @@
 """The platform's vocabulary in words, in the user's language: registration classes, licence types and
-statuses, alert kinds, confidence levels and country names.
+statuses, commodities, alert kinds, confidence levels and country names.
 
 Data keep their canonical codes (``no_licence``, ``SLE``): exports, filters and the catalogue of layers use
 them. Whatever shows a code to a person shows `word(kind, code)` instead; a code the vocabulary does not know
@@ -39,6 +39,10 @@ WORDS: dict[str, dict[str, str]] = {
         "unknown": N_("unknown"),
     },
     "confidence": {"high": N_("high"), "medium": N_("medium"), "low": N_("low")},
+    "commodity": {"diamond": N_("diamond"), "gold": N_("gold"), "other": N_("other minerals")},
+    # what a field team saw at a site (schema.COMMODITIES_SEEN)
+    "commodity_seen": {"diamond": N_("diamond"), "gold": N_("gold"), "other": N_("other minerals"),
+                       "none": N_("no mineral seen"), "unknown": N_("not known")},
     "country": {
         "SLE": N_("Sierra Leone"),
         "GIN": N_("Guinea"),
