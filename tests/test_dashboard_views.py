@@ -78,12 +78,12 @@ def test_site_table_pages_sorts_filters_and_hides_other_countries(run):
     filters = default_filters(run)
     rows, total = site_table(run, filters, SLE_AGENCY, page=0, page_size=10,
                                 sort_by=[{"column_id": "risk_score", "direction": "desc"}],
-                                filter_query='{registration} contains "no_licence" && {area_ha} > 5')
+                                filter_query='{registration} contains "no licence" && {area_ha} > 5')
     assert 0 < len(rows) <= 10 < total
     assert {r["country"] for r in rows} <= {"SLE", "GIN", "LBR", "CIV", ""} and all("SLE" in r["country"] or r
                                                                                     for r in rows)
     assert [r["risk_score"] for r in rows] == sorted((r["risk_score"] for r in rows), reverse=True)
-    assert all(r["registration"] == "no_licence" and r["area_ha"] > 5 for r in rows)
+    assert all(r["registration"] == "no licence" and r["area_ha"] > 5 for r in rows)  # the class in words
     _, everyone = site_table(run, filters, REGIONAL)
     _, agency = site_table(run, filters, SLE_AGENCY)
     assert agency < everyone

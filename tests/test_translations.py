@@ -83,14 +83,30 @@ def test_french_keeps_the_placeholders():
     assert not wrong, "\n".join(wrong)
 
 
+def _marking(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS
+
+
 def test_no_f_string_is_passed_to_a_marking_function():
     bad = []
     for path in sorted((ROOT / "src").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS
-                    and any(isinstance(arg, ast.JoinedStr) for arg in node.args)):
+            if _marking(node) and any(isinstance(arg, ast.JoinedStr) for arg in node.args):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bad, "f-strings passed to _()/N_()/ngettext() (use named placeholders):\n" + "\n".join(bad)
+
+
+def test_no_message_is_marked_inside_an_f_string():
+    """Babel's extractor does not look inside an f-string: a message marked there never reaches the catalogue
+    (the login page's labels were lost so)."""
+    bad = []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.JoinedStr) and any(
+                    _marking(inner) and inner.args and isinstance(inner.args[0], ast.Constant)
+                    for inner in ast.walk(node)):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, "messages marked inside f-strings (mark them outside):\n" + "\n".join(bad)
 
 
 def test_the_views_titles_are_extracted_with_their_lines():

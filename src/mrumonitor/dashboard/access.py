@@ -360,20 +360,23 @@ def _login_page(message: str, next_page: str) -> str:
     error = f'<p class="error">{escape(message)}</p>' if message else ""
     about = _("Kimberley Process Regional Approach — Mano River Union. Log in with the user name and password "
               "given by the regional team.")
+    # (messages outside the f-string: Babel's extractor does not look inside one)
+    user, password, log_in = escape(_("User name")), escape(_("Password")), escape(_("Log in"))
     return _page(_("Log in"), f"""<p>{escape(about)}</p>
 {error}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{csrf_token()}"><input type="hidden" name="next" value="{escape(next_page)}">
-<label for="username">{escape(_("User name"))}</label>
+<label for="username">{user}</label>
 <input id="username" name="username" autocomplete="username" required>
-<label for="password">{escape(_("Password"))}</label>
+<label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button id="login-button" type="submit">{escape(_("Log in"))}</button>
+<button id="login-button" type="submit">{log_in}</button>
 </form>""")
 
 
 def _logout_page() -> str:
-    return _page(_("Log out"), f"""<form method="post" action="/logout">
+    log_out = _("Log out")
+    return _page(log_out, f"""<form method="post" action="/logout">
 <input type="hidden" name="csrf" value="{csrf_token()}">
-<button id="logout-button" type="submit">{escape(_("Log out"))}</button>
+<button id="logout-button" type="submit">{escape(log_out)}</button>
 </form>""")

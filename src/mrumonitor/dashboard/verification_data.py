@@ -277,8 +277,14 @@ def feedback_table(feedback: pd.DataFrame, access: Any) -> pd.DataFrame:
 
 
 def _stratum(stratum: object) -> str:
-    """A stratum of the estimates in words: "overall", else its registration class ("" when missing)."""
-    return _("overall") if stratum == "overall" else _registration(stratum)
+    """A stratum of the estimates in words: "overall", else its registration class and, after a "|", the
+    country code of a stratum by class and country ("no licence|GIN"); "" when missing."""
+    if pd.isna(stratum):
+        return ""
+    if stratum == "overall":
+        return _("overall")
+    code, bar, country = str(stratum).partition("|")
+    return word("registration", code) + bar + country
 
 
 def _registration(code: object) -> str:

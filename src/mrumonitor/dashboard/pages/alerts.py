@@ -33,7 +33,7 @@ from mrumonitor.dashboard.alerts_view import (
     subscriptions_table,
     visible_alerts,
 )
-from mrumonitor.dashboard.components import frame_table, page_header
+from mrumonitor.dashboard.components import frame_table, page_header, page_title
 from mrumonitor.dashboard.link_table import link_table
 from mrumonitor.dashboard.watch_form import (
     CONFIDENCE_LABELS,
@@ -49,7 +49,7 @@ from mrumonitor.i18n import N_, _, number
 from mrumonitor.i18n.vocabulary import word
 from mrumonitor.schema import ALERT_KINDS, CONFIDENCE_LEVELS
 
-dash.register_page(__name__, path="/alerts", name="Alerts", title="Alerts — MRU mining monitor")
+dash.register_page(__name__, path="/alerts", name="Alerts", title=page_title("alerts"))
 
 TABLE = "alerts-table"
 COUNTS = "alerts-counts"

@@ -27,7 +27,7 @@ from mrumonitor.config import Settings
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.area_view import sites_download, statistics_section, upload_limit
-from mrumonitor.dashboard.components import filter_bar, page_header
+from mrumonitor.dashboard.components import filter_bar, page_header, page_title
 from mrumonitor.dashboard.maplayers import map_panel, register_map_callbacks
 from mrumonitor.dashboard.watch_form import (
     WatchForm,
@@ -40,7 +40,7 @@ from mrumonitor.dashboard.watch_form import (
 from mrumonitor.errors import AreaError, MruError
 from mrumonitor.i18n import _, number
 
-dash.register_page(__name__, path="/area", name="Area statistics", title="Area statistics — MRU mining monitor")
+dash.register_page(__name__, path="/area", name="Area statistics", title=page_title("area"))
 
 PREFIX = "areamap"
 DRAW = "area-draw"

@@ -30,7 +30,7 @@ from mrumonitor.dashboard.aggregates import (
     post_distances,
 )
 from mrumonitor.dashboard.change import compare_control, compared_period, growing_fastest
-from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, graph, page_header
+from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, graph, page_header, page_title
 from mrumonitor.dashboard.figures import axis, columns_side_by_side, figure, values
 from mrumonitor.dashboard.filters import Filters, showing
 from mrumonitor.dashboard.link_table import number_column, share_column, table, text_column
@@ -42,7 +42,7 @@ from mrumonitor.i18n.vocabulary import word
 from mrumonitor.schema import UNREGISTERED_CLASSES
 from mrumonitor.style import REGISTRATION_CSS
 
-dash.register_page(__name__, path="/border", name="Border watch", title="Border watch — MRU mining monitor")
+dash.register_page(__name__, path="/border", name="Border watch", title=page_title("border"))
 
 CORRIDORS = "border-corridors"
 CORRIDOR_CHART = "border-corridor-chart"

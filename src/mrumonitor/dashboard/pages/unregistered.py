@@ -15,7 +15,7 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.change import compare_control, compared_period
-from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, page_header
+from mrumonitor.dashboard.components import filter_bar, filter_inputs, filters_from, page_header, page_title
 from mrumonitor.dashboard.filters import Filters, showing
 from mrumonitor.dashboard.link_table import locale_format, number_column, share_column, text_column
 from mrumonitor.dashboard.maplayers import DETAIL_ZOOM, ids, map_panel, register_map_callbacks
@@ -27,7 +27,7 @@ from mrumonitor.i18n import _, ngettext, number
 from mrumonitor.i18n.vocabulary import word
 
 dash.register_page(__name__, path="/unregistered", name="Unregistered production",
-                   title="Unregistered production — MRU mining monitor")
+                   title=page_title("unregistered"))
 
 PREFIX = "unreg"
 TABLE = "unreg-table"

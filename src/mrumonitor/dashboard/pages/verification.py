@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 from mrumonitor.config import Settings
 from mrumonitor.dashboard import context
 from mrumonitor.dashboard.access import current_access
-from mrumonitor.dashboard.components import frame_table, graph, page_header
+from mrumonitor.dashboard.components import frame_table, graph, page_header, page_title
 from mrumonitor.dashboard.figures import axis, figure, values
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.verification_data import (
@@ -43,7 +43,7 @@ from mrumonitor.i18n.vocabulary import word
 from mrumonitor.schema import COMMODITIES_SEEN, VISIT_OUTCOMES
 from mrumonitor.verification.ledger import Ledger
 
-dash.register_page(__name__, path="/verification", name="Field checks", title="Field checks — MRU mining monitor")
+dash.register_page(__name__, path="/verification", name="Field checks", title=page_title("verification"))
 
 ESTIMATES = "verification-estimates"
 SAMPLE = "verification-sample"
