@@ -4,6 +4,8 @@ a click on a site opens its dossier."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from dash.testing.wait import until
 from dashboard_pages import PAGES, SCREENSHOTS
@@ -70,6 +72,9 @@ def test_clicking_a_site_opens_its_dossier(dashboard, demo_settings):
     site = data.sites[(data.sites["last_seen"] == data.last_period) & (data.sites["area_ha"] > 20)].iloc[0]
     _visit(dashboard, f"/map?site={site['site_id']}&commodity=all", "#mainmap-map")  # a site of any commodity
     dashboard.wait_for_contains_text("#mainmap-status", "as footprints", timeout=30)
+    # a person looks before clicking: a click within about 3 s of the map's first drawing changes the address but
+    # does not open the dossier (a race left open, see the closing note of issue 20)
+    time.sleep(5)
     leaflet = dashboard.find_element("#mainmap-map")
     # the whole map in view, so the pointer goes to its centre (the site), not to the centre of its visible part
     dashboard.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", leaflet)
@@ -138,7 +143,7 @@ def _type_filter(duo, column: str, text: str) -> None:
 def test_the_site_tables_text_filters_match_what_a_user_types(dashboard):
     _visit(dashboard, "/unregistered?commodity=all", "#unreg-table td")
     dashboard.wait_for_contains_text("#unreg-count", "sites match", timeout=30)
-    _type_filter(dashboard, "registration", "No_Lic")  # any case: the table asks for case-insensitive filters
+    _type_filter(dashboard, "registration", "No Lic")  # the words shown, in any case (case-insensitive filters)
     until(lambda: dashboard.find_element("#unreg-table").get_attribute("data-dash-is-loading") is None, timeout=30)
     until(lambda: {c.text for c in dashboard.find_elements("#unreg-table td[data-dash-column=registration]")}
           == {"no licence"}, timeout=30)
@@ -147,6 +152,6 @@ def test_the_site_tables_text_filters_match_what_a_user_types(dashboard):
                       for c in dashboard.find_elements("#unreg-table td[data-dash-column=area_ha]")), timeout=30)
     query = dashboard.driver.execute_script(
         "return document.querySelector('#unreg-table th.dash-filter[data-dash-column=registration] input').value")
-    assert query == "No_Lic"
+    assert query == "No Lic"
     assert dashboard.find_elements("#unreg-table td[data-dash-column=site_id]")  # rows left, not none
     assert dashboard.get_logs() == []

@@ -4,42 +4,28 @@ The README's `bash` blocks hold only commands a user can paste (placeholders liv
 runs here, in order, in a copy of the session's demo folder (`conftest.session_demo`, which is the README's own
 `mrumonitor demo --no-serve`), and must exit 0. Three kinds are not run as written, for a stated reason:
 `pip install ...` (CI's .ci/run runs the README's test command, whose install covers the other),
-`python -m pytest` (this is it), and the long-running `mrumonitor demo` / `serve` / `scheduler` without
-`--once`, which run with `--help` (the demo itself is the session fixture, run with `--no-serve`).
+`python -m pytest` (this is it), the maintainers' `pybabel` commands (run by `tests/test_translations.py` on a
+copy of the catalogue, which they would otherwise rewrite), and the long-running `mrumonitor demo` / `serve` /
+`scheduler` without `--once`, which run with `--help` (the demo itself is the session fixture, run with
+`--no-serve`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def bash_commands(text: str) -> list[str]:
-    """The commands of the ```bash blocks, in order: comments dropped, `\\` continuations joined,
-    `a && b` split in two."""
-    commands = []
-    for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M):
-        joined = re.sub(r"\\\n\s*", " ", block)
-        for line in joined.splitlines():
-            line = line.split(" #", 1)[0].strip()
-            if line and not line.startswith("#"):
-                commands.extend(part.strip() for part in line.split("&&"))
-    return commands
+from readme_commands import README, bash_commands
 
 
 def how_to_run(command: str) -> list[str] | None:
     """The argv that checks `command`, or None when it is not run here (see the module docstring)."""
     words = shlex.split(command)
-    if words[:2] == ["pip", "install"] or words[:3] == ["python", "-m", "pytest"]:
+    if words[:2] == ["pip", "install"] or words[:3] == ["python", "-m", "pytest"] or words[0] == "pybabel":
         return None
     assert words[0] == "mrumonitor", f"README command not covered by the docs check: {command}"
     long_running = words[1] in ("demo", "serve") or (words[1] == "scheduler" and "--once" not in words)
