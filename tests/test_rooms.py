@@ -25,6 +25,7 @@ ROOMS_BOTTOM_UP = [
     # shared, below every stage
     "errors", "console", "frames", "polygons", "runfolder", "runwarnings", "schema", "style", "crs",
     "resources", "config", "layerio", "manifest", "sqlitefile", "i18n", "credits",
+    "vectortiles",
     # the stages, down the data flow (site tracking sits below the raster stage that calls it)
     "reference", "ingest", "sites", "raster", "analysis",
     # publishing a run; field verification (it samples published runs, and its ledger and estimates feed the next
