@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 from dash.testing.wait import until
 from dashboard_pages import PAGES, SCREENSHOTS
+from french_catalogue import english_shown_in_french
 
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.run import load_run
-from mrumonitor.i18n import catalogue_path
-from mrumonitor.i18n.messages import PLACEHOLDER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,22 +31,6 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
 }
 return texts;
 """
-
-
-def english_messages() -> set[str]:
-    """The English of every catalogue entry whose French differs, placeholders left out (only whole fixed texts
-    can be compared with a page's text)."""
-    from babel.messages.pofile import read_po
-
-    english = set()
-    with catalogue_path("fr").open("rb") as handle:
-        for message in read_po(handle, locale="fr"):
-            ids = [message.id] if isinstance(message.id, str) else list(message.id)
-            strings = [message.string] if isinstance(message.string, str) else list(message.string)
-            for msgid, msgstr in zip(ids, strings):
-                if msgid and msgstr and msgstr != msgid and not PLACEHOLDER.search(msgid):
-                    english.add(msgid.strip())
-    return english
 
 
 #: The pages whose French screenshot the README shows (written beside the English ones).
@@ -73,7 +56,7 @@ def english_left(duo, path: str, ready: str, english: set[str]) -> list[str]:
 
 
 def test_every_page_is_in_french(french, demo_settings):
-    english = english_messages()
+    english = english_shown_in_french()
     assert {"Border watch", "Downloads", "Per-country picture"} <= english  # the test would see them
     site = load_run(demo_settings).sites.sort_values("risk_score").iloc[-1]["site_id"]
     left = {}

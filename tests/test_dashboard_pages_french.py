@@ -10,13 +10,12 @@ import pytest
 import shapely
 from area_draw import post, show_drawn, table, world_box
 from area_world import write_area_run
-from babel.messages.pofile import read_po
 from conftest import FlaskClient, write_config
+from french_catalogue import english_shown_in_french
 
 from mrumonitor.config import load_settings
 from mrumonitor.dashboard.app import create_app
 from mrumonitor.dashboard.language import COOKIE
-from mrumonitor.i18n import catalogue_path
 
 pytestmark = [pytest.mark.demo, pytest.mark.slow]
 
@@ -48,9 +47,7 @@ def demo(demo_settings):
 def english_msgids() -> set[str]:
     """The English messages of the catalogue whose French differs (without placeholders: those are
     sentences with values, found by their French words instead)."""
-    with catalogue_path("fr").open("rb") as handle:
-        catalog = read_po(handle, locale="fr")
-    return {m.id for m in catalog if isinstance(m.id, str) and m.id and "%(" not in m.id and m.string != m.id}
+    return english_shown_in_french()
 
 
 def texts(node) -> list[str]:

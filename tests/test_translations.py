@@ -14,9 +14,9 @@ from babel.messages.catalog import Message
 from babel.messages.checkers import TranslationError, python_format
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
+from french_catalogue import french_messages, translated
 
-from mrumonitor.i18n import _, catalogue_path, use_language
+from mrumonitor.i18n import _, use_language
 from mrumonitor.i18n.extract import extract_views_toml
 
 pytestmark = pytest.mark.unit
@@ -43,18 +43,8 @@ def source_messages() -> dict[str, tuple[str | tuple[str, str], list[str]]]:
 
 def french_catalogue() -> dict[str, Message]:
     """The translated French messages of the catalogue, by msgid (a plural by its singular)."""
-    merged: dict[str, Message] = {}
-    with catalogue_path("fr").open("rb") as handle:
-        for message in read_po(handle, locale="fr"):
-            key = message.id if isinstance(message.id, str) else message.id[0]
-            if key and _translated(message):
-                merged[key] = message
-    return merged
-
-
-def _translated(message: Message) -> bool:
-    strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
-    return "fuzzy" not in message.flags and all(strings)
+    return {message.id if isinstance(message.id, str) else message.id[0]: message
+            for message in french_messages() if translated(message)}
 
 
 def test_every_message_has_french():
