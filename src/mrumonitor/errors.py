@@ -102,6 +102,10 @@ class UnknownSite(MruError):
     """The run has no site of that id."""
 
 
+class UnknownFeature(UnknownSite):
+    """A collection of the OGC API has no feature of that id, or none the user may see (answered alike)."""
+
+
 class UnknownOption(MruError):
     """A request's option (``part=``) has a value the address does not take."""
 

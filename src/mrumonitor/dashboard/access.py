@@ -19,15 +19,23 @@ downloads, overlays) gets 401. Session cookies are HttpOnly and SameSite=Lax (an
 per-session token against forgery (logging out is a POST with it). Each login is recorded on the server
 (`sessions.SessionRecord`): logging out ends it for every copy of the cookie. Failed logins are counted per
 client address: beyond ``[dashboard] login_attempts`` the login answers 429, whatever the password.
+
+GIS clients of the OGC API (``/ogcapi``, `API_PREFIX`) cannot fill in a form: there a GET may carry HTTP Basic
+credentials of the same users instead of a session (checked like the form, counted by the same throttle,
+`_BasicLogins`), and a request without either gets 401 with ``WWW-Authenticate: Basic`` and an OGC API
+exception (JSON).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +80,19 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/login.css"})
 #: address), checked by the route.
 PUBLIC_ENDPOINTS = frozenset({"feeds", "feeds_unknown", LANGUAGE_ENDPOINT})
 
+#: Path prefix of the OGC API - Features (`ogcapi`). GIS clients cannot fill in the login form: there a GET may
+#: carry HTTP Basic credentials instead of a session (`_BasicLogins`), and a refusal is an OGC API exception.
+API_PREFIX = "/ogcapi"
+
 #: Path prefixes of data requests (Dash's own endpoints all start with "/_"), refused with 401 (not redirected)
 #: when there is no session; as is any request but a GET.
-DATA_PREFIXES = ("/_", "/assets/", "/download/", "/overlay/", "/reference/", "/dossier/")
+DATA_PREFIXES = ("/_", "/assets/", "/download/", "/overlay/", "/reference/", "/dossier/", "/tiles/", API_PREFIX)
+
+#: How long HTTP Basic credentials that passed are trusted without hashing the password again, in seconds: a
+#: GIS client sends them with every page it asks for, and a password check costs about 0.2 s of CPU.
+BASIC_TRUST_S = 300.0
+#: The realm GIS clients are asked to log in to.
+API_REALM = "mrumonitor"
 
 #: A secret key shorter than this many characters is refused.
 MIN_SECRET_LENGTH = 32
@@ -209,6 +227,7 @@ def install_access(app: dash.Dash, settings: Settings) -> None:
     throttle = _LoginThrottle(settings.dashboard)
     manager = LoginManager(server)
     manager.user_loader(lambda name: _session_user(auth, record, name))
+    manager.request_loader(_BasicLogins(auth, throttle).user)
     # first of all hooks: Dash's own (server set-up, the pages router) may render layouts, which need a user
     server.before_request_funcs.setdefault(None, []).insert(0, _guard)
     server.add_url_rule("/login", "login", lambda: _login(auth, record, throttle), methods=["GET", "POST"])
@@ -272,6 +291,8 @@ def _guard():
         return flask.current_app.view_functions[flask.request.endpoint](**(flask.request.view_args or {}))
     if current_user.is_authenticated:
         return None
+    if path.startswith(API_PREFIX):
+        return _api_refusal()
     accepts = flask.request.accept_mimetypes  # none stated: anything, HTML included
     if path.startswith(DATA_PREFIXES) or flask.request.method != "GET" or (accepts and not accepts.accept_html):
         return flask.Response(_("Log in first: this request needs a dashboard session.") + "\n", 401,
@@ -281,6 +302,59 @@ def _guard():
 
 #: A password hash to check against when the user name is unknown, so both cases take the same time.
 _NOBODY_HASH = generate_password_hash(secrets.token_hex(16))
+
+
+class _BasicLogins:
+    """HTTP Basic logins of GIS clients: only on the API's paths and only for a GET (or HEAD), checked against the
+    same password hashes and counted by the same failed-login throttle as the login form. Credentials that passed
+    are trusted for `BASIC_TRUST_S` without hashing again; they are kept only as an HMAC under a key made at start.
+    No session is opened."""
+
+    def __init__(self, auth: DashboardAuth, throttle: _LoginThrottle):
+        self.auth, self.throttle = auth, throttle
+        self.key = secrets.token_bytes(32)
+        self.passed: dict[bytes, float] = {}
+        self.lock = threading.Lock()
+
+    def user(self, request: flask.Request) -> _User | None:
+        """The user of the request's Basic credentials (Flask-Login's request loader); None otherwise."""
+        given = request.authorization
+        if (not request.path.startswith(API_PREFIX) or request.method not in ("GET", "HEAD") or given is None
+                or given.type != "basic"):
+            return None
+        name, password = given.username or "", given.password or ""
+        digest = hmac.digest(self.key, f"{name}\0{password}".encode(), "sha256")
+        now = time.monotonic()
+        with self.lock:
+            if now - self.passed.get(digest, -BASIC_TRUST_S) < BASIC_TRUST_S:
+                return _user(self.auth, name)
+        address = request.remote_addr or "unknown"
+        if not self.throttle.allows(address):
+            flask.g.login_throttled = True
+            return None
+        known = self.auth.users.get(name)
+        if check_password_hash(known.password_hash if known else _NOBODY_HASH, password) and known:
+            with self.lock:
+                self.passed = {key: when for key, when in self.passed.items() if now - when < BASIC_TRUST_S}
+                self.passed[digest] = now
+            return _user(self.auth, name)
+        log.warning("API login refused for %r from %s", name[:40], address)
+        self.throttle.failed(address)
+        return None
+
+
+def _api_refusal() -> flask.Response:
+    """The answer to an API request without a session or valid Basic credentials: 401 asking for them (429 beyond
+    the failed-login limit), as an OGC API exception."""
+    if flask.g.get("login_throttled"):
+        status, code, headers = 429, "TooManyRequests", {"Retry-After": "60"}
+        text = "Too many failed logins from your address; wait a minute, then try again."
+    else:
+        status, code, headers = 401, "Unauthorized", {"WWW-Authenticate": f'Basic realm="{API_REALM}"'}
+        text = ("Log in first: send your dashboard user name and password with HTTP Basic authentication (or "
+                "use a dashboard session).")
+    return flask.Response(json.dumps({"code": code, "description": text}), status, mimetype="application/json",
+                          headers=headers)
 
 
 def _login(auth: DashboardAuth, record: SessionRecord, throttle: _LoginThrottle):
