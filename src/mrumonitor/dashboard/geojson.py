@@ -24,6 +24,8 @@ DECIMALS = 5
 POLYGON_ZOOM = 12
 #: Most features one map layer sends; beyond it points are aggregated into cells, polygons become points.
 MAX_FEATURES = 2000
+#: Width of the cells of counted sites (screen pixels) the map draws where a view holds too many sites.
+CELL_PX = 48
 #: Simplification tolerance (degrees) of polygons per zoom band: (lowest zoom of the band, tolerance).
 SIMPLIFY_BANDS = ((0, 0.01), (8, 0.002), (11, 0.0003), (14, 0.0))
 
@@ -73,11 +75,9 @@ def feature_collection(geoms: np.ndarray, properties: pd.DataFrame) -> dict[str,
     return json.loads(f'{{"type":"FeatureCollection","features":[{features}]}}')
 
 
-def grid_cells(lon: np.ndarray, lat: np.ndarray, zoom: float, values: pd.DataFrame) -> pd.DataFrame:
-    """Points gathered into square cells of about 48 screen pixels at `zoom`: per cell the mean position,
-    the count, and the sum of each column of `values`."""
-    size = 360.0 / 2 ** float(zoom) * 48 / 256
-    frame = values.assign(_lon=lon, _lat=lat, _cx=np.floor(lon / size), _cy=np.floor(lat / size))
-    sums = {column: (column, "sum") for column in values.columns}
-    return frame.groupby(["_cx", "_cy"]).agg(lon=("_lon", "mean"), lat=("_lat", "mean"), count=("_lon", "size"),
-                                            **sums).reset_index(drop=True)
+def grid_cell_ids(lon: np.ndarray, lat: np.ndarray, zoom: float) -> np.ndarray:
+    """The square cell of about `CELL_PX` screen pixels at `zoom` each point lies in, as one integer per point
+    (cells ordered west to east, then south to north)."""
+    size = 360.0 / 2 ** float(zoom) * CELL_PX / 256
+    column, row = np.floor(np.asarray(lon) / size).astype(np.int64), np.floor(np.asarray(lat) / size).astype(np.int64)
+    return (column << 32) + row

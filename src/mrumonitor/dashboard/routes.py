@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 #: Media type of each download, by file suffix.
 MEDIA_TYPES = {".gpkg": "application/geopackage+sqlite3", ".zip": "application/zip",
                ".geojson": "application/geo+json", ".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
-               ".tif": "image/tiff; application=geotiff; profile=cloud-optimized", ".json": "application/json"}
+               ".tif": "image/tiff; application=geotiff; profile=cloud-optimized", ".json": "application/json",
+               ".pmtiles": "application/vnd.pmtiles"}
 
 #: What `part=` may ask for.
 PARTS = ("file", "metadata")
@@ -162,7 +163,7 @@ def _not_found(exc: NotFound):
     return plain("no such address on this dashboard.", 404)
 
 
-def _cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
+def cached_per_run(response: flask.Response, run_id: str) -> flask.Response:
     """`response` with browser caching for what it serves of run `run_id`: a day for a run id (a published run
     never changes), a minute for "latest" (which does). Private: what an agency gets may differ from the
     region's."""
@@ -217,7 +218,7 @@ class _Routes:
         png = self.overlays.get((manifest["run_id"], period, country),
                                 lambda: render_overlay(path, self.outline(run_dir, manifest, country) if country
                                                        else None))
-        return _cached_per_run(flask.Response(png, mimetype="image/png"), run_id)
+        return cached_per_run(flask.Response(png, mimetype="image/png"), run_id)
 
     def reference(self, run_id: str, filename: str) -> flask.Response:
         _, manifest = self._run(run_id)
@@ -227,7 +228,7 @@ class _Routes:
             raise UnknownLayer(f"no map layer {filename!r}; ask for /reference/{run_id}/<name>.geojson with a name "
                             f"of: {', '.join(layers)}.")
         body = self.references.get((manifest["run_id"], name), lambda: json.dumps(layers[name]).encode())
-        return _cached_per_run(flask.Response(body, mimetype="application/geo+json"), run_id)
+        return cached_per_run(flask.Response(body, mimetype="application/geo+json"), run_id)
 
     def basemap(self, filename: str) -> flask.Response:
         folder = self.settings.paths.reference

@@ -3,11 +3,13 @@
 Each takes an `access` (`mrumonitor.dashboard.access.Access`): site points, polygons, table rows and licences
 are limited to the countries whose sites it may see. Each combines boolean masks over one period's prepared
 rows (`prepared.PeriodRows`) and copies only what it returns. The cells' tooltips are written per request, in
-its language (the sites' and licences' come prepared with the run).
+its language (the sites' and licences' come prepared with the run). The map's vector tiles (`site_tiles`) draw
+with the same cells (`site_cells`) and licences (`licences_seen`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ import shapely
 from mrumonitor.dashboard import geojson
 from mrumonitor.dashboard.filter_query import apply_filter_query
 from mrumonitor.dashboard.filters import Filters
-from mrumonitor.dashboard.prepared import SiteAccess
+from mrumonitor.dashboard.prepared import Codes, PeriodRows, SiteAccess
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.i18n import _, number, percent
 from mrumonitor.i18n.vocabulary import words
@@ -47,21 +49,9 @@ def site_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float 
     positions = period.positions[mask]
     summary = {"sites": len(positions), "shape": "points"}
     if len(positions) > geojson.MAX_FEATURES:
-        unregistered = period.registration.where(lambda name: name in UNREGISTERED_CLASSES)[mask].astype(int)
-        not_assessed = period.registration.where(lambda name: name == "not_assessed")[mask].astype(int)
-        cells = geojson.grid_cells(period.lon[mask], period.lat[mask], zoom, pd.DataFrame({
-            "unregistered": unregistered, "not_assessed": not_assessed,
-            "area_ha": data.site_periods["area_ha"].to_numpy()[positions]}))
-        share = cells["unregistered"] / cells["count"]
-        # a cell takes the colour of its unregistered sites, else of its sites outside any cadastre held, when
-        # they are half or more of it; registered otherwise
-        colour = np.select([share >= 0.5, cells["not_assessed"] / cells["count"] >= 0.5],
-                           [REGISTRATION_CSS["no_licence"], REGISTRATION_CSS["not_assessed"]],
-                           REGISTRATION_CSS["registered"])
-        props = pd.DataFrame({
-            "kind": "cell", "count": cells["count"], "colour": colour,
-            "tooltip": _cell_tooltips(cells["count"], share, cells["area_ha"])})
-        collection = geojson.feature_collection(shapely.points(cells["lon"], cells["lat"]), props)
+        rows = np.flatnonzero(mask)
+        collection = geojson.feature_collection(*site_cells(data, period, rows, geojson.grid_cell_ids(
+            period.lon[rows], period.lat[rows], zoom)))
         summary["shape"] = "cells"
     else:
         props = data.site_views.features.iloc[positions]
@@ -75,7 +65,54 @@ def site_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float 
     return collection
 
 
-def _cell_tooltips(counts: pd.Series, shares: pd.Series, hectares: pd.Series) -> list[str]:
+def site_cells(data: RunData, period: PeriodRows, rows: np.ndarray, cells: np.ndarray
+               ) -> tuple[np.ndarray, pd.DataFrame]:
+    """The cells of counted sites drawn where a view (or a map tile) holds more sites than it draws one by one.
+
+    Parameters
+    ----------
+    data : RunData
+        The run.
+    period : PeriodRows
+        The period's prepared rows.
+    rows : ndarray
+        The rows of `period` to count (indices into its arrays).
+    cells : ndarray
+        The cell of each of `rows`, an integer; cells are returned in the order of these integers.
+
+    Returns
+    -------
+    points, properties
+        Per cell a point (WGS84) at its sites' mean position, and its properties: `kind` "cell", `count`, `colour`
+        and a `tooltip` in the request's language (count, unregistered share, area).
+    """
+    ids, group = np.unique(cells, return_inverse=True)
+    count = np.bincount(group, minlength=len(ids))
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=len(ids))
+
+    unregistered = total(_rows_where(period.registration, rows, lambda name: name in UNREGISTERED_CLASSES))
+    not_assessed = total(_rows_where(period.registration, rows, lambda name: name == "not_assessed"))
+    area = total(data.site_periods["area_ha"].to_numpy(dtype=float)[period.positions[rows]])
+    share = unregistered / count
+    # a cell takes the colour of its unregistered sites, else of its sites outside any cadastre held, when they are
+    # half or more of it; registered otherwise
+    colour = np.select([share >= 0.5, not_assessed / count >= 0.5],
+                       [REGISTRATION_CSS["no_licence"], REGISTRATION_CSS["not_assessed"]],
+                       REGISTRATION_CSS["registered"])
+    points = shapely.points(total(period.lon[rows]) / count, total(period.lat[rows]) / count)
+    return points, pd.DataFrame({"kind": "cell", "count": count, "colour": colour,
+                                 "tooltip": _cell_tooltips(count, share, area)})
+
+
+def _rows_where(codes: Codes, rows: np.ndarray, test: Callable[[Any], bool]) -> np.ndarray:
+    """Whether the value of each of `rows` of the coded column `codes` passes `test` (1.0 or 0.0)."""
+    hits = [i for i, value in enumerate(codes.values) if test(value)]
+    return np.isin(codes.codes[rows], hits).astype(float)
+
+
+def _cell_tooltips(counts: np.ndarray, shares: np.ndarray, hectares: np.ndarray) -> list[str]:
     """Each cell's tooltip in the request's language: "12 sites, 40% unregistered, 35 ha — zoom in"."""
     return [_("%(count)s sites, %(share)s unregistered, %(area)s ha — zoom in", count=number(count),
               share=percent(share), area=number(area)) for count, share, area in zip(counts, shares, hectares)]
@@ -88,12 +125,19 @@ def concession_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: 
     licences = data.licence_views
     if (6 if zoom is None else zoom) < CONCESSION_ZOOM:
         return geojson.feature_collection(np.array([]), licences.features.iloc[0:0])
-    mask = licences.country.where(access.sees_sites)
-    if filters.countries:
-        mask &= licences.country.isin(filters.countries)
+    mask = licences_seen(data, filters, access)
     tol = geojson.tolerance(6 if zoom is None else zoom)
     mask &= geojson.in_view(licences.boxes[tol], bounds)
     return geojson.feature_collection(licences.geoms[tol][mask], licences.features[mask])
+
+
+def licences_seen(data: RunData, filters: Filters, access: SiteAccess) -> np.ndarray:
+    """Mask of the run's licences (`LicenceViews`) of the countries `access` may see, and of the filters' countries
+    when they name some."""
+    mask = data.licence_views.country.where(access.sees_sites)
+    if filters.countries:
+        mask &= data.licence_views.country.isin(filters.countries)
+    return mask
 
 
 def site_table(data: RunData, filters: Filters, access: SiteAccess, page: int = 0, page_size: int = 25,

@@ -16,10 +16,14 @@ Shapefiles the field mapping.
 |         |                 |                        | starting = + - @ tab CR gets a leading ' (no formula) |
 | parquet | vector, table   | the layer's (analysis) | GeoParquet 1.1.0 with bbox covering; tables: Parquet  |
 | cog     | raster          | the layer's (analysis) | DEFLATE, predictor 2, 512 tiles, overviews, tags      |
+| pmtiles | vector          | Web Mercator tiles     | PMTiles 3 of gzipped MVT tiles, zooms `PMTILES_ZOOMS`;|
+|         |                 | (from WGS84)           | attributes MVT holds (dates as ISO text); footprints  |
+|         |                 |                        | under a screen pixel drawn as points at that zoom     |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -41,6 +45,7 @@ from mrumonitor.export.shapefile_fields import shapefile_attributes
 from mrumonitor.export.sidecar import describe_crs, sidecar_text
 from mrumonitor.layerio import write_geoparquet, write_parquet, written_aside
 from mrumonitor.raster.cog import write_activity_cog
+from mrumonitor.vectortiles import WEB_MERCATOR, layer_tiles, vector_layer, write_pmtiles
 
 Describe = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -151,6 +156,53 @@ def _write_cog(extract: ActivityExtract, layer: str, out: Path, describe: Descri
     return {"size": [extract.grid.width, extract.grid.height], "crs": describe_crs(extract.grid.crs)}
 
 
+#: Zooms of the PMTiles exports. From 5, where the four countries fill one screen (the dashboard's widest zoom), to
+#: 14, where a tile pixel (of 4096) is 2.4 m at the equator: finer than any footprint's outline needs, and viewers
+#: (MapLibre, QGIS) draw deeper zooms from it. Each tile holds every feature in it: a site is a point while it is
+#: smaller than a screen pixel, its footprint from there (`vectortiles.pyramid`).
+PMTILES_ZOOMS = range(5, 15)
+
+#: What a PMTiles export's sidecar says of its tiles, besides the figures.
+PMTILES_NOTE = ("Mapbox Vector Tiles (extent 4096, buffer 64) in one layer named after the layer, in Web Mercator "
+                "from WGS84, gzip-compressed; a footprint or line smaller than one screen pixel at a zoom is a point "
+                "inside it at that zoom. Attributes: the layer's columns that vector tiles can hold (text, numbers, "
+                "booleans; dates as ISO 8601 text).")
+
+#: Values a column may hold to travel in vector tiles (besides missing ones).
+_TILE_SCALARS = (str, bool, int, float, np.bool_, np.integer, np.floating, dt.date)
+
+
+def _write_pmtiles(frame: gpd.GeoDataFrame, layer: str, out: Path, describe: Describe) -> dict[str, Any]:
+    exchange = frame.to_crs(WGS84)
+    geoms = np.asarray(exchange.geometry)
+    attributes = pd.DataFrame(exchange.drop(columns=exchange.geometry.name))
+    left_out = [str(column) for column in attributes.columns if not _tile_column(attributes[column])]
+    attributes = attributes.drop(columns=left_out)
+    about = describe({})
+    zooms = (PMTILES_ZOOMS.start, PMTILES_ZOOMS.stop - 1)
+    metadata = {"name": about["layer"]["title"], "description": about["layer"]["description"],
+                "attribution": "; ".join(about["attribution"]), "type": "overlay",
+                "vector_layers": [vector_layer(layer, attributes, *zooms, about["layer"]["description"])],
+                "mrumonitor": {"run": about["run"], "country": about["country"], "caveats": about["caveats"]}}
+    shown = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bounds = tuple(shapely.total_bounds(geoms[shown]).tolist()) if shown.any() else None
+    with written_aside(out) as partial:
+        written = write_pmtiles(partial, layer_tiles(layer, geoms, attributes, PMTILES_ZOOMS), metadata, bounds)
+    return {"count": int(shown.sum()), "columns": list(map(str, attributes.columns)),
+            "crs": describe_crs(WEB_MERCATOR),
+            "vector_tiles": {"layer": layer, "tiles": written["tiles"], "min_zoom": written["min_zoom"],
+                             "max_zoom": written["max_zoom"], "bounds": written["bounds"], "note": PMTILES_NOTE,
+                             "without_geometry": int((~shown).sum()), "columns_left_out": left_out}}
+
+
+def _tile_column(column: pd.Series) -> bool:
+    """Whether vector tiles can hold `column`: numbers, booleans, dates, or text (objects that are all
+    `_TILE_SCALARS`)."""
+    if column.dtype.kind in "biufM" or isinstance(column.dtype, pd.StringDtype):
+        return True
+    return all(isinstance(value, _TILE_SCALARS) for value in column.dropna().tolist())
+
+
 #: The export formats, by name.
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("gpkg", "GeoPackage", (".gpkg",), ("vector", "table"), _write_geopackage),
@@ -159,6 +211,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("csv", "CSV (UTF-8; WKT and lon/lat in WGS84)", (".csv",), ("vector", "table"), _write_csv),
     Format("parquet", "GeoParquet 1.1 / Parquet", (".parquet", ".geoparquet"), ("vector", "table"), _write_parquet),
     Format("cog", "Cloud-Optimized GeoTIFF", (".tif", ".tiff"), ("raster",), _write_cog),
+    Format("pmtiles", "PMTiles (vector tiles, zooms 5 to 14)", (".pmtiles",), ("vector",), _write_pmtiles),
 )}
 
 

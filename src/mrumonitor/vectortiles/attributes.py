@@ -1,0 +1,76 @@
+"""The attributes of a layer's features as MVT holds them: keys, one table of distinct values, integer codes.
+
+MVT stores a layer's attribute keys and values once, each feature pointing into them by index. `Attributes.of`
+codes a whole frame once (text, numbers, booleans as they are; dates and times as ISO 8601 text; anything else as
+its text), so a layer cut into thousands of tiles is coded once and each tile only takes its rows (`take`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """Feature attributes coded once.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        The attribute names (the frame's columns).
+    codes : ndarray
+        (features, keys) indices into `values`; -1 where a feature has no value (the attribute is left out).
+    values : list
+        The distinct values of every column (Python str, bool, int or float), each once.
+    """
+
+    keys: tuple[str, ...]
+    codes: np.ndarray
+    values: list[Any]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Attributes:
+        """The attributes of `frame`'s rows (one feature each), its columns the keys."""
+        table: dict[tuple[type, Any], int] = {}
+        codes = np.full((len(frame), len(frame.columns)), -1, dtype=np.int64)
+        for j, column in enumerate(frame.columns):
+            column_codes, uniques = _factorised(frame[column])
+            index = np.array([table.setdefault((type(value), value), len(table)) for value in uniques] or [-1])
+            codes[:, j] = np.where(column_codes >= 0, index[column_codes], -1)
+        return cls(tuple(map(str, frame.columns)), codes, [value for _type, value in table])
+
+    def take(self, rows: np.ndarray) -> Attributes:
+        """The attributes of the features `rows` (positions), sharing the value table."""
+        return Attributes(self.keys, self.codes[rows], self.values)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _factorised(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """`column` as codes (-1: missing) into its distinct values, each as MVT can hold it."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if column.dtype.kind == "M":
+        return np.asarray(codes), [pd.Timestamp(value).isoformat() for value in uniques]
+    return np.asarray(codes), [value if type(value) is str else _plain(value)
+                               for value in np.asarray(uniques, dtype=object).tolist()]
+
+
+def _plain(value: Any) -> Any:
+    """`value` as a Python str, bool, int or float (dates, times as ISO 8601 text; anything else as text)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (dt.datetime, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
