@@ -27,8 +27,10 @@ from mrumonitor.dashboard.access import APP_NAME, csrf_token, current_access, in
 from mrumonitor.dashboard.dossier import install_dossier_route
 from mrumonitor.dashboard.feeds import install_feed_routes
 from mrumonitor.dashboard.language import install_language, language_switch
+from mrumonitor.dashboard.ogcapi import install_ogcapi
 from mrumonitor.dashboard.routes import install_routes
 from mrumonitor.dashboard.security import install_security
+from mrumonitor.dashboard.tiles_view import install_tile_route
 from mrumonitor.dashboard.views import load_views
 from mrumonitor.errors import MruError
 from mrumonitor.i18n import _, day, ngettext
@@ -37,6 +39,9 @@ from mrumonitor.i18n.vocabulary import word
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 _HERE = Path(__file__).resolve().parent
+#: Assets a page loads itself when it needs them, not Dash on every page: the vector-tile plugin, which the map
+#: loads once dash-leaflet has set window.L (assets/map.js `mru.tiles.load`).
+ON_DEMAND_ASSETS = r"leaflet\.vectorgrid-.*\.js$"
 #: Brotli quality of the script bundles, compressed once per file (plotly.js: 4.8 MB -> 1.2 MB in 0.4 s).
 BUNDLE_QUALITY = 9
 
@@ -59,7 +64,8 @@ def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
     warnings.filterwarnings("ignore", message=r"\s*The dash_table.DataTable will be removed",
                             category=DeprecationWarning)
     app = dash.Dash("mrumonitor.dashboard", use_pages=True, pages_folder=str(_HERE / "pages"),
-                    assets_folder=str(_HERE / "assets"), title=APP_NAME, update_title=None,
+                    assets_folder=str(_HERE / "assets"), assets_ignore=ON_DEMAND_ASSETS, title=APP_NAME,
+                    update_title=None,
                     suppress_callback_exceptions=True, serve_locally=True, compress=True)
     app.server.config[context.SETTINGS_KEY] = settings
     app.server.config[context.RUN_KEY] = run
@@ -67,6 +73,8 @@ def create_app(settings: Settings, run: str = "latest") -> dash.Dash:
     install_access(app, settings)
     install_security(app, settings.dashboard)
     install_routes(app, settings)
+    install_tile_route(app, settings)
+    install_ogcapi(app, settings)
     install_dossier_route(app)
     install_feed_routes(app, settings)
     install_bundle_compression(app)

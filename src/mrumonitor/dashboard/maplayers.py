@@ -4,9 +4,14 @@ Works offline: under every layer lies the built-in basemap (`reference.basemap`:
 villages named by zoom), served by the dashboard's own `/basemap/` route; a `[dashboard] basemap_url` (a tile
 server) replaces it. Reference layers (country outlines,
 borders, border zone, border posts), simplified, are loaded by URL from the dashboard's own
-`/reference/` route (cached by the browser per run); the site layer, licences
-and the activity overlay come from callbacks that read the map's zoom and bounds, so a page never receives
-more than `geojson.MAX_FEATURES` sites. The corridors come from a callback too: those of the border scope
+`/reference/` route (cached by the browser per run).
+
+Sites (cells, points, footprints by zoom) and licences are vector tiles: the browser fetches the tiles in view
+from the dashboard's `/tiles/` route (`tiles_view`, which keeps to what the user's role may see) and draws them
+with Leaflet.VectorGrid (`vector_layer`, assets/map.js `mru.tiles`). Moving the map is the browser's business
+alone; a filter change only changes the tiles' address (`tile_addresses`, through the map's tile store). A light
+callback writes the status line under the map from counts alone (`map_status`). The activity overlay follows
+the period; the corridors come from a callback too (small GeoJSON): those of the border scope
 chosen, each with its rank for the commodity and period chosen (`aggregates.corridor_ranking`, the border
 page's rank) and coloured by it (`style.corridor_colour`); one corridor may be singled out (`/map?corridor=<id>`).
 Style functions live in assets/map.js (`window.mru`); the legend covers every layer the map has.
@@ -32,20 +37,24 @@ from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking
 from mrumonitor.dashboard.basemap_view import VILLAGE_ZOOM, served_layers
 from mrumonitor.dashboard.components import filter_inputs, filters_from, legend
 from mrumonitor.dashboard.filters import Filters, showing
-from mrumonitor.dashboard.geojson import feature_collection
+from mrumonitor.dashboard.geojson import POLYGON_ZOOM, feature_collection, in_view
 from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
-from mrumonitor.dashboard.site_level import concession_layer, site_layer
+from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
+from mrumonitor.dashboard.tiles_view import CELL_CAP, tile_url
 from mrumonitor.dashboard.views import View
 from mrumonitor.i18n import N_, _, ngettext
 from mrumonitor.i18n.vocabulary import WORDS
 from mrumonitor.reference.basemap import BASEMAP_CREDIT
 from mrumonitor.style import ACTIVITY_RAMP, CORRIDOR_RANK_COLOURS, STATUS_CSS, corridor_colour, css
+from mrumonitor.vectortiles import world_position
 
 #: Initial view: the four countries.
 REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
 #: z-index of the sites' map pane: above the overlay pane (400) of the other layers, below markers (600).
 SITES_Z = 450
+#: The map layers drawn from vector tiles: map layer -> (tile layer of `tiles_view`, Leaflet pane, first zoom).
+VECTOR_LAYERS = {"sites": ("sites", "sites", 0), "concessions": ("concessions", "overlayPane", CONCESSION_ZOOM)}
 #: Zoom a click on a cell of sites (or a row of the site table) zooms the map to.
 DETAIL_ZOOM = 13
 
@@ -68,7 +77,7 @@ _TITLES = {"countries": N_("Country outlines"), "borders": N_("International bor
 
 def ids(prefix: str) -> dict[str, str]:
     return {name: f"{prefix}-{name}" for name in ("map", "sites", "concessions", "corridors", "activity", "status",
-                                                  "nav", "towns", "villages", "focus")}
+                                                  "nav", "towns", "villages", "focus", "tiles")}
 
 
 def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None = None,
@@ -86,7 +95,8 @@ def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None
         className="leaflet-map", minZoom=5, maxZoom=17, attributionControl=False, **position)
     return html.Div(className="map-panel", children=[
         leaflet, legend(legend_sections(view.layers)), html.Div(id=names["status"], className="map-status"),
-        dcc.Location(id=names["nav"], refresh="callback-nav"), dcc.Store(id=names["focus"], data=corridor)])
+        dcc.Location(id=names["nav"], refresh="callback-nav"), dcc.Store(id=names["focus"], data=corridor),
+        dcc.Store(id=names["tiles"])])
 
 
 def basemap(names: dict[str, str], zoom: float) -> list[Any]:
@@ -157,26 +167,44 @@ def _layer(name: str, names: dict[str, str], data: RunData) -> Any:
         return dl.ImageOverlay(id=names["activity"], url=overlay_url(data.run_id, data.last_period),
                                bounds=overlay_bounds(data.run_dir, data.last_period), opacity=0.8)
     if name == "concessions":
-        return dl.GeoJSON(id=names["concessions"], style={"variable": "mru.licenceStyle"})
+        return vector_layer(names[name], VECTOR_LAYERS[name][1])
     if name == "corridors":
         return dl.GeoJSON(id=names["corridors"], style={"variable": "mru.corridorStyle"})
     # the sites in a pane of their own above Leaflet's overlay pane (z-index 400): the reference layers,
     # which arrive by URL after them, would otherwise be drawn over them and take their clicks
-    return dl.Pane(dl.GeoJSON(id=names["sites"], style={"variable": "mru.siteStyle"},
-                              pointToLayer={"variable": "mru.site"}), name="sites", style={"zIndex": SITES_Z})
+    pane = VECTOR_LAYERS[name][1]
+    return dl.Pane(vector_layer(names[name], pane), name=pane, style={"zIndex": SITES_Z})
+
+
+def vector_layer(layer_id: str, pane: str) -> dl.LayerGroup:
+    """A map layer drawn from vector tiles in `pane`: a LayerGroup that, once on the map, holds a Leaflet.VectorGrid
+    of the address the map's tile store gives it (assets/map.js `mru.tiles.add`), so the layers control switches
+    it like any other; a click on one of its features is its `clickData` (the feature's properties, and where it
+    was clicked as a GeoJSON point)."""
+    return dl.LayerGroup(id=layer_id, pane=pane, disableDefaultEventHandlers=True,
+                         eventHandlers={"add": {"variable": "mru.tiles.add"}})
 
 
 def register_map_callbacks(prefix: str, layers: tuple[str, ...]) -> None:
-    """The callbacks of the map `prefix`: sites (and licences, the activity overlay when `layers` has them)
-    follow the filters, zoom and bounds; a click on a site opens its dossier, on a cell zooms in."""
+    """The callbacks of the map `prefix`: the addresses of its vector tiles (sites, and licences when `layers` has
+    them) follow the filters, the status line the filters, zoom and bounds, the activity overlay (when there) the
+    period; a click on a site opens its dossier, on a cell zooms in."""
     names = ids(prefix)
     view_inputs = [Input(names["map"], "zoom"), Input(names["map"], "bounds"), Input(names["map"], "center")]
 
-    @dash.callback(Output(names["sites"], "data"), Output(names["status"], "children"),
-                   *filter_inputs(), *view_inputs)
-    def update_sites(country, period, commodity, classes, border, scope, zoom, bounds, center):
-        return sites_for_map(context.run_data(), current_access(), country, period, commodity, classes, border,
-                             zoom, bounds or view_bounds(center, zoom))
+    @dash.callback(Output(names["tiles"], "data"), *filter_inputs())
+    def update_tiles(country, period, commodity, classes, border, scope):
+        data = context.run_data()
+        return tile_addresses(data.run_id, filters_from(data, country, period, commodity, classes, border),
+                              {names[name]: name for name in VECTOR_LAYERS if name in layers})
+
+    # the tile store to the map's vector layers, in the browser (`mru.tiles.show`): a new address redraws them
+    dash.clientside_callback(ClientsideFunction("mru", "tileUrls"), Input(names["tiles"], "data"))
+
+    @dash.callback(Output(names["status"], "children"), *filter_inputs(), *view_inputs)
+    def update_status(country, period, commodity, classes, border, scope, zoom, bounds, center):
+        return map_status(context.run_data(), current_access(), country, period, commodity, classes, border,
+                          zoom, bounds or view_bounds(center, zoom))
 
     # the built-in basemap's places follow the zoom; the villages load once it reaches VILLAGE_ZOOM
     dash.clientside_callback(
@@ -187,13 +215,6 @@ def register_map_callbacks(prefix: str, layers: tuple[str, ...]) -> None:
                    Input(names["sites"], "clickData"), prevent_initial_call=True)
     def open_site(feature):
         return click_target(feature)
-
-    if "concessions" in layers:
-        @dash.callback(Output(names["concessions"], "data"), *filter_inputs(), *view_inputs)
-        def update_concessions(country, period, commodity, classes, border, scope, zoom, bounds, center):
-            data = context.run_data()
-            filters = filters_from(data, country, period, commodity, classes, border)
-            return concession_layer(data, filters, current_access(), zoom, bounds or view_bounds(center, zoom))
 
     if "corridors" in layers:
         @dash.callback(Output(names["corridors"], "data"), *filter_inputs(), State(names["focus"], "data"))
@@ -249,20 +270,44 @@ def corridor_view(data: RunData, corridor_id: str) -> tuple[list[float], int, st
     return [(south + north) / 2, (west + east) / 2], zoom, str(data.corridors["scope"].iloc[where[0]])
 
 
-def sites_for_map(data: RunData, access: Any, country, period, commodity, classes, border, zoom,
-                  bounds) -> tuple[dict, str]:
-    """The site layer and the status line under the map (how many sites, in what shape)."""
+def tile_addresses(run_id: str, filters: Filters, layers: dict[str, str]) -> dict[str, Any]:
+    """What the map's tile store holds for `filters`: per vector layer (LayerGroup id -> map layer of
+    `VECTOR_LAYERS`) the URL template of its tiles and the first zoom it is drawn at, and the zoom from which sites
+    are footprints (their style changes there)."""
+    return {"polygonZoom": POLYGON_ZOOM,
+            "layers": {layer_id: {"url": tile_url(run_id, VECTOR_LAYERS[name][0], filters),
+                                  "minZoom": VECTOR_LAYERS[name][2]} for layer_id, name in layers.items()}}
+
+
+def map_status(data: RunData, access: Any, country, period, commodity, classes, border, zoom, bounds) -> str:
+    """The status line under the map: how many sites the filters and the user's role let it draw within `bounds`,
+    and in what shape at `zoom` (cells where a tile holds too many sites, else points, or footprints)."""
     filters = filters_from(data, country, period, commodity, classes, border)
-    layer = site_layer(data, filters, access, zoom, bounds)
-    summary = layer.pop("summary")
-    shape = {"cells": _("grouped in cells (zoom in for single sites)"), "points": _("as points"),
-             "polygons": _("as footprints")}[summary["shape"]]
-    status = ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
-                      summary["sites"], showing=showing(filters, sites_of=access.country), shape=shape)
     if country and not access.sees_sites(country):
-        status = _("Site-level data of %(country)s is not available to your role: the map shows no sites there; "
-                   "the figures above are aggregates.", country=country)
-    return layer, status
+        return _("Site-level data of %(country)s is not available to your role: the map shows no sites there; "
+                 "the figures above are aggregates.", country=country)
+    zoom = REGION_ZOOM if zoom is None else zoom
+    period_rows = data.site_views.by_period[filters.period]
+    mask = period_rows.mask(filters, access)
+    mask[mask] = in_view(np.column_stack([period_rows.lon[mask], period_rows.lat[mask]] * 2), bounds)
+    shape = _("as footprints") if zoom >= POLYGON_ZOOM else _("as points")
+    if grouped_in_cells(period_rows.lon[mask], period_rows.lat[mask], zoom):
+        shape = _("grouped in cells (zoom in for single sites)")
+    return ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
+                    int(mask.sum()), showing=showing(filters, sites_of=access.country), shape=shape)
+
+
+def grouped_in_cells(lon: np.ndarray, lat: np.ndarray, zoom: float) -> bool:
+    """Whether some tile of the map at `zoom` (Leaflet's tile zoom: the nearest whole one) draws the sites at `lon`,
+    `lat` as cells: it holds more than `tiles_view.CELL_CAP` of them in its own bounds, as the tile route has it."""
+    if len(lon) <= CELL_CAP:
+        return False
+    z = round(zoom)
+    x, y = world_position(lon, lat, z)
+    # one integer per tile (x, y < 2**z): counting them is ~50 times faster than counting (x, y) rows
+    _tiles, counts = np.unique(np.floor(x).astype(np.int64) * 2 ** z + np.floor(y).astype(np.int64),
+                               return_counts=True)
+    return int(counts.max()) > CELL_CAP
 
 
 def click_target(feature: dict | None) -> tuple[Any, Any]:

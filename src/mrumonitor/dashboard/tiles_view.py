@@ -148,6 +148,9 @@ class _TileRoute:
         else:
             response = flask.Response(gzip.decompress(body), mimetype=TILE_MEDIA_TYPE)
         response.vary.add("Accept-Encoding")
+        # the tile depends on the session (access scope) and the language cookie: a browser shared by two users, or
+        # switched to French, must not be served the other's tile from its cache under the same address
+        response.vary.add("Cookie")
         return cached_per_run(response, run_id)
 
     def _run(self, run_id: str) -> RunData:

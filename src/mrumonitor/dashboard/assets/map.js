@@ -1,24 +1,24 @@
-/* Style functions of the dashboard's map layers (dash-leaflet calls them by name: {"variable": "mru.site"}),
-   and the clientside callback that names places by zoom (window.dash_clientside.mru.places). */
+/* Style functions of the dashboard's map layers (dash-leaflet calls them by name: {"variable": "mru.post"}), the
+   vector-tile layers of sites and licences (mru.tiles), and the clientside callbacks (window.dash_clientside.mru). */
+
 window.mru = Object.assign({}, window.mru, {
-    /* A site (point) or a cell of sites: a circle coloured by class, a cell sized by its count; in the sites'
-       pane (maplayers.SITES_Z), above the outlines and zone, which would otherwise take its clicks. */
-    site: function (feature, latlng) {
-        var p = feature.properties;
-        var cell = p.kind === "cell";
-        return L.circleMarker(latlng, {pane: "sites",
-            radius: cell ? Math.min(22, 5 + 2.2 * Math.sqrt(p.count)) : 5,
-            color: cell ? "#333333" : p.colour, weight: cell ? 1 : 1.5,
-            fillColor: p.colour, fillOpacity: cell ? 0.55 : 0.8
-        });
-    },
-    /* A site footprint (polygon). */
-    siteStyle: function (feature) {
-        return {color: feature.properties.colour, weight: 2, fillOpacity: 0.45};
+    /* A site or a cell of sites of a vector tile (Leaflet.VectorGrid calls it with the feature's attributes and the
+       tile's zoom): a cell is a circle sized by its count; a site a small circle below `polygonZoom`
+       (geojson.POLYGON_ZOOM), its footprint from it; all coloured by class. */
+    siteStyle: function (props, zoom) {
+        if (props.kind === "cell") {
+            return {radius: Math.min(22, 5 + 2.2 * Math.sqrt(props.count)), color: "#333333", weight: 1,
+                    fill: true, fillColor: props.colour, fillOpacity: 0.55};
+        }
+        if (zoom >= window.mru.tiles.polygonZoom) {
+            return {color: props.colour, weight: 2, fill: true, fillColor: props.colour, fillOpacity: 0.45};
+        }
+        return {radius: 5, color: props.colour, weight: 1.5, fill: true, fillColor: props.colour, fillOpacity: 0.8};
     },
     /* A licence, coloured by status. */
-    licenceStyle: function (feature) {
-        return {color: feature.properties.colour, weight: 1, fillOpacity: 0.12, dashArray: "3 3"};
+    licenceStyle: function (props) {
+        return {color: props.colour, weight: 1, fill: true, fillColor: props.colour, fillOpacity: 0.12,
+                dashArray: "3 3"};
     },
     /* A border corridor, coloured by its rank; the one the map was opened on (/map?corridor=) stands out. */
     corridorStyle: function (feature) {
@@ -37,19 +37,142 @@ window.mru = Object.assign({}, window.mru, {
     river: function (feature) {
         return {color: "#6fa6cc", weight: 1.2, opacity: 0.9};
     },
-    /* A town or village: a small dot in the basemap's pane with its name, written from the zoom its size allows
-       (placeShown). */
+    /* A town or village: a small dot in the basemap's pane with its name to its right, written from the zoom its
+       size allows (placeShown). One marker with a plain HTML label (map.css .place-label), not a circle with a
+       permanent Leaflet tooltip: a tooltip measures itself when placed, one page layout per place, and the
+       thousands of villages from VILLAGE_ZOOM on froze the page for seconds. */
     place: function (feature, latlng) {
-        return L.circleMarker(latlng, {pane: "basemap", radius: 2.5, color: "#444444", weight: 1, fillColor: "#ffffff",
-                                       fillOpacity: 1, interactive: false})
-            .bindTooltip(feature.properties.name, {permanent: true, direction: "right", offset: [3, 0],
-                                                   className: "place-label", interactive: false});
+        var label = document.createElement("span");
+        label.textContent = feature.properties.name;
+        return L.marker(latlng, {pane: "basemap", interactive: false, keyboard: false,
+                                 icon: L.divIcon({className: "place-label", html: label, iconSize: null,
+                                                  iconAnchor: [3, 7]})});
     },
     placeShown: function (feature, context) {
         var hideout = (context && context.hideout) || {};
         return feature.properties.minzoom <= (hideout.zoom || 0);
     }
 });
+
+/* The vector-tile layers of the maps (maplayers.vector_layer): each is a dash-leaflet LayerGroup whose "add" event
+   (`mru.tiles.add`) puts a Leaflet.VectorGrid in it, so the layers control still switches it on and off; the
+   browser then fetches the tiles in view itself, from the address the map's tile store gives (`mru.tiles.show`:
+   a filter change only changes that address). The grids are kept by LayerGroup id. Features are SVG paths (so
+   a test can find and click them) in the group's pane; a site's click is the group's clickData (a Dash callback
+   opens its dossier, or zooms onto a cell); the tooltip of the feature under the pointer follows it. */
+window.mru.tiles = {
+    grids: {},  // LayerGroup id -> {map, group, pane, setProps, url, minZoom, grid}
+    polygonZoom: Infinity,  // from the tile store: the zoom footprints are drawn from
+    plugin: null,  // the promise of Leaflet.VectorGrid, loaded once
+    // where the assets are served (this file's own address, less its name), the plugin among them
+    assets: document.currentScript ? document.currentScript.src.replace(/map\.js(\?.*)?$/, "") : "/assets/",
+    Grid: null,  // its protobuf grid, as the map uses it (`load`)
+
+    /* Leaflet.VectorGrid, loaded on first use (app.py keeps it out of Dash's automatic loading): it extends
+       window.L, which dash-leaflet's bundle sets, and only maps need it. Its points are circles without a
+       position of their own (they know only their tile pixel), but Leaflet 1.9 asks a small circle for one
+       (getLatLng) to place a mouse event on it: they leave the event at the pointer instead. */
+    load: function () {
+        var tiles = this;
+        if (!tiles.plugin) {
+            tiles.plugin = new Promise(function (resolve, reject) {
+                var script = document.createElement("script");
+                script.src = tiles.assets + "leaflet.vectorgrid-1.3.0.min.js";
+                script.onload = resolve;
+                script.onerror = reject;
+                document.head.appendChild(script);
+            }).then(function () {
+                tiles.Grid = L.VectorGrid.Protobuf.extend({
+                    _createLayer: function (feature) {
+                        var layer = L.VectorGrid.Protobuf.prototype._createLayer.apply(this, arguments);
+                        if (feature.type === 1) {
+                            layer.getLatLng = null;
+                        }
+                        return layer;
+                    }
+                });
+            });
+        }
+        return tiles.plugin;
+    },
+    /* The LayerGroup `context.id` was added to its map: give it its grid, drawn from the address its tile store
+       gives (`show`, before or after this). A grid lives as long as its map: when Dash draws the page again, the
+       new map's group waits for its own store's address, never fetching the last page's. */
+    add: function (event, context) {
+        var tiles = window.mru.tiles;
+        var entry = tiles.grids[context.id] = tiles.grids[context.id] || {};
+        if (entry.group !== event.target) {
+            Object.assign(entry, {map: context.map, group: event.target, setProps: context.setProps,
+                                  pane: context.pane, grid: null});
+            context.map.once("unload", function () {
+                if (tiles.grids[context.id] === entry) {
+                    delete tiles.grids[context.id];
+                }
+            });
+        }
+        tiles.draw(entry);
+    },
+    /* The tile store's `data` changed ({polygonZoom, layers: {LayerGroup id: {url: URL template, minZoom}}}): each
+       grid fetches from its new address; an address unchanged draws nothing again. */
+    show: function (data) {
+        var tiles = window.mru.tiles;
+        if (!data) {
+            return;
+        }
+        tiles.polygonZoom = data.polygonZoom;
+        Object.keys(data.layers).forEach(function (id) {
+            var entry = tiles.grids[id] = tiles.grids[id] || {};
+            var layer = data.layers[id];
+            entry.minZoom = layer.minZoom;
+            if (entry.url === layer.url) {
+                return;
+            }
+            entry.url = layer.url;
+            if (entry.grid) {
+                entry.grid.setUrl(entry.url);
+            } else {
+                tiles.draw(entry);
+            }
+        });
+    },
+    /* The grid of `entry` once its group and address are known and the plugin is loaded. */
+    draw: function (entry) {
+        if (!entry.group || !entry.url || entry.grid) {
+            return;
+        }
+        window.mru.tiles.load().then(function () {
+            if (entry.grid || !entry.group) {
+                return;
+            }
+            entry.grid = window.mru.tiles.grid(entry);
+            entry.group.addLayer(entry.grid);
+        });
+    },
+    /* A Leaflet.VectorGrid of `entry.url`: the "sites" and "concessions" layers of its tiles styled as on the
+       legend, each feature's tooltip under the pointer, a click given to Dash as the group's clickData. */
+    grid: function (entry) {
+        var grid = new window.mru.tiles.Grid(entry.url, {
+            vectorTileLayerStyles: {sites: window.mru.siteStyle, concessions: window.mru.licenceStyle},
+            rendererFactory: L.svg.tile, interactive: true, pane: entry.pane || "overlayPane",
+            minZoom: entry.minZoom || 0
+        });
+        var tooltip = L.tooltip({direction: "top", offset: [0, -6]});
+        grid.on("mouseover", function (e) {
+            var text = e.layer.properties.tooltip;
+            if (text) {
+                entry.map.openTooltip(tooltip.setContent(document.createTextNode(text)).setLatLng(e.latlng));
+            }
+        });
+        grid.on("mouseout", function () {
+            entry.map.closeTooltip(tooltip);
+        });
+        grid.on("click", function (e) {
+            entry.setProps({clickData: {properties: e.layer.properties,
+                                        geometry: {type: "Point", coordinates: [e.latlng.lng, e.latlng.lat]}}});
+        });
+        return grid;
+    }
+};
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     mru: Object.assign({}, (window.dash_clientside || {}).mru, {
@@ -70,6 +193,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
             var index = Object.keys(periods).filter(function (key) { return periods[key] === period; })[0];
             return [no, [index === undefined ? positions[0] : Number(index)]];
+        },
+        /* The map's tile store to its vector-tile layers (`mru.tiles.show`); a callback with no output. */
+        tileUrls: function (data) {
+            window.mru.tiles.show(data);
         },
         /* The map's zoom to the towns' and villages' layers; the villages' address once the zoom reaches theirs. */
         places: function (zoom, villages) {
