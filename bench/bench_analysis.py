@@ -1,39 +1,49 @@
 #!/usr/bin/env python
 """Analysis benchmark: registration and border signals against a geopandas.overlay + per-row baseline.
 
-    python bench/bench_analysis.py [--quick] [--sites N] [--licences N] [--baseline-sites N] [--seed S]
+    python bench/bench_analysis.py [--quick | --scale] [--sites N] [--licences N] [--baseline-sites N]
+                                   [--world-sites N] [--before REVISION] [--[no-]one-core] [--seed S]
 
-On synthetic inputs it builds itself, in the analysis CRS inside the real country outlines (100,000 sites
-seen in two periods, 20,000 licences in the canonical `concessions` schema, 50 official border posts on or
-near the real border lines), it times in ONE run, each contestant in its own subprocess:
+On synthetic inputs it builds itself, in the analysis CRS inside the real country outlines (by default
+100,000 sites seen in two periods, 20,000 licences in the canonical `concessions` schema, 50 official border
+posts on or near the real border lines; `--scale`: 1,000,000 sites against 100,000 licences), it times in ONE
+run, each contestant in its own subprocess:
 
 (a) ours: `register` (with the project countries as the assessed area, as `analyse` calls it), then
     `cut_corridors` + `official_crossings` + `border_signals`; its overlays and nearest queries run on every
-    core (`mrumonitor.analysis.threads`), so it runs twice: on all cores, and pinned to one core;
-(b) the baseline an analyst would write: `geopandas.overlay` (intersection, then difference) for the class
+    core (`mrumonitor.analysis.threads`), so it also runs pinned to one core (not with `--scale`);
+(b) today's path (`--before REVISION`, be065d2 with `--scale`): the same calls with the package of that git
+    revision (`git archive` into the temporary folder; the working tree is left alone);
+(c) ours on a smaller world (`--world-sites N`, 100,000 with `--scale`): N of the sites at random with the
+    same licences, posts and borders, whose answers must be exactly those of the full run;
+(d) the baseline an analyst would write: `geopandas.overlay` (intersection, then difference) for the class
     areas, the class of each (site, licence) piece judged per row with `DataFrame.apply`, overlapping
     licences resolved per footprint in precedence order after a dissolve by class; and per-row distances
     with `GeoSeries.apply`: `min(site.distance(line))` over the border lines and over the posts.
 
-By default the baseline runs on every site (about 1.5 min on 2 cores). With `--baseline-sites N` it runs on a
-random subset of N sites instead (all their periods, against all licences, posts and borders), ours runs on
-that subset too (the like-for-like speed-up), and the baseline's full-size time is extrapolated per site
-(said so in the output and the JSON).
-The answers of both on the same sites are compared per site and period: the area of every registration
-class, dist_border_km, dist_post_km, border_pair and nearest_post_id (ties allowed). Exits 1 when they
-differ. Prints a table and writes bench/results/analysis.json.
+By default the baseline runs on every site (about 2 min on 2 cores). With `--baseline-sites N` it runs on a
+random subset of N sites instead (all their periods, against all licences, posts and borders; drawn from the
+smaller world where there is one), ours runs on that subset too (the like-for-like speed-up), and the
+baseline's full-size time is extrapolated per site (said so in the output and the JSON).
+The answers are compared per site and period: the area of every registration class, dist_border_km,
+dist_post_km, border_pair and nearest_post_id (ties allowed) for the baseline and today's path, every value
+exactly for the smaller world. Exits 1 when they differ. Prints a table (wall and CPU seconds, peak memory,
+the machine's load) and writes bench/results/analysis.json (analysis_scale.json with `--scale`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
+import logging
 import os
 import platform
 import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,6 +58,7 @@ from memory import reset_peak, rss
 from mrumonitor.analysis.corridors import MIN_PART_KM, cut_corridors
 from mrumonitor.analysis.leakage import border_signals, official_crossings
 from mrumonitor.analysis.registration import register
+from mrumonitor.analysis.threads import threaded
 from mrumonitor.config import PeriodSettings, Settings, load_settings
 from mrumonitor.reference import load_borders, load_boundaries
 from mrumonitor.schema import (
@@ -59,11 +70,20 @@ from mrumonitor.schema import (
     REGISTRATION_CLASSES,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results" / "analysis.json"
-FULL = {"sites": 100_000, "licences": 20_000, "baseline_sites": None}  # the baseline on every site
-QUICK = {"sites": 4_000, "licences": 800, "baseline_sites": 1_000}
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "analysis.json"
+SCALE_RESULTS = ROOT / "bench" / "results" / "analysis_scale.json"
+FULL = {"sites": 100_000, "licences": 20_000, "baseline_sites": None,  # the baseline on every site
+        "world_sites": None, "before": None}
+QUICK = {"sites": 4_000, "licences": 800, "baseline_sites": 1_000, "world_sites": None, "before": None}
+#: West-Africa scale (issue 21): the 100,000-site world holds the same 100,000 licences; today's path is the last
+#: commit before the analysis was made to scale.
+SCALE = {"sites": 1_000_000, "licences": 100_000, "baseline_sites": 10_000, "world_sites": 100_000,
+         "before": "be065d2"}
 POSTS = 50
 TARGET = 20.0
+#: The target at West-Africa scale: total seconds on 2 cores, and peak resident memory (4 GB).
+SCALE_TARGET_S, SCALE_TARGET_BYTES = 60.0, 4e9
 #: Tolerances of "same answers": class areas (ha, absolute and relative), distances (km: 1 mm).
 AREA_ATOL_HA, AREA_RTOL, DIST_TOL_KM = 1e-6, 1e-9, 1e-6
 #: Footprints are unions of blocks on this pixel grid (metres).
@@ -150,19 +170,30 @@ def build_licences(n: int, clusters: np.ndarray, assessed: shapely.Geometry, bou
     geometry = np.empty(n, dtype=object)
     geometry[block] = _rectangles(centres[block], area_m2[block], rng)
     geometry[~block] = _star_polygons(centres[~block], area_m2[~block], rng)
-    _, nearest = shapely.STRtree(boundaries.geometry.to_numpy()).query_nearest(shapely.points(centres),
-                                                                               all_matches=False)
     frame = gpd.GeoDataFrame({
         "licence_id": [f"BL-{i:06d}" for i in range(n)],
-        "country": boundaries["iso3"].to_numpy()[nearest],
+        "country": boundaries["iso3"].to_numpy()[_outline_of(centres, boundaries.geometry.to_numpy())],
         "holder": [f"Holder {h}" for h in rng.integers(1, 2_000, n)],
         **_licence_attributes(n, rng),
         "geometry_repaired": False,
         "source_name": "bench",
         "source_file": "synthetic",
         "source_row": np.arange(n),
+        "snapshot": pd.NaT,  # undated sources: every record in force in every period, as the baseline reads them
     }, geometry=geometry, crs=boundaries.crs)
     return frame.astype(CONCESSION_COLUMNS)
+
+
+def _outline_of(xy: np.ndarray, outlines: np.ndarray) -> np.ndarray:
+    """Position of the outline holding each point (the first, where neighbours overlap), or of the nearest one
+    for a point outside all (containment first: a nearest query measures whole outlines, slow at 100,000)."""
+    which = np.full(len(xy), -1)
+    for position, outline in enumerate(outlines):
+        shapely.prepare(outline)
+        which[(which < 0) & shapely.contains_xy(outline, *xy.T)] = position
+    outside = np.flatnonzero(which < 0)
+    which[outside] = shapely.STRtree(outlines).query_nearest(shapely.points(xy[outside]), all_matches=False)[1]
+    return which
 
 
 def _rectangles(centres: np.ndarray, area_m2: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -228,8 +259,8 @@ def build_sites(n: int, clusters: np.ndarray, concessions: gpd.GeoDataFrame, bor
     commodity = rng.choice(COMMODITIES, n, p=[0.45, 0.45, 0.10]).astype(object)
     same = rng.random(by_licence) < 0.7
     commodity[:by_licence][same] = concessions["commodity"].to_numpy(dtype=object)[licence][same]
-    return _footprints(centres, concessions.crs, rng), pd.Series(commodity, index=pd.Index(_site_ids(n), dtype="string"),
-                                                name="commodity", dtype="string")
+    return _footprints(centres, concessions.crs, rng), pd.Series(
+        commodity, index=pd.Index(_site_ids(n), dtype="string"), name="commodity", dtype="string")
 
 
 def _site_ids(n: int) -> list[str]:
@@ -264,8 +295,8 @@ def _grow(shapes: np.ndarray, main: tuple, grow: np.ndarray, rng: np.random.Gene
     left = _snap(x0 + width * rng.uniform(-0.25, 0.9, grow.sum()))
     bottom = _snap(y0 + height * rng.uniform(-0.25, 0.9, grow.sum()))
     shapes = shapes.copy()
-    shapes[grow] = shapely.union(shapes[grow], shapely.box(left, bottom, left + np.maximum(w, PIXEL_M),
-                                                           bottom + np.maximum(h, PIXEL_M)))
+    added = shapely.box(left, bottom, left + np.maximum(w, PIXEL_M), bottom + np.maximum(h, PIXEL_M))
+    shapes[grow] = threaded(shapely.union, shapes[grow], added)
     return shapes
 
 
@@ -294,15 +325,28 @@ def build_posts(borders: gpd.GeoDataFrame, n: int, rng: np.random.Generator) -> 
 
 def run_ours(inputs: Inputs, settings: Settings) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """`register` (assessed area as `analyse` gives it), then corridors, official crossings, border signals."""
-    start = time.perf_counter()
+    clock = Clock()
     registration = register(inputs.footprints, inputs.concessions, inputs.commodity, list(inputs.periods),
                             inputs.assessed)
-    middle = time.perf_counter()
+    clock.lap("registration")
     corridors = cut_corridors(inputs.borders, settings.analysis.corridor_length_km)
     crossings = official_crossings(inputs.posts, settings.analysis)
     signals = border_signals(inputs.footprints, corridors, crossings, settings.analysis)
-    end = time.perf_counter()
-    return {"registration_s": middle - start, "border_s": end - middle}, registration.pieces, signals
+    clock.lap("border")
+    return clock.times, registration.pieces, signals
+
+
+class Clock:
+    """Wall and CPU seconds (every thread of the process, user + system) of the parts of a run, in turn."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._last = (time.perf_counter(), time.process_time())
+
+    def lap(self, part: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.times |= {f"{part}_s": now[0] - self._last[0], f"{part}_cpu_s": now[1] - self._last[1]}
+        self._last = now
 
 
 # --- the baseline -------------------------------------------------------------------------------------------
@@ -310,12 +354,12 @@ def run_ours(inputs: Inputs, settings: Settings) -> tuple[dict, pd.DataFrame, pd
 
 def run_baseline(inputs: Inputs, settings: Settings) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """geopandas.overlay for the class areas, `apply` per row for the classes and the distances."""
-    start = time.perf_counter()
+    clock = Clock()
     pieces = baseline_registration(inputs)
-    middle = time.perf_counter()
+    clock.lap("registration")
     signals = baseline_border(inputs, settings)
-    end = time.perf_counter()
-    return {"registration_s": middle - start, "border_s": end - middle}, pieces, signals
+    clock.lap("border")
+    return clock.times, pieces, signals
 
 
 def licence_class(row: pd.Series) -> str:
@@ -396,13 +440,13 @@ def baseline_border(inputs: Inputs, settings: Settings) -> pd.DataFrame:
 CONTESTANTS = {"ours": run_ours, "baseline": run_baseline}
 
 
-def save_inputs(inputs: Inputs, folder: Path, subset: list[str] | None) -> None:
-    """Write the inputs as GeoParquet for the workers; `footprints_subset` holds the subset's sites only."""
+def save_inputs(inputs: Inputs, folder: Path, subsets: dict[str, list[str]]) -> None:
+    """Write the inputs as GeoParquet for the workers; `footprints_<name>` holds the sites of each subset only."""
     folder.mkdir(parents=True, exist_ok=True)
     inputs.footprints.to_parquet(folder / "footprints.parquet")
-    if subset is not None:
-        chosen = inputs.footprints[inputs.footprints["site_id"].isin(subset)].reset_index(drop=True)
-        chosen.to_parquet(folder / "footprints_subset.parquet")
+    for name, sites in subsets.items():
+        chosen = inputs.footprints[inputs.footprints["site_id"].isin(sites)].reset_index(drop=True)
+        chosen.to_parquet(folder / f"footprints_{name}.parquet")
     inputs.concessions.to_parquet(folder / "concessions.parquet")
     inputs.posts.to_parquet(folder / "posts.parquet")
     inputs.commodity.rename_axis("site_id").reset_index().to_parquet(folder / "commodity.parquet")
@@ -416,17 +460,36 @@ def load_inputs(folder: Path, footprints: str, settings: Settings) -> Inputs:
                   commodity, gpd.read_parquet(folder / "posts.parquet"), borders, assessed)
 
 
+class ChunkLog(logging.Handler):
+    """The registration's debug line per chunk of footprints (`mrumonitor.analysis.registration`), kept as
+    (footprints, licence pairs, seconds, CPU seconds of its thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.chunks: list[tuple] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("registration chunk"):
+            self.chunks.append(record.args[1:])
+
+
 def worker(name: str, folder: Path, footprints: str, answers_path: Path) -> None:
-    """Run one contestant on the saved inputs; print its timings and memory, write its answers."""
+    """Run one contestant on the saved inputs; print its timings, memory and the machine's load, write its
+    answers."""
     settings = load_settings()
     inputs = load_inputs(folder, footprints, settings)
-    idle = rss("VmRSS")
+    chunks = ChunkLog()
+    logging.getLogger("mrumonitor.analysis.registration").addHandler(chunks)
+    logging.getLogger("mrumonitor.analysis.registration").setLevel(logging.DEBUG)
+    idle, load = rss("VmRSS"), os.getloadavg()[0]
     reset = reset_peak()
     timings, pieces, signals = CONTESTANTS[name](inputs, settings)
     peak = rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     answers(inputs.footprints, pieces, signals).to_parquet(answers_path)
-    print(json.dumps(timings | {"total_s": sum(timings.values()), "peak_rss_bytes": peak, "idle_rss_bytes": idle,
-                                "peak_reset": reset, "footprints": len(inputs.footprints)}))
+    totals = {f"total{kind}_s": timings[f"registration{kind}_s"] + timings[f"border{kind}_s"] for kind in ("", "_cpu")}
+    print(json.dumps(timings | totals | {
+        "peak_rss_bytes": peak, "idle_rss_bytes": idle, "peak_reset": reset, "footprints": len(inputs.footprints),
+        "load_before": load, "load_after": os.getloadavg()[0], "chunks": chunks.chunks}))
 
 
 def answers(footprints: pd.DataFrame, pieces: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
@@ -444,19 +507,33 @@ def answers(footprints: pd.DataFrame, pieces: pd.DataFrame, signals: pd.DataFram
     return pd.concat([keys, areas, signals], axis=1)
 
 
-
-
-def in_subprocess(name: str, folder: Path, footprints: str, tag: str, one_core: bool = False) -> dict:
+def in_subprocess(name: str, folder: Path, footprints: str, tag: str, one_core: bool = False,
+                  package: Path | None = None) -> dict:
     """Run a contestant in a fresh interpreter (pinned to one core if `one_core`: ours then runs its shapely
-    work in one thread); its figures, with the path of its answers."""
+    work in one thread; with the mrumonitor package found in `package` first if given); its figures, with the
+    path of its answers."""
     answers_path = folder / f"answers_{tag}.parquet"
     pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_core else None
+    env = os.environ | {"PYTHONPATH": str(package)} if package else None
     done = subprocess.run([sys.executable, __file__, "--worker", name, "--data", str(folder), "--footprints",
                            footprints, "--answers", str(answers_path)], capture_output=True, text=True, check=False,
-                          preexec_fn=pin)
+                          preexec_fn=pin, env=env)
     if done.returncode:
         raise RuntimeError(f"{name} worker failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1]) | {"answers": answers_path}
+
+
+def checkout(revision: str, folder: Path) -> Path:
+    """The package, configuration and reference layers of git `revision`, written under `folder` by `git archive`
+    (the working tree and the repository are left as they are); returns the folder to put on PYTHONPATH."""
+    done = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", revision, "src", "configs",
+                           "layers/reference"], capture_output=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"--before {revision}: git archive failed: {done.stderr.decode(errors='replace').strip()}. "
+                         f"Fix: name a revision of this repository (git log --oneline).")
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder / "src"
 
 
 # --- same answers -------------------------------------------------------------------------------------------
@@ -502,18 +579,59 @@ def _nearest_mismatches(merged: pd.DataFrame, what: str, key: str, targets: gpd.
             f"{what}_id_mismatches": int((~ties).sum()), f"{what}_id_ties": int(ties.sum())}
 
 
+def identical(full: pd.DataFrame, world: pd.DataFrame) -> dict:
+    """Ours at full size against ours on the smaller world, on the world's sites: every class area, distance,
+    pair and post must be exactly the same (a site's answers depend only on its footprints, the licences, the
+    borders and the posts, all the same in both worlds)."""
+    merged = world.merge(full, on=["site_id", "period"], how="left", suffixes=("", "_full"), validate="1:1",
+                         indicator=True)
+    columns = [*REGISTRATION_CLASSES, *SIGNAL_COLUMNS]
+    differ = {column: int((~(merged[column].eq(merged[f"{column}_full"]) |
+                             (merged[column].isna() & merged[f"{column}_full"].isna()))).sum()) for column in columns}
+    areas = np.abs(merged[list(REGISTRATION_CLASSES)].to_numpy() -
+                   merged[[f"{c}_full" for c in REGISTRATION_CLASSES]].to_numpy())
+    missing = int((merged["_merge"] != "both").sum())
+    return {"rows": len(merged), "rows_missing_at_full_size": missing, "differing_values": differ,
+            "area_max_abs_diff_ha": float(np.nanmax(areas, initial=0)),
+            "equal": missing == 0 and not any(differ.values())}
+
+
 # --- orchestration ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run measures: the sizes, the subsets ours and the baseline also run on, today's path."""
+
+    sites: int
+    licences: int
+    baseline_sites: int
+    world_sites: int
+    before: str | None
+    one_core: bool
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (under a minute)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes for a smoke run (under a minute)")
+    size.add_argument("--scale", action="store_true",
+                      help=f"West-Africa scale: {SCALE['sites']:,} sites, {SCALE['licences']:,} licences, a "
+                           f"{SCALE['world_sites']:,}-site world, the baseline on {SCALE['baseline_sites']:,} sites, "
+                           f"today's path {SCALE['before']}")
     parser.add_argument("--sites", type=int, help=f"sites (default {FULL['sites']:,}; quick {QUICK['sites']:,})")
     parser.add_argument("--licences", type=int, help=f"licences (default {FULL['licences']:,})")
     parser.add_argument("--baseline-sites", type=int,
                         help=f"run the baseline on a random subset of this many sites and extrapolate its time "
                              f"per site (default: all sites; quick {QUICK['baseline_sites']:,})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic inputs and the subset")
+    parser.add_argument("--world-sites", type=int,
+                        help="also run ours on a random subset of this many sites with the same licences, posts and "
+                             "borders (a smaller world), whose answers must be exactly those of the full run")
+    parser.add_argument("--before", metavar="REVISION",
+                        help="also time today's path: ours as git REVISION has it, on the same inputs")
+    parser.add_argument("--one-core", action=argparse.BooleanOptionalAction,
+                        help="also run ours pinned to one core (default: yes, except with --scale)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic inputs and the subsets")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     parser.add_argument("--worker", choices=sorted(CONTESTANTS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -523,88 +641,134 @@ def main() -> int:
     if args.worker:
         worker(args.worker, args.data, args.footprints, args.answers)
         return 0
-    sizes = QUICK if args.quick else FULL
+    sizes = QUICK if args.quick else SCALE if args.scale else FULL
     n_sites = args.sites or sizes["sites"]
-    n_licences = args.licences or sizes["licences"]
-    n_baseline = min(args.baseline_sites or sizes["baseline_sites"] or n_sites, n_sites)
+    plan = Plan(sites=n_sites, licences=args.licences or sizes["licences"],
+                baseline_sites=min(args.baseline_sites or sizes["baseline_sites"] or n_sites, n_sites),
+                world_sites=min(args.world_sites or sizes["world_sites"] or n_sites, n_sites),
+                before=args.before or sizes["before"],
+                one_core=not args.scale if args.one_core is None else args.one_core)
+    out = args.out if args.out != RESULTS or not args.scale else SCALE_RESULTS
     with tempfile.TemporaryDirectory(prefix="bench_analysis_") as work:
-        report = benchmark(Path(work), n_sites, n_licences, n_baseline, args.seed, args.quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str))
-    print(f"\nwritten: {args.out}")
-    return 0 if report["answers"]["equal"] else 1
+        report = benchmark(Path(work), plan, args.seed, "quick" if args.quick else "scale" if args.scale else "full")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nwritten: {out}")
+    return 0 if all(check["equal"] for check in report["answers"].values()) else 1
 
 
-def benchmark(work: Path, n_sites: int, n_licences: int, n_baseline: int, seed: int, quick: bool) -> dict:
+def choose_subsets(plan: Plan, seed: int) -> dict[str, list[str]]:
+    """The sites of the smaller world ("world") and of the baseline's subset ("baseline", drawn from the world
+    where there is one), at random; a subset as large as the whole is left out."""
+    rng = np.random.default_rng(seed + 1)
+    ids = np.array(_site_ids(plan.sites), dtype=object)
+    subsets = {}
+    if plan.world_sites < plan.sites:
+        subsets["world"] = sorted(rng.choice(ids, plan.world_sites, replace=False))
+        ids = np.array(subsets["world"], dtype=object)
+    if plan.baseline_sites < plan.sites:
+        subsets["baseline"] = sorted(rng.choice(ids, min(plan.baseline_sites, len(ids)), replace=False))
+    return subsets
+
+
+def benchmark(work: Path, plan: Plan, seed: int, mode: str) -> dict:
+    """Build the inputs, run every contestant in its own subprocess, check the answers; the report."""
     settings = load_settings()
     start = time.perf_counter()
-    inputs = build_inputs(settings, n_sites, n_licences, seed)
-    subset = None
-    if n_baseline < n_sites:
-        ids = np.array(_site_ids(n_sites), dtype=object)
-        subset = sorted(np.random.default_rng(seed + 1).choice(ids, n_baseline, replace=False))
-    save_inputs(inputs, work, subset)
-    print(f"inputs: {n_sites:,} sites ({len(inputs.footprints):,} footprints in {len(PERIODS)} periods), "
-          f"{n_licences:,} licences, {POSTS} posts, {len(inputs.borders)} border lines "
+    inputs = build_inputs(settings, plan.sites, plan.licences, seed)
+    subsets = choose_subsets(plan, seed)
+    save_inputs(inputs, work, subsets)
+    print(f"inputs: {plan.sites:,} sites ({len(inputs.footprints):,} footprints in {len(PERIODS)} periods), "
+          f"{plan.licences:,} licences, {POSTS} posts, {len(inputs.borders)} border lines "
           f"({time.perf_counter() - start:.1f} s to build)", flush=True)
-    runs = {"ours": in_subprocess("ours", work, "footprints.parquet", "ours")}
-    print(f"ours     {n_sites:>7,} sites: {runs['ours']['total_s']:.2f} s", flush=True)
-    runs["ours_one_core"] = in_subprocess("ours", work, "footprints.parquet", "ours_one_core", one_core=True)
-    print(f"ours     {n_sites:>7,} sites, one core: {runs['ours_one_core']['total_s']:.2f} s", flush=True)
-    like = "footprints.parquet" if subset is None else "footprints_subset.parquet"
-    if subset is not None:
-        runs["ours_subset"] = in_subprocess("ours", work, like, "ours_subset")
-        print(f"ours     {n_baseline:>7,} sites: {runs['ours_subset']['total_s']:.2f} s", flush=True)
-    runs["baseline"] = in_subprocess("baseline", work, like, "baseline")
-    print(f"baseline {n_baseline:>7,} sites: {runs['baseline']['total_s']:.2f} s", flush=True)
-    same = runs.get("ours_subset", runs["ours"])
-    compared = inputs if subset is None else Inputs(
-        inputs.footprints[inputs.footprints["site_id"].isin(subset)], inputs.concessions, inputs.commodity,
-        inputs.posts, inputs.borders, inputs.assessed)
-    ours_answers = pd.read_parquet(runs["ours"]["answers"])
-    agree = compare(pd.read_parquet(same["answers"]), pd.read_parquet(runs["baseline"]["answers"]), compared,
-                    settings)
-    return summarise(inputs, ours_answers, runs, agree, n_sites, n_baseline, seed, quick)
+    runs = {}
+
+    def run(key: str, name: str, footprints: str, sites: int, **how) -> None:
+        runs[key] = in_subprocess(name, work, footprints, key, **how)
+        print(f"{LABELS[key].format(before=plan.before):<30}{sites:>10,} sites: {runs[key]['total_s']:7.2f} s, "
+              f"peak {runs[key]['peak_rss_bytes'] / 2**20:,.0f} MB (load {runs[key]['load_before']:.1f})", flush=True)
+
+    run("ours", "ours", "footprints.parquet", plan.sites)
+    if plan.before:
+        run("before", "ours", "footprints.parquet", plan.sites, package=checkout(plan.before, work / "before"))
+    if plan.one_core:
+        run("ours_one_core", "ours", "footprints.parquet", plan.sites, one_core=True)
+    if "world" in subsets:
+        run("ours_world", "ours", "footprints_world.parquet", plan.world_sites)
+    like = "footprints_baseline.parquet" if "baseline" in subsets else "footprints.parquet"
+    if "baseline" in subsets:
+        run("ours_subset", "ours", like, plan.baseline_sites)
+    run("baseline", "baseline", like, plan.baseline_sites)
+    read = {key: pd.read_parquet(run["answers"]) for key, run in runs.items() if key != "ours_one_core"}
+    compared = inputs if "baseline" not in subsets else Inputs(
+        inputs.footprints[inputs.footprints["site_id"].isin(subsets["baseline"])], inputs.concessions,
+        inputs.commodity, inputs.posts, inputs.borders, inputs.assessed)
+    checks = {"baseline": compare(read.get("ours_subset", read["ours"]), read["baseline"], compared, settings)}
+    if plan.before:
+        checks["before"] = compare(read["ours"], read["before"], inputs, settings)
+    if "world" in subsets:
+        checks["world"] = identical(read["ours"], read["ours_world"])
+    return summarise(inputs, read["ours"], runs, checks, plan, seed, mode)
 
 
-def summarise(inputs: Inputs, ours_answers: pd.DataFrame, runs: dict, agree: dict, n_sites: int, n_baseline: int,
-              seed: int, quick: bool) -> dict:
-    """Rows of the table, speed-ups, the target and the answers check; prints them and returns the report."""
-    scale = n_sites / n_baseline
+LABELS = {"ours": "ours", "before": "today's path ({before})", "ours_one_core": "ours (one core)",
+          "ours_world": "ours (smaller world)", "ours_subset": "ours (baseline's subset)",
+          "baseline": "baseline"}
+
+
+def summarise(inputs: Inputs, ours_answers: pd.DataFrame, runs: dict, checks: dict, plan: Plan, seed: int,
+              mode: str) -> dict:
+    """Rows of the table, speed-ups, the targets and the answers checks; prints them and returns the report."""
+    scale = plan.sites / plan.baseline_sites
     base = runs["baseline"]
     like = runs.get("ours_subset", runs["ours"])
-    rows = [_row("ours", n_sites, runs["ours"]), _row("ours (one core)", n_sites, runs["ours_one_core"])]
-    if "ours_subset" in runs:
-        rows.append(_row("ours (subset)", n_baseline, runs["ours_subset"]))
-    rows.append(_row("baseline" if scale == 1 else "baseline (subset)", n_baseline, base))
+    sizes = {"ours": plan.sites, "before": plan.sites, "ours_one_core": plan.sites, "ours_world": plan.world_sites,
+             "ours_subset": plan.baseline_sites, "baseline": plan.baseline_sites}
+    rows = [_row(LABELS[key].format(before=plan.before), sizes[key], run) for key, run in runs.items()]
+    extrapolated = {k: base[k] * scale for k in PARTS}
     if scale > 1:
-        rows.append({"contestant": "baseline (extrapolated)", "sites": n_sites, "footprints": len(inputs.footprints),
-                     **{k: base[k] * scale for k in ("registration_s", "border_s", "total_s")},
-                     "peak_rss_mb": None, "working_mb": None, "extrapolated_from_sites": n_baseline})
-    speedup = {"like_for_like": {"sites": n_baseline, **_ratios(base, like)},
-               "full": {"sites": n_sites, "baseline_extrapolated_from_sites": n_baseline if scale > 1 else None,
-                        **_ratios({k: base[k] * scale for k in ("registration_s", "border_s", "total_s")},
-                                  runs["ours"])},
-               "full_one_core": {"sites": n_sites, **_ratios({k: base[k] * scale for k in
-                                                              ("registration_s", "border_s", "total_s")},
-                                                             runs["ours_one_core"])}}
-    target = {"target": f">= {TARGET:.0f}x faster than the baseline (total, full size)",
-              "value": speedup["full"]["total"], "pass": speedup["full"]["total"] >= TARGET}
+        rows.append({"contestant": "baseline (extrapolated)", "sites": plan.sites, "footprints": len(inputs.footprints),
+                     **extrapolated, "peak_rss_mb": None, "working_mb": None, "load": None,
+                     "extrapolated_from_sites": plan.baseline_sites})
+    speedup = {"like_for_like": {"sites": plan.baseline_sites, **_ratios(base, like)},
+               "full": {"sites": plan.sites, "baseline_extrapolated_from_sites": plan.baseline_sites if scale > 1
+                        else None, **_ratios(extrapolated, runs["ours"])}}
+    if "ours_one_core" in runs:
+        speedup["full_one_core"] = {"sites": plan.sites, **_ratios(extrapolated, runs["ours_one_core"])}
+    if "before" in runs:
+        speedup["over_todays_path"] = {"sites": plan.sites, "revision": plan.before,
+                                       **_ratios(runs["before"], runs["ours"])}
+    targets = {"speedup": {"target": f">= {TARGET:.0f}x faster than the baseline (total, full size)",
+                           "value": speedup["full"]["total"], "pass": speedup["full"]["total"] >= TARGET}}
+    if "world" in checks:
+        ours = runs["ours"]
+        targets["scale"] = {
+            "target": f"<= {SCALE_TARGET_S:.0f} s and <= {SCALE_TARGET_BYTES / 1e9:.0f} GB peak at {plan.sites:,} "
+                      f"sites against {plan.licences:,} licences, same answers as on the {plan.world_sites:,}-site "
+                      f"world", "total_s": ours["total_s"], "peak_gb": ours["peak_rss_bytes"] / 1e9,
+            "same_answers": checks["world"]["equal"],
+            "pass": bool(ours["total_s"] <= SCALE_TARGET_S and ours["peak_rss_bytes"] <= SCALE_TARGET_BYTES
+                         and checks["world"]["equal"])}
     report = {"benchmark": "bench_analysis", "command": " ".join(["python", "bench/bench_analysis.py", *sys.argv[1:]]),
-              "quick": quick, "seed": seed, "when": dt.datetime.now().isoformat(),
-              "machine": _machine(), "inputs": _describe(inputs, ours_answers, n_sites, n_baseline),
-              "rows": rows, "speedup": speedup, "target": target,
-              "answers": agree | {"tolerance": {"area_atol_ha": AREA_ATOL_HA, "area_rtol": AREA_RTOL,
-                                                 "distance_km": DIST_TOL_KM}}}
+              "mode": mode, "seed": seed, "when": dt.datetime.now().isoformat(), "machine": _machine(),
+              "inputs": _describe(inputs, ours_answers, plan), "plan": plan.__dict__, "rows": rows,
+              "chunks": {key: run["chunks"] for key, run in runs.items() if run["chunks"]},
+              "speedup": speedup, "targets": targets,
+              "answers": checks, "tolerance": {"area_atol_ha": AREA_ATOL_HA, "area_rtol": AREA_RTOL,
+                                               "distance_km": DIST_TOL_KM}}
     print_table(report)
     return report
 
 
+PARTS = ("registration_s", "border_s", "total_s")
+
+
 def _row(name: str, sites: int, run: dict) -> dict:
-    return {"contestant": name, "sites": sites, "footprints": run["footprints"],
-            **{k: run[k] for k in ("registration_s", "border_s", "total_s")},
+    return {"contestant": name, "sites": sites, "footprints": run["footprints"], **{k: run[k] for k in PARTS},
+            **{k.replace("_s", "_cpu_s"): run[k.replace("_s", "_cpu_s")] for k in PARTS},
             "peak_rss_mb": run["peak_rss_bytes"] / 2**20,
-            "working_mb": (run["peak_rss_bytes"] - run["idle_rss_bytes"]) / 2**20}
+            "working_mb": (run["peak_rss_bytes"] - run["idle_rss_bytes"]) / 2**20,
+            "load": (run["load_before"] + run["load_after"]) / 2}
 
 
 def _ratios(base: dict, ours: dict) -> dict:
@@ -617,16 +781,16 @@ def _machine() -> dict:
             "geopandas": gpd.__version__, "pandas": pd.__version__, "numpy": np.__version__}
 
 
-def _describe(inputs: Inputs, answers: pd.DataFrame, n_sites: int, n_baseline: int) -> dict:
+def _describe(inputs: Inputs, answers: pd.DataFrame, plan: Plan) -> dict:
     """Sizes and the make-up of the synthetic inputs, with what ours found on them (full size)."""
     licences = inputs.concessions
     left, right = shapely.STRtree(licences.geometry.to_numpy()).query(licences.geometry.to_numpy(),
                                                                       predicate="overlaps")
     licensed = answers[["registered", "expired_licence", "suspended", "wrong_commodity", "exploration_only"]]
     unlicensed = answers[["no_licence", "not_assessed"]]
-    return {"sites": n_sites, "footprints": len(inputs.footprints), "licences": len(licences), "posts": POSTS,
+    return {"sites": plan.sites, "footprints": len(inputs.footprints), "licences": len(licences), "posts": POSTS,
             "border_lines": len(inputs.borders), "periods": {p.name: str(p.observed_on) for p in inputs.periods},
-            "baseline_sites": n_baseline,
+            "baseline_sites": plan.baseline_sites, "world_sites": plan.world_sites,
             "licences_overlapping_another": int(np.unique(left[left != right]).size),
             "licence_ha": {"min": float(licences.area.min() / 1e4), "max": float(licences.area.max() / 1e4)},
             "footprint_ha": {"min": float(inputs.footprints["area_ha"].min()),
@@ -644,22 +808,40 @@ def print_table(report: dict) -> None:
     print(f"\nAnalysis benchmark ({report['machine']['cpus']} CPUs): {inputs['sites']:,} sites "
           f"({inputs['footprints']:,} footprints), {inputs['licences']:,} licences, {inputs['posts']} posts, "
           f"the real borders")
-    print(f"{'contestant':<25}{'sites':>8}{'footprints':>11}{'registr. s':>11}{'border s':>10}{'total s':>9}"
-          f"{'peak RSS MB':>13}{'working MB':>12}")
+    print(f"{'contestant':<30}{'sites':>10}{'footprints':>11}{'registr. s':>11}{'border s':>10}{'total s':>9}"
+          f"{'CPU s':>8}{'peak RSS MB':>13}{'working MB':>12}{'load':>6}")
     for r in report["rows"]:
-        peak, working = (f"{r[k]:.0f}" if r[k] is not None else "-" for k in ("peak_rss_mb", "working_mb"))
-        print(f"{r['contestant']:<25}{r['sites']:>8,}{r['footprints']:>11,}{r['registration_s']:>11.2f}"
-              f"{r['border_s']:>10.2f}{r['total_s']:>9.2f}{peak:>13}{working:>12}")
+        peak, working, cpu, load = (f"{r[k]:{f}}" if r.get(k) is not None else "-" for k, f in (
+            ("peak_rss_mb", ".0f"), ("working_mb", ".0f"), ("total_cpu_s", ".1f"), ("load", ".1f")))
+        print(f"{r['contestant']:<30}{r['sites']:>10,}{r['footprints']:>11,}{r['registration_s']:>11.2f}"
+              f"{r['border_s']:>10.2f}{r['total_s']:>9.2f}{cpu:>8}{peak:>13}{working:>12}{load:>6}")
     speedup = report["speedup"]
     extrapolated = speedup["full"]["baseline_extrapolated_from_sites"]
     lines = {"like-for-like": speedup["like_for_like"]}
-    if extrapolated:
-        lines[f"full, baseline extrapolated from {extrapolated:,} sites"] = speedup["full"]
-    lines["full, ours on one core"] = speedup["full_one_core"]
+    lines[f"full, baseline extrapolated from {extrapolated:,} sites" if extrapolated else "full"] = speedup["full"]
+    if "full_one_core" in speedup:
+        lines["full, ours on one core"] = speedup["full_one_core"]
+    if "over_todays_path" in speedup:
+        lines[f"over today's path {speedup['over_todays_path']['revision']}"] = speedup["over_todays_path"]
     for name, s in lines.items():
         print(f"speed-up ({name}, {s['sites']:,} sites): registration {s['registration']:.1f}x, "
               f"border {s['border']:.1f}x, total {s['total']:.1f}x")
-    print(f"\nsame answers on {answers['rows']:,} footprints (areas within {AREA_ATOL_HA:g} ha or "
+    for key, title in (("baseline", "ours and the baseline"), ("before", "ours and today's path")):
+        if key in answers:
+            _print_compared(title, answers[key])
+    if "world" in answers:
+        world = answers["world"]
+        print(f"\nsame answers, full size and the smaller world, on its {world['rows']:,} footprints (exactly): "
+              f"{'yes' if world['equal'] else 'NO'}; values differing: "
+              f"{sum(world['differing_values'].values())}, missing at full size: {world['rows_missing_at_full_size']}")
+    for target in report["targets"].values():
+        print(f"target: {'PASS' if target['pass'] else 'FAIL'}  {target['target']}: " + (
+            f"{target['value']:.1f}x" if "value" in target else
+            f"{target['total_s']:.1f} s, {target['peak_gb']:.2f} GB, same answers: {target['same_answers']}"))
+
+
+def _print_compared(title: str, answers: dict) -> None:
+    print(f"\nsame answers, {title}, on {answers['rows']:,} footprints (areas within {AREA_ATOL_HA:g} ha or "
           f"{AREA_RTOL:g} relative, distances within 1 mm): {'yes' if answers['equal'] else 'NO'}")
     print(f"  class areas: {answers['area_mismatch_rows']} rows differ (max |diff| "
           f"{answers['area_max_abs_diff_ha']:.2g} ha); rows on one side only: {answers['rows_only_one_side']}")
@@ -667,8 +849,6 @@ def print_table(report: dict) -> None:
         print(f"  dist_{what}_km: {answers[f'{what}_distance_mismatches']} differ (max |diff| "
               f"{answers[f'{what}_distance_max_abs_diff_m']:.2g} m); {key}: {answers[f'{what}_id_mismatches']} "
               f"differ, {answers[f'{what}_id_ties']} ties")
-    target = report["target"]
-    print(f"\ntarget: {'PASS' if target['pass'] else 'FAIL'}  {target['target']}: {target['value']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -27,15 +27,23 @@ covers is ``no_licence`` where it lies in a country of the project, and ``not_as
 never called unregistered. The pieces of a footprint sum to its area: a site half inside a licence is half
 ``registered`` (say) and half ``no_licence``.
 
-Everything is vectorised: one spatial-index query for all (footprint, licence record) pairs, of which the
-records of the snapshot in force for the footprint's period and the licence's country are kept, array-wise
-intersections (skipped where a licence covers the footprint whole), and the overlaps between licences
-resolved rank by rank (a loop over a footprint's number of licences, never over footprints). The overlays
-run on every core (`threads`).
+Everything is vectorised, and runs chunk by chunk so that memory stays bounded at any number of sites: the
+footprints are taken in spatial order (Hilbert order of their envelopes) in chunks of at most
+`CHUNK_FOOTPRINTS`, one chunk per core at a time (`threads.in_threads`; each thread overlays with its own
+prepared copy of the licences). For each chunk, one spatial-index query gives the (footprint, licence record)
+pairs whose envelopes meet, of which the records in force for the footprint's period are kept (judged once
+per record and period, not per pair), and the licences of a footprint are applied in precedence order, pass k
+taking the k-th licence of every footprint at once (a loop over a footprint's number of licences, never over
+footprints): a licence takes what it covers of the part earlier licences left, whole where it covers it all
+(a prepared `covers`, no overlay); one that does not meet that part is skipped; a footprint with nothing left
+needs no overlay with its later licences. A footprint's pieces depend only on its own licences, so the chunks
+give the same answers as one pass over all footprints would.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,7 +53,7 @@ import pandas as pd
 import shapely
 
 from mrumonitor.analysis.licence_history import in_force, licence_snapshots
-from mrumonitor.analysis.threads import query, threaded, threaded_by
+from mrumonitor.analysis.threads import MIN_SPLIT, PreparedCopies, in_threads, workers
 from mrumonitor.config import PeriodSettings
 from mrumonitor.polygons import polygonal
 from mrumonitor.schema import (
@@ -55,10 +63,21 @@ from mrumonitor.schema import (
     UNREGISTERED_CLASSES,
 )
 
+log = logging.getLogger(__name__)
+
+#: Footprints registered at once, one chunk per core at a time. A chunk's working memory (licence pairs,
+#: overlays) is about 50 MB at 3 licences a footprint; the answers do not depend on it.
+CHUNK_FOOTPRINTS = 50_000
+
 _EMPTY = shapely.MultiPolygon()
 
 #: Pieces smaller than this (hectares; 0.01 m²) are overlay noise and dropped.
 _NOISE_HA = 1e-6
+
+#: The `concessions` columns a licence record is judged by (`in_force`, `licence_classes`).
+_JUDGED = ("country", "snapshot", "licence_type", "commodity", "status", "granted", "expires")
+_REGISTERED, _WRONG_COMMODITY, _NO_LICENCE, _NOT_ASSESSED = (
+    REGISTRATION_CLASSES.index(name) for name in ("registered", "wrong_commodity", "no_licence", "not_assessed"))
 
 
 @dataclass(frozen=True)
@@ -147,142 +166,223 @@ def register(
     if concessions.crs != footprints.crs:
         raise ValueError(f"concessions are in {concessions.crs}, the site footprints in {footprints.crs}; "
                          f"bring both to the analysis CRS first")
-    observed = {period.name: np.datetime64(period.observed_on, "D") for period in periods}
-    unknown = set(footprints["period"]) - set(observed)
-    if unknown:
-        raise ValueError(f"site footprints of period(s) {', '.join(sorted(unknown))} that the configuration "
-                         f"does not list; valid periods: {', '.join(observed)}")
-    geoms = np.asarray(footprints.geometry)
+    names = [period.name for period in periods]
+    period = pd.Categorical(footprints["period"], names).codes.astype(np.int64)
+    if (period < 0).any():
+        unknown = sorted(map(str, footprints["period"][period < 0].unique()))
+        raise ValueError(f"site footprints of period(s) {', '.join(unknown)} that the configuration "
+                         f"does not list; valid periods: {', '.join(names)}")
     snapshots = licence_snapshots(concessions, periods, countries)
-    licensed, remaining = _licensed_pieces(footprints, geoms, concessions, commodity, observed, snapshots)
-    rest = _uncovered(footprints, remaining)
-    if assessed is not None:
-        rest = _outside_assessed(rest, assessed)
-    pieces = pd.concat([licensed, rest], ignore_index=True)
-    layer = gpd.GeoDataFrame(pieces, geometry="geometry", crs=footprints.crs)
-    layer = layer.sort_values(["period", "site_id", "registration", "licence_id"], key=_class_order,
-                              ignore_index=True)
-    return Registration(layer[[*SITE_REGISTRATION_COLUMNS, "geometry"]].astype(SITE_REGISTRATION_COLUMNS),
-                        _per_period(pieces, len(footprints)), snapshots)
+    licences = _Licences.of(concessions, periods, snapshots)
+    sites = _Sites.of(footprints, period, commodity, assessed)
+    chunks = _spatial_chunks(sites.geometry)
+    done = in_threads(lambda chunk: _register_chunk(sites, licences, *chunk), list(enumerate(chunks, start=1)))
+    pieces = pd.concat([chunk_pieces for chunk_pieces, _ in done], ignore_index=True)
+    main = pd.concat([summary.set_axis(rows) for rows, (_, summary) in zip(chunks, done, strict=True)]).sort_index()
+    return Registration(_layer(pieces, sites, licences, footprints.crs), _per_period(main, licences), snapshots)
 
 
-def _licensed_pieces(footprints, geoms, concessions, commodity, observed,
-                     snapshots) -> tuple[pd.DataFrame, np.ndarray]:
-    """The pieces of footprints under a licence record in force, overlaps resolved (item, class, licence, area,
-    geometry), and the part of each footprint that no licence covers."""
-    licences = np.asarray(concessions.geometry)
-    item, lic = query(shapely.STRtree(licences), geoms, "intersects")
-    keep, dates_only = in_force(concessions.iloc[lic], footprints["period"].to_numpy()[item], snapshots)
-    item, lic, dates_only = item[keep], lic[keep], dates_only[keep]
-    attributes = concessions.iloc[lic]
-    attributes = attributes.assign(status=attributes["status"].mask(dates_only, "unknown"))
-    on = footprints["period"].map(observed).to_numpy()[item]
-    site_commodity = footprints["site_id"].map(commodity).to_numpy(dtype=object)[item]
-    classes = licence_classes(attributes, on, site_commodity)
-    whole = _covers(lic, licences, geoms[item])
-    pieces = geoms[item].copy()
-    pieces[~whole] = threaded(shapely.intersection, pieces[~whole], licences[lic[~whole]])
-    pairs = pd.DataFrame({"item": item, "rank": pd.Categorical(classes, REGISTRATION_CLASSES).codes,
-                          "registration": classes, "licence_id": attributes["licence_id"].to_numpy(dtype=object),
-                          "whole": whole, "geometry": _polygonal(pieces)})
-    pairs = pairs.sort_values(["item", "rank", "licence_id"], ignore_index=True)
-    resolved, remaining = _resolve_overlaps(pairs["item"].to_numpy(), pairs["geometry"].to_numpy(),
-                                            pairs["whole"].to_numpy(), geoms)
-    pairs = pairs.drop(columns=["rank", "whole"]).assign(geometry=resolved, area_ha=shapely.area(resolved) / 10_000.0)
-    pairs = pairs[pairs["area_ha"] > _NOISE_HA].reset_index(drop=True)
-    pairs = pairs.assign(site_id=footprints["site_id"].to_numpy()[pairs["item"]],
-                         period=footprints["period"].to_numpy()[pairs["item"]])
-    return pairs, remaining
+@dataclass(frozen=True)
+class _Sites:
+    """The footprints as arrays: geometry, period (position in the periods), the site's commodity, the site_id
+    and period columns (pandas arrays, taken for the pieces), and where the cadastres apply."""
+
+    geometry: np.ndarray
+    period: np.ndarray
+    commodity: np.ndarray
+    site_id: pd.api.extensions.ExtensionArray
+    name: pd.api.extensions.ExtensionArray
+    assessed: PreparedCopies | None
+
+    @classmethod
+    def of(cls, footprints: gpd.GeoDataFrame, period: np.ndarray, commodity: pd.Series,
+           assessed: shapely.Geometry | None) -> _Sites:
+        return cls(np.asarray(footprints.geometry), period, footprints["site_id"].map(commodity).to_numpy(dtype=object),
+                   footprints["site_id"].array, footprints["period"].array,
+                   None if assessed is None else PreparedCopies(np.array([assessed])))
 
 
-def _covers(lic: np.ndarray, licences: np.ndarray, footprints: np.ndarray) -> np.ndarray:
-    """Whether licence `lic` covers its footprint whole (then the piece is the footprint: no overlay needed)."""
-    shapely.prepare(licences)
-    return threaded_by(shapely.covers, lic, licences[lic], footprints)
+@dataclass(frozen=True)
+class _Licences:
+    """The licence records as arrays: geometries, their index and a prepared copy per thread, licence ids
+    (`order`: the rank of each record's id among the sorted ids), and the class each record gives in each
+    period before the site's commodity is known (`rank`: records x periods, position in REGISTRATION_CLASSES
+    by rules 1-4, else registered; -1 where the record is not in force), judged once per record and period."""
+
+    geometry: np.ndarray
+    tree: shapely.STRtree
+    licence_id: pd.api.extensions.ExtensionArray
+    order: np.ndarray
+    commodity: np.ndarray
+    rank: np.ndarray
+    copies: PreparedCopies
+
+    @classmethod
+    def of(cls, concessions: gpd.GeoDataFrame, periods: list[PeriodSettings], snapshots: pd.DataFrame) -> _Licences:
+        n, m = len(concessions), len(periods)
+        records = pd.DataFrame({column: concessions[column].to_numpy() for column in _JUDGED if column in concessions})
+        records = records.iloc[np.tile(np.arange(n), m)].reset_index(drop=True)
+        period = np.repeat(np.arange(m), n)
+        keep, dates_only = in_force(records, np.array([p.name for p in periods], dtype=object)[period], snapshots)
+        records["status"] = records["status"].mask(dates_only, "unknown")
+        on = np.array([p.observed_on for p in periods], dtype="datetime64[D]")[period]
+        classes = licence_classes(records, on, records["commodity"].to_numpy(dtype=object))  # rule 5 never applies
+        rank = np.where(keep, pd.Categorical(classes, REGISTRATION_CLASSES).codes, -1).astype(np.int8)
+        geometry = np.asarray(concessions.geometry)
+        return cls(geometry, shapely.STRtree(geometry), concessions["licence_id"].array,
+                   pd.factorize(concessions["licence_id"], sort=True)[0],
+                   concessions["commodity"].to_numpy(dtype=object), rank.reshape(m, n).T, PreparedCopies(geometry))
 
 
-def _resolve_overlaps(item: np.ndarray, pieces: np.ndarray, whole: np.ndarray,
-                      geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Remove from each piece what earlier pieces of the same footprint already cover.
+def _spatial_chunks(geoms: np.ndarray) -> list[np.ndarray]:
+    """Footprint positions in chunks of at most CHUNK_FOOTPRINTS, at least one per core, neighbours together
+    (Hilbert order of the envelopes' centres; empty geometries last), so each chunk asks the licence index
+    about one area."""
+    drawn = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    inside = np.flatnonzero(drawn)
+    hilbert = gpd.GeoSeries(geoms[inside]).hilbert_distance().to_numpy() if len(inside) else inside
+    order = np.concatenate([inside[np.argsort(hilbert, kind="stable")], np.flatnonzero(~drawn)])
+    count = max(-(-len(order) // CHUNK_FOOTPRINTS), workers() if len(order) >= MIN_SPLIT else 1)
+    return np.array_split(order, count)
 
-    `item` must be sorted with the pieces in precedence order within each footprint; pass k handles the
-    k-th piece of every footprint at once. A piece that is its whole footprint (`whole`) leaves nothing to
-    the later ones. Returns the resolved pieces and, per footprint, the part no piece covers.
+
+def _register_chunk(sites: _Sites, licences: _Licences, number: int,
+                    rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pieces of the footprints `rows` (chunk `number`: item, rank, licence (-1: none), area_ha, geometry),
+    and the main class of each footprint (`_main_class`, aligned with `rows`).
+
+    The index is asked for the licences whose envelope meets each footprint: whether a licence really meets
+    it is tested only where it is needed (`_resolve_overlaps`), not for the licences that come after one
+    covering the footprint whole.
     """
-    covered = np.full(len(geoms), None, dtype=object)
-    full = np.zeros(len(geoms), dtype=bool)
-    position = pd.Series(item).groupby(item).cumcount().to_numpy()
-    resolved = pieces.copy()
-    for k in range(int(position.max()) + 1 if len(position) else 0):
-        at = position == k
-        if k:
-            done = at & full[item]
-            resolved[done] = _EMPTY
-            cut = at & ~full[item]
-            resolved[cut] = _polygonal(threaded(shapely.difference, pieces[cut], covered[item[cut]]))
-            covered[item[cut]] = threaded(shapely.union, covered[item[cut]], pieces[cut])
-        else:
-            covered[item[at]] = pieces[at]
-        full[item[at & whole]] = True
+    start, cpu = time.perf_counter(), time.thread_time()
+    geoms = sites.geometry[rows]
+    item, lic = licences.tree.query(geoms)
+    rank = licences.rank[lic, sites.period[rows][item]]
+    item, lic, rank = item[rank >= 0], lic[rank >= 0], rank[rank >= 0]
+    other = (rank == _REGISTERED) & (licences.commodity[lic] != sites.commodity[rows][item])
+    rank[other] = _WRONG_COMMODITY
+    order = np.lexsort((licences.order[lic], rank, item))
+    item, lic, rank = item[order], lic[order], rank[order]
+    licensed, remaining = _resolve_overlaps(item, licences.copies.prepared()[lic], geoms)
+    rest = _pieces(np.arange(len(rows)), np.full(len(rows), _NO_LICENCE, dtype=np.int8), np.full(len(rows), -1),
+                   remaining)
+    if sites.assessed is not None:
+        rest = _outside_assessed(rest, sites.assessed.prepared()[0])
+    pieces = pd.concat([_pieces(item, rank, lic, licensed), rest], ignore_index=True)
+    summary = _main_class(pieces, len(rows))
+    log.debug("registration chunk %d: %d footprints, %d licence pairs, %.2f s (%.2f s CPU)", number, len(rows),
+              len(item), time.perf_counter() - start, time.thread_time() - cpu)
+    return pieces.assign(item=rows[pieces["item"].to_numpy()]), summary
+
+
+def _resolve_overlaps(item: np.ndarray, licences: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each footprint's piece under each of its licences, in precedence order: what the licence covers of the
+    part earlier licences left (empty where it covers none of it).
+
+    `item` must be sorted with the licences (`licences`, prepared) in precedence order within each footprint;
+    pass k handles the k-th licence of every footprint at once. A licence covering what is left takes it whole
+    (no overlay); one that does not meet it is skipped; a footprint with nothing left needs none of its later
+    licences. Returns the pieces and, per footprint, the part no licence covers.
+    """
     remaining = geoms.copy()
-    remaining[full] = _EMPTY
-    cut = pd.notna(covered) & ~full
-    remaining[cut] = _polygonal(threaded(shapely.difference, geoms[cut], covered[cut]))
-    return resolved, remaining
+    pieces = np.full(len(item), _EMPTY, dtype=object)
+    left = np.ones(len(geoms), dtype=bool)
+    position = pd.Series(item).groupby(item).cumcount().to_numpy()
+    for k in range(int(position.max()) + 1 if len(position) else 0):
+        at = np.flatnonzero((position == k) & left[item])
+        if not len(at):
+            break
+        whole = shapely.covers(licences[at], remaining[item[at]])
+        pieces[at[whole]] = remaining[item[at[whole]]]
+        remaining[item[at[whole]]] = _EMPTY
+        left[item[at[whole]]] = False
+        at = at[~whole]
+        at = at[shapely.intersects(licences[at], remaining[item[at]])]
+        rest = remaining[item[at]]
+        pieces[at] = _polygonal(shapely.intersection(rest, licences[at]))
+        remaining[item[at]] = _polygonal(shapely.difference(rest, licences[at]))
+        left[item[at]] = ~shapely.is_empty(remaining[item[at]])
+    return pieces, remaining
 
 
-def _uncovered(footprints: gpd.GeoDataFrame, remaining: np.ndarray) -> pd.DataFrame:
-    """The part of each footprint no licence covers, as no_licence pieces."""
-    area = shapely.area(remaining) / 10_000.0
+def _pieces(item: np.ndarray, rank: np.ndarray, licence: np.ndarray, geoms: np.ndarray) -> pd.DataFrame:
+    """Pieces as a frame (item, rank, licence, area_ha, geometry), overlay noise dropped."""
+    area = shapely.area(geoms) / 10_000.0
     keep = area > _NOISE_HA
-    return pd.DataFrame({"item": np.flatnonzero(keep), "site_id": footprints["site_id"].to_numpy()[keep],
-                         "period": footprints["period"].to_numpy()[keep], "registration": "no_licence",
-                         "licence_id": None, "area_ha": area[keep], "geometry": remaining[keep]})
+    return pd.DataFrame({"item": item[keep], "rank": rank[keep], "licence": licence[keep], "area_ha": area[keep],
+                         "geometry": geoms[keep]})
 
 
 def _outside_assessed(rest: pd.DataFrame, assessed: shapely.Geometry) -> pd.DataFrame:
-    """Split no_licence pieces at the edge of the assessed area; the part outside is not_assessed."""
+    """Split no_licence pieces at the edge of the assessed area (prepared); the part outside is not_assessed."""
     geoms = rest["geometry"].to_numpy()
-    shapely.prepare(assessed)
     inside = shapely.covers(assessed, geoms)
     cut = ~inside & shapely.intersects(assessed, geoms)
     inner, outer = geoms.copy(), geoms.copy()
     inner[cut] = shapely.intersection(geoms[cut], assessed)
     outer[cut] = shapely.difference(geoms[cut], assessed)
     within = rest[inside | cut].assign(geometry=inner[inside | cut])
-    outside = rest[~inside].assign(registration="not_assessed", geometry=outer[~inside])
+    outside = rest[~inside].assign(rank=np.int8(_NOT_ASSESSED), geometry=outer[~inside])
     split = pd.concat([within, outside], ignore_index=True)
     split["geometry"] = _polygonal(split["geometry"].to_numpy())
     split["area_ha"] = shapely.area(split["geometry"].to_numpy()) / 10_000.0
     return split[split["area_ha"] > _NOISE_HA].reset_index(drop=True)
 
 
-def _per_period(pieces: pd.DataFrame, n: int) -> pd.DataFrame:
-    """Main class, its licence and the registered / unregistered areas of each footprint."""
-    by_class = pieces.groupby(["item", "registration"], observed=True)["area_ha"].sum().reset_index()
-    by_class["rank"] = pd.Categorical(by_class["registration"], REGISTRATION_CLASSES).codes
-    main = by_class.sort_values(["item", "area_ha", "rank"], ascending=[True, False, True]).drop_duplicates("item")
-    licensed = pieces[pieces["licence_id"].notna()].merge(main[["item", "registration"]])
-    licence = licensed.sort_values(["item", "area_ha"], ascending=[True, False]).drop_duplicates("item")
-    registered = pieces["registration"] == "registered"
-    index = pd.RangeIndex(n)
-    frame = pd.DataFrame({
-        "registration": main.set_index("item")["registration"].reindex(index),
-        "licence_id": licence.set_index("item")["licence_id"].reindex(index),
-        "registered_ha": pieces[registered].groupby("item")["area_ha"].sum().reindex(index, fill_value=0.0),
-        "unregistered_ha": pieces[pieces["registration"].isin(UNREGISTERED_CLASSES)]
-        .groupby("item")["area_ha"].sum().reindex(index, fill_value=0.0),
-    }, index=index)
-    return frame.astype({"registration": "string", "licence_id": "string"})
+def _layer(pieces: pd.DataFrame, sites: _Sites, licences: _Licences, crs) -> gpd.GeoDataFrame:
+    """The `site_registration` layer: the pieces sorted by period, site_id, class (in precedence order) and
+    licence_id (none last)."""
+    footprint = np.empty(len(sites.geometry), dtype=np.int64)
+    footprint[np.lexsort((pd.factorize(sites.site_id, sort=True)[0], pd.factorize(sites.name, sort=True)[0]))] = \
+        np.arange(len(footprint))
+    licence = np.append(licences.order, len(licences.order))[pieces["licence"].to_numpy()]  # -1 (none): last
+    pieces = pieces.take(np.lexsort((licence, pieces["rank"].to_numpy(), footprint[pieces["item"].to_numpy()])))
+    item = pieces["item"].to_numpy()
+    layer = gpd.GeoDataFrame({
+        "site_id": sites.site_id.take(item), "period": sites.name.take(item),
+        "registration": pd.Categorical.from_codes(pieces["rank"].to_numpy(), REGISTRATION_CLASSES),
+        "licence_id": licences.licence_id.take(pieces["licence"].to_numpy(), allow_fill=True),
+        "area_ha": pieces["area_ha"].to_numpy()}, geometry=pieces["geometry"].to_numpy(), crs=crs)
+    return layer.astype(SITE_REGISTRATION_COLUMNS)
+
+
+def _main_class(pieces: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Per footprint (`item` 0 to `n` - 1): its main class (the largest by area; ties to the earlier class; -1
+    without pieces), the licence of its largest licensed piece of that class (-1: none), and its registered and
+    unregistered areas."""
+    item, rank, lic, area = (pieces[column].to_numpy() for column in ("item", "rank", "licence", "area_ha"))
+    by_class = pd.DataFrame({"item": item, "rank": rank, "area_ha": area}).groupby(["item", "rank"], as_index=False)[
+        "area_ha"].sum()
+    main = by_class.take(np.lexsort((by_class["rank"], -by_class["area_ha"], by_class["item"])))
+    main = main[~main["item"].duplicated()]
+    main_rank = np.full(n, -1)
+    main_rank[main["item"].to_numpy()] = main["rank"].to_numpy()
+    licensed = np.flatnonzero((lic >= 0) & (rank == main_rank[item]))
+    licensed = licensed[np.lexsort((-area[licensed], item[licensed]))]
+    largest = licensed[np.r_[True, item[licensed][1:] != item[licensed][:-1]]] if len(licensed) else licensed
+    licence = np.full(n, -1)
+    licence[item[largest]] = lic[largest]
+    return pd.DataFrame({"rank": main_rank, "licence": licence,
+                         "registered_ha": _area_of(("registered",), item, rank, area, n),
+                         "unregistered_ha": _area_of(UNREGISTERED_CLASSES, item, rank, area, n)})
+
+
+def _per_period(main: pd.DataFrame, licences: _Licences) -> pd.DataFrame:
+    """`Registration.per_period` from the `_main_class` of every footprint."""
+    return pd.DataFrame({
+        "registration": pd.Categorical.from_codes(main["rank"].to_numpy(), REGISTRATION_CLASSES),
+        "licence_id": licences.licence_id.take(main["licence"].to_numpy(), allow_fill=True),
+        "registered_ha": main["registered_ha"].to_numpy(), "unregistered_ha": main["unregistered_ha"].to_numpy(),
+    }).astype({"registration": "string", "licence_id": "string"})
+
+
+def _area_of(classes: Sequence[str], item: np.ndarray, rank: np.ndarray, area: np.ndarray, n: int) -> np.ndarray:
+    """Per footprint (0 to `n` - 1), the area of its pieces of `classes`."""
+    chosen = np.isin(rank, [REGISTRATION_CLASSES.index(name) for name in classes])
+    return np.bincount(item[chosen], weights=area[chosen], minlength=n).astype(np.float64)  # int64 when empty
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
     """The polygonal parts of overlay results (an empty MultiPolygon where none is left, so unions hold)."""
     return polygonal(geoms, missing=_EMPTY)
-
-
-def _class_order(column: pd.Series) -> pd.Series:
-    """Sort key putting registration classes in precedence order (other columns unchanged)."""
-    if column.name == "registration":
-        return pd.Series(pd.Categorical(column, REGISTRATION_CLASSES).codes, index=column.index)
-    return column
