@@ -50,19 +50,19 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import requests
 import shapely
+from demo_run import demo_workdir
 
 from mrumonitor.config import load_settings
 from mrumonitor.layerio import write_geoparquet
 from mrumonitor.store.checksum import sha256_file
 from mrumonitor.store.runs import new_run_id, read_manifest, resolve_run
-
-from demo_run import demo_workdir
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
 FULL = {"synthetic": 50_000, "users": 50, "duration": 60.0, "baseline_requests": 12}
@@ -72,11 +72,17 @@ FIRST_LOAD_TARGET_MB, P95_TARGET_MS = 2.0, 250.0
 SHIFT_M = 15_000.0
 #: A callback request not answered within this many seconds counts as a timeout.
 TIMEOUT_S = 30.0
+#: Longest wait for the server to answer, seconds (it loads the run before it listens: ~90 s at 500,000 sites).
+SERVER_START_S = 600
 #: The layers holding one row per site or site and period (the synthetic sites are added to each).
 SITE_LAYERS = ("sites", "site_periods", "site_registration")
 COUNTRIES = ("", "SLE", "GIN", "LBR", "CIV")
 PAGES = ("/", "/map", "/unregistered", "/border", "/downloads", "/runs")
 REGION_VIEW = {"zoom": 6, "bounds": [[4.3, -15.2], [12.7, -2.4]], "center": [8.5, -8.8]}
+#: The pages' maps (prefixes of their component ids), and the size of a map in the browser (pixels, as
+#: `maplayers.view_bounds` assumes).
+MAP_PREFIXES = ("overview", "mainmap", "unreg")
+MAP_PX = (1200, 800)
 
 
 # --- the store ------------------------------------------------------------------------------------------
@@ -129,19 +135,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(config: Path, cached: bool, threads: int, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(config: Path, cached: bool, threads: int, workers: int, setup: str = "") -> tuple[subprocess.Popen, str]:
     """`mrumonitor serve` (waitress; gunicorn with `workers` > 1) in a subprocess; without `cached`, the run
-    cache disabled. Its output goes to `server.log` beside the config: a pipe nobody reads would fill up
-    (64 kB) with the server's log lines and then block the server in the middle of the load."""
+    cache disabled; `setup`: Python statements the server runs before it starts (each ending with "; ").
+    Its output goes to `server.log` beside the config: a pipe nobody reads would fill up (64 kB) with the
+    server's log lines and then block the server in the middle of the load."""
     port = free_port()
-    patch = "" if cached else "import mrumonitor.dashboard.run as d; d.CACHED_RUNS = 0; "
+    patch = setup + ("" if cached else "import mrumonitor.dashboard.run as d; d.CACHED_RUNS = 0; ")
     command = [sys.executable, "-c", f"{patch}from mrumonitor.cli import main; main()", "serve", "--config",
                str(config), "--port", str(port), "--threads", str(threads), "--workers", str(workers)]
     log = config.parent / "server.log"
     with log.open("a") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + SERVER_START_S
     while time.monotonic() < deadline:
         try:
             if requests.get(url + "/_dash-dependencies", timeout=5).ok:
@@ -219,8 +226,19 @@ def _kind(url: str, mime: str) -> str:
 
 # --- callback requests ----------------------------------------------------------------------------------
 
-def interactions(url: str, settings, rng: random.Random) -> list[list[dict]]:
-    """Every interaction the load replays: the callback requests (bodies) one user action sends at once."""
+@dataclass(frozen=True)
+class Action:
+    """One user action: the filter bar's and maps' values after it, the input it changed, the page (the prefix of
+    the callbacks' outputs) it was made on, and the callback requests (bodies) it sends at once."""
+
+    values: dict
+    changed: str
+    page: str
+    bodies: list[dict]
+
+
+def user_actions(url: str, settings, rng: random.Random, draws: int = 400) -> list[Action]:
+    """Every action the load replays: of `draws` drawn, those that send at least one callback request."""
     dependencies = requests.get(url + "/_dash-dependencies", timeout=30).json()
     manifest = read_manifest(resolve_run(settings.paths.store))
     periods = [period["name"] for period in manifest["periods"]]
@@ -229,43 +247,52 @@ def interactions(url: str, settings, rng: random.Random) -> list[list[dict]]:
     lon, lat = points.x.to_numpy(), points.y.to_numpy()
     runs = [p.name for p in (settings.paths.store / "runs").iterdir() if p.is_dir()]
     actions = []
-    for _ in range(400):
+    for _ in range(draws):
         values = {"filter-country.value": rng.choice(COUNTRIES), "filter-period.value": rng.choice(periods),
                   "filter-commodity.value": rng.choice(["", "", "diamond", "gold"]),
                   "filter-registration.value": rng.choice([[], [], ["no_licence"], ["no_licence", "expired_licence"]]),
                   "filter-border-only.value": rng.choice([[], [], ["border"]]),
+                  "filter-scope.value": rng.choice(["mru", "mru", "external"]),
                   "downloads-run.value": rng.choice(runs), "downloads-country.value": rng.choice(COUNTRIES),
                   "_pages_location.pathname": rng.choice(PAGES), "_pages_location.search": ""}
         view = REGION_VIEW if rng.random() < 0.15 else _view(rng, lon, lat)
-        for prefix in ("overview", "mainmap", "unreg"):
+        for prefix in MAP_PREFIXES:
             values[f"{prefix}-map.zoom"], values[f"{prefix}-map.bounds"] = view["zoom"], view["bounds"]
             values[f"{prefix}-map.center"] = view["center"]
         values.update({"unreg-table.page_current": rng.choice([0, 0, 1, 2]), "unreg-table.page_size": 20,
                        "unreg-table.sort_by": rng.choice([[], [{"column_id": "risk_score", "direction": "desc"}]]),
                        "unreg-table.filter_query": ""})
         changed = rng.choice(["filter-country.value", "filter-period.value", "filter-commodity.value",
-                              "filter-registration.value", "filter-border-only.value", "map", "map",
-                              "_pages_location.pathname", "downloads-country.value"])
+                              "filter-registration.value", "filter-border-only.value", "filter-scope.value", "map",
+                              "map", "_pages_location.pathname", "downloads-country.value"])
         page = rng.choice(["overview", "mainmap", "unreg", "border", "downloads"])
         bodies = [_body(dep, values) for dep in dependencies if _fires(dep, changed, page, values)]
         if bodies:
-            actions.append(bodies)
+            actions.append(Action(values, changed, page, bodies))
     return actions
+
+
+def interactions(url: str, settings, rng: random.Random) -> list[list[dict]]:
+    """Every interaction the load replays: the callback requests (bodies) one user action sends at once."""
+    return [action.bodies for action in user_actions(url, settings, rng)]
 
 
 def _view(rng: random.Random, lon: np.ndarray, lat: np.ndarray) -> dict:
     """A map view as a user leaves it after panning: a zoom of 7-14 and a centre near a random site (so two
-    interactions almost never ask for the same bounds)."""
+    interactions almost never ask for the same bounds), the bounds of a `MAP_PX` map there."""
     zoom, site = rng.choice((7, 8, 8, 9, 10, 10, 11, 12, 12, 13, 13, 14)), rng.randrange(len(lon))
-    half = 180 / 2 ** zoom * 2  # about the span a 1400 px map shows at that zoom
-    x, y = lon[site] + rng.uniform(-half, half) / 2, lat[site] + rng.uniform(-half, half) / 4
-    return {"zoom": zoom, "bounds": [[y - half / 2, x - half], [y + half / 2, x + half]], "center": [y, x]}
+    degrees_per_px = 360 / 2 ** zoom / 256
+    x = lon[site] + rng.uniform(-0.25, 0.25) * MAP_PX[0] * degrees_per_px
+    y = lat[site] + rng.uniform(-0.125, 0.125) * MAP_PX[0] * degrees_per_px
+    half_x, half_y = MAP_PX[0] / 2 * degrees_per_px, MAP_PX[1] / 2 * degrees_per_px
+    return {"zoom": zoom, "bounds": [[y - half_y, x - half_x], [y + half_y, x + half_x]], "center": [y, x]}
 
 
 def _fires(dep: dict, changed: str, page: str, values: dict) -> bool:
-    """Whether callback `dep` runs when `changed` changes on `page` (all its inputs known, not a click)."""
+    """Whether callback `dep` runs on the server when `changed` changes on `page` (all its inputs known, not a
+    click; a clientside callback runs in the browser)."""
     names = [f"{item['id']}.{item['property']}" for item in dep["inputs"]]
-    if not names or any(name not in values for name in names):
+    if dep.get("clientside_function") or not names or any(name not in values for name in names):
         return False
     if changed == "_pages_location.pathname":
         return "_pages_location.pathname" in names
@@ -294,14 +321,18 @@ def warm_up_requests(bodies, per_callback: int = 4) -> list[dict]:
     return chosen
 
 
-def post(session: requests.Session, url: str, body: dict) -> tuple[float, int | str, int]:
-    """Latency (ms), status and response bytes of one callback request. As a browser does, a request whose
-    kept-alive connection the server closed in the meantime is sent once more on a new one (the time of both
-    counts); a timeout counts as a failed request of `TIMEOUT_S`, a refused or broken connection as "error"."""
+def post(session: requests.Session, url: str, request: dict | str) -> tuple[float, int | str, int]:
+    """Latency (ms), status and response bytes of one request: a callback request (a body, POSTed) or a path to
+    GET (a tile). As a browser does, a request whose kept-alive connection the server closed in the meantime is
+    sent once more on a new one (the time of both counts); a timeout counts as a failed request of `TIMEOUT_S`,
+    a refused or broken connection as "error"."""
     start = time.perf_counter()
     for attempt in (1, 2):
         try:
-            answer = session.post(url + "/_dash-update-component", json=body, timeout=TIMEOUT_S)
+            if isinstance(request, str):
+                answer = session.get(url + request, timeout=TIMEOUT_S)
+            else:
+                answer = session.post(url + "/_dash-update-component", json=request, timeout=TIMEOUT_S)
             return (time.perf_counter() - start) * 1000, answer.status_code, len(answer.content)
         except requests.Timeout:
             return (time.perf_counter() - start) * 1000, "timeout", 0
@@ -310,7 +341,12 @@ def post(session: requests.Session, url: str, body: dict) -> tuple[float, int | 
                 return (time.perf_counter() - start) * 1000, "error", 0
 
 
-def load(url: str, actions: list[list[dict]], users: int, duration: float, seed: int, processes: int,
+def label(request: dict | str) -> str:
+    """What a request is, in the figures: a callback's output, or a GET's path up to its query."""
+    return request.split("?")[0] if isinstance(request, str) else request["output"]
+
+
+def load(url: str, actions: list[list[dict | str]], users: int, duration: float, seed: int, processes: int,
          think: tuple[float, float]) -> list[tuple]:
     """`users` users spread over `processes` client processes (the client's own Python work must not share
     one GIL with 50 users' threads and delay the timings it takes), for `duration` seconds."""
@@ -321,11 +357,11 @@ def load(url: str, actions: list[list[dict]], users: int, duration: float, seed:
     return [sample for part in parts for sample in part]
 
 
-def _users(url: str, actions: list[list[dict]], numbers: list[int], stop_at: float, seed: int,
+def _users(url: str, actions: list[list[dict | str]], numbers: list[int], stop_at: float, seed: int,
            think: tuple[float, float]) -> list[tuple]:
-    """A thread per user of `numbers`, each: an interaction (its callbacks in parallel, 6 at most as a
-    browser), then a think time drawn from `think` (seconds), until the wall clock reaches `stop_at`. Returns (ms, status,
-    bytes, output) per request."""
+    """A thread per user of `numbers`, each: an interaction (its requests in parallel, 6 at most as a
+    browser), then a think time drawn from `think` (seconds), until the wall clock reaches `stop_at`. Returns (ms,
+    status, bytes, `label`) per request."""
     samples, lock = [], threading.Lock()
 
     def user(number: int) -> None:
@@ -334,7 +370,7 @@ def _users(url: str, actions: list[list[dict]], numbers: list[int], stop_at: flo
         with ThreadPoolExecutor(6) as pool:
             while time.time() < stop_at:
                 bodies = rng.choice(actions)
-                results = list(pool.map(lambda body: (*post(session, url, body), body["output"]), bodies))
+                results = list(pool.map(lambda request: (*post(session, url, request), label(request)), bodies))
                 with lock:
                     samples.extend(results)
                 time.sleep(rng.uniform(*think))

@@ -15,7 +15,9 @@ from mrumonitor.dashboard.aggregates import corridor_changes, corridor_places, c
 from mrumonitor.dashboard.change import compared_period, growing_fastest, growth, previous_period
 from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.link_table import locale_format
+from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.prepared import SiteViews
+from mrumonitor.dashboard.run import CACHED_RANKINGS
 from mrumonitor.i18n import use_language
 
 pytestmark = pytest.mark.unit
@@ -105,7 +107,8 @@ def run() -> SimpleNamespace:
     periods = pd.DataFrame(FIGURES, columns=["corridor_id", "period", "commodity", "sites", "unregistered_ha"])
     return SimpleNamespace(periods=["2025H2", "2026H1"], last_period="2026H1", default_commodity="diamond",
                            corridors=corridors.astype({"near_places": "string", "nearest_post_name": "string"}),
-                           corridor_periods=periods.assign(active_ha=periods["unregistered_ha"] * 2))
+                           corridor_periods=periods.assign(active_ha=periods["unregistered_ha"] * 2),
+                           rankings=Memo(CACHED_RANKINGS))
 
 
 def test_corridors_change_since_the_previous_period():

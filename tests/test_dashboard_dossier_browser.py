@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import gpxpy
+import numpy as np
 import pandas as pd
 import pyogrio
 import pypdf
@@ -32,7 +33,7 @@ def imagery_site(settings) -> str:
     imagery), so its chips are read from the run's imagery."""
     data = load_run(settings)
     areas = [shapely.box(*entry["bounds"]) for entry in data.manifest["layers"].values() if entry.get("area")]
-    inside = shapely.contains(shapely.union_all(areas), shapely.centroid(data.period_shapes))
+    inside = shapely.contains(shapely.union_all(areas), shapely.centroid(data.period_shapes[np.arange(len(data.period_shapes))]))
     seen = data.site_periods[inside].groupby("site_id")["area_ha"].agg(["count", "max"])
     return str(seen[seen["count"] >= 2]["max"].idxmax())
 

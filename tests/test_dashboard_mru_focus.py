@@ -13,7 +13,9 @@ import pytest
 from mrumonitor.dashboard.aggregates import corridor_labels, corridor_ranking, parameter_sources_table
 from mrumonitor.dashboard.components import scope_label
 from mrumonitor.dashboard.filters import default_filters, showing
+from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.prepared import basis_words
+from mrumonitor.dashboard.run import CACHED_RANKINGS
 
 pytestmark = pytest.mark.unit
 
@@ -47,7 +49,8 @@ def run(commodities=("diamond", "gold")) -> SimpleNamespace:
     default = "diamond" if "diamond" in commodities else None
     return SimpleNamespace(periods=["2025H2", "2026H1"], last_period="2026H1", default_commodity=default,
                            corridors=corridors.astype({"near_places": "string", "nearest_post_name": "string"}),
-                           corridor_periods=periods.assign(active_ha=periods["unregistered_ha"] * 2))
+                           corridor_periods=periods.assign(active_ha=periods["unregistered_ha"] * 2),
+                           rankings=Memo(CACHED_RANKINGS))
 
 
 def ranks(table: pd.DataFrame) -> dict[str, int]:

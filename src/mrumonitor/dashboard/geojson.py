@@ -45,16 +45,17 @@ def tolerance(zoom: float) -> float:
 
 
 def simplified_bands(geoms: np.ndarray) -> dict[float, np.ndarray]:
-    """`geoms` simplified once per tolerance of `SIMPLIFY_BANDS` (a polygon never vanishes: empty results keep
-    the original)."""
-    bands = {}
-    for _, tol in SIMPLIFY_BANDS:
-        if tol == 0:
-            bands[tol] = geoms
-            continue
-        simple = rounded(shapely.simplify(geoms, tol, preserve_topology=True))
-        bands[tol] = np.where(shapely.is_empty(simple), geoms, simple)
-    return bands
+    """`geoms` simplified once per tolerance of `SIMPLIFY_BANDS` (see `simplified`)."""
+    return {tol: simplified(geoms, tol) for _, tol in SIMPLIFY_BANDS}
+
+
+def simplified(geoms: np.ndarray, tol: float) -> np.ndarray:
+    """`geoms` simplified with tolerance `tol` (degrees; 0: as they are) and rounded; a polygon never vanishes (an
+    empty result keeps the original)."""
+    if tol == 0:
+        return geoms
+    simple = rounded(shapely.simplify(geoms, tol, preserve_topology=True))
+    return np.where(shapely.is_empty(simple), geoms, simple)
 
 
 def in_view(boxes: np.ndarray, bounds: list | None) -> np.ndarray:

@@ -3,13 +3,19 @@
 `load_run(settings, run)` reads a run of the layer store (never the pipeline, never today's reference files
 or settings): its layers, and the reference layers, analysis CRS and countries it was computed with
 (`mrumonitor.export.run_reference`), so an old run is drawn with the borders, border zone and admin areas
-its figures were computed with. The map layers are converted to WGS84 once, and what the callbacks read is
-prepared once (`prepared`); the `RunData` is not changed after it is built. Nothing is read at import time;
-runs are cached by their folder.
+its figures were computed with. What the callbacks read is prepared once (`prepared`); the `RunData` is not
+changed after it is built. Nothing is read at import time; runs are cached by their folder.
+
+Memory: the footprints are kept once, as WKB (`prepared.Footprints`), the registration pieces without their
+shapes (the summaries that need them are made when loading), text in Arrow buffers in one piece; what loading
+freed is handed back to the system (`_release_freed_memory`), so a server forking workers from the loaded run
+does not hand them the loading's garbage. A run of 500,000 sites takes about 1.5 GB (bench/README.md).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -27,7 +33,15 @@ from mrumonitor.config import Settings
 from mrumonitor.dashboard import geojson
 from mrumonitor.dashboard.filters import DEFAULT_COMMODITY
 from mrumonitor.dashboard.memo import Memo
-from mrumonitor.dashboard.prepared import LicenceViews, SiteViews, prepare_licences, prepare_sites, run_map_layers
+from mrumonitor.dashboard.prepared import (
+    Footprints,
+    LicenceViews,
+    SiteViews,
+    contiguous,
+    prepare_licences,
+    prepare_sites,
+    run_map_layers,
+)
 from mrumonitor.errors import StoreError
 from mrumonitor.export.run_reference import run_countries, run_crs, run_reference
 from mrumonitor.frames import empty_frame
@@ -43,6 +57,8 @@ CACHED_RUNS = 3
 CACHED_OVERVIEWS = 1024
 #: Callback results kept per run (see `RunData.results`): keyed by the callback, its inputs and the access scope.
 CACHED_RESULTS = 2048
+#: Corridor rankings (period, commodity, border scope) kept per run.
+CACHED_RANKINGS = 256
 
 #: Simplification of the corridors' lines on the map (degrees, about 100 m).
 CORRIDOR_TOLERANCE = 0.001
@@ -63,7 +79,7 @@ class RunData:
     reference: ReferenceLayers = field(repr=False)
     sites: pd.DataFrame = field(repr=False)
     site_periods: pd.DataFrame = field(repr=False)
-    pieces: gpd.GeoDataFrame = field(repr=False)
+    pieces: pd.DataFrame = field(repr=False)
     corridors: pd.DataFrame = field(repr=False)
     corridor_lines: np.ndarray = field(repr=False)
     corridor_periods: pd.DataFrame = field(repr=False)
@@ -71,12 +87,13 @@ class RunData:
     capacity_parameters: pd.DataFrame = field(repr=False)
     anomalies: pd.DataFrame = field(repr=False)
     concessions: pd.DataFrame = field(repr=False)
-    period_shapes: np.ndarray = field(repr=False)
+    period_shapes: Footprints = field(repr=False)
     concession_shapes: np.ndarray = field(repr=False)
     site_views: SiteViews = field(repr=False)
     licence_views: LicenceViews = field(repr=False)
     map_layers: dict[str, dict[str, Any]] = field(repr=False)
     overviews: Memo = field(default_factory=lambda: Memo(CACHED_OVERVIEWS), repr=False)
+    rankings: Memo = field(default_factory=lambda: Memo(CACHED_RANKINGS), repr=False)
     results: Memo = field(default_factory=lambda: Memo(CACHED_RESULTS), repr=False)
 
     @property
@@ -149,6 +166,8 @@ def load_run(settings: Settings, run: str = "latest") -> RunData:
         # a layer missing or damaged since the run was published (a store edited or deleted by hand)
         raise StoreError(f"{run_dir}: the run's layers cannot be read ({type(exc).__name__}: {exc}). Publish a "
                          "new run with `mrumonitor run`, or start the dashboard on another run (--run).") from None
+    finally:
+        _release_freed_memory()
     with _RUNS_LOCK:
         _RUNS[key] = data
         while len(_RUNS) > CACHED_RUNS:
@@ -175,7 +194,7 @@ def _read_run(run_dir: Path) -> RunData:
                   else empty_frame(CAPACITY_PARAMETER_COLUMNS))
 
     sites = sites.drop(columns=["bbox"], errors="ignore")
-    attributes = pd.DataFrame(sites.drop(columns="geometry"))
+    attributes = contiguous(pd.DataFrame(sites.drop(columns="geometry")))
     attributes["admin_area"] = _admin_names(reference, sites)
     points = geojson.to_wgs84(sites.geometry.representative_point())
     attributes["lon"], attributes["lat"] = shapely.get_x(points), shapely.get_y(points)
@@ -185,7 +204,7 @@ def _read_run(run_dir: Path) -> RunData:
         site_cols, on="site_id")
     period_points = geojson.to_wgs84(periods.geometry.representative_point())
     rows["lon"], rows["lat"] = shapely.get_x(period_points), shapely.get_y(period_points)
-    rows = rows.reset_index(drop=True)
+    rows = contiguous(rows.reset_index(drop=True))
 
     zone = rows.set_index(["site_id", "period"])["in_border_zone"]
     pieces = pieces.drop(columns=["bbox"], errors="ignore").assign(
@@ -194,21 +213,34 @@ def _read_run(run_dir: Path) -> RunData:
 
     boundaries = reference.boundaries
     period_names = [period["name"] for period in manifest["periods"]]
+    footprints = Footprints.of(periods.geometry)
+    site_views = prepare_sites(attributes, rows, footprints, pieces, boundaries, period_names)
     return RunData(
         run_id=run_dir.name, run_dir=run_dir, manifest=manifest, countries=run_countries(run_dir, manifest),
         country_names=dict(zip(boundaries["iso3"], boundaries["name"])), reference=reference,
-        sites=attributes, site_periods=rows, pieces=pieces,
+        sites=attributes, site_periods=rows, pieces=contiguous(pd.DataFrame(pieces.drop(columns="geometry"))),
         corridors=pd.DataFrame(corridors.drop(columns=["geometry", "bbox"], errors="ignore")),
         corridor_lines=geojson.rounded(shapely.simplify(geojson.to_wgs84(corridors.geometry), CORRIDOR_TOLERANCE)),
         corridor_periods=table["corridor_periods"], capacity=table["capacity"], capacity_parameters=parameters,
         anomalies=table["kp_anomalies"],
         concessions=pd.DataFrame(concessions.drop(columns=["geometry", "bbox"], errors="ignore")),
-        period_shapes=np.asarray(periods.geometry), concession_shapes=np.asarray(concessions.to_crs(crs).geometry),
-        site_views=prepare_sites(attributes, rows, geojson.to_wgs84(periods.geometry), pieces, boundaries,
-                                 period_names),
+        period_shapes=footprints, concession_shapes=np.asarray(concessions.to_crs(crs).geometry),
+        site_views=site_views,
         licence_views=prepare_licences(concessions, geojson.to_wgs84(concessions.geometry),
                                        synthetic(manifest.get("caveats", []))),
         map_layers=run_map_layers(reference))
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory freed while loading a run (the shapes read and dropped, the frames joined) back to the
+    system: Arrow's allocator and glibc's keep freed blocks for later, so the server would otherwise stay about
+    as large as at the peak of the loading (a third more at 500,000 sites), and forked workers would start with
+    those pages too. glibc's part only where the C library is glibc."""
+    pyarrow.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:
+        trim(0)
 
 
 def _admin_names(reference: ReferenceLayers, sites: gpd.GeoDataFrame) -> pd.Series:

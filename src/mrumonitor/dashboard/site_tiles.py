@@ -6,9 +6,9 @@ footprints from it (simplified per zoom band), licences from `site_level.CONCESS
 than `CELL_CAP` sites it holds cells of counted sites instead (`site_level.site_cells`), `TILE_CELLS` across, counting
 only the sites the user may see.
 
-Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile never scans the sites. Each
-period's footprints are indexed once per run (`shapely.STRtree` of their boxes, `_period_index`); a tile asks the
-index for the sites whose box meets its buffered bounds, then keeps those the filters and the access pass (one
+Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile never scans the sites. It asks
+the period's rows for those whose footprint's box meets its buffered bounds (`PeriodRows.rows_in`: boxes sorted
+when the run is loaded, no index to build per worker), then keeps those the filters and the access pass (one
 mask per period, filters and access scope, computed once: `_rows_seen`), and takes their properties from a table
 made once per run (`_properties`).
 """
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from mrumonitor.dashboard import geojson
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.memo import Memo
+from mrumonitor.dashboard.prepared import contiguous
 from mrumonitor.dashboard.run import CACHED_RUNS, RunData
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM, licences_seen, site_cells
 from mrumonitor.vectortiles import BUFFER, EXTENT, buffered_bounds, world_position
@@ -38,12 +38,10 @@ CELL_CAP = 500
 #: Cells across a tile: about 51 screen pixels each, near the GeoJSON path's `geojson.CELL_PX`.
 TILE_CELLS = 5
 
-#: Period indexes kept (a few runs' periods), masks of the filters and access kept (0.5 MB per 500,000 sites), and
-#: the properties of the runs loaded (`run.CACHED_RUNS`).
-CACHED_INDEXES = 16
+#: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties of the runs loaded
+#: (`run.CACHED_RUNS`).
 CACHED_MASKS = 64
 
-_INDEXES = Memo(CACHED_INDEXES)
 _MASKS = Memo(CACHED_MASKS)
 _PROPERTIES = Memo(CACHED_RUNS)
 
@@ -64,8 +62,8 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the GeoJSON path, and the area)."""
     period = data.site_views.by_period[filters.period]
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
-    candidates = _period_index(data, filters.period).query(shapely.box(west, south, east, north))
-    rows = np.sort(candidates[_rows_seen(data, filters, access)[candidates]])
+    candidates = period.rows_in(west, south, east, north)
+    rows = candidates[_rows_seen(data, filters, access)[candidates]]
     lon, lat = period.lon[rows], period.lat[rows]
     tx, ty = world_position(lon, lat, z)
     own = (np.floor(tx) == x) & (np.floor(ty) == y)
@@ -109,31 +107,10 @@ def _properties(data: RunData) -> _Properties:
     def build() -> _Properties:
         area = data.site_periods["area_ha"].to_numpy(dtype=float).round(1)
         licences = data.licence_views.features.assign(status=data.concessions["status"].astype(str).to_numpy())
-        return _Properties(sites=_contiguous(data.site_views.features.assign(area_ha=area)),
-                           licences=_contiguous(licences[["licence_id", "status", "colour", "tooltip"]]))
+        return _Properties(sites=contiguous(data.site_views.features.assign(area_ha=area)),
+                           licences=contiguous(licences[["licence_id", "status", "colour", "tooltip"]]))
 
     return _PROPERTIES.get(str(data.run_dir), build)
-
-
-def _contiguous(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with each text column held by pyarrow in one chunk: taking a few rows of a column read in several
-    chunks costs about a millisecond whatever their number (7 ms a tile for the sites' properties of a run of
-    500,000 sites), of a column in one chunk microseconds."""
-    def whole(column: pd.Series) -> pd.Series:
-        array = pa.array(column)
-        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-        return pd.Series(array, dtype=column.dtype, index=column.index)
-
-    return frame.assign(**{name: whole(column) for name, column in frame.items()
-                           if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"})
-
-
-def _period_index(data: RunData, period: str) -> shapely.STRtree:
-    """The index of the boxes of the period's footprints (positions as in `PeriodRows`), built once per run."""
-    def build() -> shapely.STRtree:
-        return shapely.STRtree(data.site_views.geoms[0.0][data.site_views.by_period[period].positions])
-
-    return _INDEXES.get((str(data.run_dir), period), build)
 
 
 def _rows_seen(data: RunData, filters: Filters, access: Access) -> np.ndarray:
