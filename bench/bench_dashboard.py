@@ -12,18 +12,20 @@ store's folder) in a subprocess on localhost:
    the wire of every response (HTML, JS/CSS bundles, layout, dependencies, initial callbacks, images) are
    summed from Chrome's network log. Target: under 2 MB.
 2. callback latency: the callbacks are read from `/_dash-dependencies`; each "interaction" a user makes is a
-   filter change (country, period, commodity, registration, border), a map move (region, country or site
-   zoom) or a page change, and sends every callback of the page taking that input at once, as the Dash
-   renderer does, with values from the run (its periods, the four countries, viewports around its sites).
+   filter change (country, period, commodity, registration, border, border scope), a map move (region, country
+   or site zoom) or a page change, and sends every server callback of the page taking that input at once, as the
+   Dash renderer does, with values from the run (its periods, the four countries, viewports of a 1200 x 800 px map
+   around its sites).
    N users (default 50) each repeat: interaction, think 0.5-1.5 s (`--think MIN MAX`), for the duration.
    Latency is per callback request, client side; a request whose kept-alive connection the server had
    closed is sent again on a new one, as a browser does, and its time counts from the first try. Target:
    p95 <= 250 ms.
-   The workload is harder than the first version of this script, on purpose: (a) map views are drawn afresh
-   for each interaction (zoom 7-14 around a random site, as after panning; the first version sent 19 fixed
-   views, and no map-layer callback at all, as it left out the maps' `center` input), so answers kept by the
-   server rarely match a map request; (b) the warm-up sends a few requests of each callback, not every
-   request of the load, so per-filter answers are computed during the load. The users run in `--clients`
+   Until issue 21 the workload sent no border scope, so no callback taking the six filters fired, and posted the
+   clientside callbacks too. The workload is harder than the first version of this script, on purpose: (a) map
+   views are drawn afresh for each interaction (zoom 7-14 around a random site, as after panning; the first
+   version sent 19 fixed views, and no map-layer callback at all, as it left out the maps' `center` input), so
+   answers kept by the server rarely match a map request; (b) the warm-up sends a few requests of each callback,
+   not every request of the load, so per-filter answers are computed during the load. The users run in `--clients`
    processes (threads of one process would time each other behind one GIL), and the server runs
    `--workers` processes (default: one per core; gunicorn, the run loaded once before forking).
 3. baseline, same run: the same server with the dashboard's run cache disabled
@@ -135,7 +137,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(config: Path, cached: bool, threads: int, workers: int, setup: str = "") -> tuple[subprocess.Popen, str]:
+def start_server(config: Path, cached: bool, threads: int, workers: int,
+                 setup: str = "") -> tuple[subprocess.Popen, str]:
     """`mrumonitor serve` (waitress; gunicorn with `workers` > 1) in a subprocess; without `cached`, the run
     cache disabled; `setup`: Python statements the server runs before it starts (each ending with "; ").
     Its output goes to `server.log` beside the config: a pipe nobody reads would fill up (64 kB) with the

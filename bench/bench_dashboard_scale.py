@@ -95,7 +95,7 @@ def register_geojson_sites() -> None:
 
     for prefix in base.MAP_PREFIXES:
         @dash.callback(Output(GEOJSON_OUTPUT.format(prefix=prefix), "data"), *filter_inputs(),
-                       Input(f"{prefix}-map", "zoom"), Input(f"{prefix}-map", "bounds"), Input(f"{prefix}-map", "center"))
+                       *(Input(f"{prefix}-map", name) for name in ("zoom", "bounds", "center")))
         def geojson_sites(country, period, commodity, classes, border, scope, zoom, bounds, center):
             data = context.run_data()
             filters = filters_from(data, country, period, commodity, classes, border)
@@ -375,7 +375,8 @@ def report(size: dict, workload: dict, results: dict, args, build_s: float) -> N
                   f"{row['mean_kb']:>8.1f}")
     print("\nserver memory (all processes summed), GB: " + "; ".join(
         f"{phase}: after the warm-up RSS {f['memory_after_warm_up'].get('last_rss_gb', 0):.2f} / PSS "
-        f"{f['memory_after_warm_up'].get('last_pss_gb', 0):.2f}, peak during the load RSS {f['memory']['peak_rss_gb']:.2f} "
+        f"{f['memory_after_warm_up'].get('last_pss_gb', 0):.2f}, peak during the load RSS "
+        f"{f['memory']['peak_rss_gb']:.2f} "
         f"/ PSS {f['memory']['peak_pss_gb']:.2f}" for phase, f in results.items()))
     print("CPU cores busy (of the machine's): " + "; ".join(
         f"{phase}: server {f['cpu_cores_busy']['server']:.2f}, client {f['cpu_cores_busy']['client']:.2f}"
@@ -401,7 +402,8 @@ def report(size: dict, workload: dict, results: dict, args, build_s: float) -> N
               "size": size, "server_workers": args.workers, "server_threads": args.threads,
               "client_processes": args.clients, "think_s": list(args.think), "actions": len(workload["actions"]),
               "store_build_s": build_s, "first_page_load": page,
-              "tiles_per_view": {"mean": float(np.mean(views)), "min": min(views), "max": max(views)} if views else None,
+              "tiles_per_view": ({"mean": float(np.mean(views)), "min": min(views), "max": max(views)}
+                                 if views else None),
               "phases": results, "checks": checks}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
