@@ -13,6 +13,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import dask.array as da
 import geopandas as gpd
@@ -298,6 +299,20 @@ def callback_body(dependencies: list[dict], output: str, values: dict[str, objec
     return {"output": dep["output"], "outputs": targets if dep["output"].startswith("..") else targets[0],
             "inputs": given(dep["inputs"]), "state": given(dep["state"]),
             "changedPropIds": [f"{item['id']}.{item['property']}" for item in dep["inputs"]]}
+
+
+def routes_server(settings: Settings, name: str):
+    """A bare Flask server holding only the dashboard's access layer and routes (install_* use nothing but
+    `app.server`): the downloads, overlays and reference layers without Dash."""
+    import flask
+
+    from mrumonitor.dashboard.access import install_access
+    from mrumonitor.dashboard.routes import install_routes
+
+    app = SimpleNamespace(server=flask.Flask(name))
+    install_access(app, settings)
+    install_routes(app, settings)
+    return app.server
 
 
 @contextmanager

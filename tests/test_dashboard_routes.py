@@ -10,7 +10,6 @@ import io
 import json
 import re
 import zipfile
-from types import SimpleNamespace
 
 import flask
 import geopandas as gpd
@@ -27,13 +26,13 @@ from conftest import (
     FlaskClient,
     HttpClient,
     log_in,
+    routes_server,
 )
 from pyproj import Transformer
 
 from mrumonitor.crs import WGS84
-from mrumonitor.dashboard.access import install_access
 from mrumonitor.dashboard.overlay import MAX_WIDTH, RAMP, WEB_MERCATOR, encode_png
-from mrumonitor.dashboard.routes import download_url, install_routes, overlay_bounds, overlay_url
+from mrumonitor.dashboard.routes import download_url, overlay_bounds, overlay_url
 from mrumonitor.export.run_reference import run_reference
 from mrumonitor.runfolder import activity_layer
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -44,10 +43,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server(auth_settings, secret_key) -> flask.Flask:
     """A Flask server holding only the access layer and the routes (install_* use nothing but `app.server`)."""
-    app = SimpleNamespace(server=flask.Flask("routes-test"))
-    install_access(app, auth_settings)
-    install_routes(app, auth_settings)
-    return app.server
+    return routes_server(auth_settings, "routes-test")
 
 
 @pytest.fixture(params=["flask", "http"])

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import gzip
 import json
-from types import SimpleNamespace
 
 import flask
 import mapbox_vector_tile
 import pyogrio
 import pytest
-from conftest import DASHBOARD_RUN, DASHBOARD_SITES, FlaskClient, log_in
+from conftest import DASHBOARD_RUN, DASHBOARD_SITES, FlaskClient, log_in, routes_server
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 
-from mrumonitor.dashboard.access import install_access
-from mrumonitor.dashboard.routes import download_url, install_routes
+from mrumonitor.dashboard.routes import download_url
 from mrumonitor.export.formats import PMTILES_ZOOMS, formats_for
 
 pytestmark = pytest.mark.integration
@@ -27,10 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server(auth_settings, secret_key) -> flask.Flask:
     """A Flask server holding only the access layer and the routes."""
-    app = SimpleNamespace(server=flask.Flask("pmtiles-test"))
-    install_access(app, auth_settings)
-    install_routes(app, auth_settings)
-    return app.server
+    return routes_server(auth_settings, "pmtiles-test")
 
 
 def client_of(server, user: str) -> FlaskClient:
