@@ -182,11 +182,13 @@ def test_basemap_is_drawn_with_no_request_leaving_localhost(browser, url, demo_s
     places = load_basemap(demo_settings.paths.reference, "places")
     assert {"Conakry", "Freetown", "Monrovia"} <= set(first) <= set(places.loc[places["minzoom"] <= REGION_ZOOM, "name"])
     assert "GSHHG" in browser.find_element(By.CSS_SELECTOR, "#mainmap-map .leaflet-control-attribution").text
-    # zoomed in three steps (zoom 9): more towns named, villages loaded by then
+    # zoomed in three steps (zoom 9): more towns named, villages loaded by then. Each step waits until the map is
+    # at its new zoom: Leaflet ignores a zoom asked for while the last one is still animating
     for _ in range(3):
+        before = map_zoom(browser)
         browser.find_element(By.CSS_SELECTOR, "#mainmap-map .leaflet-control-zoom-in").click()
-        browser.implicitly_wait(0)
-        wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#mainmap-map .leaflet-zoom-anim"))
+        wait(browser, lambda d, before=before: map_zoom(d) == before + 1
+             and not d.find_elements(By.CSS_SELECTOR, "#mainmap-map .leaflet-zoom-anim"))
     wait(browser, lambda d: len(labels(d)) > len(first))
     urls = []
     wait(browser, lambda d: urls.extend(requested(d)) or any(address.endswith("/basemap/villages.geojson")
