@@ -60,7 +60,7 @@ from mrumonitor.export import FORMATS, export_layer
 from mrumonitor.export.clip import country_outline
 from mrumonitor.export.run_reference import run_countries, run_reference
 from mrumonitor.export.source import layer_source
-from mrumonitor.store.runs import list_runs, read_manifest, resolve_run
+from mrumonitor.store.runs import published_run, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -256,12 +256,8 @@ class _Routes:
         UnknownRun
             No such published run, or its manifest cannot be read.
         """
-        store = self.settings.paths.store
-        published = [summary.run_id for summary in list_runs(store) if summary.status == "published"]
-        if run_id != "latest" and run_id not in published:
-            raise UnknownRun(f"no published run {run_id!r}; runs: {', '.join(published) or 'none'} (or latest).")
         try:
-            run_dir = resolve_run(store, run_id)
+            run_dir = published_run(self.settings.paths.store, run_id)
             return run_dir, read_manifest(run_dir)
         except StoreError as exc:
             raise UnknownRun(str(exc)) from None

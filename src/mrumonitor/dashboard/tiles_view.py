@@ -37,10 +37,10 @@ from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.routes import cached_per_run
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.dashboard.site_tiles import CELL_CAP, TILE_LAYERS, tile_layer
-from mrumonitor.errors import UnknownAddress, UnknownCountry, UnknownLayer, UnknownOption, UnknownRun
+from mrumonitor.errors import UnknownAddress, UnknownCountry, UnknownLayer, UnknownOption
 from mrumonitor.i18n import current_language
 from mrumonitor.schema import COMMODITIES, REGISTRATION_CLASSES
-from mrumonitor.store.runs import list_runs
+from mrumonitor.store.runs import published_run
 from mrumonitor.vectortiles import check_tile, encode_tile
 
 __all__ = ["CELL_CAP", "TILE_MEDIA_TYPE", "install_tile_route", "tile_filters", "tile_url"]
@@ -162,10 +162,7 @@ class _TileRoute:
             No such published run.
         """
         if run_id != "latest" and run_id not in self.published:
-            published = [summary.run_id for summary in list_runs(self.settings.paths.store)
-                         if summary.status == "published"]
-            if run_id not in published:
-                raise UnknownRun(f"no published run {run_id!r}; runs: {', '.join(published) or 'none'} (or latest).")
+            published_run(self.settings.paths.store, run_id)  # read every manifest: once per run id, not per tile
             self.published.add(run_id)
         return load_run(self.settings, run_id)
 

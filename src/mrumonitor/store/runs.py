@@ -142,6 +142,25 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
     return runs_dir(store_dir) / run_id
 
 
+def published_run(store_dir: str | Path, run: str = "latest", latest: str = "latest") -> Path:
+    """The folder of run `run` when it is "latest" or a published run of the store: `resolve_run` for a run named
+    in an address from outside, which may name no failed or unfinished run.
+
+    Raises
+    ------
+    UnknownRun
+        When `run` names no published run (the message lists those there are, and `latest`: how the address asks
+        for the latest run).
+    StoreError
+        When the store has no published run.
+    """
+    if run != "latest":
+        published = [summary.run_id for summary in list_runs(store_dir) if summary.status == "published"]
+        if run not in published:
+            raise UnknownRun(f"no published run {run[:80]!r}; runs: {', '.join(published) or 'none'} (or {latest}).")
+    return resolve_run(store_dir, run)
+
+
 def list_runs(store_dir: str | Path) -> list[RunSummary]:
     """Every run folder of the store, oldest first, with what its manifest says."""
     latest = latest_run_id(store_dir)

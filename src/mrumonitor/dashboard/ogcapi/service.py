@@ -39,7 +39,7 @@ from mrumonitor.dashboard.ogcapi.crs_options import CRS84
 from mrumonitor.dashboard.ogcapi.openapi import api_definition
 from mrumonitor.dashboard.ogcapi.queries import check_format, feature_position, item_crs, items_query, select
 from mrumonitor.errors import MruError, StoreError, UnknownRun
-from mrumonitor.store.runs import list_runs, resolve_run
+from mrumonitor.store.runs import published_run
 
 log = logging.getLogger(__name__)
 
@@ -138,13 +138,8 @@ class _Service:
         UnknownRun
             No such published run (the message lists those there are), or no run at all.
         """
-        if run_id not in (None, "latest"):
-            published = [summary.run_id for summary in list_runs(self.store) if summary.status == "published"]
-            if run_id not in published:
-                raise UnknownRun(f"no published run {run_id[:80]!r}; runs: {', '.join(published) or 'none'} "
-                                 f"(or {API_PREFIX} for the latest).")
         try:
-            run_dir = resolve_run(self.store, run_id or "latest")
+            run_dir = published_run(self.store, run_id or "latest", latest=f"{API_PREFIX} for the latest")
         except UnknownRun:
             raise
         except StoreError as exc:  # no run published yet, or a damaged pointer to the latest
