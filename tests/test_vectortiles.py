@@ -12,6 +12,7 @@ import math
 import mapbox_vector_tile
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 from pmtiles.reader import MmapSource, Reader, all_tiles
@@ -121,11 +122,14 @@ def test_repeated_vertices_never_reach_the_tile():
         assert all(a != b for a, b in itertools.pairwise(path)), path
 
 
-def test_attributes_keep_their_types_and_missing_ones_are_left_out():
+@pytest.mark.parametrize("kind", ["DataFrame", "Arrow table", "Arrow table with categories"])
+def test_attributes_keep_their_types_and_missing_ones_are_left_out(kind):
     points = [shapely.Point(at(0.5, 0.5))] * 2
     frame = pd.DataFrame({"name": ["Koidu", None], "count": [3, -2], "share": [0.25, np.nan],
                           "registered": [True, False], "seen": [dt.date(2026, 1, 15), dt.date(2025, 7, 1)],
                           "at": pd.to_datetime(["2026-01-15 10:30", None])})
+    if kind != "DataFrame":  # what the dashboard's tiles take their rows from (NaN as pandas has it: missing)
+        frame = pa.Table.from_pandas(frame.astype({"name": "category"} if "categories" in kind else {}))
     first, second = (f["properties"] for f in decoded(encode_tile({"layer": (points, frame)}, Z, X, Y)))
     assert first == {"name": "Koidu", "count": 3, "share": 0.25, "registered": True, "seen": "2026-01-15",
                      "at": "2026-01-15T10:30:00"}

@@ -149,7 +149,7 @@ class Wgs84Band:
     tolerance: float
 
     def __getitem__(self, rows: Any) -> np.ndarray:
-        wgs84 = geojson.to_wgs84(gpd.GeoSeries(self.footprints[rows], crs=self.footprints.crs))
+        wgs84 = geojson.shapes_to_wgs84(self.footprints[rows], self.footprints.crs)
         return geojson.simplified(wgs84, self.tolerance)
 
 

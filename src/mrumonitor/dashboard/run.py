@@ -155,7 +155,7 @@ def load_run(settings: Settings, run: str = "latest") -> RunData:
         runs did: the message says to publish a new run).
     """
     run_dir = resolve_run(settings.paths.store, run)
-    key = str(run_dir.resolve())
+    key = str(run_dir.absolute())  # asked per tile and callback: no resolve(), which reads every link of the path
     with _RUNS_LOCK:
         if key in _RUNS:
             _RUNS.move_to_end(key)

@@ -128,18 +128,18 @@ def resolve_run(store_dir: str | Path, run: str = "latest") -> Path:
     UnknownRun
         When the store has no run of that id (the message lists the ids there are).
     """
-    ids = run_ids(store_dir)
     if run == "latest":
         run_id = latest_run_id(store_dir)
         if run_id is None:
             raise StoreError(f"the layer store {Path(store_dir)} has no published run yet. "
                              "Publish one with `mrumonitor run`.")
-    elif run in ids:
-        run_id = run
-    else:
-        raise UnknownRun(f"no run {run!r} in the layer store {Path(store_dir)}; "
-                         f"runs there: {_listing(ids)} (or say latest).")
-    return runs_dir(store_dir) / run_id
+        return runs_dir(store_dir) / run_id
+    # asked per map tile and per callback: a look at one folder, not a listing of the store (the listing only for
+    # the message)
+    if RUN_ID.match(run) and (runs_dir(store_dir) / run).is_dir():
+        return runs_dir(store_dir) / run
+    raise UnknownRun(f"no run {run!r} in the layer store {Path(store_dir)}; "
+                     f"runs there: {_listing(run_ids(store_dir))} (or say latest).")
 
 
 def published_run(store_dir: str | Path, run: str = "latest", latest: str = "latest") -> Path:

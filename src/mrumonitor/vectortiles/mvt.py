@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
@@ -39,7 +40,7 @@ _MOVE_TO, _LINE_TO, _CLOSE_PATH = 1, 2, 7
 _POINT, _LINE, _POLYGON = 1, 2, 3
 _FAMILY = np.array([_POINT, _LINE, 0, _POLYGON, _POINT, _LINE, _POLYGON, 0])
 
-Layers = Mapping[str, tuple[np.ndarray, pd.DataFrame | Attributes]]
+Layers = Mapping[str, tuple[np.ndarray, pd.DataFrame | pa.Table | Attributes]]
 
 
 def encode_tile(layers: Layers, z: int, x: int, y: int, extent: int = EXTENT, buffer: int = BUFFER) -> bytes:
@@ -49,9 +50,10 @@ def encode_tile(layers: Layers, z: int, x: int, y: int, extent: int = EXTENT, bu
     ----------
     layers : mapping
         Layer name -> (geometries, properties): an array of shapely geometries in WGS84 (points, lines, polygons
-        and their multi forms; None or empty ones are skipped) and a DataFrame with one row per geometry, whose
-        columns become the features' attributes (text, numbers, booleans; dates and datetimes as ISO 8601 text;
-        a missing value leaves the attribute out of that feature), or those rows coded once (`Attributes`).
+        and their multi forms; None or empty ones are skipped) and a DataFrame or an Arrow table with one row per
+        geometry, whose columns become the features' attributes (text, numbers, booleans; dates and datetimes as
+        ISO 8601 text; a missing value leaves the attribute out of that feature), or those rows coded once
+        (`Attributes`).
     z, x, y : int
         The tile (XYZ, y from the north).
     extent, buffer : int
@@ -72,8 +74,8 @@ def encode_tile(layers: Layers, z: int, x: int, y: int, extent: int = EXTENT, bu
             raise ValueError(f"layer {name!r}: {len(geoms)} geometries but {len(properties)} rows of properties")
         types, streams, bounds, kept = _geometry_streams(to_tile_pixels(geoms, z, x, y, extent), extent, buffer)
         if len(kept):
-            coded = (properties.take(kept) if isinstance(properties, Attributes)
-                     else Attributes.of(properties.iloc[kept]))
+            coded = (properties.take(kept) if isinstance(properties, Attributes) else
+                     Attributes.of(properties.take(kept) if isinstance(properties, pa.Table) else properties.iloc[kept]))
             _add_layer(tile, name, extent, types, streams, bounds, coded)
     return tile.SerializeToString()
 
