@@ -9,7 +9,7 @@ run and, as the latest run, the demo run plus N SYNTHETIC sites (`build_store`; 
 when it holds as many), `mrumonitor serve` in a subprocess (gunicorn, one worker per core, the run loaded before
 the workers fork), users in `--clients` processes, each repeating an action drawn from `--actions` (a filter, map
 or page change and every callback it fires, 6 requests at a time as a browser) and a think time. Two phases of
-load, each on a server of its own (started, warmed up with a few requests of each callback, then loaded):
+load and the floor, each on a server of its own (started, warmed up with a few requests of each callback, then loaded):
 
 1. `geojson` (today's map): the map of the page acted on gets its sites as GeoJSON from a Dash callback, as the
    map did before the vector tiles (`site_level.site_layer`, registered here as `<map>-geojson.data` with the
@@ -20,6 +20,9 @@ load, each on a server of its own (started, warmed up with a few requests of eac
    sites always, licences on the map page from `site_level.CONCESSION_ZOOM` for a share of the actions (users who
    switched them on); the address of each from `tiles_view.tile_url` with the action's filters, so a filter
    change fetches the tiles again under a new address. Skipped, and said so, where the code has no tiles.
+3. `floor` (the hardware limit): the requests of the `tiles` phase sent to a server that does no work: every
+   callback returns at once leaving its outputs as they are, every tile is the same bytes (`answer_nothing`). What
+   waitress, Flask and Dash cost alone on this machine: no code of ours can answer faster than this.
 
 Figures: p50/p95/p99 per kind of request (callbacks, GeoJSON sites, tiles) and per callback; tiles per view; the
 first page's bytes (bench_dashboard's headless Chromium); the server's memory sampled every `MEMORY_EVERY_S`:
@@ -104,8 +107,30 @@ def register_geojson_sites() -> None:
             return layer
 
 
+def answer_nothing() -> None:
+    """The `floor` phase's server: every callback leaves its outputs as they are (Dash answers 204) and every tile
+    is the same `FLOOR_TILE_BYTES` bytes, so what is left is what waitress, Flask and Dash cost per request alone.
+    Run in the server before it starts."""
+    import flask
+    from dash import _callback
+    from dash.exceptions import PreventUpdate
+
+    from mrumonitor.dashboard import tiles_view
+
+    def no_work(func, *args, **kwargs):
+        raise PreventUpdate
+
+    body = bytes(FLOOR_TILE_BYTES)
+    _callback._invoke_callback = no_work
+    tiles_view._TileRoute.tile = lambda self, **address: flask.Response(body, mimetype=tiles_view.TILE_MEDIA_TYPE)
+
+
 SERVER_SETUP = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
                 "import bench_dashboard_scale; bench_dashboard_scale.register_geojson_sites(); ")
+#: What the `floor` phase's server runs before it starts, after `SERVER_SETUP`.
+FLOOR_SETUP = "bench_dashboard_scale.answer_nothing(); "
+#: Bytes of every tile of the `floor` phase (about the mean of a gzip-compressed tile of the `tiles` phase).
+FLOOR_TILE_BYTES = 1_500
 
 
 # --- the tiles of a view --------------------------------------------------------------------------------
@@ -264,13 +289,13 @@ def run_stub(settings) -> SimpleNamespace:
 
 def phase_actions(actions: list[base.Action], tiles: dict[int, list[str]], phase: str) -> list[list[dict | str]]:
     """What each action sends in `phase`: its callbacks, with the GeoJSON site layer (`geojson`) or the tiles of
-    the view instead (`tiles`); today's own site callbacks (`-sites.data`, where the code still has them) never, as
-    the GeoJSON callback registered here does their work."""
+    the view instead (`tiles`, and `floor`: the same requests); today's own site callbacks (`-sites.data`, where the
+    code still has them) never, as the GeoJSON callback registered here does their work."""
     requests_ = []
     for number, action in enumerate(actions):
         bodies = [body for body in action.bodies if "-sites.data" not in body["output"]
                   and (phase == "geojson" or "-geojson." not in body["output"])]
-        requests_.append(bodies + (tiles[number] if phase == "tiles" else []))
+        requests_.append(bodies + (tiles[number] if phase != "geojson" else []))
     return requests_
 
 
@@ -282,7 +307,8 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int)
     parser.add_argument("--users", type=int)
     parser.add_argument("--duration", type=float, help="seconds of load per phase")
-    parser.add_argument("--phases", nargs="+", default=["geojson", "tiles"], choices=["geojson", "tiles"])
+    parser.add_argument("--phases", nargs="+", default=["geojson", "tiles", "floor"],
+                        choices=["geojson", "tiles", "floor"])
     parser.add_argument("--actions", type=int, default=ACTIONS, help="user actions drawn, then replayed at random")
     parser.add_argument("--threads", type=int, default=8, help="threads per server process (serve --threads)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(),
@@ -295,7 +321,7 @@ def main() -> None:
     size = {**(QUICK if args.quick else FULL),
             **{k: v for k, v in vars(args).items() if k in FULL and v is not None}}
     tile_url = tile_address_function()
-    phases = [phase for phase in args.phases if phase != "tiles" or tile_url]
+    phases = [phase for phase in args.phases if phase == "geojson" or tile_url]
     if tile_url is None:
         print("no vector tiles in this code (mrumonitor.dashboard.tiles_view): the tiles phase is skipped")
     rng = random.Random(args.seed)
@@ -333,7 +359,7 @@ def run_phase(config: Path, args, phase: str, size: dict, workload: dict, planne
     callback and 50 tiles, load it, sample its memory throughout."""
     started = time.perf_counter()
     server, url = base.start_server(config, cached=True, threads=args.threads, workers=args.workers,
-                                    setup=SERVER_SETUP)
+                                    setup=SERVER_SETUP + (FLOOR_SETUP if phase == "floor" else ""))
     start_s = time.perf_counter() - started
     memory = MemorySampler(server.pid)
     memory.start()
@@ -391,6 +417,8 @@ def report(size: dict, workload: dict, results: dict, args, build_s: float) -> N
                   f"p95={row['p95_ms']:>5.0f} ms {row['mean_kb']:>7.1f} kB")
     checks = {"first page <= 2 MB": page["total_bytes"] / 1e6 <= FIRST_LOAD_TARGET_MB}
     for phase, figures in results.items():
+        if phase == "floor":  # no target: what the server would do with no work of ours
+            continue
         for name in ("callbacks", "tiles"):
             if name in figures["by_kind"]:
                 checks[f"{phase}: {name} p95 <= 250 ms"] = figures["by_kind"][name]["p95_ms"] <= P95_TARGET_MS
