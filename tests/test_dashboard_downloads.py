@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import DASHBOARD_RUN
 
 from mrumonitor.config import load_settings
+from mrumonitor.dashboard import layer_counts
 from mrumonitor.dashboard.app import create_app
-from mrumonitor.dashboard.layer_counts import country_count
+from mrumonitor.dashboard.layer_counts import count_every_layer, country_count
 from mrumonitor.export.layer import export_layer
 from mrumonitor.export.sidecar import crs_name
 from mrumonitor.store.runs import read_manifest, resolve_run
@@ -32,6 +34,21 @@ def test_a_layers_count_is_that_of_the_countrys_export(dashboard_store, tmp_path
     run_dir = resolve_run(dashboard_store, DASHBOARD_RUN)
     result = export_layer(run_dir, read_manifest(run_dir), layer, "csv", tmp_path / f"{layer}.csv", country)
     assert country_count(run_dir, layer, country) == result.metadata["count"]
+
+
+def test_the_server_counts_every_layer_before_it_listens_so_the_page_never_does(dashboard_store, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    shutil.copytree(resolve_run(dashboard_store, DASHBOARD_RUN), run_dir)
+    layers = list(read_manifest(run_dir)["layers"])
+    (run_dir / read_manifest(run_dir)["layers"]["capacity"]["path"]).write_bytes(b"PAR1 damaged")
+    count_every_layer(run_dir, ["SLE", "GIN"])
+    counted = layer_counts._count.cache_info()
+    for layer in set(layers) - {"capacity"}:
+        for country in ("SLE", "GIN"):
+            country_count(run_dir, layer, country)
+    asked = layer_counts._count.cache_info()
+    assert asked.misses == counted.misses and asked.hits - counted.hits == 2 * (len(layers) - 1)
+    assert "layer capacity cannot be counted for SLE" in caplog.text  # said, and the other layers counted
 
 
 def test_the_page_says_the_countrys_counts_and_names_the_crs(app, dashboard_store):

@@ -77,6 +77,7 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
         When auth is enabled and its secret key is not set.
     """
     from mrumonitor.dashboard.app import create_app
+    from mrumonitor.dashboard.layer_counts import count_every_layer
     from mrumonitor.dashboard.run import load_run
     from mrumonitor.dashboard.security import waitress_limits
     from mrumonitor.store.runs import resolve_run
@@ -91,7 +92,8 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
         out.print("[yellow]debug mode[/]: Dash's development server, for development only.")
         app.run(host=host, port=port, debug=True)
         return
-    load_run(settings, run)  # before listening: the first request does not wait for the run, workers share it
+    data = load_run(settings, run)  # before listening: the first request does not wait for the run, workers share it
+    count_every_layer(data.run_dir, data.countries)  # the downloads page's counts, shared by the workers too
     app.server.test_client().get("/_dash-dependencies")  # Dash registers its callbacks on the first request
     if workers > 1:
         _serve_gunicorn(app.server, f"{host}:{port}", workers, threads)
