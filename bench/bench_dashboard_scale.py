@@ -62,6 +62,7 @@ from mrumonitor.config import load_settings
 from mrumonitor.dashboard.components import filters_from
 from mrumonitor.dashboard.filters import DEFAULT_COMMODITY
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
+from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET
 from mrumonitor.store.runs import read_manifest, resolve_run
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard_scale.json"
@@ -72,8 +73,6 @@ P95_TARGET_MS, FIRST_LOAD_TARGET_MB, MEMORY_TARGET_GB = 250.0, 2.0, 3.0
 MEMORY_EVERY_S = 1.0
 #: Share of the map page's actions whose user has switched the licences on (their tiles load from CONCESSION_ZOOM).
 LICENCE_SHARE = 0.25
-#: Pixels of a tile (Leaflet's GridLayer and Leaflet.VectorGrid).
-TILE_PX = 256
 #: The callback this script registers for today's map, per map: `<map>-geojson.data`.
 GEOJSON_OUTPUT = "{prefix}-geojson"
 #: User actions drawn for the load (each sends its requests; users replay them at random). 50 users make about
@@ -140,9 +139,11 @@ FLOOR_TILE_BYTES = 1_500
 
 def leaflet_tiles(center: list[float], zoom: int, size: tuple[int, int] = base.MAP_PX) -> list[tuple[int, int, int]]:
     """The tiles (z, x, y) Leaflet's GridLayer loads for a map of `size` pixels centred on `center` ([lat, lon]) at
-    `zoom`: the tile range of the view's pixel bounds (`_pxBoundsToTileRange`), rows that exist, nearest the
-    centre first (Leaflet's queue order)."""
+    `zoom`, tiles of `site_tiles.TILE_PX` pixels addressed `site_tiles.ZOOM_OFFSET` zooms below the map's: the tile
+    range of the view's pixel bounds (`_pxBoundsToTileRange`), rows that exist, nearest the centre first (Leaflet's
+    queue order)."""
     lat, lon = center
+    zoom -= ZOOM_OFFSET
     world = TILE_PX * 2 ** zoom
     x = (lon + 180) / 360 * world
     sin = math.sin(math.radians(lat))

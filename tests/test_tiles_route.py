@@ -87,17 +87,17 @@ def leaflet_bounds(z: int, x: int, y: int, buffered: bool = True) -> list[list[f
 
 
 def geojson_sites(run, filters, access, z: int, x: int, y: int, buffered: bool = True) -> dict[str, dict]:
-    """Today's path: the site layer's features (by site id) for the tile's place at its zoom."""
-    layer = site_layer(run, filters, access, z, leaflet_bounds(z, x, y, buffered))
+    """Today's path: the site layer's features (by site id) for the tile's place at the map zoom it is drawn at."""
+    layer = site_layer(run, filters, access, z + site_tiles.ZOOM_OFFSET, leaflet_bounds(z, x, y, buffered))
     assert layer["summary"]["shape"] != "cells"
     return {f["properties"]["site_id"]: f["properties"] for f in layer["features"]}
 
 
-def test_cells_at_zoom_6_count_the_sites_of_the_tile(run, regional):
+def test_cells_at_zoom_5_count_the_sites_of_the_tile(run, regional):
     filters = default_filters(run, commodity="")
-    x, y, count = densest(run, filters, REGIONAL, 6)
+    x, y, count = densest(run, filters, REGIONAL, 5)  # drawn at the region's map zoom, 6
     assert count > site_tiles.CELL_CAP
-    status, headers, features = fetch(regional, address(run.run_id, "sites", filters, 6, x, y))
+    status, headers, features = fetch(regional, address(run.run_id, "sites", filters, 5, x, y))
     assert status == 200 and headers["Content-Type"] == TILE_MEDIA_TYPE and headers["Content-Encoding"] == "gzip"
     assert {f["properties"]["kind"] for f in features} == {"cell"}
     assert {f["geometry"]["type"] for f in features} == {"Point"}
@@ -105,7 +105,7 @@ def test_cells_at_zoom_6_count_the_sites_of_the_tile(run, regional):
     assert 1 < len(features) <= site_tiles.TILE_CELLS ** 2
     assert {f["properties"]["colour"] for f in features} <= set(REGISTRATION_CSS.values())
     assert all("zoom in" in f["properties"]["tooltip"] for f in features)
-    french = fetch(regional, address(run.run_id, "sites", filters, 6, x, y), **{"Accept-Language": "fr"})[2]
+    french = fetch(regional, address(run.run_id, "sites", filters, 5, x, y), **{"Accept-Language": "fr"})[2]
     assert all("non enregistrés" in f["properties"]["tooltip"] for f in french)
 
 
@@ -135,7 +135,7 @@ def test_points_at_zoom_10_are_the_geojson_paths_sites(run, regional):
 def test_footprints_at_zoom_13(run, regional):
     filters = default_filters(run, commodity="")
     x, y, _ = densest(run, filters, REGIONAL, 13)
-    assert 13 >= POLYGON_ZOOM
+    assert 13 + site_tiles.ZOOM_OFFSET >= POLYGON_ZOOM > 10 + site_tiles.ZOOM_OFFSET  # where zoom 10 has points
     features = fetch(regional, address(run.run_id, "sites", filters, 13, x, y))[2]
     assert {f["geometry"]["type"] for f in features} <= {"Polygon", "MultiPolygon"} and features
     got = {f["properties"]["site_id"]: f["properties"] for f in features}
@@ -199,12 +199,12 @@ def test_an_agency_gets_only_what_it_may_see(run, regional, agency):
     features = fetch(agency, address(run.run_id, "sites", everything, 10, x, y))[2]
     assert all(sees[f["properties"]["site_id"]] for f in features)
     assert fetch(agency, address(run.run_id, "sites", gin, 10, x, y))[0] == 204  # asking for Guinea: nothing
-    # at zoom 6 the region gets cells; the agency the sites of its country in that tile, no more
-    x, y, _ = densest(run, everything, REGIONAL, 6)
-    agency_features = fetch(agency, address(run.run_id, "sites", everything, 6, x, y))[2]
+    # at zoom 5 the region gets cells; the agency the sites of its country in that tile, no more
+    x, y, _ = densest(run, everything, REGIONAL, 5)
+    agency_features = fetch(agency, address(run.run_id, "sites", everything, 5, x, y))[2]
     period = run.site_views.by_period[everything.period]
     rows = seen_rows(run, everything, SLE_AGENCY)
-    tx, ty = world_position(period.lon[rows], period.lat[rows], 6)
+    tx, ty = world_position(period.lon[rows], period.lat[rows], 5)
     own = rows[(np.floor(tx) == x) & (np.floor(ty) == y)]
     ids = {f["properties"]["site_id"] for f in agency_features if f["properties"]["kind"] == "site"}
     assert ids >= set(run.site_views.features["site_id"].to_numpy()[period.positions[own]]) and own.size
@@ -229,16 +229,17 @@ def test_licences_from_their_zoom_and_by_role(run, regional, agency):
     licences = run.concessions.assign(lon=[g.centroid.x for g in run.licence_views.geoms[0.0]],
                                       lat=[g.centroid.y for g in run.licence_views.geoms[0.0]])
     country = licences.set_index("licence_id")["country"]
+    first = CONCESSION_ZOOM - site_tiles.ZOOM_OFFSET  # the tiles drawn at map zoom CONCESSION_ZOOM
     for client, allowed in ((regional, set(run.countries) | set(country)), (agency, {"SLE"})):
         sle = licences[licences["country"] == "SLE"].iloc[0]
-        tx, ty = world_position(np.array([sle["lon"]]), np.array([sle["lat"]]), CONCESSION_ZOOM)
+        tx, ty = world_position(np.array([sle["lon"]]), np.array([sle["lat"]]), first)
         x, y = int(tx[0]), int(ty[0])
-        features = fetch(client, address(run.run_id, "concessions", everything, CONCESSION_ZOOM, x, y))[2]
+        features = fetch(client, address(run.run_id, "concessions", everything, first, x, y))[2]
         assert features and {country[f["properties"]["licence_id"]] for f in features} <= allowed
         for f in features:
             assert f["properties"]["colour"] == STATUS_CSS[f["properties"]["status"]]
             assert f["properties"]["tooltip"].startswith(f["properties"]["licence_id"])
-        below = address(run.run_id, "concessions", everything, CONCESSION_ZOOM - 1, x // 2, y // 2)
+        below = address(run.run_id, "concessions", everything, first - 1, x // 2, y // 2)
         assert fetch(client, below)[0] == 204
     gin = licences[licences["country"] == "GIN"].iloc[0]
     tx, ty = world_position(np.array([gin["lon"]]), np.array([gin["lat"]]), 10)

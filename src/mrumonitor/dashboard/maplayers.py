@@ -41,6 +41,7 @@ from mrumonitor.dashboard.geojson import POLYGON_ZOOM, feature_collection, in_vi
 from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
+from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET
 from mrumonitor.dashboard.tiles_view import CELL_CAP, tile_url
 from mrumonitor.dashboard.views import View
 from mrumonitor.i18n import N_, _, ngettext
@@ -272,9 +273,9 @@ def corridor_view(data: RunData, corridor_id: str) -> tuple[list[float], int, st
 
 def tile_addresses(run_id: str, filters: Filters, layers: dict[str, str]) -> dict[str, Any]:
     """What the map's tile store holds for `filters`: per vector layer (LayerGroup id -> map layer of
-    `VECTOR_LAYERS`) the URL template of its tiles and the first zoom it is drawn at, and the zoom from which sites
-    are footprints (their style changes there)."""
-    return {"polygonZoom": POLYGON_ZOOM,
+    `VECTOR_LAYERS`) the URL template of its tiles and the first zoom it is drawn at, the zoom from which sites
+    are footprints (their style changes there), and the tiles' size in pixels and zoom offset (`site_tiles`)."""
+    return {"polygonZoom": POLYGON_ZOOM, "tileSize": TILE_PX, "zoomOffset": ZOOM_OFFSET,
             "layers": {layer_id: {"url": tile_url(run_id, VECTOR_LAYERS[name][0], filters),
                                   "minZoom": VECTOR_LAYERS[name][2]} for layer_id, name in layers.items()}}
 
@@ -298,11 +299,12 @@ def map_status(data: RunData, access: Any, country, period, commodity, classes, 
 
 
 def grouped_in_cells(lon: np.ndarray, lat: np.ndarray, zoom: float) -> bool:
-    """Whether some tile of the map at `zoom` (Leaflet's tile zoom: the nearest whole one) draws the sites at `lon`,
-    `lat` as cells: it holds more than `tiles_view.CELL_CAP` of them in its own bounds, as the tile route has it."""
+    """Whether some tile of the map at `zoom` (the tiles of the nearest whole zoom, `site_tiles.ZOOM_OFFSET` below
+    it) draws the sites at `lon`, `lat` as cells: it holds more than `tiles_view.CELL_CAP` of them in its own
+    bounds, as the tile route has it."""
     if len(lon) <= CELL_CAP:
         return False
-    z = round(zoom)
+    z = max(round(zoom) - ZOOM_OFFSET, 0)
     x, y = world_position(lon, lat, z)
     # one integer per tile (x, y < 2**z): counting them is ~50 times faster than counting (x, y) rows
     _tiles, counts = np.unique(np.floor(x).astype(np.int64) * 2 ** z + np.floor(y).astype(np.int64),

@@ -6,6 +6,11 @@ footprints from it (simplified per zoom band), licences from `site_level.CONCESS
 than `CELL_CAP` sites it holds cells of counted sites instead (`site_level.site_cells`), `TILE_CELLS` across, counting
 only the sites the user may see.
 
+Tiles are `TILE_PX` (512) screen pixels across, MapLibre's convention for vector tiles: tile z/x/y covers what the
+map shows at zoom z + `ZOOM_OFFSET` in four 256-pixel tiles, and is drawn for that zoom (the zooms above are the
+map's). A 1200 x 800 pixel view loads 6 to 12 of them instead of 20 to 30: at 50 users, the server's cost of a
+request alone (waitress, Flask: `bench/bench_dashboard_scale.py`'s floor) was a third of its work.
+
 Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile never scans the sites. It asks
 the period's rows for those whose footprint's box meets its buffered bounds (`PeriodRows.rows_in`: boxes sorted
 when the run is loaded, no index to build per worker), then keeps those the filters and the access pass (one
@@ -32,11 +37,15 @@ from mrumonitor.vectortiles import BUFFER, EXTENT, buffered_bounds, world_positi
 
 #: The tile layers (MVT layer names) the map draws.
 TILE_LAYERS = ("sites", "concessions")
+#: Screen pixels across a tile as the map draws it (Leaflet.VectorGrid's `tileSize`).
+TILE_PX = 512
+#: A tile of zoom z is drawn on the map at zoom z + ZOOM_OFFSET (log2 of `TILE_PX` / 256).
+ZOOM_OFFSET = 1
 #: Most sites a tile draws one by one; a tile holding more (in its own bounds) draws cells of counted sites.
-#: 500 points on a 256-pixel tile is one per 130 screen pixels: beyond it a cloud of dots says less than counts.
-CELL_CAP = 500
+#: 2,000 points on a 512-pixel tile is one per 130 screen pixels: beyond it a cloud of dots says less than counts.
+CELL_CAP = 2000
 #: Cells across a tile: about 51 screen pixels each, near the GeoJSON path's `geojson.CELL_PX`.
-TILE_CELLS = 5
+TILE_CELLS = 10
 
 #: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties of the runs loaded
 #: (`run.CACHED_RUNS`).
@@ -58,7 +67,7 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     """The sites of tile `z`/`x`/`y` that pass `filters` and that `access` may see, with its buffer.
 
     Cells (`site_level.site_cells`) when the tile holds more than `CELL_CAP` of them in its own bounds; else each
-    site as a point below `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site",
+    site as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site",
     `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the GeoJSON path, and the area)."""
     period = data.site_views.by_period[filters.period]
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
@@ -70,22 +79,22 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     if own.sum() > CELL_CAP:
         cells = (np.floor((ty[own] - y) * TILE_CELLS) * TILE_CELLS + np.floor((tx[own] - x) * TILE_CELLS))
         return site_cells(data, period, rows[own], cells.astype(np.int64))
-    if z < geojson.POLYGON_ZOOM:
+    if z + ZOOM_OFFSET < geojson.POLYGON_ZOOM:
         rows = rows[(lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)]
         geoms = shapely.points(period.lon[rows], period.lat[rows])
     else:
-        geoms = data.site_views.geoms[geojson.tolerance(z)][period.positions[rows]]
+        geoms = data.site_views.geoms[geojson.tolerance(z + ZOOM_OFFSET)][period.positions[rows]]
     return geoms, _properties(data).sites.take(period.positions[rows])
 
 
 def concession_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y: int) -> Layer:
-    """The licences of tile `z`/`x`/`y` (none below `site_level.CONCESSION_ZOOM`) of the countries `access` may
-    see (and the filters' countries), simplified for `z`, with properties `licence_id`, `status`, `colour` and
+    """The licences of tile `z`/`x`/`y` (none below map zoom `site_level.CONCESSION_ZOOM`) of the countries `access`
+    may see (and the filters' countries), simplified for its map zoom, with properties `licence_id`, `status`, `colour` and
     `tooltip` (those of the GeoJSON path, and the status)."""
     licences = data.licence_views
-    if z < CONCESSION_ZOOM:
+    if z + ZOOM_OFFSET < CONCESSION_ZOOM:
         return np.array([], dtype=object), _properties(data).licences.slice(0, 0)
-    tol = geojson.tolerance(z)
+    tol = geojson.tolerance(z + ZOOM_OFFSET)
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
     boxes = licences.boxes[tol]
     mask = licences_seen(data, filters, access)

@@ -4,7 +4,8 @@
     Tile `z`/`x`/`y` (XYZ, y from the north) of map layer `layer` (`site_tiles.TILE_LAYERS`: ``sites`` or
     ``concessions``, the MVT layer of the same name) of a published run (or ``latest``), with the filter bar's
     filters (`tile_url` writes them; `tile_filters` reads them): what `site_tiles` selects, encoded by
-    `mrumonitor.vectortiles` (extent 4096, buffer 64). Its attributes: see `site_tiles.site_tile` and
+    `mrumonitor.vectortiles` (extent 4096, buffer 64), for display 512 pixels across (MapLibre's convention: tile z is
+    drawn at map zoom z + 1; `site_tiles.TILE_PX`). Its attributes: see `site_tiles.site_tile` and
     `site_tiles.concession_tile`; cells' tooltips in the request's language.
 
 An agency user's tiles hold only the sites and licences of its country (cells count only those sites): the tile

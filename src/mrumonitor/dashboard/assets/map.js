@@ -63,6 +63,8 @@ window.mru = Object.assign({}, window.mru, {
 window.mru.tiles = {
     grids: {},  // LayerGroup id -> {map, group, pane, setProps, url, minZoom, grid}
     polygonZoom: Infinity,  // from the tile store: the zoom footprints are drawn from
+    tileSize: 256,  // from the tile store too: the tiles' size in pixels, and how many zooms below the map's
+    zoomOffset: 0,  // they are (until it says, Leaflet's defaults)
     plugin: null,  // the promise of Leaflet.VectorGrid, loaded once
     // where the assets are served (this file's own address, less its name), the plugin among them
     assets: document.currentScript ? document.currentScript.src.replace(/map\.js(\?.*)?$/, "") : "/assets/",
@@ -83,6 +85,13 @@ window.mru.tiles = {
                 document.head.appendChild(script);
             }).then(function () {
                 tiles.Grid = L.VectorGrid.Protobuf.extend({
+                    /* Leaflet.VectorGrid 1.3 puts the map's zoom in a tile's address whatever the tiles' size:
+                       a tile of `tileSize` 512 at map zoom z is tile z - `zoomOffset` of the server. */
+                    _getVectorTilePromise: function (coords, tileBounds) {
+                        var asked = L.point(coords.x, coords.y);
+                        asked.z = coords.z - this.options.zoomOffset;
+                        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, asked, tileBounds);
+                    },
                     _createLayer: function (feature) {
                         var layer = L.VectorGrid.Protobuf.prototype._createLayer.apply(this, arguments);
                         if (feature.type === 1) {
@@ -112,14 +121,16 @@ window.mru.tiles = {
         }
         tiles.draw(entry);
     },
-    /* The tile store's `data` changed ({polygonZoom, layers: {LayerGroup id: {url: URL template, minZoom}}}): each
-       grid fetches from its new address; an address unchanged draws nothing again. */
+    /* The tile store's `data` changed ({polygonZoom, tileSize, zoomOffset, layers: {LayerGroup id: {url: URL
+       template, minZoom}}}): each grid fetches from its new address; an address unchanged draws nothing again. */
     show: function (data) {
         var tiles = window.mru.tiles;
         if (!data) {
             return;
         }
         tiles.polygonZoom = data.polygonZoom;
+        tiles.tileSize = data.tileSize;
+        tiles.zoomOffset = data.zoomOffset;
         Object.keys(data.layers).forEach(function (id) {
             var entry = tiles.grids[id] = tiles.grids[id] || {};
             var layer = data.layers[id];
@@ -154,7 +165,8 @@ window.mru.tiles = {
         var grid = new window.mru.tiles.Grid(entry.url, {
             vectorTileLayerStyles: {sites: window.mru.siteStyle, concessions: window.mru.licenceStyle},
             rendererFactory: L.svg.tile, interactive: true, pane: entry.pane || "overlayPane",
-            minZoom: entry.minZoom || 0
+            minZoom: entry.minZoom || 0, tileSize: window.mru.tiles.tileSize,
+            zoomOffset: window.mru.tiles.zoomOffset
         });
         var tooltip = L.tooltip({direction: "top", offset: [0, -6]});
         grid.on("mouseover", function (e) {
