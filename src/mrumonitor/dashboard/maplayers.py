@@ -41,7 +41,7 @@ from mrumonitor.dashboard.geojson import POLYGON_ZOOM, feature_collection, in_vi
 from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
-from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET
+from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET, rows_seen
 from mrumonitor.dashboard.tiles_view import CELL_CAP, tile_url
 from mrumonitor.dashboard.views import View
 from mrumonitor.i18n import N_, _, ngettext
@@ -289,13 +289,19 @@ def map_status(data: RunData, access: Any, country, period, commodity, classes, 
                  "the figures above are aggregates.", country=country)
     zoom = REGION_ZOOM if zoom is None else zoom
     period_rows = data.site_views.by_period[filters.period]
-    mask = period_rows.mask(filters, access)
-    mask[mask] = in_view(np.column_stack([period_rows.lon[mask], period_rows.lat[mask]] * 2), bounds)
+    seen = rows_seen(data, filters, access)  # the tiles' mask, kept per filters and access scope
+    if bounds:  # the rows whose footprint's box meets the view (the tiles' query), then those whose point is in it
+        (south, west), (north, east) = bounds
+        rows = period_rows.rows_in(west, south, east, north)
+        rows = rows[seen[rows]]
+        rows = rows[in_view(np.column_stack([period_rows.lon[rows], period_rows.lat[rows]] * 2), bounds)]
+    else:
+        rows = np.flatnonzero(seen)
     shape = _("as footprints") if zoom >= POLYGON_ZOOM else _("as points")
-    if grouped_in_cells(period_rows.lon[mask], period_rows.lat[mask], zoom):
+    if grouped_in_cells(period_rows.lon[rows], period_rows.lat[rows], zoom):
         shape = _("grouped in cells (zoom in for single sites)")
     return ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
-                    int(mask.sum()), showing=showing(filters, sites_of=access.country), shape=shape)
+                    len(rows), showing=showing(filters, sites_of=access.country), shape=shape)
 
 
 def grouped_in_cells(lon: np.ndarray, lat: np.ndarray, zoom: float) -> bool:

@@ -14,7 +14,7 @@ request alone (waitress, Flask: `bench/bench_dashboard_scale.py`'s floor) was a 
 Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile never scans the sites. It asks
 the period's rows for those whose footprint's box meets its buffered bounds (`PeriodRows.rows_in`: boxes sorted
 when the run is loaded, no index to build per worker), then keeps those the filters and the access pass (one
-mask per period, filters and access scope, computed once: `_rows_seen`), and takes their properties from a table
+mask per period, filters and access scope, computed once: `rows_seen`), and takes their properties from a table
 made once per run (`_properties`).
 """
 
@@ -72,7 +72,7 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     period = data.site_views.by_period[filters.period]
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
     candidates = period.rows_in(west, south, east, north)
-    rows = candidates[_rows_seen(data, filters, access)[candidates]]
+    rows = candidates[rows_seen(data, filters, access)[candidates]]
     lon, lat = period.lon[rows], period.lat[rows]
     tx, ty = world_position(lon, lat, z)
     own = (np.floor(tx) == x) & (np.floor(ty) == y)
@@ -127,7 +127,7 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
 
 
-def _rows_seen(data: RunData, filters: Filters, access: Access) -> np.ndarray:
+def rows_seen(data: RunData, filters: Filters, access: Access) -> np.ndarray:
     """`PeriodRows.mask` of `filters` and `access`, computed once per run, filters and access scope."""
     return _MASKS.get((str(data.run_dir), filters, access.role, access.country),
                       lambda: data.site_views.by_period[filters.period].mask(filters, access))

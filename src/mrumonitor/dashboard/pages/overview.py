@@ -98,7 +98,8 @@ def update_accuracy(country, period, commodity, classes, border, _scope=None):
     data = context.run_data()
     filters = filters_from(data, country, period, commodity, classes, border)
     whole = not (filters.countries or filters.commodity or filters.classes or filters.border_only)
-    lines = accuracy_lines(run_verification(data), filters.period, whole_map=whole)
+    lines = context.remembered(data, "accuracy", current_access(), [filters.period, whole],
+                               lambda: accuracy_lines(run_verification(data), filters.period, whole_map=whole))
     return [lines[name] for name in ACCURACY_KPIS]
 
 
