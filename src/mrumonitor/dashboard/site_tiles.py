@@ -8,8 +8,8 @@ only the sites the user may see.
 
 Tiles are `TILE_PX` (512) screen pixels across, MapLibre's convention for vector tiles: tile z/x/y covers what the
 map shows at zoom z + `ZOOM_OFFSET` in four 256-pixel tiles, and is drawn for that zoom (the zooms above are the
-map's). A 1200 x 800 pixel view loads 6 to 12 of them instead of 20 to 30: at 50 users, the server's cost of a
-request alone (waitress, Flask: `bench/bench_dashboard_scale.py`'s floor) was a third of its work.
+map's). A 1200 x 800 pixel view loads 6 to 12 of them instead of 20 to 30: at 50 users, answering that many
+requests with no work at all took half a core (`bench/bench_dashboard_scale.py`'s floor phase).
 
 Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile never scans the sites. It asks
 the period's rows for those whose footprint's box meets its buffered bounds (`PeriodRows.rows_in`: boxes sorted
@@ -69,7 +69,7 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     Cells (`site_level.site_cells`) when the tile holds more than `CELL_CAP` of them in its own bounds; else each
     site as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site",
     `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the GeoJSON path, and the area)."""
-    period = data.site_views.by_period[filters.period]
+    period, zoom = data.site_views.by_period[filters.period], z + ZOOM_OFFSET  # the map's zoom it is drawn at
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
     candidates = period.rows_in(west, south, east, north)
     rows = candidates[rows_seen(data, filters, access)[candidates]]
@@ -79,11 +79,11 @@ def site_tile(data: RunData, filters: Filters, access: Access, z: int, x: int, y
     if own.sum() > CELL_CAP:
         cells = (np.floor((ty[own] - y) * TILE_CELLS) * TILE_CELLS + np.floor((tx[own] - x) * TILE_CELLS))
         return site_cells(data, period, rows[own], cells.astype(np.int64))
-    if z + ZOOM_OFFSET < geojson.POLYGON_ZOOM:
+    if zoom < geojson.POLYGON_ZOOM:
         rows = rows[(lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)]
         geoms = shapely.points(period.lon[rows], period.lat[rows])
     else:
-        geoms = data.site_views.geoms[geojson.tolerance(z + ZOOM_OFFSET)][period.positions[rows]]
+        geoms = data.site_views.geoms[geojson.tolerance(zoom)][period.positions[rows]]
     return geoms, _properties(data).sites.take(period.positions[rows])
 
 
@@ -91,10 +91,10 @@ def concession_tile(data: RunData, filters: Filters, access: Access, z: int, x: 
     """The licences of tile `z`/`x`/`y` (none below map zoom `site_level.CONCESSION_ZOOM`) of the countries `access`
     may see (and the filters' countries), simplified for its map zoom, with properties `licence_id`, `status`, `colour` and
     `tooltip` (those of the GeoJSON path, and the status)."""
-    licences = data.licence_views
-    if z + ZOOM_OFFSET < CONCESSION_ZOOM:
+    licences, zoom = data.licence_views, z + ZOOM_OFFSET  # the map's zoom it is drawn at
+    if zoom < CONCESSION_ZOOM:
         return np.array([], dtype=object), _properties(data).licences.slice(0, 0)
-    tol = geojson.tolerance(z + ZOOM_OFFSET)
+    tol = geojson.tolerance(zoom)
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
     boxes = licences.boxes[tol]
     mask = licences_seen(data, filters, access)

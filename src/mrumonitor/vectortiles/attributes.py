@@ -36,8 +36,8 @@ class Attributes:
 
     @classmethod
     def of(cls, frame: pd.DataFrame | pa.Table) -> Attributes:
-        """The attributes of `frame`'s rows (one feature each), its columns the keys. An Arrow table is coded
-        by Arrow (a tile's rows taken from a table cost microseconds, from a DataFrame a third of a millisecond)."""
+        """The attributes of `frame`'s rows (one feature each), its columns the keys. A tile's rows are taken from
+        an Arrow table in microseconds, from a DataFrame in a third of a millisecond; either is coded by pandas."""
         names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
         table: dict[tuple[type, Any], int] = {}
         codes = np.full((len(frame), len(names)), -1, dtype=np.int64)
@@ -67,9 +67,9 @@ def _factorised(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _arrow_factorised(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    """`_factorised` of an Arrow column (a tile's few rows): its Python values coded by pandas. Not with Arrow's
-    compute functions: each lets go of the GIL, and in a server whose threads are busy, getting it back can take
-    a switch interval (5 ms) per call (measured: half the tiles a second at 50 users with 30 such calls a tile)."""
+    """`_factorised` of an Arrow column (a tile's few rows): its Python values coded by pandas, one call into Arrow
+    per column. Arrow's compute functions would make five (combine, NaN as missing, dictionary-encode, codes,
+    values), each letting go of the GIL and waiting to get it back in a server whose other threads are busy."""
     return _factorised(pd.Series(column.to_pylist(), dtype=object))
 
 
