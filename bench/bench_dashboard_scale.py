@@ -18,8 +18,10 @@ load and the floor, each on a server of its own (started, warmed up with a few r
 2. `tiles` (the new map): the same actions, and instead of that callback the vector tiles of the view, as
    Leaflet loads them for a 1200 x 800 px map at its zoom and centre (`leaflet_tiles`, nearest the centre first),
    sites always, licences on the map page from `site_level.CONCESSION_ZOOM` for a share of the actions (users who
-   switched them on); the address of each from `tiles_view.tile_url` with the action's filters, so a filter
-   change fetches the tiles again under a new address. Skipped, and said so, where the code has no tiles.
+   switched them on); the address of each from `tiles_view.tile_url` with the action's period. A map move fetches
+   the tiles of the new view; a filter change only where the tiles' address changed with it (a new period): the
+   map applies the other filters to the tiles it holds (assets/map.js). Skipped, and said so, where the code has
+   no tiles.
 3. `floor` (the hardware limit): the requests of the `tiles` phase sent to a server that does no work: every
    callback returns at once leaving its outputs as they are, every tile is the same bytes (`answer_nothing`). What
    waitress, Flask and Dash cost alone on this machine: no code of ours can answer faster than this.
@@ -79,6 +81,8 @@ GEOJSON_OUTPUT = "{prefix}-geojson"
 #: 2,700 actions a minute, so most are made once or twice, as users exploring the map would: the server's caches
 #: of answers and tiles hit where views and filters meet, not because the load repeats itself.
 ACTIONS = 3_000
+#: The filters the tiles' address holds (`tiles_view.tile_url`): a change of another filter fetches no tile.
+TILE_ADDRESS_FILTERS = ("filter-period.value",)
 #: The kinds of request the figures are given for.
 KINDS = ("callbacks", "GeoJSON sites", "tiles")
 
@@ -155,20 +159,22 @@ def leaflet_tiles(center: list[float], zoom: int, size: tuple[int, int] = base.M
 
 
 def tile_requests(action: base.Action, run: SimpleNamespace, tile_url, rng: random.Random) -> list[str]:
-    """The tiles the map of `action`'s page fetches after it (a filter change or a map move on a page with a
-    map, where today's map fired its GeoJSON callback; none otherwise), addressed with the action's filters."""
+    """The tiles the map of `action`'s page fetches after it: after a map move, those of the new view; after a
+    filter change, those of the view if the tiles' address changed with it (`TILE_ADDRESS_FILTERS`: the map applies
+    the other filters to the tiles it holds, assets/map.js); none on a page without a map, or where today's map
+    fired no GeoJSON callback."""
     if not any(GEOJSON_OUTPUT.format(prefix=action.page) in body["output"] for body in action.bodies):
         return []
+    if action.changed.startswith("filter-") and action.changed not in TILE_ADDRESS_FILTERS:
+        return []
     values = action.values
-    filters = filters_from(run, values["filter-country.value"], values["filter-period.value"],
-                           values["filter-commodity.value"], values["filter-registration.value"],
-                           values["filter-border-only.value"], values["filter-scope.value"])
+    period = filters_from(run, "", values["filter-period.value"], None, [], [], None).period
     zoom, center = values[f"{action.page}-map.zoom"], values[f"{action.page}-map.center"]
     layers = ["sites"]
     if action.page == "mainmap" and zoom >= CONCESSION_ZOOM and rng.random() < LICENCE_SHARE:
         layers.append("concessions")
     tiles = leaflet_tiles(center, zoom)
-    return [tile_url(run.run_id, layer, filters).replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+    return [tile_url(run.run_id, layer, period).replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
             for layer in layers for z, x, y in tiles]
 
 

@@ -1,7 +1,8 @@
 """The map page of the demo run in real headless Chromium: the built-in basemap is drawn (sea, a river, town
 names by zoom) with no request leaving 127.0.0.1; sites, cells and licences are drawn from the dashboard's vector
-tiles (`/tiles/`), with their colours and tooltips, and no Dash callback carries a site; the period slider changes
-the sites drawn (and the tiles' address); `/map?corridor=<id>` opens on that corridor; a click on a site at the
+tiles (`/tiles/`), with their colours and tooltips, and no Dash callback carries a site; a filter change draws the
+tiles held again by the features' attributes, fetching none; the period slider changes the sites drawn (and the
+tiles' address); `/map?corridor=<id>` opens on that corridor; a click on a site at the
 first zoom opens its dossier, on a cell zooms in; an agency user's map draws no other country's site.
 
 Chromium is driven here (not through dash_duo) so that its DevTools log lists every request the page makes:
@@ -214,7 +215,26 @@ def test_sites_cells_and_licences_are_drawn_from_vector_tiles(browser, url, run)
     first = tile_addresses(requested(browser, events), "sites")
     # tiles of 512 pixels, addressed a zoom below the map's (MapLibre's convention)
     assert first and all(f"/tiles/{run.run_id}/sites/{REGION_ZOOM - ZOOM_OFFSET}/" in address for address in first)
-    # the tooltip of the site, then of the cell, under the pointer
+    # a filter change (the border zone only) draws the tiles the map holds again, fetching none: sites outside
+    # the zone are left out, cells count the sites it passes (a cell's figures in its `_cell`), then all are back
+    events += network(browser)
+    border_only = browser.find_element(By.CSS_SELECTOR, "#filter-border-only input")
+    border_only.click()
+    wait(browser, lambda d: js(d, "return window.mru.tiles.filters.border") is True)
+    bordered = drawn(browser)
+    assert bordered and all(feature["border"] is True for feature in bordered if feature["kind"] == "site")
+    assert all(0 < feature["_cell"]["count"] <= feature["count"] for feature in bordered if feature["kind"] == "cell")
+    assert (len([f for f in bordered if f["kind"] == "site"]) + sum(f["_cell"]["count"] for f in bordered
+            if f["kind"] == "cell")) < len(sites) + sum(feature["count"] for feature in cells)
+    filtered = network(browser)
+    assert any("/_dash-update-component" in address for address in requested(browser, filtered))
+    assert tile_addresses(requested(browser, filtered), "sites") == []
+    border_only.click()
+    wait(browser, lambda d: js(d, "return window.mru.tiles.filters.border") is False)
+    assert sorted(f.get("site_id", "") for f in drawn(browser)) == sorted(f.get("site_id", "") for f in features)
+    events += filtered + network(browser)
+    # the tooltip of the site, then of the cell, under the pointer (the cell's written by the map for the filters:
+    # with none, the tile's own)
     for kind in ("site", "cell"):
         path, properties = on_top(browser, kind)
         ActionChains(browser).move_to_element(path).perform()
@@ -310,11 +330,12 @@ def test_an_agency_users_map_draws_no_other_countrys_site(agency_url, run):
         assert sites and all(country in countries[site] for site in sites)  # the region's other sites not drawn
         assert sum(feature["count"] for feature in features if feature["kind"] == "cell") <= len(
             countries[countries.str.contains(country)])  # cells count only its sites
-        # another country chosen: the status line says why, and its tiles hold no site
+        # another country chosen: the status line says why, and the map draws none of the sites its tiles hold (those
+        # the agency may see, the same tiles whatever the country chosen)
         network(driver)
         driver.get(agency_url + "/map?country=GIN&commodity=all")
         wait(driver, lambda d: "not available to your role" in d.find_element(By.ID, "mainmap-status").text)
         assert drawn(driver) == []
-        assert any("country=GIN" in address for address in tile_addresses(requested(driver), "sites"))
+        assert not any("country=" in address for address in tile_addresses(requested(driver), "sites"))
     finally:
         driver.quit()

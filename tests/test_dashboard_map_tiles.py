@@ -1,7 +1,8 @@
 """The map's side of the vector tiles (`maplayers`), on the demo run with logins on.
 
 No callback of any page sends the map a site or licence layer: the map's tile store gets, from its callback posted
-as the browser posts it, the addresses of its tiles; those addresses, filled in for a tile, fetch through the real
+as the browser posts it, the addresses of its tiles (of the period) and the filters the map applies to them; those
+addresses, filled in for a tile, fetch through the real
 route tiles that mapbox_vector_tile decodes to the sites the user may see. The status line under the map counts
 the sites in view and says in what shape the tiles draw them.
 """
@@ -96,6 +97,13 @@ def test_the_tile_addresses_the_map_gets_fetch_what_the_user_may_see(app, run):
                             ("concessions", layers["mainmap-concessions"]["url"])):
         assert template.startswith(f"/tiles/{run.run_id}/{layer}/{{z}}/{{x}}/{{y}}.mvt?")
         assert f"period={run.last_period}" in template
+    # the filters go to the map, not into the addresses: another choice of them gives the same addresses
+    assert store["filters"] == {"countries": [], "commodity": None, "classes": [], "border": False}
+    chosen = tile_store(regional, {**filter_values(run), "filter-country.value": "SLE", "filter-commodity.value": "gold",
+                                   "filter-registration.value": ["no_licence"], "filter-border-only.value": ["border"]})
+    assert chosen["layers"] == layers
+    assert chosen["filters"] == {"countries": ["SLE"], "commodity": "gold", "classes": ["no_licence"], "border": True}
+    assert "%(count)s" in chosen["cell"]["tooltip"] and chosen["cell"]["language"] == "en"
     agency_template = tile_store(agency, filter_values(run))["layers"]["mainmap-sites"]["url"]
     # a site of Sierra Leone only, one of Guinea only, one crossing the border between them
     rows = site_rows(run, default_filters(run, commodity=""), REGIONAL)
@@ -123,6 +131,7 @@ def test_the_status_line_counts_the_sites_in_view_and_says_their_shape(app, run)
         footprints = map_status(run, REGIONAL, "", period, "", [], [], POLYGON_ZOOM, around)
         points = map_status(run, REGIONAL, "", period, "", [], [], POINT_ZOOM, around)
         hidden = map_status(run, SLE_AGENCY, "GIN", period, "", [], [], REGION_ZOOM, None)
+        few = map_status(run, REGIONAL, "SLE", period, "", ["no_licence"], ["border"], REGION_ZOOM, None)
     # the region's sites, more than a tile draws singly where they are densest: cells
     assert region.startswith(f"{regional_sites:,} sites in view: ") and region.endswith("grouped in cells (zoom in "
                                                                                           "for single sites).")
@@ -132,6 +141,12 @@ def test_the_status_line_counts_the_sites_in_view_and_says_their_shape(app, run)
     assert footprints.startswith(f"{inside:,} site") and footprints.endswith("as footprints.")
     assert points.endswith("as points.")
     assert "not available to your role" in hidden
+    # whether the tiles draw cells depends on all the sites they hold, not on the filters: few sites pass these,
+    # and the map still shows the cells that count them
+    few_sites = len(site_rows(run, default_filters(run, countries=["SLE"], commodity="", classes=["no_licence"],
+                                                   border_only=True), REGIONAL))
+    assert 0 < few_sites <= CELL_CAP
+    assert few.startswith(f"{few_sites:,} site") and few.endswith("grouped in cells (zoom in for single sites).")
 
 
 def test_cells_where_a_tile_holds_more_sites_than_the_cap():

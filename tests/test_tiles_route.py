@@ -1,15 +1,18 @@
 """The dashboard's vector tiles, fetched from the whole demo app (logins on) and decoded with mapbox_vector_tile.
 
 At three zooms (cells at 6, points at 10, footprints at 13) a tile holds what the GeoJSON path of the map
-(`site_level.site_layer`) gives for the same place, filters and user, with the same ids, classes, colours and
-tooltips; the filters (period, commodity, classes, country) change the tiles; an agency user's tiles hold no other
-country's site or licence, and its cells count only its sites; a request without a session gets 401, a bad address
-a plain 4xx.
+(`site_level.site_layer`) gives for the same place, period and user, with the same ids, classes, colours and
+tooltips; the period changes the tiles, and the filter bar's other filters are the map's: the features whose
+attributes pass them (as assets/map.js `mru.tiles.shown` reads them, `passes` here) are the sites the GeoJSON path
+gives for those filters, and a cell's groups count the sites each filter passes; an agency user's tiles hold no
+other country's site or licence, and its cells count only its sites; a request without a session gets 401, a bad
+address a plain 4xx.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 
 import mapbox_vector_tile
 import numpy as np
@@ -51,7 +54,18 @@ def agency(demo_app):
 
 
 def address(run_id: str, layer: str, filters, z: int, x: int, y: int) -> str:
-    return tile_url(run_id, layer, filters).replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+    """The address of tile `z`/`x`/`y` as the map has it for `filters` (only their period is in it)."""
+    template = tile_url(run_id, layer, filters.period)
+    return template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+
+
+def passes(props: dict, filters) -> bool:
+    """Whether a site of a tile (its attributes) passes `filters`, as the map decides (assets/map.js
+    `mru.tiles.shown`)."""
+    return ((not filters.countries or props["country"] in filters.countries)
+            and (not filters.commodity or props["commodity"] == filters.commodity)
+            and (not filters.classes or props["registration"] in filters.classes)
+            and (not filters.border_only or props["border"] is True))
 
 
 def fetch(client, path: str, **headers) -> tuple[int, dict, list[dict]]:
@@ -105,6 +119,11 @@ def test_cells_at_zoom_5_count_the_sites_of_the_tile(run, regional):
     assert 1 < len(features) <= site_tiles.TILE_CELLS ** 2
     assert {f["properties"]["colour"] for f in features} <= set(REGISTRATION_CSS.values())
     assert all("zoom in" in f["properties"]["tooltip"] for f in features)
+    # each cell's groups count its sites once, by country, commodity, class and border zone
+    for f in features:
+        groups = json.loads(f["properties"]["groups"])
+        assert sum(g[4] for g in groups) == f["properties"]["count"]
+        assert len({tuple(g[:4]) for g in groups}) == len(groups)
     french = fetch(regional, address(run.run_id, "sites", filters, 5, x, y), **{"Accept-Language": "fr"})[2]
     assert all("non enregistrés" in f["properties"]["tooltip"] for f in french)
 
@@ -123,6 +142,12 @@ def test_points_at_zoom_10_are_the_geojson_paths_sites(run, regional):
         assert {key: props[key] for key in ("registration", "colour", "tooltip")} == {
             key: expected[site_id][key] for key in ("registration", "colour", "tooltip")}
         assert props["colour"] == REGISTRATION_CSS[props["registration"]]
+    # the attributes the map's filters read are those of the site in that period
+    rows = run.site_periods[run.site_periods["period"] == filters.period].set_index("site_id")
+    for site_id, props in got.items():
+        row = rows.loc[site_id]
+        assert (props["country"], props["commodity"], props["border"]) == (
+            row["country"], row["commodity"], bool(row["in_border_zone"]))
     # a site's point is where its lon/lat falls on the tile
     period = run.site_views.by_period[filters.period]
     ids = run.site_views.features["site_id"].to_numpy()[period.positions]
@@ -163,29 +188,51 @@ def telling_tile(run, filters, z: int) -> tuple[int, int]:
 @pytest.mark.parametrize("values", [{"classes": ["no_licence"], "commodity": ""}, {"commodity": "diamond"},
                                     {"commodity": "gold", "countries": ["CIV"]}, {"commodity": "", "period": 0},
                                     {"commodity": "", "border_only": True}])
-def test_the_filters_choose_the_sites(run, regional, values):
+def test_the_features_the_filters_pass_are_the_sites_they_choose(run, regional, values):
     if values.get("period") == 0:
         values = {**values, "period": run.periods[0]}
     filters = default_filters(run, **values)
     x, y = telling_tile(run, filters, 10)
     features = fetch(regional, address(run.run_id, "sites", filters, 10, x, y))[2]
-    got = {f["properties"]["site_id"] for f in features}
-    assert got and got == set(geojson_sites(run, filters, REGIONAL, 10, x, y))
-    unfiltered = {f["properties"]["site_id"] for f in fetch(
-        regional, address(run.run_id, "sites", default_filters(run, commodity=""), 10, x, y))[2]}
-    assert got != unfiltered
+    kept = {f["properties"]["site_id"] for f in features if passes(f["properties"], filters)}
+    assert kept and kept == set(geojson_sites(run, filters, REGIONAL, 10, x, y))
+    if "period" not in values:  # the tile holds others, that the filters leave out
+        assert kept != {f["properties"]["site_id"] for f in features}
+    # only the period is in the address: the tile of every other choice of filters is the same
+    if "period" in values:
+        assert address(run.run_id, "sites", filters, 10, x, y) != address(
+            run.run_id, "sites", default_filters(run), 10, x, y)
+    else:
+        assert address(run.run_id, "sites", filters, 10, x, y) == address(
+            run.run_id, "sites", default_filters(run, commodity=""), 10, x, y)
     sites = run.sites.set_index("site_id")
     rows = run.site_periods[run.site_periods["period"] == filters.period].set_index("site_id")
     if "classes" in values:
-        assert {f["properties"]["registration"] for f in features} == {"no_licence"}
+        assert {f["properties"]["registration"] for f in features if f["properties"]["site_id"] in kept} == {
+            "no_licence"}
     if values.get("commodity"):
-        assert set(sites["commodity"].reindex(list(got))) == {values["commodity"]}
+        assert set(sites["commodity"].reindex(list(kept))) == {values["commodity"]}
     if "countries" in values:
-        assert set(sites["country"].reindex(list(got))) == set(values["countries"])
+        assert set(sites["country"].reindex(list(kept))) == set(values["countries"])
     if "period" in values:
-        assert got <= set(rows.index)
+        assert {f["properties"]["site_id"] for f in features} <= set(rows.index)
     if "border_only" in values:
-        assert rows["in_border_zone"].reindex(list(got)).all()
+        assert rows["in_border_zone"].reindex(list(kept)).all()
+
+
+@pytest.mark.parametrize("values", [{"classes": ["no_licence"], "commodity": ""}, {"commodity": "gold"},
+                                    {"commodity": "", "countries": ["SLE"], "border_only": True}])
+def test_a_cells_groups_count_the_sites_the_filters_pass(run, regional, values):
+    everything, filters = default_filters(run, commodity=""), default_filters(run, **values)
+    x, y, _ = densest(run, everything, REGIONAL, 5)
+    cells = fetch(regional, address(run.run_id, "sites", filters, 5, x, y))[2]
+    assert {f["properties"]["kind"] for f in cells} == {"cell"}
+    counted = sum(g[4] for f in cells for g in json.loads(f["properties"]["groups"])
+                  if passes(dict(zip(("country", "commodity", "registration", "border"), g)), filters))
+    period = run.site_views.by_period[filters.period]
+    rows = seen_rows(run, filters, REGIONAL)
+    tx, ty = world_position(period.lon[rows], period.lat[rows], 5)
+    assert counted == ((np.floor(tx) == x) & (np.floor(ty) == y)).sum() > 0
 
 
 def test_an_agency_gets_only_what_it_may_see(run, regional, agency):
@@ -198,7 +245,8 @@ def test_an_agency_gets_only_what_it_may_see(run, regional, agency):
     assert not sees[list(region)].all()
     features = fetch(agency, address(run.run_id, "sites", everything, 10, x, y))[2]
     assert all(sees[f["properties"]["site_id"]] for f in features)
-    assert fetch(agency, address(run.run_id, "sites", gin, 10, x, y))[0] == 204  # asking for Guinea: nothing
+    # asking for Guinea's sites, the same tile: none of them (the map's filter chooses among what it may see)
+    assert address(run.run_id, "sites", gin, 10, x, y) == address(run.run_id, "sites", everything, 10, x, y)
     # at zoom 5 the region gets cells; the agency the sites of its country in that tile, no more
     x, y, _ = densest(run, everything, REGIONAL, 5)
     agency_features = fetch(agency, address(run.run_id, "sites", everything, 5, x, y))[2]
@@ -215,8 +263,8 @@ def test_an_agencys_cells_count_only_its_sites(run, monkeypatch):
     everything = default_filters(run, commodity="")
     x, y, _ = densest(run, everything, SLE_AGENCY, 6)
     monkeypatch.setattr(site_tiles, "CELL_CAP", 10)
-    _, cells = site_tiles.site_tile(run, everything, SLE_AGENCY, 6, x, y)
-    _, regional_cells = site_tiles.site_tile(run, everything, REGIONAL, 6, x, y)
+    _, cells = site_tiles.site_tile(run, everything.period, SLE_AGENCY, 6, x, y)
+    _, regional_cells = site_tiles.site_tile(run, everything.period, REGIONAL, 6, x, y)
     period = run.site_views.by_period[everything.period]
     rows = seen_rows(run, everything, SLE_AGENCY)
     tx, ty = world_position(period.lon[rows], period.lat[rows], 6)
@@ -239,6 +287,7 @@ def test_licences_from_their_zoom_and_by_role(run, regional, agency):
         for f in features:
             assert f["properties"]["colour"] == STATUS_CSS[f["properties"]["status"]]
             assert f["properties"]["tooltip"].startswith(f["properties"]["licence_id"])
+            assert f["properties"]["country"] == country[f["properties"]["licence_id"]]  # for the map's filter
         below = address(run.run_id, "concessions", everything, first - 1, x // 2, y // 2)
         assert fetch(client, below)[0] == 204
     gin = licences[licences["country"] == "GIN"].iloc[0]
@@ -272,10 +321,8 @@ def test_a_tile_without_a_session_is_refused(run, demo_app):
     ("/tiles/latest/sites/six/30/30.mvt", 404, "whole numbers"),
     ("/tiles/latest/sites/6/30/30.png", 404, "whole numbers"),
     ("/tiles/latest/sites/6/30/30.mvt?period=1999H1", 400, "not a period"),
-    ("/tiles/latest/sites/6/30/30.mvt?country=FRA", 400, "countries are"),
-    ("/tiles/latest/sites/6/30/30.mvt?commodity=coal", 400, "commodity"),
-    ("/tiles/latest/sites/6/30/30.mvt?classes=legal", 400, "registration classes"),
-    ("/tiles/latest/sites/6/30/30.mvt?border=maybe", 400, "border=1"),
+    ("/tiles/latest/sites/6/30/30.mvt?country=SLE", 400, "takes period only"),
+    ("/tiles/latest/sites/6/30/30.mvt?commodity=gold&period=", 400, "the map filters them"),
     ("/tiles/latest/sites/6/30/30.mvt?bbox=1,2,3,4", 400, "takes period"),
     ("/tiles/latest/sites", 404, "no such address"),
     ("/tiles/../download/x", 404, "no such address"),

@@ -9,7 +9,9 @@ borders, border zone, border posts), simplified, are loaded by URL from the dash
 Sites (cells, points, footprints by zoom) and licences are vector tiles: the browser fetches the tiles in view
 from the dashboard's `/tiles/` route (`tiles_view`, which keeps to what the user's role may see) and draws them
 with Leaflet.VectorGrid (`vector_layer`, assets/map.js `mru.tiles`). Moving the map is the browser's business
-alone; a filter change only changes the tiles' address (`tile_addresses`, through the map's tile store). A light
+alone; so is a filter change: a tile holds every site of its period the user may see, with the attributes the
+filters read, and the map draws the tiles it holds again with the new filters (`tile_addresses`, through the
+map's tile store, gives them; only the period is in the tiles' address). A light
 callback writes the status line under the map from counts alone (`map_status`). The activity overlay follows
 the period; the corridors come from a callback too (small GeoJSON): those of the border scope
 chosen, each with its rank for the commodity and period chosen (`aggregates.corridor_ranking`, the border
@@ -44,10 +46,11 @@ from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
 from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET, rows_seen
 from mrumonitor.dashboard.tiles_view import CELL_CAP, tile_url
 from mrumonitor.dashboard.views import View
-from mrumonitor.i18n import N_, _, ngettext
+from mrumonitor.i18n import N_, _, current_language, ngettext
 from mrumonitor.i18n.vocabulary import WORDS
 from mrumonitor.reference.basemap import BASEMAP_CREDIT
-from mrumonitor.style import ACTIVITY_RAMP, CORRIDOR_RANK_COLOURS, STATUS_CSS, corridor_colour, css
+from mrumonitor.schema import UNREGISTERED_CLASSES
+from mrumonitor.style import ACTIVITY_RAMP, CORRIDOR_RANK_COLOURS, REGISTRATION_CSS, STATUS_CSS, corridor_colour, css
 from mrumonitor.vectortiles import world_position
 
 #: Initial view: the four countries.
@@ -56,6 +59,9 @@ REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
 SITES_Z = 450
 #: The map layers drawn from vector tiles: map layer -> (tile layer of `tiles_view`, Leaflet pane, first zoom).
 VECTOR_LAYERS = {"sites": ("sites", "sites", 0), "concessions": ("concessions", "overlayPane", CONCESSION_ZOOM)}
+#: The colours a cell of sites takes (`site_level.site_cells`): of its unregistered sites, of those outside any
+#: cadastre held, or registered.
+CELL_COLOURS = ("no_licence", "not_assessed", "registered")
 #: Zoom a click on a cell of sites (or a row of the site table) zooms the map to.
 DETAIL_ZOOM = 13
 
@@ -273,10 +279,17 @@ def corridor_view(data: RunData, corridor_id: str) -> tuple[list[float], int, st
 
 def tile_addresses(run_id: str, filters: Filters, layers: dict[str, str]) -> dict[str, Any]:
     """What the map's tile store holds for `filters`: per vector layer (LayerGroup id -> map layer of
-    `VECTOR_LAYERS`) the URL template of its tiles and the first zoom it is drawn at, the zoom from which sites
-    are footprints (their style changes there), and the tiles' size in pixels and zoom offset (`site_tiles`)."""
+    `VECTOR_LAYERS`) the URL template of its tiles (of the filters' period) and the first zoom it is drawn at; the
+    filters the map applies to the tiles' features (assets/map.js `mru.tiles.shown`); what it needs to describe a
+    cell of the sites they pass in the user's language (`cell`); the zoom from which sites are footprints (their
+    style changes there), and the tiles' size in pixels and zoom offset (`site_tiles`)."""
     return {"polygonZoom": POLYGON_ZOOM, "tileSize": TILE_PX, "zoomOffset": ZOOM_OFFSET,
-            "layers": {layer_id: {"url": tile_url(run_id, VECTOR_LAYERS[name][0], filters),
+            "filters": {"countries": list(filters.countries), "commodity": filters.commodity,
+                        "classes": list(filters.classes), "border": filters.border_only},
+            "cell": {"language": current_language(), "unregistered": list(UNREGISTERED_CLASSES),
+                     "tooltip": _("%(count)s sites, %(share)s unregistered, %(area)s ha — zoom in"),
+                     "colours": {name: REGISTRATION_CSS[name] for name in CELL_COLOURS}},
+            "layers": {layer_id: {"url": tile_url(run_id, VECTOR_LAYERS[name][0], filters.period),
                                   "minZoom": VECTOR_LAYERS[name][2]} for layer_id, name in layers.items()}}
 
 
@@ -289,16 +302,20 @@ def map_status(data: RunData, access: Any, country, period, commodity, classes, 
                  "the figures above are aggregates.", country=country)
     zoom = REGION_ZOOM if zoom is None else zoom
     period_rows = data.site_views.by_period[filters.period]
-    seen = rows_seen(data, filters, access)  # the tiles' mask, kept per filters and access scope
+    # the tiles' rows (every site of the period the user may see), kept per access scope
+    tiled = rows_seen(data, Filters(filters.period), access)
     if bounds:  # the rows whose footprint's box meets the view (the tiles' query), then those whose point is in it
         (south, west), (north, east) = bounds
-        rows = period_rows.rows_in(west, south, east, north)
-        rows = rows[seen[rows]]
-        rows = rows[in_view(np.column_stack([period_rows.lon[rows], period_rows.lat[rows]] * 2), bounds)]
+        in_tiles = period_rows.rows_in(west, south, east, north)
+        in_tiles = in_tiles[tiled[in_tiles]]
+        in_tiles = in_tiles[in_view(np.column_stack([period_rows.lon[in_tiles], period_rows.lat[in_tiles]] * 2),
+                                    bounds)]
     else:
-        rows = np.flatnonzero(seen)
+        in_tiles = np.flatnonzero(tiled)
+    rows = in_tiles[rows_seen(data, filters, access)[in_tiles]]  # those the filters pass, as the map draws them
     shape = _("as footprints") if zoom >= POLYGON_ZOOM else _("as points")
-    if grouped_in_cells(period_rows.lon[rows], period_rows.lat[rows], zoom):
+    # cells or not: the tiles decide on all the sites they hold, whatever the filters
+    if grouped_in_cells(period_rows.lon[in_tiles], period_rows.lat[in_tiles], zoom):
         shape = _("grouped in cells (zoom in for single sites)")
     return ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
                     len(rows), showing=showing(filters, sites_of=access.country), shape=shape)

@@ -1,23 +1,25 @@
 """The dashboard's vector tiles of sites and licences, for the map (and any client speaking XYZ MVT).
 
-``GET /tiles/<run_id>/<layer>/<z>/<x>/<y>.mvt?period=&commodity=&country=&classes=&border=``
+``GET /tiles/<run_id>/<layer>/<z>/<x>/<y>.mvt?period=``
     Tile `z`/`x`/`y` (XYZ, y from the north) of map layer `layer` (`site_tiles.TILE_LAYERS`: ``sites`` or
-    ``concessions``, the MVT layer of the same name) of a published run (or ``latest``), with the filter bar's
-    filters (`tile_url` writes them; `tile_filters` reads them): what `site_tiles` selects, encoded by
-    `mrumonitor.vectortiles` (extent 4096, buffer 64), for display 512 pixels across (MapLibre's convention: tile z is
-    drawn at map zoom z + 1; `site_tiles.TILE_PX`). Its attributes: see `site_tiles.site_tile` and
-    `site_tiles.concession_tile`; cells' tooltips in the request's language.
+    ``concessions``, the MVT layer of the same name) of a published run (or ``latest``) in a period of it (the
+    run's last when not given; `tile_url` writes the address, `tile_period` reads it): what `site_tiles` selects,
+    encoded by `mrumonitor.vectortiles` (extent 4096, buffer 64), for display 512 pixels across (MapLibre's
+    convention: tile z is drawn at map zoom z + 1; `site_tiles.TILE_PX`). Its attributes: see
+    `site_tiles.site_tile` and `site_tiles.concession_tile`; cells' tooltips in the request's language. The filter
+    bar's other filters are not in the address: the map applies them to the tiles' attributes (`site_tiles`), so
+    every user of an access scope gets the same tiles, and a filter change fetches none.
 
 An agency user's tiles hold only the sites and licences of its country (cells count only those sites): the tile
 is computed for the user's access scope and cached under it. Encoded tiles are kept gzip-compressed in a bounded
-LRU (`memo.Memo`) keyed by the run folder, layer, tile, filters, language and access scope; they go out
+LRU (`memo.Memo`) keyed by the run folder, layer, tile, period, language and access scope; they go out
 gzip-encoded (``Content-Encoding: gzip``, which fetch() and so Leaflet.VectorGrid decode; flask-compress leaves
 this media type alone), plain to a client that does not take gzip. A tile with no feature is ``204 No Content``:
 an empty tile to Leaflet.VectorGrid and MapLibre, and no error in the browser's console. Browser caching follows
 the run id (`routes.cached_per_run`): a day for a run id, a minute for ``latest``, private.
 
 Bad addresses get plain answers through `answers.STATUS`: an unknown run or layer, or a tile outside the world or
-zooms 0 to 22, 404; a filter value the run does not know (period, country, commodity, class), 400.
+zooms 0 to 22, 404; a period the run does not have, or another key than ``period``, 400.
 """
 
 from __future__ import annotations
@@ -33,18 +35,16 @@ from werkzeug.datastructures import MultiDict
 from mrumonitor.config import Settings
 from mrumonitor.dashboard.access import current_access
 from mrumonitor.dashboard.answers import plain
-from mrumonitor.dashboard.filters import ALL_COMMODITIES, Filters, default_filters
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.routes import cached_per_run
 from mrumonitor.dashboard.run import RunData, load_run
 from mrumonitor.dashboard.site_tiles import CELL_CAP, TILE_LAYERS, tile_layer
-from mrumonitor.errors import UnknownAddress, UnknownCountry, UnknownLayer, UnknownOption
+from mrumonitor.errors import UnknownAddress, UnknownLayer, UnknownOption
 from mrumonitor.i18n import current_language
-from mrumonitor.schema import COMMODITIES, REGISTRATION_CLASSES
 from mrumonitor.store.runs import published_run
 from mrumonitor.vectortiles import check_tile, encode_tile
 
-__all__ = ["CELL_CAP", "TILE_MEDIA_TYPE", "install_tile_route", "tile_filters", "tile_url"]
+__all__ = ["CELL_CAP", "TILE_MEDIA_TYPE", "install_tile_route", "tile_period", "tile_url"]
 
 #: The media type of a Mapbox Vector Tile.
 TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -53,61 +53,38 @@ TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 CACHED_TILES = 4096
 #: gzip level of the tiles (6: within 5 % of the smallest, several times faster than 9).
 GZIP_LEVEL = 6
-#: The query keys a tile address takes: the filter bar's filters.
-FILTER_KEYS = ("period", "commodity", "country", "classes", "border")
-#: What ``border=`` takes (the border zone only, or not).
-BORDER_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
 #: Shape of a tile number in an address (no sign, no other digits than ASCII, at most 8 of them).
 _NUMBER = re.compile(r"[0-9]{1,8}")
 #: The shape of a tile address, for the answers to a wrong one.
 _SHAPE = "/tiles/<run_id>/<layer>/<z>/<x>/<y>.mvt"
 
 
-def tile_url(run_id: str, layer: str, filters: Filters) -> str:
-    """The Leaflet URL template of the tiles of `layer` (one of `site_tiles.TILE_LAYERS`) of run `run_id` with
-    `filters`: ``/tiles/<run_id>/<layer>/{z}/{x}/{y}.mvt?period=...&commodity=...`` (``{z}``, ``{x}``, ``{y}``
-    literal, for the map library to fill in)."""
-    query = [("period", filters.period), ("commodity", filters.commodity or ALL_COMMODITIES)]
-    query += [("country", country) for country in filters.countries]
-    if filters.classes:
-        query.append(("classes", ",".join(filters.classes)))
-    if filters.border_only:
-        query.append(("border", "1"))
-    return f"/tiles/{quote(run_id, safe='')}/{quote(layer, safe='')}/{{z}}/{{x}}/{{y}}.mvt?{urlencode(query)}"
+def tile_url(run_id: str, layer: str, period: str) -> str:
+    """The Leaflet URL template of the tiles of `layer` (one of `site_tiles.TILE_LAYERS`) of run `run_id` in
+    `period`: ``/tiles/<run_id>/<layer>/{z}/{x}/{y}.mvt?period=...`` (``{z}``, ``{x}``, ``{y}`` literal, for the map
+    library to fill in)."""
+    return (f"/tiles/{quote(run_id, safe='')}/{quote(layer, safe='')}/{{z}}/{{x}}/{{y}}.mvt?"
+            f"{urlencode({'period': period})}")
 
 
-def tile_filters(data: RunData, args: MultiDict) -> Filters:
-    """The filters of a tile address's query `args` (see `tile_url`) on run `data`: the run's last period and the
-    default commodity when not given, ``commodity=`` (empty) for every commodity, ``country`` repeated or
-    absent, ``classes`` separated by commas.
+def tile_period(data: RunData, args: MultiDict) -> str:
+    """The period of a tile address's query `args` (see `tile_url`) on run `data`: the run's last when not given.
 
     Raises
     ------
-    UnknownOption, UnknownCountry
-        An unknown key, or a value the run does not know, with the values it does.
+    UnknownOption
+        Another key than ``period`` (the filter bar's other filters are the map's business), or a period the run
+        does not have, with those it has.
     """
-    unknown = sorted(set(args) - set(FILTER_KEYS))
+    unknown = sorted(set(args) - {"period"})
     if unknown:
-        raise UnknownOption(f"a tile address takes {', '.join(FILTER_KEYS)}, not {', '.join(unknown)}.")
+        raise UnknownOption(f"a tile address takes period only, not {', '.join(unknown)}: a tile holds every site "
+                            "the user may see, and the map filters them by their attributes (country, commodity, "
+                            "registration, border).")
     period = args.get("period") or data.last_period
     if period not in data.periods:
         raise UnknownOption(f"period={period!r} is not a period of run {data.run_id}: {', '.join(data.periods)}.")
-    countries = list(dict.fromkeys(code.upper() for code in args.getlist("country") if code))
-    if set(countries) - set(data.countries):
-        raise UnknownCountry(f"country={','.join(countries)!r}: the run's countries are {', '.join(data.countries)}.")
-    commodity = args.get("commodity")
-    if commodity not in (None, ALL_COMMODITIES, *COMMODITIES):
-        raise UnknownOption(f"commodity={commodity!r} is not known; ask for one of {', '.join(COMMODITIES)}, or "
-                            "commodity= (empty) for every commodity.")
-    classes = sorted({name for value in args.getlist("classes") for name in value.split(",") if name})
-    if set(classes) - set(REGISTRATION_CLASSES):
-        raise UnknownOption(f"classes={','.join(classes)!r}: the registration classes are "
-                            f"{', '.join(REGISTRATION_CLASSES)}.")
-    border = args.get("border", "").lower()
-    if border not in BORDER_VALUES:
-        raise UnknownOption(f"border={border!r} is not known; ask for border=1 (the border zone only) or border=0.")
-    return default_filters(data, period=period, countries=countries, commodity=commodity, classes=classes,
-                           border_only=BORDER_VALUES[border])
+    return period
 
 
 def install_tile_route(app: dash.Dash, settings: Settings) -> None:
@@ -138,10 +115,10 @@ class _TileRoute:
         zoom, column, row = int(z), int(x), int(y)
         check_tile(zoom, column, row)
         data = self._run(run_id)
-        filters = tile_filters(data, flask.request.args)
-        key = (str(data.run_dir), layer, zoom, column, row, filters, current_language(), access.role, access.country)
+        period = tile_period(data, flask.request.args)
+        key = (str(data.run_dir), layer, zoom, column, row, period, current_language(), access.role, access.country)
         body = self.tiles.get(key, lambda: _compressed(encode_tile(
-            {layer: tile_layer(data, layer, filters, access, zoom, column, row)}, zoom, column, row)))
+            {layer: tile_layer(data, layer, period, access, zoom, column, row)}, zoom, column, row)))
         if not body:
             response = flask.Response(status=204, mimetype=TILE_MEDIA_TYPE)
         elif "gzip" in flask.request.accept_encodings:

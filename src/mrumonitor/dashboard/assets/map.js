@@ -3,20 +3,33 @@
 
 window.mru = Object.assign({}, window.mru, {
     /* A site or a cell of sites of a vector tile (Leaflet.VectorGrid calls it with the feature's attributes and the
-       tile's zoom): a cell is a circle sized by its count; a site a small circle below `polygonZoom`
-       (geojson.POLYGON_ZOOM), its footprint from it; all coloured by class. */
+       tile's zoom), or nothing ([]) where the filter bar's filters leave it out (`mru.tiles.shown`): a cell is a
+       circle sized by the sites the filters pass in it (`mru.tiles.cell`); a site a small circle below
+       `polygonZoom` (geojson.POLYGON_ZOOM), its footprint from it; all coloured by class. */
     siteStyle: function (props, zoom) {
+        var tiles = window.mru.tiles;
         if (props.kind === "cell") {
-            return {radius: Math.min(22, 5 + 2.2 * Math.sqrt(props.count)), color: "#333333", weight: 1,
-                    fill: true, fillColor: props.colour, fillOpacity: 0.55};
+            var cell = tiles.cell(props);
+            if (!cell.count) {
+                return [];
+            }
+            return {radius: Math.min(22, 5 + 2.2 * Math.sqrt(cell.count)), color: "#333333", weight: 1,
+                    fill: true, fillColor: cell.colour, fillOpacity: 0.55};
         }
-        if (zoom >= window.mru.tiles.polygonZoom) {
+        if (!tiles.shown(props)) {
+            return [];
+        }
+        if (zoom >= tiles.polygonZoom) {
             return {color: props.colour, weight: 2, fill: true, fillColor: props.colour, fillOpacity: 0.45};
         }
         return {radius: 5, color: props.colour, weight: 1.5, fill: true, fillColor: props.colour, fillOpacity: 0.8};
     },
-    /* A licence, coloured by status. */
+    /* A licence, coloured by status; nothing outside the countries the filter bar chose. */
     licenceStyle: function (props) {
+        var countries = window.mru.tiles.filters.countries;
+        if (countries.length && countries.indexOf(props.country) < 0) {
+            return [];
+        }
         return {color: props.colour, weight: 1, fill: true, fillColor: props.colour, fillOpacity: 0.12,
                 dashArray: "3 3"};
     },
@@ -56,15 +69,23 @@ window.mru = Object.assign({}, window.mru, {
 
 /* The vector-tile layers of the maps (maplayers.vector_layer): each is a dash-leaflet LayerGroup whose "add" event
    (`mru.tiles.add`) puts a Leaflet.VectorGrid in it, so the layers control still switches it on and off; the
-   browser then fetches the tiles in view itself, from the address the map's tile store gives (`mru.tiles.show`:
-   a filter change only changes that address). The grids are kept by LayerGroup id. Features are SVG paths (so
-   a test can find and click them) in the group's pane; a site's click is the group's clickData (a Dash callback
-   opens its dossier, or zooms onto a cell); the tooltip of the feature under the pointer follows it. */
+   browser then fetches the tiles in view itself, from the address the map's tile store gives (`mru.tiles.show`).
+   A tile holds every site of its period the user may see (site_tiles): the map applies the filter bar's other
+   filters itself, from the features' attributes, so a filter change draws the tiles it holds again (kept decoded,
+   `kept`) and fetches none; a new period is a new address. The grids are kept by LayerGroup id. Features are SVG
+   paths (so a test can find and click them) in the group's pane; a site's click is the group's clickData (a Dash
+   callback opens its dossier, or zooms onto a cell); the tooltip of the feature under the pointer follows it. */
 window.mru.tiles = {
     grids: {},  // LayerGroup id -> {map, group, pane, setProps, url, minZoom, grid}
     polygonZoom: Infinity,  // from the tile store: the zoom footprints are drawn from
     tileSize: 256,  // from the tile store too: the tiles' size in pixels, and how many zooms below the map's
     zoomOffset: 0,  // they are (until it says, Leaflet's defaults)
+    // from the tile store: the filter bar's filters the features must pass, and how to describe a cell (`cell`)
+    filters: {countries: [], commodity: null, classes: [], border: false},
+    cellWords: null,
+    version: 0,  // counts the filters given, so that a cell's figures are counted once per filters
+    kept: new Map(),  // tile address -> the promise of the decoded tile, the most recent last
+    keep: 1024,  // tiles kept decoded (a few MB): those of the last views, drawn again on a filter change
     plugin: null,  // the promise of Leaflet.VectorGrid, loaded once
     // where the assets are served (this file's own address, less its name), the plugin among them
     assets: document.currentScript ? document.currentScript.src.replace(/map\.js(\?.*)?$/, "") : "/assets/",
@@ -90,7 +111,22 @@ window.mru.tiles = {
                     _getVectorTilePromise: function (coords, tileBounds) {
                         var asked = L.point(coords.x, coords.y);
                         asked.z = coords.z - this.options.zoomOffset;
-                        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, asked, tileBounds);
+                        var key = this._url + " " + asked.z + "/" + asked.x + "/" + asked.y;
+                        var kept = tiles.kept, promise = kept.get(key);
+                        if (promise) {  // the most recent last: taken out and put back
+                            kept.delete(key);
+                        } else {
+                            promise = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, asked,
+                                                                                                  tileBounds);
+                            promise.catch(function () {  // a failed fetch is tried again next time
+                                kept.delete(key);
+                            });
+                        }
+                        kept.set(key, promise);
+                        if (kept.size > tiles.keep) {
+                            kept.delete(kept.keys().next().value);
+                        }
+                        return promise;
                     },
                     _createLayer: function (feature) {
                         var layer = L.VectorGrid.Protobuf.prototype._createLayer.apply(this, arguments);
@@ -121,8 +157,9 @@ window.mru.tiles = {
         }
         tiles.draw(entry);
     },
-    /* The tile store's `data` changed ({polygonZoom, tileSize, zoomOffset, layers: {LayerGroup id: {url: URL
-       template, minZoom}}}): each grid fetches from its new address; an address unchanged draws nothing again. */
+    /* The tile store's `data` changed ({polygonZoom, tileSize, zoomOffset, filters, cell, layers: {LayerGroup id:
+       {url: URL template, minZoom}}}): each grid fetches from its new address, or, at the same address, draws the
+       tiles it holds again when the filters changed. */
     show: function (data) {
         var tiles = window.mru.tiles;
         if (!data) {
@@ -131,11 +168,20 @@ window.mru.tiles = {
         tiles.polygonZoom = data.polygonZoom;
         tiles.tileSize = data.tileSize;
         tiles.zoomOffset = data.zoomOffset;
+        tiles.cellWords = data.cell;
+        var filtered = JSON.stringify(data.filters) !== JSON.stringify(tiles.filters);
+        if (filtered) {
+            tiles.filters = data.filters;
+            tiles.version += 1;
+        }
         Object.keys(data.layers).forEach(function (id) {
             var entry = tiles.grids[id] = tiles.grids[id] || {};
             var layer = data.layers[id];
             entry.minZoom = layer.minZoom;
             if (entry.url === layer.url) {
+                if (filtered && entry.grid) {
+                    entry.grid.redraw();
+                }
                 return;
             }
             entry.url = layer.url;
@@ -145,6 +191,53 @@ window.mru.tiles = {
                 tiles.draw(entry);
             }
         });
+    },
+    /* Whether a site (its tile attributes) passes the filter bar's filters: its country, commodity, class and
+       border zone (Filters in dashboard/filters.py; an empty choice passes all). */
+    shown: function (props) {
+        var f = this.filters;
+        return (!f.countries.length || f.countries.indexOf(props.country) >= 0)
+            && (!f.commodity || props.commodity === f.commodity)
+            && (!f.classes.length || f.classes.indexOf(props.registration) >= 0)
+            && (!f.border || props.border === true);
+    },
+    /* A cell's figures for the filters: of its `groups` (site_tiles: [country, commodity, class, border, sites,
+       hectares] per value of the filter attributes) those the filters pass, counted once per filters: sites,
+       unregistered share, hectares, and its colour as the server gives it (site_level.site_cells: of its
+       unregistered sites, else of those outside any cadastre held, when they are half or more of it). */
+    cell: function (props) {
+        var tiles = this;
+        if (props._version === tiles.version) {
+            return props._cell;
+        }
+        var words = tiles.cellWords, count = 0, unregistered = 0, notAssessed = 0, area = 0;
+        JSON.parse(props.groups).forEach(function (g) {
+            if (tiles.shown({country: g[0], commodity: g[1], registration: g[2], border: g[3]})) {
+                count += g[4];
+                area += g[5];
+                unregistered += words.unregistered.indexOf(g[2]) >= 0 ? g[4] : 0;
+                notAssessed += g[2] === "not_assessed" ? g[4] : 0;
+            }
+        });
+        var colour = unregistered / count >= 0.5 ? words.colours.no_licence
+            : (notAssessed / count >= 0.5 ? words.colours.not_assessed : words.colours.registered);
+        props._cell = {count: count, share: unregistered / count, area: area, colour: colour};
+        props._version = tiles.version;
+        return props._cell;
+    },
+    /* The tooltip of a feature: a site's from its tile; a cell's written here for the sites the filters pass, in
+       the user's language (the words and number format of the tile store's `cell`). */
+    tooltip: function (props) {
+        if (props.kind !== "cell") {
+            return props.tooltip;
+        }
+        // rounded half to even, as the server's numbers (Babel)
+        var cell = this.cell(props), language = this.cellWords.language;
+        var whole = new Intl.NumberFormat(language, {maximumFractionDigits: 0, roundingMode: "halfEven"});
+        var share = new Intl.NumberFormat(language, {style: "percent", maximumFractionDigits: 0,
+                                                     roundingMode: "halfEven"});
+        return this.cellWords.tooltip.replace("%(count)s", whole.format(cell.count))
+            .replace("%(share)s", share.format(cell.share)).replace("%(area)s", whole.format(cell.area));
     },
     /* The grid of `entry` once its group and address are known and the plugin is loaded. */
     draw: function (entry) {
@@ -170,7 +263,7 @@ window.mru.tiles = {
         });
         var tooltip = L.tooltip({direction: "top", offset: [0, -6]});
         grid.on("mouseover", function (e) {
-            var text = e.layer.properties.tooltip;
+            var text = window.mru.tiles.tooltip(e.layer.properties);
             if (text) {
                 entry.map.openTooltip(tooltip.setContent(document.createTextNode(text)).setLatLng(e.latlng));
             }
