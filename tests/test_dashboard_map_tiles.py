@@ -20,12 +20,11 @@ from conftest import FlaskClient, callback_body, log_in
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.geojson import POLYGON_ZOOM
-from mrumonitor.dashboard.maplayers import REGION_ZOOM, grouped_in_cells, map_status
+from mrumonitor.dashboard.maplayers import REGION_ZOOM, map_status
 from mrumonitor.dashboard.run import load_run
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM, site_rows
-from mrumonitor.dashboard.site_tiles import ZOOM_OFFSET
-from mrumonitor.dashboard.tiles_view import CELL_CAP
-from mrumonitor.vectortiles import tile_bounds, world_position
+from mrumonitor.dashboard.tile_cells import CELL_CAP
+from mrumonitor.vectortiles import world_position
 
 pytestmark = pytest.mark.demo
 
@@ -147,16 +146,3 @@ def test_the_status_line_counts_the_sites_in_view_and_says_their_shape(app, run)
                                                    border_only=True), REGIONAL))
     assert 0 < few_sites <= CELL_CAP
     assert few.startswith(f"{few_sites:,} site") and few.endswith("grouped in cells (zoom in for single sites).")
-
-
-def test_cells_where_a_tile_holds_more_sites_than_the_cap():
-    # a tile over Sierra Leone, one of those the map draws at POINT_ZOOM
-    west, south, east, north = tile_bounds(POINT_ZOOM - ZOOM_OFFSET, 239, 245).wgs84
-    rng = np.random.default_rng(21)
-    lon, lat = rng.uniform(west, east, CELL_CAP + 1), rng.uniform(south, north, CELL_CAP + 1)
-    assert grouped_in_cells(lon, lat, POINT_ZOOM)
-    assert not grouped_in_cells(lon[:CELL_CAP], lat[:CELL_CAP], POINT_ZOOM)
-    # as many sites, spread over two tiles: neither holds more than the cap
-    spread = np.where(np.arange(CELL_CAP + 1) % 2, lon, lon - (east - west))
-    assert not grouped_in_cells(spread, lat, POINT_ZOOM)
-    assert not grouped_in_cells(np.array([]), np.array([]), POINT_ZOOM)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import FlaskClient, log_in
 
-from mrumonitor.dashboard import site_tiles
+from mrumonitor.dashboard import site_tiles, tile_cells
 from mrumonitor.dashboard.access import REGIONAL, Access
 from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.geojson import POLYGON_ZOOM
@@ -110,13 +110,13 @@ def geojson_sites(run, filters, access, z: int, x: int, y: int, buffered: bool =
 def test_cells_at_zoom_5_count_the_sites_of_the_tile(run, regional):
     filters = default_filters(run, commodity="")
     x, y, count = densest(run, filters, REGIONAL, 5)  # drawn at the region's map zoom, 6
-    assert count > site_tiles.CELL_CAP
+    assert count > tile_cells.CELL_CAP
     status, headers, features = fetch(regional, address(run.run_id, "sites", filters, 5, x, y))
     assert status == 200 and headers["Content-Type"] == TILE_MEDIA_TYPE and headers["Content-Encoding"] == "gzip"
     assert {f["properties"]["kind"] for f in features} == {"cell"}
     assert {f["geometry"]["type"] for f in features} == {"Point"}
     assert sum(f["properties"]["count"] for f in features) == count
-    assert 1 < len(features) <= site_tiles.TILE_CELLS ** 2
+    assert 1 < len(features) <= tile_cells.TILE_CELLS ** 2
     assert {f["properties"]["colour"] for f in features} <= set(REGISTRATION_CSS.values())
     assert all("zoom in" in f["properties"]["tooltip"] for f in features)
     # each cell's groups count its sites once, by country, commodity, class and border zone
@@ -131,7 +131,7 @@ def test_cells_at_zoom_5_count_the_sites_of_the_tile(run, regional):
 def test_points_at_zoom_10_are_the_geojson_paths_sites(run, regional):
     filters = default_filters(run, commodity="")
     x, y, count = densest(run, filters, REGIONAL, 10)
-    assert 0 < count <= site_tiles.CELL_CAP
+    assert 0 < count <= tile_cells.CELL_CAP
     features = fetch(regional, address(run.run_id, "sites", filters, 10, x, y))[2]
     expected = geojson_sites(run, filters, REGIONAL, 10, x, y)
     assert {f["geometry"]["type"] for f in features} == {"Point"}
@@ -262,7 +262,7 @@ def test_an_agency_gets_only_what_it_may_see(run, regional, agency):
 def test_an_agencys_cells_count_only_its_sites(run, monkeypatch):
     everything = default_filters(run, commodity="")
     x, y, _ = densest(run, everything, SLE_AGENCY, 6)
-    monkeypatch.setattr(site_tiles, "CELL_CAP", 10)
+    monkeypatch.setattr(tile_cells, "CELL_CAP", 10)
     _, cells = site_tiles.site_tile(run, everything.period, SLE_AGENCY, 6, x, y)
     _, regional_cells = site_tiles.site_tile(run, everything.period, REGIONAL, 6, x, y)
     period = run.site_views.by_period[everything.period]

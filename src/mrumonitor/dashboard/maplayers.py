@@ -43,15 +43,14 @@ from mrumonitor.dashboard.geojson import POLYGON_ZOOM, feature_collection, in_vi
 from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
-from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET, rows_seen
-from mrumonitor.dashboard.tiles_view import CELL_CAP, tile_url
+from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET, cell_level, rows_seen
+from mrumonitor.dashboard.tiles_view import tile_url
 from mrumonitor.dashboard.views import View
 from mrumonitor.i18n import N_, _, current_language, ngettext
 from mrumonitor.i18n.vocabulary import WORDS
 from mrumonitor.reference.basemap import BASEMAP_CREDIT
 from mrumonitor.schema import UNREGISTERED_CLASSES
 from mrumonitor.style import ACTIVITY_RAMP, CORRIDOR_RANK_COLOURS, REGISTRATION_CSS, STATUS_CSS, corridor_colour, css
-from mrumonitor.vectortiles import world_position
 
 #: Initial view: the four countries.
 REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
@@ -302,37 +301,21 @@ def map_status(data: RunData, access: Any, country, period, commodity, classes, 
                  "the figures above are aggregates.", country=country)
     zoom = REGION_ZOOM if zoom is None else zoom
     period_rows = data.site_views.by_period[filters.period]
-    # the tiles' rows (every site of the period the user may see), kept per access scope
-    tiled = rows_seen(data, Filters(filters.period), access)
+    seen = rows_seen(data, filters, access)  # the tiles' rows the filters pass, kept per filters and access scope
     if bounds:  # the rows whose footprint's box meets the view (the tiles' query), then those whose point is in it
         (south, west), (north, east) = bounds
-        in_tiles = period_rows.rows_in(west, south, east, north)
-        in_tiles = in_tiles[tiled[in_tiles]]
-        in_tiles = in_tiles[in_view(np.column_stack([period_rows.lon[in_tiles], period_rows.lat[in_tiles]] * 2),
-                                    bounds)]
+        rows = period_rows.rows_in(west, south, east, north)
+        rows = rows[seen[rows]]
+        rows = rows[in_view(np.column_stack([period_rows.lon[rows], period_rows.lat[rows]] * 2), bounds)]
     else:
-        in_tiles = np.flatnonzero(tiled)
-    rows = in_tiles[rows_seen(data, filters, access)[in_tiles]]  # those the filters pass, as the map draws them
+        rows = np.flatnonzero(seen)
     shape = _("as footprints") if zoom >= POLYGON_ZOOM else _("as points")
-    # cells or not: the tiles decide on all the sites they hold, whatever the filters
-    if grouped_in_cells(period_rows.lon[in_tiles], period_rows.lat[in_tiles], zoom):
+    # cells or not as the tiles of the view decide, on all the sites they hold, whatever the filters
+    level = cell_level(data, filters.period, access, max(round(zoom) - ZOOM_OFFSET, 0))
+    if level.meets(*((west, south, east, north) if bounds else (-180, -85, 180, 85))):
         shape = _("grouped in cells (zoom in for single sites)")
     return ngettext("%(num)s site in view: %(showing)s, %(shape)s.", "%(num)s sites in view: %(showing)s, %(shape)s.",
                     len(rows), showing=showing(filters, sites_of=access.country), shape=shape)
-
-
-def grouped_in_cells(lon: np.ndarray, lat: np.ndarray, zoom: float) -> bool:
-    """Whether some tile of the map at `zoom` (the tiles of the nearest whole zoom, `site_tiles.ZOOM_OFFSET` below
-    it) draws the sites at `lon`, `lat` as cells: it holds more than `tiles_view.CELL_CAP` of them in its own
-    bounds, as the tile route has it."""
-    if len(lon) <= CELL_CAP:
-        return False
-    z = max(round(zoom) - ZOOM_OFFSET, 0)
-    x, y = world_position(lon, lat, z)
-    # one integer per tile (x, y < 2**z): counting them is ~50 times faster than counting (x, y) rows
-    _tiles, counts = np.unique(np.floor(x).astype(np.int64) * 2 ** z + np.floor(y).astype(np.int64),
-                               return_counts=True)
-    return int(counts.max()) > CELL_CAP
 
 
 def click_target(feature: dict | None) -> tuple[Any, Any]:

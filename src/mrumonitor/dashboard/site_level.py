@@ -67,7 +67,7 @@ def site_layer(data: RunData, filters: Filters, access: SiteAccess, zoom: float 
 
 def site_cells(data: RunData, period: PeriodRows, rows: np.ndarray, cells: np.ndarray
                ) -> tuple[np.ndarray, pd.DataFrame]:
-    """The cells of counted sites drawn where a view (or a map tile) holds more sites than it draws one by one.
+    """The cells of counted sites drawn where a view holds more sites than it draws one by one.
 
     Parameters
     ----------
@@ -83,27 +83,40 @@ def site_cells(data: RunData, period: PeriodRows, rows: np.ndarray, cells: np.nd
     Returns
     -------
     points, properties
-        Per cell a point (WGS84) at its sites' mean position, and its properties: `kind` "cell", `count`, `colour`
-        and a `tooltip` in the request's language (count, unregistered share, area).
+        As `cell_features` gives them.
     """
     ids, group = np.unique(cells, return_inverse=True)
-    count = np.bincount(group, minlength=len(ids))
 
     def total(values: np.ndarray) -> np.ndarray:
         return np.bincount(group, weights=values, minlength=len(ids))
 
-    unregistered = total(_rows_where(period.registration, rows, lambda name: name in UNREGISTERED_CLASSES))
-    not_assessed = total(_rows_where(period.registration, rows, lambda name: name == "not_assessed"))
-    area = total(data.site_periods["area_ha"].to_numpy(dtype=float)[period.positions[rows]])
+    return cell_features(
+        np.bincount(group, minlength=len(ids)),
+        total(_rows_where(period.registration, rows, lambda name: name in UNREGISTERED_CLASSES)),
+        total(_rows_where(period.registration, rows, lambda name: name == "not_assessed")),
+        total(data.site_periods["area_ha"].to_numpy(dtype=float)[period.positions[rows]]),
+        total(period.lon[rows]), total(period.lat[rows]))
+
+
+def cell_features(count: np.ndarray, unregistered: np.ndarray, not_assessed: np.ndarray, hectares: np.ndarray,
+                  lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cells of counted sites from their sums, one value per cell: how many sites, how many unregistered and not
+    assessed, their hectares and the sums of their longitudes and latitudes.
+
+    Returns
+    -------
+    points, properties
+        Per cell a point (WGS84) at its sites' mean position, and its properties: `kind` "cell", `count`, `colour`
+        and a `tooltip` in the request's language (count, unregistered share, area).
+    """
     share = unregistered / count
     # a cell takes the colour of its unregistered sites, else of its sites outside any cadastre held, when they are
     # half or more of it; registered otherwise
     colour = np.select([share >= 0.5, not_assessed / count >= 0.5],
                        [REGISTRATION_CSS["no_licence"], REGISTRATION_CSS["not_assessed"]],
                        REGISTRATION_CSS["registered"])
-    points = shapely.points(total(period.lon[rows]) / count, total(period.lat[rows]) / count)
-    return points, pd.DataFrame({"kind": "cell", "count": count, "colour": colour,
-                                 "tooltip": _cell_tooltips(count, share, area)})
+    return shapely.points(lon / count, lat / count), pd.DataFrame({
+        "kind": "cell", "count": count, "colour": colour, "tooltip": _cell_tooltips(count, share, hectares)})
 
 
 def _rows_where(codes: Codes, rows: np.ndarray, test: Callable[[Any], bool]) -> np.ndarray:

@@ -8,10 +8,10 @@ and scope, and a filter change draws the tiles the browser holds again instead o
 
 The features are those of the GeoJSON path (`site_level.site_layer`, `site_level.concession_layer`): the same
 colours and tooltips, points below `geojson.POLYGON_ZOOM` and footprints from it (simplified per zoom band),
-licences from `site_level.CONCESSION_ZOOM`. Where a tile holds more than `CELL_CAP` sites it holds cells of counted
-sites instead (`site_level.site_cells`), `TILE_CELLS` across, counting only the sites the user may see, each with
-its sites counted per value of the filter attributes (`groups`), so that the map counts, colours and sizes a cell
-by the sites the filters pass. Whether a tile holds cells depends on all the sites of the period the user may see
+licences from `site_level.CONCESSION_ZOOM`. Where a tile holds more than `tile_cells.CELL_CAP` sites it holds cells
+of counted sites instead (`tile_cells.CellLevel`, `tile_cells.TILE_CELLS` across, the colours and tooltips of
+`site_level.cell_features`), counting only the sites the user may see, each with its sites counted per value of
+the filter attributes (`groups`), so that the map counts, colours and sizes a cell by the sites the filters pass. Whether a tile holds cells depends on all the sites of the period the user may see
 in it, not on the filters: a filter that leaves few sites there still shows cells, with their counts.
 
 Tiles are `TILE_PX` (512) screen pixels across, MapLibre's convention for vector tiles: tile z/x/y covers what the
@@ -23,7 +23,7 @@ Speed (a run of 500,000 sites; a tile must answer in a few milliseconds): a tile
 the period's rows for those whose footprint's box meets its buffered bounds (`PeriodRows.rows_in`: boxes sorted
 when the run is loaded, no index to build per worker), then keeps those the access scope may see (one
 mask per period, filters and access scope, computed once: `rows_seen`), and takes their properties from a table
-made once per run (`_properties`).
+made once per run (`_properties`). A tile of cells is a slice of its zoom's cells, summed once (`cell_level`).
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from mrumonitor.dashboard import geojson
+from mrumonitor.dashboard import geojson, tile_cells
 from mrumonitor.dashboard.access import Access
 from mrumonitor.dashboard.filters import Filters
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.prepared import PeriodRows
 from mrumonitor.dashboard.run import CACHED_RUNS, RunData
-from mrumonitor.dashboard.site_level import CONCESSION_ZOOM, licences_seen, site_cells
-from mrumonitor.vectortiles import BUFFER, EXTENT, buffered_bounds, world_position
+from mrumonitor.dashboard.site_level import CONCESSION_ZOOM, cell_features, licences_seen
+from mrumonitor.dashboard.tile_cells import CellLevel, FilterGroups
+from mrumonitor.schema import UNREGISTERED_CLASSES
+from mrumonitor.vectortiles import BUFFER, EXTENT, buffered_bounds
 
 #: The tile layers (MVT layer names) the map draws.
 TILE_LAYERS = ("sites", "concessions")
@@ -51,23 +53,23 @@ TILE_LAYERS = ("sites", "concessions")
 TILE_PX = 512
 #: A tile of zoom z is drawn on the map at zoom z + ZOOM_OFFSET (log2 of `TILE_PX` / 256).
 ZOOM_OFFSET = 1
-#: Most sites a tile draws one by one; a tile holding more (in its own bounds) draws cells of counted sites.
-#: 2,000 points on a 512-pixel tile is one per 130 screen pixels: beyond it a cloud of dots says less than counts.
-CELL_CAP = 2000
-#: Cells across a tile: about 51 screen pixels each, near the GeoJSON path's `geojson.CELL_PX`.
-TILE_CELLS = 10
 
 #: The attributes of a site the map's filters read (assets/map.js `mru.tiles.shown`), in the order of a cell's
 #: groups: the site's country, commodity, registration class and whether it lies in the border zone. A licence
 #: carries its `country`.
 FILTER_ATTRIBUTES = ("country", "commodity", "registration", "border")
 
-#: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties of the runs loaded
-#: (`run.CACHED_RUNS`).
+#: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties and areas of the runs
+#: loaded (`run.CACHED_RUNS`).
 CACHED_MASKS = 64
+#: Cell levels kept (`cell_level`): the zooms of a few periods and access scopes; a level holds at most a row per
+#: site, a few MB at 500,000 sites, most far fewer.
+CACHED_LEVELS = 128
 
 _MASKS = Memo(CACHED_MASKS)
+_LEVELS = Memo(CACHED_LEVELS)
 _PROPERTIES = Memo(CACHED_RUNS)
+_AREAS = Memo(CACHED_RUNS)
 
 Layer = tuple[np.ndarray, pd.DataFrame | pa.Table]
 
@@ -81,21 +83,18 @@ def tile_layer(data: RunData, layer: str, period: str, access: Access, z: int, x
 def site_tile(data: RunData, period: str, access: Access, z: int, x: int, y: int) -> Layer:
     """The sites of `period` in tile `z`/`x`/`y` that `access` may see, with its buffer.
 
-    Cells (`site_level.site_cells`, with their `groups`: see `_cells`) when the tile holds more than `CELL_CAP` of
-    them in its own bounds; else each site as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from
-    it, with properties `kind` "site", `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the
+    Cells (`_cells`) when the tile holds more than `tile_cells.CELL_CAP` of them in its own bounds; else each site
+    as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site", `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the
     GeoJSON path, and the area), and `country`, `commodity` and `border` for the map's filters."""
     rows_of, zoom = data.site_views.by_period[period], z + ZOOM_OFFSET  # the map's zoom it is drawn at
+    level = cell_level(data, period, access, z)
+    if level.holds_cells(x, y):
+        return _cells(data, rows_of, level, x, y)
     west, south, east, north = buffered_bounds(z, x, y, BUFFER / EXTENT)
     candidates = rows_of.rows_in(west, south, east, north)
     rows = candidates[rows_seen(data, Filters(period), access)[candidates]]
-    lon, lat = rows_of.lon[rows], rows_of.lat[rows]
-    tx, ty = world_position(lon, lat, z)
-    own = (np.floor(tx) == x) & (np.floor(ty) == y)
-    if own.sum() > CELL_CAP:
-        cells = (np.floor((ty[own] - y) * TILE_CELLS) * TILE_CELLS + np.floor((tx[own] - x) * TILE_CELLS))
-        return _cells(data, rows_of, rows[own], cells.astype(np.int64))
     if zoom < geojson.POLYGON_ZOOM:
+        lon, lat = rows_of.lon[rows], rows_of.lat[rows]
         rows = rows[(lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)]
         geoms = shapely.points(rows_of.lon[rows], rows_of.lat[rows])
     else:
@@ -119,32 +118,40 @@ def concession_tile(data: RunData, period: str, access: Access, z: int, x: int, 
     return licences.geoms[tol][mask], _properties(data).licences.filter(mask)
 
 
-def _cells(data: RunData, period: PeriodRows, rows: np.ndarray, cells: np.ndarray) -> Layer:
-    """`site_level.site_cells` of `rows` (their `count`, `colour` and `tooltip` those of all of them), each cell
-    with `groups`: its sites counted per value of `FILTER_ATTRIBUTES`, as JSON text, a list of [country,
-    commodity, registration, border, sites, hectares] (null for a value missing), for the map to count, colour
-    and describe the cell by the sites its filters pass."""
-    points, props = site_cells(data, period, rows, cells)
-    columns = (period.country, period.commodity, period.registration)
-    key = np.unique(cells, return_inverse=True)[1].astype(np.int64)  # the cell, then each attribute's code
-    for codes in columns:
-        key = key * (len(codes.values) + 1) + codes.codes[rows].astype(np.int64) + 1
-    key = key * 2 + period.border[rows]
-    groups, group = np.unique(key, return_inverse=True)
-    sites = np.bincount(group)
-    hectares = np.bincount(group, weights=data.site_periods["area_ha"].to_numpy(dtype=float)[period.positions[rows]])
-    border, rest = groups % 2, groups // 2
-    decoded = []
-    for codes in reversed(columns):
-        size = len(codes.values) + 1
-        decoded.append([None if code < 0 else codes.values[code] for code in (rest % size - 1).tolist()])
-        rest = rest // size
-    country, commodity, registration = reversed(decoded)
-    per_cell: list[list] = [[] for _ in range(len(props))]
-    for cell, *group_values in zip(rest.tolist(), country, commodity, registration, border.astype(bool).tolist(),
-                                   sites.tolist(), np.round(hectares, 1).tolist()):
-        per_cell[cell].append(group_values)
-    return points, props.assign(groups=[json.dumps(groups_, separators=(",", ":")) for groups_ in per_cell])
+def _cells(data: RunData, period: PeriodRows, level: CellLevel, x: int, y: int) -> Layer:
+    """The cells of tile `x`, `y` of `level` (`site_level.cell_features`: their `count`, `colour` and `tooltip`
+    those of all their sites), each with `groups`: its sites counted per value of `FILTER_ATTRIBUTES`, as JSON
+    text, a list of [country, commodity, registration, border, sites, hectares] (null for a value missing), for
+    the map to count, colour and describe the cell by the sites its filters pass."""
+    rows = level.rows_of(x, y)
+    ids, cell = np.unique(level.cells[rows], return_inverse=True)
+    sites, hectares = level.sites[rows], level.hectares[rows]
+    country, commodity, registration, border = FilterGroups(period).values(level.groups[rows])
+    classes = np.array(registration, dtype=object)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=len(ids))
+
+    points, props = cell_features(total(sites), total(sites * np.isin(classes, UNREGISTERED_CLASSES)),
+                                  total(sites * (classes == "not_assessed")), total(hectares),
+                                  total(level.lon[rows]), total(level.lat[rows]))
+    groups: list[list] = [[] for _ in range(len(ids))]
+    for at, *values in zip(cell.tolist(), country, commodity, registration, border.tolist(), sites.tolist(),
+                           np.round(hectares, 1).tolist()):
+        groups[at].append(values)
+    return points, props.assign(groups=[json.dumps(values, separators=(",", ":")) for values in groups])
+
+
+def cell_level(data: RunData, period: str, access: Access, z: int) -> CellLevel:
+    """The `tile_cells.CellLevel` of tile zoom `z` of the sites of `period` that `access` may see, made once per
+    run, period, access scope and zoom (and cap: a test may lower it)."""
+    def build() -> CellLevel:
+        rows_of = data.site_views.by_period[period]
+        rows = np.flatnonzero(rows_seen(data, Filters(period), access))
+        return CellLevel.of(rows_of.lon[rows], rows_of.lat[rows], FilterGroups(rows_of).of(rows),
+                            _areas(data)[rows_of.positions[rows]], z, tile_cells.CELL_CAP)
+
+    return _LEVELS.get((str(data.run_dir), period, access.role, access.country, z, tile_cells.CELL_CAP), build)
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,11 @@ def _properties(data: RunData) -> _Properties:
                            licences=_table(licences[["licence_id", "status", "colour", "tooltip", "country"]]))
 
     return _PROPERTIES.get(str(data.run_dir), build)
+
+
+def _areas(data: RunData) -> np.ndarray:
+    """The area of each site row of run `data`, in hectares."""
+    return _AREAS.get(str(data.run_dir), lambda: data.site_periods["area_ha"].to_numpy(dtype=float))
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:

@@ -38,13 +38,13 @@ from mrumonitor.dashboard.answers import plain
 from mrumonitor.dashboard.memo import Memo
 from mrumonitor.dashboard.routes import cached_per_run
 from mrumonitor.dashboard.run import RunData, load_run
-from mrumonitor.dashboard.site_tiles import CELL_CAP, TILE_LAYERS, tile_layer
+from mrumonitor.dashboard.site_tiles import TILE_LAYERS, tile_layer
 from mrumonitor.errors import UnknownAddress, UnknownLayer, UnknownOption
 from mrumonitor.i18n import current_language
 from mrumonitor.store.runs import published_run
 from mrumonitor.vectortiles import check_tile, encode_tile
 
-__all__ = ["CELL_CAP", "TILE_MEDIA_TYPE", "install_tile_route", "tile_period", "tile_url"]
+__all__ = ["TILE_MEDIA_TYPE", "install_tile_route", "tile_period", "tile_url"]
 
 #: The media type of a Mapbox Vector Tile.
 TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
