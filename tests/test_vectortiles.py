@@ -15,11 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
+from mapbox_vector_tile.Mapbox import vector_tile_pb2
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 
 from mrumonitor.errors import UnknownAddress
-from mrumonitor.vectortiles import BUFFER, EXTENT, encode_tile, tile_bounds, tiles_covering
+from mrumonitor.vectortiles import BUFFER, EXTENT, encode_tile, mvt, tile_bounds, tiles_covering
 from mrumonitor.vectortiles.archive import vector_layer, write_pmtiles
 from mrumonitor.vectortiles.pyramid import MIN_SHAPE_PX, layer_tiles
 
@@ -166,6 +167,31 @@ def test_agrees_with_the_reference_encoder():
     for mine, other in zip(ours, theirs):
         a, b = shapely.geometry.shape(mine["geometry"]), shapely.geometry.shape(other["geometry"])
         assert a.geom_type == b.geom_type and a.hausdorff_distance(b) <= 1.5
+
+
+def test_the_features_written_at_once_are_those_protobuf_writes():
+    """`mvt._features` (every feature's fields as varints at once) against the generated protobuf classes filling
+    one message per feature: features without tags, tags and commands of one to five varint bytes, streams taken
+    out of order."""
+    rng = np.random.default_rng(7)
+    n = 300
+    types = rng.integers(1, 4, n)
+    tag_counts = 2 * rng.integers(0, 6, n)  # key, value pairs; a sixth of the features have none
+    tags = rng.choice([0, 5, 127, 128, 300, 16_383, 16_384, 2 ** 21, 2 ** 32 - 1], tag_counts.sum()).astype(np.int64)
+    lengths = rng.integers(1, 40, n)
+    streams = rng.choice([1, 9, 126, 127, 128, 8_191, 8_192, 2 ** 28 + 3], lengths.sum()).astype(np.int64)
+    ends = np.cumsum(lengths)
+    bounds = np.column_stack([ends - lengths, ends])[rng.permutation(n)]  # features point anywhere in the stream
+    expected = vector_tile_pb2.tile.layer()
+    tag_ends = np.cumsum(tag_counts)
+    for i in range(n):
+        feature = expected.features.add()
+        feature.type = int(types[i])
+        feature.tags.extend(tags[tag_ends[i] - tag_counts[i]:tag_ends[i]].tolist())
+        feature.geometry.extend(streams[bounds[i, 0]:bounds[i, 1]].tolist())
+    written = vector_tile_pb2.tile.layer.FromString(mvt._features(types, tags, tag_counts, streams, bounds))
+    assert written == expected
+    assert written.SerializePartialToString() == expected.SerializePartialToString()
 
 
 def test_tile_arithmetic():

@@ -67,10 +67,24 @@ def _factorised(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _arrow_factorised(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    """`_factorised` of an Arrow column (a tile's few rows): its Python values coded by pandas, one call into Arrow
-    per column. Arrow's compute functions would make five (combine, NaN as missing, dictionary-encode, codes,
-    values), each letting go of the GIL and waiting to get it back in a server whose other threads are busy."""
-    return _factorised(pd.Series(column.to_pylist(), dtype=object))
+    """`_factorised` of an Arrow column (a tile's few rows). A dictionary column (a category) is coded already: its
+    indices and its dictionary's values (unused ones too: only the values a tile uses are written); numbers and
+    booleans are coded by numpy (NaN missing); text by pandas, from its Python values. No Arrow compute function
+    is called: each would let go of the GIL and wait to get it back in a server whose other threads are busy."""
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        indices = array.indices.to_numpy(zero_copy_only=False)
+        codes = np.where(array.is_null().to_numpy(zero_copy_only=False), -1, np.nan_to_num(indices, nan=-1))
+        return codes.astype(np.int64), [_plain(value) for value in array.dictionary.to_pylist()]
+    if (pa.types.is_floating(array.type) or pa.types.is_integer(array.type) or pa.types.is_boolean(array.type)) \
+            and array.null_count == 0:
+        values = array.to_numpy(zero_copy_only=False)
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), dtype=bool)
+        uniques, codes = np.unique(values[~missing], return_inverse=True)
+        coded = np.full(len(values), -1, dtype=np.int64)
+        coded[~missing] = codes
+        return coded, [_plain(value) for value in uniques.tolist()]
+    return _factorised(pd.Series(array.to_pylist(), dtype=object))
 
 
 def _plain(value: Any) -> Any:
