@@ -7,11 +7,12 @@ import json
 import shutil
 
 import pytest
-from conftest import DASHBOARD_RUN
+from conftest import DASHBOARD_RUN, write_dashboard_run
 
 from mrumonitor.config import load_settings
 from mrumonitor.dashboard import layer_counts
 from mrumonitor.dashboard.app import create_app
+from mrumonitor.dashboard.commands import COUNTED_RUNS, count_newest_runs
 from mrumonitor.dashboard.layer_counts import count_every_layer, country_count
 from mrumonitor.export.layer import export_layer
 from mrumonitor.export.sidecar import crs_name
@@ -49,6 +50,22 @@ def test_the_server_counts_every_layer_before_it_listens_so_the_page_never_does(
     asked = layer_counts._count.cache_info()
     assert asked.misses == counted.misses and asked.hits - counted.hits == 2 * (len(layers) - 1)
     assert "layer capacity cannot be counted for SLE" in caplog.text  # said, and the other layers counted
+
+
+def test_the_server_counts_the_newest_runs_before_it_listens(tmp_path):
+    store = tmp_path / "layers"
+    runs = [f"2026030{day}T120000Z-d5a{day}" for day in range(1, COUNTED_RUNS + 2)]  # one more than it counts
+    for run_id in runs:
+        write_dashboard_run(store, run_id)
+    config = tmp_path / "mrumonitor.toml"
+    config.write_text(f'[paths]\nstore = "{store}"\nwork = "{tmp_path / "work"}"\n', encoding="utf-8")
+    settings = load_settings(config)
+    count_newest_runs(settings, ["SLE", "GIN"])
+    before = layer_counts._count.cache_info()
+    for run_id in runs:
+        country_count(store / "runs" / run_id, "sites", "SLE")
+    after = layer_counts._count.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (COUNTED_RUNS, 1)  # the oldest only counted now
 
 
 def test_the_page_says_the_countrys_counts_and_names_the_crs(app, dashboard_store):

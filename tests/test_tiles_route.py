@@ -272,6 +272,18 @@ def test_an_agencys_cells_count_only_its_sites(run, monkeypatch):
     assert cells["count"].sum() == ((np.floor(tx) == x) & (np.floor(ty) == y)).sum() < regional_cells["count"].sum()
 
 
+def test_the_cells_of_every_zoom_and_period_are_summed_before_the_server_listens(run, monkeypatch):
+    made = []
+    monkeypatch.setattr(site_tiles, "_LEVELS", site_tiles.Memo(site_tiles.CACHED_LEVELS))
+    monkeypatch.setattr(site_tiles.CellLevel, "of", lambda *args: made.append(args[-2]) or "level")
+    site_tiles.prepare_cells(run, REGIONAL)
+    first, last = (zoom - site_tiles.ZOOM_OFFSET for zoom in site_tiles.MAP_ZOOMS)
+    assert made == list(range(first, last + 1)) * len(run.periods)
+    # a tile asks for what is made: nothing is made again
+    assert site_tiles.cell_level(run, run.periods[0], REGIONAL, first) == "level" and len(made) == len(
+        run.periods) * (last - first + 1)
+
+
 def test_licences_from_their_zoom_and_by_role(run, regional, agency):
     everything = default_filters(run, commodity="")
     licences = run.concessions.assign(lon=[g.centroid.x for g in run.licence_views.geoms[0.0]],

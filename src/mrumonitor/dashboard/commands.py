@@ -6,11 +6,15 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mrumonitor.config import Settings, load_settings
 from mrumonitor.console import out
+
+if TYPE_CHECKING:
+    from mrumonitor.dashboard.run import RunData
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,9 @@ DEFAULT_THREADS = 8
 #: the 17th user's new connections waited behind idle kept-alive ones (bench: 50 users, 1 request in 20 not
 #: answered within 30 s).
 CONNECTION_LIMIT = 1000
+#: Published runs whose layers the server counts for the downloads page before it listens, the newest (at
+#: 500,000 sites 13 s a run; a small one well under a second); an older run is counted when its page is first asked.
+COUNTED_RUNS = 3
 #: Seconds between two of waitress's notices that requests wait for a thread ("Task queue depth is N").
 QUEUE_NOTICE_EVERY_S = 60.0
 
@@ -77,7 +84,6 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
         When auth is enabled and its secret key is not set.
     """
     from mrumonitor.dashboard.app import create_app
-    from mrumonitor.dashboard.layer_counts import count_every_layer
     from mrumonitor.dashboard.run import load_run
     from mrumonitor.dashboard.security import waitress_limits
     from mrumonitor.store.runs import resolve_run
@@ -93,7 +99,7 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
         app.run(host=host, port=port, debug=True)
         return
     data = load_run(settings, run)  # before listening: the first request does not wait for the run, workers share it
-    count_every_layer(data.run_dir, data.countries)  # the downloads page's counts, shared by the workers too
+    prepare_answers(settings, data)
     app.server.test_client().get("/_dash-dependencies")  # Dash registers its callbacks on the first request
     if workers > 1:
         _serve_gunicorn(app.server, f"{host}:{port}", workers, threads)
@@ -103,6 +109,28 @@ def serve_dashboard(settings: Settings, run: str = "latest", host: str = "127.0.
     logging.getLogger("waitress.queue").addFilter(QueueNotices())
     waitress.serve(app.server, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT,
                    ident="mrumonitor", **waitress_limits(settings.dashboard))
+
+
+def prepare_answers(settings: Settings, data: RunData) -> None:
+    """What the server computes before it listens, and before gunicorn's workers fork (they then share it), so that
+    no request waits for it: the downloads page's counts (`count_newest_runs`), and the map's cells of the regional
+    team for run `data` (`site_tiles.prepare_cells`)."""
+    from mrumonitor.dashboard.access import REGIONAL
+    from mrumonitor.dashboard.site_tiles import prepare_cells
+
+    count_newest_runs(settings, data.countries)
+    prepare_cells(data, REGIONAL)
+
+
+def count_newest_runs(settings: Settings, countries: list[str]) -> None:
+    """Count the layers of the `COUNTED_RUNS` newest published runs for each of `countries`, as the downloads page
+    shows them (`layer_counts.count_every_layer`)."""
+    from mrumonitor.dashboard.layer_counts import count_every_layer
+    from mrumonitor.store.runs import list_runs
+
+    for published in [summary for summary in list_runs(settings.paths.store)
+                      if summary.status == "published"][-COUNTED_RUNS:]:
+        count_every_layer(published.path, countries)
 
 
 def _serve_gunicorn(application, bind: str, workers: int, threads: int) -> None:

@@ -43,7 +43,7 @@ from mrumonitor.dashboard.geojson import POLYGON_ZOOM, feature_collection, in_vi
 from mrumonitor.dashboard.routes import basemap_url, overlay_bounds, overlay_url, reference_url
 from mrumonitor.dashboard.run import RunData
 from mrumonitor.dashboard.site_level import CONCESSION_ZOOM
-from mrumonitor.dashboard.site_tiles import TILE_PX, ZOOM_OFFSET, cell_level, rows_seen
+from mrumonitor.dashboard.site_tiles import MAP_ZOOMS, TILE_PX, ZOOM_OFFSET, cell_level, rows_seen
 from mrumonitor.dashboard.tiles_view import tile_url
 from mrumonitor.dashboard.views import View
 from mrumonitor.i18n import N_, _, current_language, ngettext
@@ -98,7 +98,7 @@ def map_panel(prefix: str, view: View, data: RunData, center: list[float] | None
     # the map's own attribution control, so the built-in basemap's credit can be its prefix
     leaflet = dl.Map(id=names["map"], children=basemap(names, position["zoom"]) + [
         dl.LayersControl(overlays, collapsed=False), dl.ScaleControl(position="bottomleft")],
-        className="leaflet-map", minZoom=5, maxZoom=17, attributionControl=False, **position)
+        className="leaflet-map", minZoom=MAP_ZOOMS[0], maxZoom=MAP_ZOOMS[1], attributionControl=False, **position)
     return html.Div(className="map-panel", children=[
         leaflet, legend(legend_sections(view.layers)), html.Div(id=names["status"], className="map-status"),
         dcc.Location(id=names["nav"], refresh="callback-nav"), dcc.Store(id=names["focus"], data=corridor),
