@@ -10,7 +10,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 #: Every page of the demo's views file: (path, an element that shows its data is in).
 PAGES = {
     "overview": ("/", "#overview-table td"),
-    "map": ("/map", "#mainmap-map .leaflet-interactive"),
+    "map": ("/map", "#mainmap-map .leaflet-sites-pane .leaflet-interactive"),
     "unregistered": ("/unregistered", "#unreg-table td"),
     "border": ("/border", "#border-corridors td"),
     "area": ("/area", ".page-header h1"),
