@@ -55,11 +55,11 @@ def client_of(app, user: str) -> FlaskClient:
     return client
 
 
-def tile_store(client: FlaskClient, values: dict) -> dict:
+def tile_store(client: FlaskClient, values: dict, **headers) -> dict:
     """What the map page's tile store gets for the filter bar's `values`, from its callback posted as the browser
-    posts it."""
+    posts it (with `headers`)."""
     dependencies = json.loads(client.request("GET", "/_dash-dependencies").body)
-    reply = client.request("POST", "/_dash-update-component",
+    reply = client.request("POST", "/_dash-update-component", headers=headers,
                            json=callback_body(dependencies, "mainmap-tiles.data", values))
     assert reply.status == 200, reply.text
     return json.loads(reply.body)["response"]["mainmap-tiles"]["data"]
@@ -103,6 +103,8 @@ def test_the_tile_addresses_the_map_gets_fetch_what_the_user_may_see(app, run):
     assert chosen["layers"] == layers
     assert chosen["filters"] == {"countries": ["SLE"], "commodity": "gold", "classes": ["no_licence"], "border": True}
     assert "%(count)s" in chosen["cell"]["tooltip"] and chosen["cell"]["language"] == "en"
+    french = tile_store(regional, filter_values(run), **{"Accept-Language": "fr"})["cell"]
+    assert french["language"] == "fr" and "non enregistrés" in french["tooltip"] and "%(share)s" in french["tooltip"]
     agency_template = tile_store(agency, filter_values(run))["layers"]["mainmap-sites"]["url"]
     # a site of Sierra Leone only, one of Guinea only, one crossing the border between them
     rows = site_rows(run, default_filters(run, commodity=""), REGIONAL)
