@@ -98,8 +98,9 @@ def test_the_tile_addresses_the_map_gets_fetch_what_the_user_may_see(app, run):
         assert f"period={run.last_period}" in template
     # the filters go to the map, not into the addresses: another choice of them gives the same addresses
     assert store["filters"] == {"countries": [], "commodity": None, "classes": [], "border": False}
-    chosen = tile_store(regional, {**filter_values(run), "filter-country.value": "SLE", "filter-commodity.value": "gold",
-                                   "filter-registration.value": ["no_licence"], "filter-border-only.value": ["border"]})
+    chosen = tile_store(regional, {**filter_values(run), "filter-country.value": "SLE",
+                                   "filter-commodity.value": "gold", "filter-registration.value": ["no_licence"],
+                                   "filter-border-only.value": ["border"]})
     assert chosen["layers"] == layers
     assert chosen["filters"] == {"countries": ["SLE"], "commodity": "gold", "classes": ["no_licence"], "border": True}
     assert "%(count)s" in chosen["cell"]["tooltip"] and chosen["cell"]["language"] == "en"

@@ -228,7 +228,7 @@ def test_a_cells_groups_count_the_sites_the_filters_pass(run, regional, values):
     cells = fetch(regional, address(run.run_id, "sites", filters, 5, x, y))[2]
     assert {f["properties"]["kind"] for f in cells} == {"cell"}
     counted = sum(g[4] for f in cells for g in json.loads(f["properties"]["groups"])
-                  if passes(dict(zip(("country", "commodity", "registration", "border"), g)), filters))
+                  if passes(dict(zip(site_tiles.FILTER_ATTRIBUTES, g)), filters))
     period = run.site_views.by_period[filters.period]
     rows = seen_rows(run, filters, REGIONAL)
     tx, ty = world_position(period.lon[rows], period.lat[rows], 5)

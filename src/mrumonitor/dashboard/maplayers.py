@@ -58,7 +58,7 @@ REGION_CENTER, REGION_ZOOM = [8.4, -9.0], 6
 SITES_Z = 450
 #: The map layers drawn from vector tiles: map layer -> (tile layer of `tiles_view`, Leaflet pane, first zoom).
 VECTOR_LAYERS = {"sites": ("sites", "sites", 0), "concessions": ("concessions", "overlayPane", CONCESSION_ZOOM)}
-#: The colours a cell of sites takes (`site_level.site_cells`): of its unregistered sites, of those outside any
+#: The colours a cell of sites takes (`site_level.cell_features`): of its unregistered sites, of those outside any
 #: cadastre held, or registered.
 CELL_COLOURS = ("no_licence", "not_assessed", "registered")
 #: Zoom a click on a cell of sites (or a row of the site table) zooms the map to.

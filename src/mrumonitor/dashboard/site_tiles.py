@@ -11,8 +11,9 @@ colours and tooltips, points below `geojson.POLYGON_ZOOM` and footprints from it
 licences from `site_level.CONCESSION_ZOOM`. Where a tile holds more than `tile_cells.CELL_CAP` sites it holds cells
 of counted sites instead (`tile_cells.CellLevel`, `tile_cells.TILE_CELLS` across, the colours and tooltips of
 `site_level.cell_features`), counting only the sites the user may see, each with its sites counted per value of
-the filter attributes (`groups`), so that the map counts, colours and sizes a cell by the sites the filters pass. Whether a tile holds cells depends on all the sites of the period the user may see
-in it, not on the filters: a filter that leaves few sites there still shows cells, with their counts.
+the filter attributes (`groups`), so that the map counts, colours and sizes a cell by the sites the filters pass.
+Whether a tile holds cells depends on all the sites of the period the user may see in it, not on the filters: a
+filter that leaves few sites there still shows cells, with their counts.
 
 Tiles are `TILE_PX` (512) screen pixels across, MapLibre's convention for vector tiles: tile z/x/y covers what the
 map shows at zoom z + `ZOOM_OFFSET` in four 256-pixel tiles, and is drawn for that zoom (the zooms above are the
@@ -86,8 +87,9 @@ def site_tile(data: RunData, period: str, access: Access, z: int, x: int, y: int
     """The sites of `period` in tile `z`/`x`/`y` that `access` may see, with its buffer.
 
     Cells (`_cells`) when the tile holds more than `tile_cells.CELL_CAP` of them in its own bounds; else each site
-    as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site", `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the
-    GeoJSON path, and the area), and `country`, `commodity` and `border` for the map's filters."""
+    as a point below map zoom `geojson.POLYGON_ZOOM`, as its footprint from it, with properties `kind` "site",
+    `site_id`, `registration`, `colour`, `area_ha` and `tooltip` (those of the GeoJSON path, and the area), and
+    `country`, `commodity` and `border` for the map's filters (`FILTER_ATTRIBUTES`)."""
     rows_of, zoom = data.site_views.by_period[period], z + ZOOM_OFFSET  # the map's zoom it is drawn at
     level = cell_level(data, period, access, z)
     if level.holds_cells(x, y):
@@ -184,7 +186,8 @@ def _properties(data: RunData) -> _Properties:
 def prepare_cells(data: RunData, access: Access) -> None:
     """Sum the cells of every zoom the maps show, in every period of run `data`, for `access` (`cell_level`): a
     server does it before it listens, and before its workers fork, which then share them; no request waits for
-    them (0.1 to 0.2 s a level at 500,000 sites, each holding up a worker's other requests)."""
+    them (at 500,000 sites, 1.2 s for 13 zooms of 4 periods; made on a tile's request under load, each held up the
+    worker's other requests)."""
     for period in data.periods:
         for z in range(MAP_ZOOMS[0] - ZOOM_OFFSET, MAP_ZOOMS[1] - ZOOM_OFFSET + 1):
             cell_level(data, period, access, z)

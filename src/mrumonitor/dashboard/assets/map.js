@@ -85,7 +85,8 @@ window.mru.tiles = {
     cellWords: null,
     version: 0,  // counts the filters given, so that a cell's figures are counted once per filters
     kept: new Map(),  // tile address -> the promise of the decoded tile, the most recent last
-    keep: 1024,  // tiles kept decoded (a few MB): those of the last views, drawn again on a filter change
+    keep: 128,  // tiles kept decoded: those of the last dozen views (up to 2,000 features each), drawn again
+                // on a filter change
     plugin: null,  // the promise of Leaflet.VectorGrid, loaded once
     // where the assets are served (this file's own address, less its name), the plugin among them
     assets: document.currentScript ? document.currentScript.src.replace(/map\.js(\?.*)?$/, "") : "/assets/",
