@@ -23,9 +23,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from mrumonitor.dashboard.access import REGIONAL
 from mrumonitor.dashboard.app import create_app
+from mrumonitor.dashboard.filters import default_filters
 from mrumonitor.dashboard.maplayers import REGION_ZOOM
 from mrumonitor.dashboard.run import load_run
+from mrumonitor.dashboard.site_level import site_rows
 from mrumonitor.dashboard.site_tiles import ZOOM_OFFSET
 from mrumonitor.reference.basemap import load_basemap
 from mrumonitor.style import REGISTRATION_CSS, STATUS_CSS
@@ -258,6 +261,27 @@ def test_sites_cells_and_licences_are_drawn_from_vector_tiles(browser, url, run)
     assert answers and not [answer for answer in answers if '"site_id"' in answer or '"licence_id"' in answer]
     assert outside(requested(browser, events), url) == []
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+
+
+@pytest.mark.parametrize("values", [{"classes": ["no_licence", "expired_licence"]}, {"commodity": "diamond"},
+                                    {"countries": ["SLE"], "commodity": "gold"}, {"border_only": True}])
+def test_the_maps_filters_pass_the_sites_the_servers_filters_choose(browser, url, run, values):
+    """`mru.tiles.shown`, the filter the map applies to the sites of its tiles, run in the page on the sites a view
+    of zoom 11 draws with no filter: it keeps exactly those the server's filters choose (`site_rows`)."""
+    filters = default_filters(run, **{"commodity": "", **values})
+    chosen = site_rows(run, filters, REGIONAL)  # the view: where most of them are
+    densest = chosen.groupby([chosen["lon"].round(1), chosen["lat"].round(1)]).size().idxmax()
+    open_map(browser, url + "/map?commodity=all")
+    js(browser, "window.mru.tiles.grids['mainmap-sites'].map.setView([arguments[1], arguments[0]], 11)", *densest)
+    wait(browser, lambda d: map_zoom(d) == 11)
+    features = drawn(browser)
+    assert features and {feature["kind"] for feature in features} == {"site"}
+    bar = {"countries": list(filters.countries), "commodity": filters.commodity, "classes": list(filters.classes),
+           "border": filters.border_only}
+    kept = js(browser, "return arguments[0].filter(p => window.mru.tiles.shown.call({filters: arguments[1]}, p))"
+                       ".map(p => p.site_id)", features, bar)
+    drawn_ids = {feature["site_id"] for feature in features}
+    assert set(kept) == drawn_ids & set(chosen["site_id"]) and 0 < len(kept) < len(drawn_ids)
 
 
 def test_period_slider_changes_the_sites_drawn(browser, url, run):
