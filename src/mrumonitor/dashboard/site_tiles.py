@@ -62,8 +62,8 @@ MAP_ZOOMS = (5, 17)
 #: carries its `country`.
 FILTER_ATTRIBUTES = ("country", "commodity", "registration", "border")
 
-#: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties and areas of the runs
-#: loaded (`run.CACHED_RUNS`).
+#: Masks of the filters and access kept (0.5 MB per 500,000 sites), and the properties of the runs loaded
+#: (`run.CACHED_RUNS`).
 CACHED_MASKS = 64
 #: Cell levels kept (`cell_level`): the 13 zooms of the maps for 20 periods and access scopes; a level holds at
 #: most a row per site, a few MB at 500,000 sites, most far fewer.
@@ -72,7 +72,6 @@ CACHED_LEVELS = 260
 _MASKS = Memo(CACHED_MASKS)
 _LEVELS = Memo(CACHED_LEVELS)
 _PROPERTIES = Memo(CACHED_RUNS)
-_AREAS = Memo(CACHED_RUNS)
 
 Layer = tuple[np.ndarray, pd.DataFrame | pa.Table]
 
@@ -153,7 +152,8 @@ def cell_level(data: RunData, period: str, access: Access, z: int) -> CellLevel:
         rows_of = data.site_views.by_period[period]
         rows = np.flatnonzero(rows_seen(data, Filters(period), access))
         return CellLevel.of(rows_of.lon[rows], rows_of.lat[rows], FilterGroups(rows_of).of(rows),
-                            _areas(data)[rows_of.positions[rows]], z, tile_cells.CELL_CAP)
+                            data.site_periods["area_ha"].to_numpy(dtype=float)[rows_of.positions[rows]], z,
+                            tile_cells.CELL_CAP)
 
     return _LEVELS.get((str(data.run_dir), period, access.role, access.country, z, tile_cells.CELL_CAP), build)
 
@@ -191,11 +191,6 @@ def prepare_cells(data: RunData, access: Access) -> None:
     for period in data.periods:
         for z in range(MAP_ZOOMS[0] - ZOOM_OFFSET, MAP_ZOOMS[1] - ZOOM_OFFSET + 1):
             cell_level(data, period, access, z)
-
-
-def _areas(data: RunData) -> np.ndarray:
-    """The area of each site row of run `data`, in hectares."""
-    return _AREAS.get(str(data.run_dir), lambda: data.site_periods["area_ha"].to_numpy(dtype=float))
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:

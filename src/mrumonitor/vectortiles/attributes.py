@@ -73,8 +73,8 @@ def _arrow_factorised(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
     is called: each would let go of the GIL and wait to get it back in a server whose other threads are busy."""
     array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if pa.types.is_dictionary(array.type):
-        indices = array.indices.to_numpy(zero_copy_only=False)
-        codes = np.where(array.is_null().to_numpy(zero_copy_only=False), -1, np.nan_to_num(indices, nan=-1))
+        # a missing value is a missing index, which numpy reads as NaN
+        codes = np.nan_to_num(array.indices.to_numpy(zero_copy_only=False), nan=-1)
         return codes.astype(np.int64), [_plain(value) for value in array.dictionary.to_pylist()]
     if (pa.types.is_floating(array.type) or pa.types.is_integer(array.type) or pa.types.is_boolean(array.type)) \
             and array.null_count == 0:

@@ -241,7 +241,7 @@ def _features(types: np.ndarray, tags: np.ndarray, tag_counts: np.ndarray, strea
 
 def _starts(counts: np.ndarray) -> np.ndarray:
     """Where each of consecutive segments of `counts` elements starts."""
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else np.zeros(0, np.int64)
+    return (np.cumsum(counts) - counts).astype(np.int64)
 
 
 def _segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
